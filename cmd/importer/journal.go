@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/runner"
+)
+
+type journalFlags struct {
+	config, path string
+	json         bool
+	limit        int
+}
+
+func (a *app) journalCommand() *cobra.Command {
+	var f journalFlags
+	cmd := &cobra.Command{
+		Use:   "journal runs | show RUN_ID | failures RUN_ID",
+		Short: "Read the journal: runs, one run's calls, its failures and rejected rows",
+	}
+	cmd.PersistentFlags().StringVar(&f.config, "config", "", "config file naming the journal")
+	cmd.PersistentFlags().StringVar(&f.path, "journal", "", "journal file or PostgreSQL URL (instead of --config)")
+	cmd.PersistentFlags().BoolVar(&f.json, "json", false, "print JSON on stdout")
+
+	runs := &cobra.Command{
+		Use:   "runs",
+		Short: "List recent runs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withJournal(cmd.Context(), f, func(st journal.Store) error {
+				list, err := st.ListRuns(cmd.Context(), f.limit)
+				if err != nil {
+					return fatal(err)
+				}
+				if f.json {
+					out := make([]runJSON, len(list))
+					for i, r := range list {
+						out[i] = toRunJSON(r)
+					}
+					return writeJSON(a.stdout, out)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "RUN\tJOB\tMODE\tSTATUS\tSTARTED\tDURATION\tROWS\tREJECTED\tRESUMES")
+				for _, r := range list {
+					resumes := ""
+					if r.ResumedFrom != 0 {
+						resumes = strconv.FormatInt(r.ResumedFrom, 10)
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID, r.Job, r.Mode, r.Status,
+						r.StartedAt.Local().Format(time.DateTime), duration(r), r.Counts["rows"], r.Counts["rejected"], resumes)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	runs.Flags().IntVar(&f.limit, "limit", 20, "how many runs to list")
+
+	show := &cobra.Command{
+		Use:   "show RUN_ID",
+		Short: "One run: its summary, every call with its errcode, and rejected rows",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.showRun(cmd.Context(), f, args[0], false)
+		},
+	}
+	failures := &cobra.Command{
+		Use:   "failures RUN_ID",
+		Short: "One run's failed or unfinished calls and rejected rows",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.showRun(cmd.Context(), f, args[0], true)
+		},
+	}
+	cmd.AddCommand(runs, show, failures)
+	return cmd
+}
+
+func (a *app) withJournal(ctx context.Context, f journalFlags, fn func(journal.Store) error) error {
+	dsn := f.path
+	if dsn == "" {
+		c, err := loadConfig(f.config)
+		if err != nil {
+			return &exitError{code: runner.ExitUsage, err: errors.New("name the journal with --config FILE or --journal PATH")}
+		}
+		dsn = c.JournalDSN()
+	}
+	st, err := openJournal(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+type runJSON struct {
+	ID           int64          `json:"run_id"`
+	Job          string         `json:"job"`
+	CorpID       string         `json:"corp_id"`
+	Mode         string         `json:"mode"`
+	Status       string         `json:"status"`
+	Source       string         `json:"source"`
+	SourceDigest string         `json:"source_digest"`
+	ResumedFrom  int64          `json:"resumed_from,omitempty"`
+	Host         string         `json:"host"`
+	StartedAt    time.Time      `json:"started_at"`
+	FinishedAt   *time.Time     `json:"finished_at,omitempty"`
+	Counts       map[string]int `json:"counts"`
+}
+
+func toRunJSON(r journal.Run) runJSON {
+	j := runJSON{ID: r.ID, Job: r.Job, CorpID: r.CorpID, Mode: r.Mode, Status: r.Status, Source: r.Source,
+		SourceDigest: r.SourceDigest, ResumedFrom: r.ResumedFrom, Host: r.Host, StartedAt: r.StartedAt, Counts: r.Counts}
+	if !r.FinishedAt.IsZero() {
+		t := r.FinishedAt
+		j.FinishedAt = &t
+	}
+	return j
+}
+
+func duration(r journal.Run) string {
+	if r.FinishedAt.IsZero() {
+		return "-"
+	}
+	return r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+}
+
+type callJSON struct {
+	Seq       int             `json:"seq"`
+	Phase     string          `json:"phase"`
+	Operation string          `json:"operation"`
+	API       string          `json:"api"`
+	Target    string          `json:"target"`
+	SourceRef string          `json:"source_ref,omitempty"`
+	Attempt   int             `json:"attempt"`
+	Outcome   string          `json:"outcome"`
+	Errcode   int             `json:"errcode"`
+	Errmsg    string          `json:"errmsg,omitempty"`
+	Payload   json.RawMessage `json:"payload,omitempty"`
+	Started   time.Time       `json:"started_at"`
+	Finished  *time.Time      `json:"finished_at,omitempty"`
+}
+
+type showJSON struct {
+	Run     runJSON      `json:"run"`
+	Calls   []callJSON   `json:"calls"`
+	Rejects []rejectJSON `json:"rejects"`
+}
+
+func (a *app) showRun(ctx context.Context, f journalFlags, arg string, failuresOnly bool) error {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil {
+		return &exitError{code: runner.ExitUsage, err: fmt.Errorf("RUN_ID %q: want a run number", arg)}
+	}
+	return a.withJournal(ctx, f, func(st journal.Store) error {
+		run, err := st.GetRun(ctx, id)
+		if errors.Is(err, journal.ErrNotFound) {
+			return &exitError{code: runner.ExitUsage, err: fmt.Errorf("run %d is not in the journal", id)}
+		}
+		if err != nil {
+			return fatal(err)
+		}
+		calls, err := st.ListCalls(ctx, id)
+		if err != nil {
+			return fatal(err)
+		}
+		rejects, err := st.ListRejects(ctx, id)
+		if err != nil {
+			return fatal(err)
+		}
+		out := showJSON{Run: toRunJSON(run), Calls: []callJSON{}, Rejects: []rejectJSON{}}
+		for _, c := range calls {
+			if failuresOnly && c.Outcome == journal.CallOK {
+				continue
+			}
+			cj := callJSON{Seq: c.Seq, Phase: c.Phase, Operation: c.Operation, API: c.API, Target: c.Target,
+				SourceRef: c.SourceRef, Attempt: c.Attempt, Outcome: c.Outcome, Errcode: c.Errcode, Errmsg: c.Errmsg,
+				Payload: json.RawMessage(c.Payload), Started: c.StartedAt}
+			if !c.FinishedAt.IsZero() {
+				t := c.FinishedAt
+				cj.Finished = &t
+			}
+			out.Calls = append(out.Calls, cj)
+		}
+		for _, r := range rejects {
+			out.Rejects = append(out.Rejects, rejectJSON{Ref: r.SourceRef, Column: r.Column, Rule: r.Rule, Message: r.Message})
+		}
+		if f.json {
+			return writeJSON(a.stdout, out)
+		}
+		a.printRun(run, out, failuresOnly)
+		return nil
+	})
+}
+
+func (a *app) printRun(run journal.Run, out showJSON, failuresOnly bool) {
+	w := a.stdout
+	fmt.Fprintf(w, "run %d  job %s  mode %s  status %s\n", run.ID, run.Job, run.Mode, run.Status)
+	fmt.Fprintf(w, "  corp %s  host %s  started %s  took %s\n", run.CorpID, run.Host, run.StartedAt.Local().Format(time.DateTime), duration(run))
+	fmt.Fprintf(w, "  source %s (%s)\n", run.Source, run.SourceDigest)
+	if run.ResumedFrom != 0 {
+		fmt.Fprintf(w, "  resumes run %d\n", run.ResumedFrom)
+	}
+	if !failuresOnly {
+		for _, k := range slices.Sorted(maps.Keys(run.Counts)) {
+			fmt.Fprintf(w, "  %-28s %d\n", k, run.Counts[k])
+		}
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "calls (%d):\n", len(out.Calls))
+	fmt.Fprintln(tw, "  SEQ\tPHASE\tOPERATION\tTARGET\tROW\tOUTCOME\tERRCODE\tERRMSG")
+	for _, c := range out.Calls {
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", c.Seq, c.Phase, c.Operation, c.Target, c.SourceRef, c.Outcome, c.Errcode, c.Errmsg)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "rejected rows (%d):\n", len(out.Rejects))
+	for _, r := range out.Rejects {
+		col := ""
+		if r.Column != "" {
+			col = " column " + strconv.Quote(r.Column)
+		}
+		fmt.Fprintf(w, "  %s%s: %s: %s\n", r.Ref, col, r.Rule, r.Message)
+	}
+}

@@ -1,0 +1,133 @@
+// Command importer keeps a WeCom contacts directory in step with an HR
+// feed. See README.md for the commands and their exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hrfeed/importer/internal/config"
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/runner"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func fatal(err error) error { return &exitError{code: runner.ExitFatal, err: err} }
+
+// app is what every subcommand shares.
+type app struct {
+	stdout, stderr io.Writer
+	verbose        bool
+	logJSON        bool
+}
+
+func (a *app) logger() *slog.Logger {
+	level := slog.LevelWarn
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if a.logJSON {
+		return slog.New(slog.NewJSONHandler(a.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "importer:", ee.err)
+		}
+		return ee.code
+	}
+	// Anything cobra itself rejects (unknown flag, missing argument) is a usage error.
+	fmt.Fprintln(stderr, "importer:", err)
+	return runner.ExitUsage
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "importer",
+		Short:         "Keep a WeCom contacts directory in step with an HR feed",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log every operation (to stderr)")
+	root.PersistentFlags().BoolVar(&a.logJSON, "log-json", false, "log as JSON lines instead of text")
+	root.AddCommand(a.runCommand(), a.planCommand(), a.resumeCommand(), a.journalCommand(),
+		a.migrateCommand(), a.simCommand(), a.demoCommand())
+	return root
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, &exitError{code: runner.ExitUsage, err: errors.New("--config FILE is required")}
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		return nil, fatal(err)
+	}
+	return c, nil
+}
+
+func openJournal(ctx context.Context, dsn string) (journal.Store, error) {
+	st, err := journal.Open(ctx, dsn)
+	if err != nil {
+		return nil, fatal(err)
+	}
+	return st, nil
+}
+
+func newClient(c *config.Config, secret string, log *slog.Logger) (*wecom.Client, error) {
+	cl, err := wecom.New(wecom.Config{
+		BaseURL:    c.WeCom.BaseURL,
+		CorpID:     c.WeCom.CorpID,
+		Secret:     secret,
+		HTTPClient: &http.Client{Timeout: c.WeCom.Timeout},
+		Limits:     wecom.Limits{PerMinute: c.WeCom.PerMinute, PerHour: c.WeCom.PerHour},
+		Logger:     log,
+	})
+	if err != nil {
+		return nil, fatal(err)
+	}
+	return cl, nil
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hrfeed/importer/internal/wecom/wecomsim"
+	"github.com/hrfeed/importer/samples"
+)
+
+const testSecret = "cli-test-secret-value"
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	for _, s := range []string{out.String(), errOut.String()} {
+		if strings.Contains(s, testSecret) {
+			t.Errorf("output of %v leaks the secret:\n%s", args, s)
+		}
+	}
+	return code, out.String(), errOut.String()
+}
+
+func TestDemo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	code, out, errOut := runCLI(t, "demo", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	passes := strings.Split(out, "== ")
+	if len(passes) != 4 {
+		t.Fatalf("want 3 passes in the demo output, got:\n%s", out)
+	}
+	for i, want := range []string{
+		"WeCom write calls received by the emulator: 69", // 12 departments + 29 members + 28 leaders
+		"WeCom write calls received by the emulator: 0",
+		"WeCom write calls received by the emulator: 2",
+	} {
+		if !strings.Contains(passes[i+1], want) {
+			t.Errorf("pass %d: want %q in:\n%s", i+1, want, passes[i+1])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "hrfeed-journal.db")); err != nil {
+		t.Errorf("demo journal: %v", err)
+	}
+	code, out, _ = runCLI(t, "journal", "runs", "--journal", filepath.Join(dir, "hrfeed-journal.db"), "--json")
+	var runs []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &runs) != nil || len(runs) != 3 {
+		t.Errorf("journal runs after demo: exit %d, %d runs\n%s", code, len(runs), out)
+	}
+}
+
+// cliEnv is an emulator and a config file pointing at it.
+type cliEnv struct {
+	sim    *wecomsim.Server
+	config string
+	feed   string
+}
+
+func newCLIEnv(t *testing.T, policy string) cliEnv {
+	t.Helper()
+	sim := wecomsim.New(wecomsim.Options{CorpID: "ww-demo", Secrets: []wecomsim.Secret{{Value: testSecret, Kind: wecomsim.SyncEdit}}})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	cfg := strings.Replace(string(samples.ImporterYAML), "http://127.0.0.1:8088", srv.URL, 1)
+	if policy != "" {
+		cfg = strings.Replace(cfg, "max_delete_ratio: 0.2", policy, 1)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "importer.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	feed := filepath.Join(dir, "staff.csv")
+	if err := os.WriteFile(feed, samples.StaffCSV, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WECOM_SECRET", testSecret)
+	t.Setenv("DATABASE_URL", "")
+	return cliEnv{sim: sim, config: filepath.Join(dir, "importer.yaml"), feed: feed}
+}
+
+type summary struct {
+	RunID    int64          `json:"run_id"`
+	Status   string         `json:"status"`
+	ExitCode int            `json:"exit_code"`
+	Counts   map[string]int `json:"counts"`
+	Planned  map[string]int `json:"planned"`
+	Errcodes map[string]int `json:"errcodes"`
+	Writes   int            `json:"writes"`
+	Rejected int            `json:"rejected"`
+}
+
+func parseSummary(t *testing.T, out string) summary {
+	t.Helper()
+	var s summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("--json output is not one JSON object: %v\n%s", err, out)
+	}
+	return s
+}
+
+func TestRunJSONAndExitCodes(t *testing.T) {
+	e := newCLIEnv(t, "")
+
+	code, out, errOut := runCLI(t, "plan", "--config", e.config, "--json")
+	s := parseSummary(t, out)
+	if code != 0 || s.Status != "dry_run" || s.Planned["user_create"] != 29 || s.Writes != 0 {
+		t.Fatalf("plan: exit %d, %+v\n%s", code, s, errOut)
+	}
+	if n := e.sim.Stats()["user/create"]; n != 0 {
+		t.Fatalf("plan sent %d user/create calls", n)
+	}
+
+	code, out, errOut = runCLI(t, "run", "--config", e.config, "--json")
+	s = parseSummary(t, out)
+	if code != 0 || s.Status != "done" || s.Counts["user_create/ok"] != 29 || s.Counts["department_create/ok"] != 12 {
+		t.Fatalf("run: exit %d, %+v\n%s", code, s, errOut)
+	}
+
+	code, out, _ = runCLI(t, "run", "--config", e.config, "--json")
+	s = parseSummary(t, out)
+	if code != 0 || s.Writes != 0 || len(s.Counts) != 0 {
+		t.Fatalf("second run: exit %d, %+v", code, s)
+	}
+
+	code, out, _ = runCLI(t, "journal", "show", "2", "--config", e.config)
+	if code != 0 || !strings.Contains(out, "user_create") || !strings.Contains(out, "E1010") {
+		t.Errorf("journal show: exit %d\n%s", code, out)
+	}
+}
+
+func TestRejectedRowsExitThree(t *testing.T) {
+	e := newCLIEnv(t, "")
+	bad := string(samples.StaffCSV) + "E2001,错号码,1380013800x,,总部,职员,男,在职,\n"
+	if err := os.WriteFile(e.feed, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "run", "--config", e.config, "--json")
+	s := parseSummary(t, out)
+	if code != 3 || s.Status != "partial" || s.Rejected != 1 {
+		t.Fatalf("exit %d, %+v", code, s)
+	}
+	code, out, _ = runCLI(t, "journal", "failures", "1", "--config", e.config)
+	if code != 0 || !strings.Contains(out, "staff.csv:32") || !strings.Contains(out, "手机") {
+		t.Errorf("journal failures should name the row and column: exit %d\n%s", code, out)
+	}
+}
+
+func TestGuardRefusesThenForce(t *testing.T) {
+	e := newCLIEnv(t, "max_delete_ratio: 0.1")
+	if code, _, errOut := runCLI(t, "run", "--config", e.config); code != 0 {
+		t.Fatalf("first run exit %d: %s", code, errOut)
+	}
+	// HR sends a feed with only the first ten staff: 19 of 29 would be disabled.
+	lines := strings.SplitAfter(string(samples.StaffCSV), "\n")
+	if err := os.WriteFile(e.feed, []byte(strings.Join(lines[:11], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "run", "--config", e.config, "--json")
+	if s := parseSummary(t, out); code != 4 || s.Status != "refused" || e.sim.Stats()["user/update"] != 28 {
+		t.Fatalf("guard: exit %d, %+v, updates %d", code, s, e.sim.Stats()["user/update"])
+	}
+	code, out, _ = runCLI(t, "run", "--config", e.config, "--json", "--force")
+	if s := parseSummary(t, out); code != 0 || s.Counts["user_disable/ok"] != 19 {
+		t.Fatalf("forced: exit %d, %+v", code, s)
+	}
+}
+
+func TestUsageAndConfigErrors(t *testing.T) {
+	e := newCLIEnv(t, "")
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"run"}, 2, "--config FILE is required"},
+		{[]string{"run", "--config", e.config, "--bogus"}, 2, "unknown flag"},
+		{[]string{"resume", "x", "--config", e.config}, 2, "RUN_ID"},
+		{[]string{"resume", "99", "--config", e.config}, 2, "run 99 is not in the journal"},
+		{[]string{"run", "--config", filepath.Join(t.TempDir(), "missing.yaml")}, 1, "no such file"},
+		{[]string{"run", "--config", e.config, "--job", "nope"}, 2, `no job named "nope"`},
+	}
+	for _, tt := range tests {
+		code, _, errOut := runCLI(t, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tt.args, code, errOut, tt.code, tt.msg)
+		}
+	}
+
+	t.Setenv("WECOM_SECRET", "")
+	code, _, errOut := runCLI(t, "run", "--config", e.config)
+	if code != 1 || !strings.Contains(errOut, "export WECOM_SECRET") {
+		t.Errorf("missing secret: exit %d, %q", code, errOut)
+	}
+
+	t.Setenv("WECOM_SECRET", "wrong-secret")
+	code, _, errOut = runCLI(t, "run", "--config", e.config)
+	if code != 1 || !strings.Contains(errOut, "40001") || strings.Contains(errOut, "wrong-secret") {
+		t.Errorf("wrong secret: exit %d, %q", code, errOut)
+	}
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hrfeed/importer/internal/executor"
+	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/internal/runner"
+)
+
+// runSummary is the --json contract: one object with the run id, status,
+// counts per operation kind and outcome, and the errcodes seen.
+type runSummary struct {
+	RunID      int64          `json:"run_id"`
+	Job        string         `json:"job"`
+	Status     string         `json:"status"`
+	ExitCode   int            `json:"exit_code"`
+	Rows       int            `json:"rows"`
+	Rejected   int            `json:"rejected"`
+	Counts     map[string]int `json:"counts"`
+	Planned    map[string]int `json:"planned,omitempty"`
+	Errcodes   map[string]int `json:"errcodes"`
+	Unchanged  map[string]int `json:"unchanged,omitempty"`
+	Writes     int            `json:"writes"`
+	DurationMS int64          `json:"duration_ms"`
+	Error      string         `json:"error,omitempty"`
+	Rejects    []rejectJSON   `json:"rejects,omitempty"`
+}
+
+type rejectJSON struct {
+	Ref     string `json:"ref"`
+	Column  string `json:"column,omitempty"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+func reportJSON(r *runner.Report) runSummary {
+	s := runSummary{
+		RunID: r.RunID, Job: r.Job, Status: r.Status, ExitCode: r.ExitCode(), Rows: r.Rows,
+		Rejected: len(r.Rejects), Counts: map[string]int{}, Errcodes: map[string]int{},
+		DurationMS: r.Duration.Milliseconds(),
+	}
+	maps.Copy(s.Counts, r.Summary.Counts)
+	for code, n := range r.Summary.Errcodes {
+		s.Errcodes[strconv.Itoa(code)] += n
+	}
+	s.Writes = writes(r)
+	if r.Plan != nil {
+		s.Planned = map[string]int{}
+		for k, n := range r.Plan.Counts() {
+			s.Planned[string(k)] = n
+		}
+		s.Unchanged = map[string]int{"members": r.Plan.UnchangedMembers, "departments": r.Plan.UnchangedDepartments}
+	}
+	switch {
+	case r.Fatal != nil:
+		s.Error = r.Fatal.Error()
+	case r.Refusal != nil:
+		s.Error = r.Refusal.Error()
+	}
+	for _, re := range r.Rejects {
+		s.Rejects = append(s.Rejects, rejectJSON{Ref: re.Ref, Column: re.Column, Rule: re.Rule, Message: re.Message})
+	}
+	return s
+}
+
+// writes counts the operations that were sent to WeCom.
+func writes(r *runner.Report) int {
+	n := 0
+	for k, v := range r.Summary.Counts {
+		if _, outcome, _ := strings.Cut(k, "/"); outcome != executor.Skipped && outcome != executor.Canceled {
+			n += v
+		}
+	}
+	return n
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printReport(w io.Writer, r *runner.Report) {
+	fmt.Fprintf(w, "run %d (job %s): %s in %s\n", r.RunID, r.Job, r.Status, r.Duration.Round(1e6))
+	fmt.Fprintf(w, "  rows read: %d, rejected: %d\n", r.Rows, len(r.Rejects))
+	for i, re := range r.Rejects {
+		if i == 10 {
+			fmt.Fprintf(w, "    … %d more (importer journal failures %d)\n", len(r.Rejects)-10, r.RunID)
+			break
+		}
+		fmt.Fprintf(w, "    %s\n", re.Error())
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	if r.Plan != nil && len(r.Summary.Counts) == 0 {
+		counts := r.Plan.Counts()
+		for _, k := range slices.Sorted(maps.Keys(counts)) {
+			fmt.Fprintf(tw, "  %s\tplanned\t%d\n", k, counts[k])
+		}
+		printChanges(tw, r.Plan)
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Summary.Counts)) {
+		fmt.Fprintf(tw, "  %s\t\t%d\n", k, r.Summary.Counts[k])
+	}
+	tw.Flush()
+	if r.Plan != nil {
+		fmt.Fprintf(w, "  writes: %d; unchanged: %d members, %d departments\n", writes(r), r.Plan.UnchangedMembers, r.Plan.UnchangedDepartments)
+	}
+	if len(r.Summary.Errcodes) > 0 {
+		fmt.Fprintf(w, "  errcodes:")
+		for _, c := range slices.Sorted(maps.Keys(r.Summary.Errcodes)) {
+			fmt.Fprintf(w, " %d×%d", c, r.Summary.Errcodes[c])
+		}
+		fmt.Fprintln(w)
+	}
+	switch {
+	case r.Fatal != nil:
+		fmt.Fprintf(w, "  stopped: %v\n", r.Fatal)
+	case r.Refusal != nil:
+		fmt.Fprintf(w, "  guard: %v\n", r.Refusal)
+	}
+}
+
+// printChanges shows the first few operations of each kind, so a dry run
+// says what would change, not only how much.
+func printChanges(w io.Writer, p *plan.Plan) {
+	shown := map[plan.Kind]int{}
+	for _, op := range p.Ops {
+		if shown[op.Kind] >= 5 {
+			continue
+		}
+		shown[op.Kind]++
+		detail := ""
+		if len(op.Fields) > 0 && op.Before != nil {
+			detail = fmt.Sprintf(" %v", op.Fields)
+		}
+		fmt.Fprintf(w, "    %s\t%s%s\t\n", op.Kind, op.Target, detail)
+	}
+}

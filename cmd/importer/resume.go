@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/runner"
+)
+
+func (a *app) resumeCommand() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "resume RUN_ID --config FILE [--json]",
+		Short: "Finish a run that failed or was interrupted: re-plan from the journal and WeCom, send what is still missing",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id <= 0 {
+				return &exitError{code: runner.ExitUsage, err: fmt.Errorf("RUN_ID %q: want a run number from `importer journal runs`", args[0])}
+			}
+			ctx := cmd.Context()
+			c, err := loadConfig(f.config)
+			if err != nil {
+				return err
+			}
+			store, err := openJournal(ctx, c.JournalDSN())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			prev, err := store.GetRun(ctx, id)
+			if errors.Is(err, journal.ErrNotFound) {
+				return &exitError{code: runner.ExitUsage, err: fmt.Errorf("run %d is not in the journal", id)}
+			}
+			if err != nil {
+				return fatal(err)
+			}
+			if prev.Status == journal.RunDone || prev.Status == journal.RunDryRun {
+				return &exitError{code: runner.ExitUsage, err: fmt.Errorf("run %d is %s: nothing to resume", id, prev.Status)}
+			}
+			job, err := c.Job(prev.Job)
+			if err != nil {
+				return &exitError{code: runner.ExitUsage, err: fmt.Errorf("run %d: %w", id, err)}
+			}
+			secret, err := c.Secret()
+			if err != nil {
+				return fatal(err)
+			}
+			// The same source the run read; state and the live directory
+			// tell what already took effect, so only the rest is sent.
+			f.source = prev.Source
+			return a.execute(ctx, c, job, store, secret, f, id)
+		},
+	}
+	cmd.Flags().StringVar(&f.config, "config", "", "config file (YAML)")
+	cmd.Flags().BoolVar(&f.force, "force", false, "run a plan the mass-change guard refused")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON summary object on stdout")
+	return cmd
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hrfeed/importer/internal/config"
+	"github.com/hrfeed/importer/internal/executor"
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/runner"
+)
+
+type runFlags struct {
+	config, job, source string
+	dryRun, force, json bool
+}
+
+func (a *app) runCommand() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run --config FILE [--job NAME] [--source PATH] [--dry-run] [--force] [--json]",
+		Short: "Import the job's source into WeCom and journal every call",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runJob(cmd.Context(), f, 0)
+		},
+	}
+	cmd.Flags().StringVar(&f.config, "config", "", "config file (YAML)")
+	cmd.Flags().StringVar(&f.job, "job", "", "job name (needed when the config has several)")
+	cmd.Flags().StringVar(&f.source, "source", "", "read this file instead of the job's source.path")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "plan only: read WeCom, write nothing to it")
+	cmd.Flags().BoolVar(&f.force, "force", false, "run a plan the mass-change guard refused")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON summary object on stdout")
+	return cmd
+}
+
+func (a *app) planCommand() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "plan --config FILE [--job NAME] [--source PATH] [--json]",
+		Short: "Show what run would change, without changing it (same as run --dry-run)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.dryRun = true
+			return a.runJob(cmd.Context(), f, 0)
+		},
+	}
+	cmd.Flags().StringVar(&f.config, "config", "", "config file (YAML)")
+	cmd.Flags().StringVar(&f.job, "job", "", "job name (needed when the config has several)")
+	cmd.Flags().StringVar(&f.source, "source", "", "read this file instead of the job's source.path")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON summary object on stdout")
+	return cmd
+}
+
+// runJob wires config, journal and client for one run and reports it.
+func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
+	c, err := loadConfig(f.config)
+	if err != nil {
+		return err
+	}
+	job, err := c.Job(f.job)
+	if err != nil {
+		return &exitError{code: runner.ExitUsage, err: err}
+	}
+	secret, err := c.Secret()
+	if err != nil {
+		return fatal(err)
+	}
+	store, err := openJournal(ctx, c.JournalDSN())
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return a.execute(ctx, c, job, store, secret, f, resumedFrom)
+}
+
+func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, store journal.Store, secret string, f runFlags, resumedFrom int64) error {
+	log := a.logger()
+	client, err := newClient(c, secret, log)
+	if err != nil {
+		return err
+	}
+	rep, err := runner.Run(ctx, runner.Params{
+		Job: job, CorpID: c.WeCom.CorpID, SourcePath: runner.SourcePath(c, job, f.source),
+		DryRun: f.dryRun, Force: f.force, ResumedFrom: resumedFrom,
+		Store: store, Client: client, Concurrency: c.WeCom.Concurrency, Logger: log,
+		OnResult: failurePrinter(a.stderr, !a.verbose),
+	})
+	if err != nil {
+		return fatal(err)
+	}
+	if f.json {
+		if err := writeJSON(a.stdout, reportJSON(rep)); err != nil {
+			return fatal(err)
+		}
+	} else {
+		printReport(a.stdout, rep)
+	}
+	if code := rep.ExitCode(); code != 0 {
+		var err error
+		if rep.Fatal != nil {
+			err = rep.Fatal
+		}
+		if rep.Refusal != nil && !f.dryRun {
+			err = rep.Refusal
+		}
+		return &exitError{code: code, err: err}
+	}
+	return nil
+}
+
+// failurePrinter prints each failed operation as it happens, so a person
+// watching a manual run sees problems before the summary.
+func failurePrinter(w io.Writer, enabled bool) func(executor.Result) {
+	var mu sync.Mutex
+	return func(r executor.Result) {
+		if !enabled || (r.Outcome != executor.Failed && r.Outcome != executor.Skipped) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "  %s %s %s: %v\n", strings.ToUpper(r.Outcome), r.Op.Kind, r.Op.Target, r.Err)
+	}
+}

@@ -1,0 +1,326 @@
+package executor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+// Client is the part of the WeCom client the executor writes with.
+type Client interface {
+	CreateUser(ctx context.Context, u *wecom.User) error
+	UpdateUser(ctx context.Context, p wecom.UserPatch) error
+	DeleteUser(ctx context.Context, userid string) error
+	CreateDepartment(ctx context.Context, d wecom.Department) (int, error)
+	UpdateDepartment(ctx context.Context, p wecom.DepartmentPatch) error
+	DeleteDepartment(ctx context.Context, id int) error
+	ListDepartments(ctx context.Context, id int) ([]wecom.Department, error)
+}
+
+// Outcomes of one planned operation, as counted in a run's summary.
+const (
+	OK       = "ok"       // the call took effect
+	Adopted  = "adopted"  // it already existed; adopted (and updated) instead of created
+	Gone     = "gone"     // delete of something already absent: the intent holds
+	Kept     = "kept"     // cleanup of a department WeCom refused to delete (it still has members or children)
+	Failed   = "failed"   // recorded with its errcode; resume or the next run retries it
+	Skipped  = "skipped"  // not sent: something it depends on failed
+	Canceled = "canceled" // not started because the run was interrupted
+)
+
+// Result is what happened to one operation.
+type Result struct {
+	Op      plan.Op
+	Outcome string
+	Errcode int
+	Err     error
+}
+
+// Summary counts outcomes per operation kind ("user_create/ok") and the
+// errcodes seen.
+type Summary struct {
+	Counts   map[string]int
+	Errcodes map[int]int
+	Failed   int // operations that failed or were skipped
+}
+
+// Executor runs a plan against WeCom, journaling every call before it is
+// sent and completing it after the answer.
+type Executor struct {
+	client      Client
+	store       journal.Store
+	runID       int64
+	concurrency int
+	log         *slog.Logger
+	onResult    func(Result)
+	callTimeout time.Duration
+
+	mu  sync.Mutex
+	ids map[string]int // HR department key -> WeCom id
+	sum Summary
+}
+
+// Config wires an Executor.
+type Config struct {
+	Client      Client
+	Store       journal.Store
+	RunID       int64
+	Concurrency int // workers per level; default 4
+	Logger      *slog.Logger
+	// DeptIDs seeds key -> WeCom id from the journal's state.
+	DeptIDs map[string]int
+	// OnResult, if set, is called after each operation (for progress output).
+	OnResult func(Result)
+	// CallTimeout bounds one operation once started; an interrupted run
+	// still lets started calls finish within it. Default 60 s.
+	CallTimeout time.Duration
+}
+
+// New returns an Executor.
+func New(cfg Config) *Executor {
+	e := &Executor{
+		client:      cfg.Client,
+		store:       cfg.Store,
+		runID:       cfg.RunID,
+		concurrency: cfg.Concurrency,
+		log:         cfg.Logger,
+		onResult:    cfg.OnResult,
+		callTimeout: cfg.CallTimeout,
+		ids:         map[string]int{},
+		sum:         Summary{Counts: map[string]int{}, Errcodes: map[int]int{}},
+	}
+	if e.concurrency <= 0 {
+		e.concurrency = 4
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.callTimeout <= 0 {
+		e.callTimeout = 60 * time.Second
+	}
+	for k, v := range cfg.DeptIDs {
+		e.ids[k] = v
+	}
+	return e
+}
+
+// FatalError stops a run: the journal cannot be written, or WeCom says the
+// deployment is misconfigured (bad secret, no permission, untrusted IP).
+type FatalError struct{ Err error }
+
+func (e *FatalError) Error() string { return e.Err.Error() }
+func (e *FatalError) Unwrap() error { return e.Err }
+
+// Execute runs the plan phase by phase and level by level. Cancelling ctx
+// stops new operations; calls already sent finish and are recorded. It
+// returns a *FatalError when the run had to stop.
+func (e *Executor) Execute(ctx context.Context, p *plan.Plan) (Summary, error) {
+	groups := groupOps(p.Ops)
+	var fatal error
+	for _, g := range groups {
+		if fatal != nil || ctx.Err() != nil {
+			for _, op := range g {
+				e.record(Result{Op: op, Outcome: Canceled})
+			}
+			continue
+		}
+		fatal = e.runGroup(ctx, g)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sum, fatal
+}
+
+// groupOps splits ops into runs of equal (phase, level), in plan order.
+func groupOps(ops []plan.Op) [][]plan.Op {
+	sorted := append([]plan.Op(nil), ops...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Seq < sorted[j].Seq })
+	var groups [][]plan.Op
+	for i, op := range sorted {
+		if i == 0 || op.Phase != sorted[i-1].Phase || op.Level != sorted[i-1].Level {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], op)
+	}
+	return groups
+}
+
+func (e *Executor) runGroup(ctx context.Context, ops []plan.Op) error {
+	work := make(chan plan.Op)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var fatal error
+	stop := make(chan struct{})
+	for range min(e.concurrency, len(ops)) {
+		wg.Go(func() {
+			for op := range work {
+				select {
+				case <-stop:
+					// Another worker hit a fatal error: send nothing more.
+					e.record(Result{Op: op, Outcome: Canceled})
+					continue
+				default:
+				}
+				if err := e.runOp(ctx, op); err != nil {
+					once.Do(func() { fatal = err; close(stop) })
+				}
+			}
+		})
+	}
+	i := 0
+feed:
+	for ; i < len(ops); i++ {
+		select {
+		case work <- ops[i]:
+		case <-ctx.Done():
+			break feed
+		case <-stop:
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	for ; i < len(ops); i++ {
+		e.record(Result{Op: ops[i], Outcome: Canceled})
+	}
+	return fatal
+}
+
+func (e *Executor) record(r Result) {
+	e.mu.Lock()
+	e.sum.Counts[string(r.Op.Kind)+"/"+r.Outcome]++
+	if r.Errcode != 0 {
+		e.sum.Errcodes[r.Errcode]++
+	}
+	if r.Outcome == Failed || r.Outcome == Skipped || r.Outcome == Canceled {
+		e.sum.Failed++
+	}
+	e.mu.Unlock()
+	if r.Err != nil {
+		e.log.Warn("operation", "op", r.Op.Kind, "target", r.Op.Target, "ref", r.Op.Ref, "outcome", r.Outcome, "errcode", r.Errcode, "err", r.Err.Error())
+	} else {
+		e.log.Debug("operation", "op", r.Op.Kind, "target", r.Op.Target, "outcome", r.Outcome)
+	}
+	if e.onResult != nil {
+		e.onResult(r)
+	}
+}
+
+// call journals one WeCom call, makes it and completes its journal row.
+// do returns the state change to apply on success, or with an error when
+// the error still leaves the intent fulfilled. The first returned error is
+// WeCom's, the second a *FatalError.
+func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api string, payload any, attempt int, do func(context.Context) (*journal.StateChange, error)) (wecomErr error, fatal error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, &FatalError{fmt.Errorf("encode %s %s: %w", kind, op.Target, err)}
+	}
+	id, err := e.store.BeginCall(ctx, journal.Call{
+		RunID: e.runID, Seq: op.Seq, Phase: op.Phase, Operation: string(kind), API: api,
+		Target: op.Target, SourceRef: op.Ref, Payload: body, Attempt: attempt,
+	})
+	if err != nil {
+		// No journal row, so no call: the contract is write-ahead.
+		return nil, &FatalError{fmt.Errorf("%s %s: %w", kind, op.Target, err)}
+	}
+	change, callErr := do(ctx)
+	outcome, code, msg := journal.CallOK, 0, ""
+	if callErr != nil && change != nil {
+		// An error whose intent holds anyway (deleting what is already
+		// gone): recorded as ok with WeCom's errcode.
+		code, msg = wecom.CodeOf(callErr), callErr.Error()
+	} else if callErr != nil {
+		outcome, code, msg = journal.CallFailed, wecom.CodeOf(callErr), callErr.Error()
+		if code == 0 && ctx.Err() != nil {
+			// The answer never came: the call may or may not have taken
+			// effect. Leave it pending so resume reconciles it.
+			return callErr, &FatalError{fmt.Errorf("%s %s: interrupted with the call in flight: %w", kind, op.Target, callErr)}
+		}
+	}
+	if err := e.store.CompleteCall(context.WithoutCancel(ctx), id, outcome, code, msg, change); err != nil {
+		return callErr, &FatalError{fmt.Errorf("%s %s: %w", kind, op.Target, err)}
+	}
+	if change != nil && change.PutDepartment != nil {
+		e.mu.Lock()
+		e.ids[change.PutDepartment.Key] = change.PutDepartment.WeComID
+		e.mu.Unlock()
+	}
+	return callErr, nil
+}
+
+func (e *Executor) runOp(parent context.Context, op plan.Op) error {
+	// A started operation finishes even if the run is interrupted, so its
+	// journal row is completed rather than left in doubt.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), e.callTimeout)
+	defer cancel()
+	res, err := e.dispatch(ctx, op)
+	if err != nil {
+		var fe *FatalError
+		if !errors.As(err, &fe) {
+			err = &FatalError{err}
+		}
+		res.Outcome = Failed
+		e.record(res)
+		return err
+	}
+	if res.Err != nil && wecom.ClassOf(res.Err) == wecom.ClassConfig {
+		e.record(res)
+		return &FatalError{res.Err}
+	}
+	e.record(res)
+	return nil
+}
+
+func (e *Executor) dispatch(ctx context.Context, op plan.Op) (Result, error) {
+	switch op.Kind {
+	case plan.DeptCreate:
+		return e.deptCreate(ctx, op)
+	case plan.DeptUpdate:
+		return e.deptUpdate(ctx, op)
+	case plan.DeptDelete:
+		return e.deptDelete(ctx, op)
+	case plan.UserCreate:
+		return e.userCreateOp(ctx, op)
+	case plan.UserUpdate, plan.UserLeaders, plan.UserDisable:
+		return e.userUpdateOp(ctx, op, op.Kind, 1)
+	case plan.UserDelete:
+		return e.userDelete(ctx, op)
+	}
+	return Result{Op: op}, fmt.Errorf("unknown operation kind %q", op.Kind)
+}
+
+// skip records an operation that could not be sent as a row reject, so the
+// journal says why nothing was called.
+func (e *Executor) skip(ctx context.Context, op plan.Op, why error) (Result, error) {
+	err := e.store.AddReject(ctx, journal.Reject{RunID: e.runID, SourceRef: op.Ref, Rule: "dependency_failed",
+		Message: fmt.Sprintf("%s %s not sent: %v", op.Kind, op.Target, why)})
+	if err != nil {
+		return Result{Op: op}, &FatalError{fmt.Errorf("%s %s: %w", op.Kind, op.Target, err)}
+	}
+	return Result{Op: op, Outcome: Skipped, Err: why}, nil
+}
+
+func result(op plan.Op, outcome string, wecomErr error) Result {
+	if wecomErr != nil {
+		return Result{Op: op, Outcome: Failed, Errcode: wecom.CodeOf(wecomErr), Err: wecomErr}
+	}
+	return Result{Op: op, Outcome: outcome}
+}
+
+func memberChange(r *plan.Record, runID int64) *journal.StateChange {
+	if r == nil {
+		return nil
+	}
+	return &journal.StateChange{PutMember: &journal.AppliedMember{
+		UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled, RunID: runID,
+	}}
+}

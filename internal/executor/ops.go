@@ -1,0 +1,165 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
+	d := op.Dept
+	parents, err := e.deptIDs([]string{d.ParentKey})
+	if err != nil {
+		return e.skip(ctx, op, err)
+	}
+	body := wecom.Department{Name: d.Name, ParentID: parents[0], Order: d.Order}
+	applied := func(id int) *journal.StateChange {
+		return &journal.StateChange{PutDepartment: &journal.AppliedDepartment{
+			Key: d.Key, WeComID: id, ParentID: parents[0], Name: d.Name, Order: d.Order, RunID: e.runID,
+		}}
+	}
+	werr, fatal := e.call(ctx, op, op.Kind, "department/create", body, 1, func(ctx context.Context) (*journal.StateChange, error) {
+		id, err := e.client.CreateDepartment(ctx, body)
+		if err != nil {
+			return nil, err
+		}
+		return applied(id), nil
+	})
+	if fatal != nil {
+		return result(op, Failed, werr), fatal
+	}
+	if wecom.CodeOf(werr) != 60008 {
+		return result(op, OK, werr), nil
+	}
+	// 60008: a sibling with this name exists (made by hand, or by a run
+	// that died before recording the answer). Adopt it: look it up by name
+	// under the parent and record its id.
+	werr, fatal = e.call(ctx, op, "department_adopt", "department/list", map[string]any{"id": parents[0], "name": d.Name}, 2,
+		func(ctx context.Context) (*journal.StateChange, error) {
+			list, err := e.client.ListDepartments(ctx, parents[0])
+			if err != nil {
+				return nil, err
+			}
+			for _, x := range list {
+				if x.ParentID == parents[0] && x.Name == d.Name {
+					return applied(x.ID), nil
+				}
+			}
+			return nil, &wecom.APIError{API: "department/list", Code: 60008, Msg: fmt.Sprintf("department %q exists under %d but was not listed", d.Name, parents[0])}
+		})
+	if fatal != nil {
+		return result(op, Failed, werr), fatal
+	}
+	return result(op, Adopted, werr), nil
+}
+
+func (e *Executor) deptUpdate(ctx context.Context, op plan.Op) (Result, error) {
+	d := op.Dept
+	parents, err := e.deptIDs([]string{d.ParentKey})
+	if err != nil {
+		return e.skip(ctx, op, err)
+	}
+	body := wecom.DepartmentPatch{"id": d.ID, "name": d.Name, "parentid": parents[0], "order": d.Order}
+	werr, fatal := e.call(ctx, op, op.Kind, "department/update", body, 1, func(ctx context.Context) (*journal.StateChange, error) {
+		if err := e.client.UpdateDepartment(ctx, body); err != nil {
+			return nil, err
+		}
+		return &journal.StateChange{PutDepartment: &journal.AppliedDepartment{
+			Key: d.Key, WeComID: d.ID, ParentID: parents[0], Name: d.Name, Order: d.Order, RunID: e.runID,
+		}}, nil
+	})
+	return result(op, OK, werr), fatal
+}
+
+func (e *Executor) deptDelete(ctx context.Context, op plan.Op) (Result, error) {
+	d := op.Dept
+	gone := &journal.StateChange{DeleteDepartment: d.Key}
+	werr, fatal := e.call(ctx, op, op.Kind, "department/delete", map[string]any{"id": d.ID}, 1, func(ctx context.Context) (*journal.StateChange, error) {
+		if err := e.client.DeleteDepartment(ctx, d.ID); err != nil {
+			if wecom.CodeOf(err) == 60003 {
+				return gone, err
+			}
+			return nil, err
+		}
+		return gone, nil
+	})
+	if fatal != nil {
+		return result(op, Failed, werr), fatal
+	}
+	switch wecom.CodeOf(werr) {
+	case 60003:
+		return Result{Op: op, Outcome: Gone, Errcode: 60003}, nil
+	case 60005, 60006:
+		// Someone else's members or departments are still inside; the
+		// department stays, and that is not this run's failure.
+		return Result{Op: op, Outcome: Kept, Errcode: wecom.CodeOf(werr)}, nil
+	}
+	return result(op, OK, werr), nil
+}
+
+func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error) {
+	body, err := e.userCreate(op.After)
+	if err != nil {
+		return e.skip(ctx, op, err)
+	}
+	werr, fatal := e.call(ctx, op, op.Kind, "user/create", body, 1, func(ctx context.Context) (*journal.StateChange, error) {
+		if err := e.client.CreateUser(ctx, body); err != nil {
+			return nil, err
+		}
+		return memberChange(op.After, e.runID), nil
+	})
+	if fatal != nil || wecom.CodeOf(werr) != 60102 {
+		return result(op, OK, werr), fatal
+	}
+	// 60102: the userid exists (case-insensitively). Adopt it by pushing
+	// the whole record as an update; a create that took effect before a
+	// crash ends here too, so resume never creates twice.
+	adopt := op
+	adopt.Fields = []string{"name", "alias", "mobile", "email", "position", "gender", "telephone", "address", "department", "enable"}
+	res, err := e.userUpdateOp(ctx, adopt, "user_adopt", 2)
+	res.Op = op
+	if res.Outcome == OK {
+		res.Outcome = Adopted
+	}
+	return res, err
+}
+
+func (e *Executor) userUpdateOp(ctx context.Context, op plan.Op, kind plan.Kind, attempt int) (Result, error) {
+	var body wecom.UserPatch
+	if op.After == nil {
+		// Disabling a member the journal never knew (authoritative scope).
+		body = wecom.UserPatch{"userid": op.Target, "enable": 0}
+	} else {
+		var err error
+		if body, err = e.userPatch(op.After, op.Fields); err != nil {
+			return e.skip(ctx, op, err)
+		}
+	}
+	werr, fatal := e.call(ctx, op, kind, "user/update", body, attempt, func(ctx context.Context) (*journal.StateChange, error) {
+		if err := e.client.UpdateUser(ctx, body); err != nil {
+			return nil, err
+		}
+		return memberChange(op.After, e.runID), nil
+	})
+	return result(op, OK, werr), fatal
+}
+
+func (e *Executor) userDelete(ctx context.Context, op plan.Op) (Result, error) {
+	gone := &journal.StateChange{DeleteMember: op.Target}
+	werr, fatal := e.call(ctx, op, op.Kind, "user/delete", map[string]any{"userid": op.Target}, 1, func(ctx context.Context) (*journal.StateChange, error) {
+		if err := e.client.DeleteUser(ctx, op.Target); err != nil {
+			if wecom.CodeOf(err) == 60111 {
+				return gone, err
+			}
+			return nil, err
+		}
+		return gone, nil
+	})
+	if fatal == nil && wecom.CodeOf(werr) == 60111 {
+		return Result{Op: op, Outcome: Gone, Errcode: 60111}, nil
+	}
+	return result(op, OK, werr), fatal
+}

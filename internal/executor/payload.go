@@ -1,0 +1,112 @@
+package executor
+
+import (
+	"fmt"
+
+	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+// deptIDs resolves HR department keys to WeCom ids; "" is WeCom's root.
+func (e *Executor) deptIDs(keys []string) ([]int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := make([]int, 0, len(keys))
+	for _, k := range keys {
+		if k == "" {
+			ids = append(ids, 1)
+			continue
+		}
+		id, ok := e.ids[k]
+		if !ok {
+			return nil, fmt.Errorf("department %q has no WeCom id (its creation failed or was skipped)", k)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func enableFlag(enabled bool) *int {
+	v := 0
+	if enabled {
+		v = 1
+	}
+	return &v
+}
+
+// userCreate builds the user/create body from a record.
+func (e *Executor) userCreate(r *plan.Record) (*wecom.User, error) {
+	ids, err := e.deptIDs(r.DeptKeys)
+	if err != nil {
+		return nil, err
+	}
+	return &wecom.User{
+		UserID:         r.UserID,
+		Name:           r.Name,
+		Alias:          r.Alias,
+		Mobile:         r.Mobile,
+		Email:          r.Email,
+		Position:       r.Position,
+		Gender:         r.Gender,
+		Telephone:      r.Telephone,
+		Address:        r.Address,
+		Department:     ids,
+		Order:          r.Order,
+		IsLeaderInDept: r.IsLeader,
+		DirectLeader:   r.DirectLeader,
+		Enable:         enableFlag(r.Enabled),
+		ToInvite:       r.ToInvite,
+	}, nil
+}
+
+// userPatch builds a partial user/update body holding only fields.
+// Empty strings are sent to clear a field, except gender, which WeCom only
+// accepts as "1" or "2".
+func (e *Executor) userPatch(r *plan.Record, fields []string) (wecom.UserPatch, error) {
+	p := wecom.UserPatch{"userid": r.UserID}
+	for _, f := range fields {
+		switch f {
+		case "name":
+			p["name"] = r.Name
+		case "alias":
+			p["alias"] = r.Alias
+		case "mobile":
+			p["mobile"] = r.Mobile
+		case "email":
+			p["email"] = r.Email
+		case "position":
+			p["position"] = r.Position
+		case "gender":
+			if r.Gender != "" {
+				p["gender"] = r.Gender
+			}
+		case "telephone":
+			p["telephone"] = r.Telephone
+		case "address":
+			p["address"] = r.Address
+		case "department":
+			ids, err := e.deptIDs(r.DeptKeys)
+			if err != nil {
+				return nil, err
+			}
+			p["department"] = ids
+			if len(r.Order) > 0 {
+				p["order"] = r.Order
+			}
+			if len(r.IsLeader) > 0 {
+				p["is_leader_in_dept"] = r.IsLeader
+			}
+		case "enable":
+			p["enable"] = *enableFlag(r.Enabled)
+		case "direct_leader":
+			leaders := r.DirectLeader
+			if leaders == nil {
+				leaders = []string{}
+			}
+			p["direct_leader"] = leaders
+		default:
+			return nil, fmt.Errorf("unknown member field %q in plan", f)
+		}
+	}
+	return p, nil
+}

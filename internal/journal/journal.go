@@ -1,0 +1,142 @@
+package journal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Run statuses.
+const (
+	RunRunning  = "running"
+	RunDone     = "done"     // finished, nothing failed
+	RunPartial  = "partial"  // finished, some rows or calls failed
+	RunFailed   = "failed"   // stopped by a fatal error
+	RunRefused  = "refused"  // refused by a safety rule
+	RunDryRun   = "dry_run"  // planned only
+	RunCanceled = "canceled" // interrupted (signal); resumable
+)
+
+// Call outcomes.
+const (
+	CallPending = "pending" // journaled, answer not yet recorded
+	CallOK      = "ok"
+	CallFailed  = "failed"
+)
+
+// ErrNotFound is returned when a run (or, from CompleteCall, a call) does
+// not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrCompleted is returned when a finished run would be finished again or a
+// completed call completed again: history is never rewritten, and a second
+// answer for the same call means the caller lost track of what it sent.
+var ErrCompleted = errors.New("already completed")
+
+// Run is one execution of a job.
+type Run struct {
+	ID           int64
+	Job          string
+	CorpID       string
+	Source       string // human description of the source, e.g. a path
+	SourceDigest string // sha256 of the source bytes when known
+	Mode         string // "run", "dry_run", "resume"
+	Status       string
+	ResumedFrom  int64 // 0 when not a resume
+	Host         string
+	StartedAt    time.Time
+	FinishedAt   time.Time // zero while running
+	// Counts is a free-form summary: "user_create/ok" -> 12, "rejected" -> 2.
+	Counts map[string]int
+}
+
+// Call is one WeCom call attempt, written before it is sent (Outcome
+// pending) and completed after the answer.
+type Call struct {
+	ID         int64
+	RunID      int64
+	Seq        int    // position in the plan
+	Phase      string // e.g. "departments", "members", "leaders", "leavers", "cleanup"
+	Operation  string // e.g. "department_create", "user_update"
+	API        string // e.g. "user/update"
+	Target     string // userid or department key
+	SourceRef  string // file:line of the row that asked for it, "" when none
+	Payload    json.RawMessage
+	Attempt    int
+	Outcome    string
+	Errcode    int
+	Errmsg     string
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Reject is a source row the mapper or a feed-level rule refused.
+type Reject struct {
+	RunID     int64
+	SourceRef string
+	Column    string
+	Rule      string
+	Message   string
+}
+
+// AppliedDepartment is what this importer last pushed for one HR department.
+type AppliedDepartment struct {
+	Key      string // stable HR key (the full path or the HR code)
+	WeComID  int
+	ParentID int // WeCom id of the parent
+	Name     string
+	Order    uint32
+	RunID    int64 // run that last wrote it
+}
+
+// AppliedMember is what this importer last pushed for one member.
+type AppliedMember struct {
+	UserID string // as sent; keys compare case-insensitively
+	// Payload is the last full member payload pushed (wecom.User as JSON).
+	Payload json.RawMessage
+	Hash    string // digest of Payload's canonical form
+	Enabled bool
+	RunID   int64
+}
+
+// State is the importer's memory of the directory for one corp.
+type State struct {
+	Departments map[string]AppliedDepartment // by Key
+	Members     map[string]AppliedMember     // by lower-cased UserID
+}
+
+// StateChange is applied atomically with the completion of the call that
+// caused it, so state never runs ahead of or behind the journal.
+type StateChange struct {
+	PutDepartment    *AppliedDepartment
+	DeleteDepartment string // Key
+	PutMember        *AppliedMember
+	DeleteMember     string // UserID
+}
+
+// Store is the journal. Implementations: Postgres (pgx) and the embedded
+// SQLite file. History is append-only: calls are inserted and completed,
+// never deleted or rewritten after completion.
+type Store interface {
+	// Migrate applies pending migrations; safe to call concurrently and repeatedly.
+	Migrate(ctx context.Context) error
+
+	StartRun(ctx context.Context, r Run) (int64, error)
+	FinishRun(ctx context.Context, id int64, status string, counts map[string]int) error
+	GetRun(ctx context.Context, id int64) (Run, error)
+	ListRuns(ctx context.Context, limit int) ([]Run, error)
+
+	// BeginCall inserts the call with Outcome pending and returns its id.
+	BeginCall(ctx context.Context, c Call) (int64, error)
+	// CompleteCall records the answer and applies change (may be nil) in one transaction.
+	CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *StateChange) error
+	ListCalls(ctx context.Context, runID int64) ([]Call, error)
+
+	AddReject(ctx context.Context, r Reject) error
+	ListRejects(ctx context.Context, runID int64) ([]Reject, error)
+
+	LoadState(ctx context.Context, corpID string) (State, error)
+
+	Close() error
+}

@@ -1,0 +1,349 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Postgres is the journal in a PostgreSQL database, for scheduled jobs and
+// anything an auditor queries directly.
+type Postgres struct {
+	pool *pgxpool.Pool
+}
+
+var _ Store = (*Postgres)(nil)
+
+// OpenPostgres connects to the database at dsn (a postgres:// URL or a
+// keyword/value string) and checks that it answers. It does not migrate.
+//
+// Errors never carry dsn: pgx redacts the password in its own messages, and
+// this package never formats dsn itself.
+func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("journal: open postgres: %w", err)
+	}
+	// Lets a DBA tell the importer's sessions apart in pg_stat_activity.
+	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "hrfeed-importer"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("journal: open postgres: %w", err)
+	}
+	// The pool connects lazily; ping so a wrong address or password fails
+	// here, at startup, rather than at the first journal write mid-run.
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("journal: open postgres: %w", err)
+	}
+	return &Postgres{pool: pool}, nil
+}
+
+// Pool exposes the connection pool, for tools and tests that query the
+// journal tables directly.
+func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
+
+// Close closes the pool.
+func (p *Postgres) Close() error {
+	p.pool.Close()
+	return nil
+}
+
+func (p *Postgres) StartRun(ctx context.Context, r Run) (int64, error) {
+	id, err := p.startRun(ctx, r)
+	if err != nil {
+		return 0, fmt.Errorf("journal: start run %s: %w", r.Job, err)
+	}
+	return id, nil
+}
+
+func (p *Postgres) startRun(ctx context.Context, r Run) (int64, error) {
+	if err := startStatus(r.Status); err != nil {
+		return 0, err
+	}
+	counts, err := encodeCounts(r.Counts)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = p.pool.QueryRow(ctx, sqlInsertRun, r.Job, r.CorpID, r.Source, r.SourceDigest, r.Mode,
+		nullID(r.ResumedFrom), r.Host, stamp(r.StartedAt), counts).Scan(&id)
+	return id, err
+}
+
+func (p *Postgres) FinishRun(ctx context.Context, id int64, status string, counts map[string]int) error {
+	if err := p.finishRun(ctx, id, status, counts); err != nil {
+		return fmt.Errorf("journal: finish run %d: %w", id, err)
+	}
+	return nil
+}
+
+func (p *Postgres) finishRun(ctx context.Context, id int64, status string, counts map[string]int) error {
+	if err := finalStatus(status); err != nil {
+		return err
+	}
+	enc, err := encodeCounts(counts)
+	if err != nil {
+		return err
+	}
+	tag, err := p.pool.Exec(ctx, sqlFinishRun, id, status, enc, now())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	// Runs are never deleted, so checking afterwards cannot race.
+	var exists bool
+	if err := p.pool.QueryRow(ctx, sqlRunExists, id).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		return ErrNotFound
+	}
+	return ErrCompleted
+}
+
+func scanPGRun(row pgx.Row) (Run, error) {
+	var (
+		r        Run
+		finished *time.Time
+		counts   []byte
+	)
+	err := row.Scan(&r.ID, &r.Job, &r.CorpID, &r.Source, &r.SourceDigest, &r.Mode, &r.Status,
+		&r.ResumedFrom, &r.Host, &r.StartedAt, &finished, &counts)
+	if err != nil {
+		return Run{}, err
+	}
+	r.StartedAt = r.StartedAt.UTC()
+	if finished != nil {
+		r.FinishedAt = finished.UTC()
+	}
+	if r.Counts, err = decodeCounts(counts); err != nil {
+		return Run{}, err
+	}
+	return r, nil
+}
+
+func (p *Postgres) GetRun(ctx context.Context, id int64) (Run, error) {
+	r, err := scanPGRun(p.pool.QueryRow(ctx, `SELECT `+sqlRunColumns+` FROM runs WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("journal: get run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+func (p *Postgres) ListRuns(ctx context.Context, limit int) ([]Run, error) {
+	rows, err := p.pool.Query(ctx, `SELECT `+sqlRunColumns+` FROM runs
+		ORDER BY started_at DESC, id DESC LIMIT $1`, limitOrAll(limit))
+	if err != nil {
+		return nil, fmt.Errorf("journal: list runs: %w", err)
+	}
+	runs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Run, error) { return scanPGRun(row) })
+	if err != nil {
+		return nil, fmt.Errorf("journal: list runs: %w", err)
+	}
+	return runs, nil
+}
+
+func (p *Postgres) BeginCall(ctx context.Context, c Call) (int64, error) {
+	id, err := p.beginCall(ctx, c)
+	if err != nil {
+		return 0, fmt.Errorf("journal: begin call %s: %w", c.Target, err)
+	}
+	return id, nil
+}
+
+func (p *Postgres) beginCall(ctx context.Context, c Call) (int64, error) {
+	if c.Outcome != "" && c.Outcome != CallPending {
+		return 0, fmt.Errorf("a call begins %s, not %s", CallPending, c.Outcome)
+	}
+	payload, err := nullableJSON("payload", c.Payload)
+	if err != nil {
+		return 0, err
+	}
+	// A single autocommit INSERT: when it returns, the row is committed,
+	// which is what makes it a write-ahead record of the request.
+	var id int64
+	err = p.pool.QueryRow(ctx, sqlInsertCall, c.RunID, c.Seq, c.Phase, c.Operation, c.API, c.Target,
+		c.SourceRef, payload, c.Attempt, stamp(c.StartedAt)).Scan(&id)
+	return id, err
+}
+
+func (p *Postgres) CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *StateChange) error {
+	if err := p.completeCall(ctx, id, outcome, errcode, errmsg, change); err != nil {
+		return fmt.Errorf("journal: complete call %d: %w", id, err)
+	}
+	return nil
+}
+
+func (p *Postgres) completeCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *StateChange) error {
+	if err := answerOutcome(outcome); err != nil {
+		return err
+	}
+	if err := checkChange(change); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		var (
+			current, corp string
+			runID         int64
+		)
+		// FOR UPDATE serializes two completions of the same call, so exactly
+		// one of them sees it pending.
+		err := tx.QueryRow(ctx, `SELECT c.outcome, c.run_id, r.corp_id
+			FROM calls c JOIN runs r ON r.id = c.run_id
+			WHERE c.id = $1 FOR UPDATE OF c`, id).Scan(&current, &runID, &corp)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if current != CallPending {
+			return fmt.Errorf("outcome is %s: %w", current, ErrCompleted)
+		}
+		if _, err := tx.Exec(ctx, sqlCompleteCall, id, outcome, errcode, errmsg, now()); err != nil {
+			return err
+		}
+		return applyPG(ctx, tx, corp, runID, change)
+	})
+}
+
+// applyPG writes change for corp. Deletes go first so that a change which
+// both deletes and puts the same key leaves the put in place.
+func applyPG(ctx context.Context, tx pgx.Tx, corp string, runID int64, c *StateChange) error {
+	if c == nil {
+		return nil
+	}
+	at := now()
+	if c.DeleteDepartment != "" {
+		if _, err := tx.Exec(ctx, sqlDeleteDepartment, corp, c.DeleteDepartment); err != nil {
+			return fmt.Errorf("delete department %s: %w", c.DeleteDepartment, err)
+		}
+	}
+	if c.DeleteMember != "" {
+		if _, err := tx.Exec(ctx, sqlDeleteMember, corp, memberKey(c.DeleteMember)); err != nil {
+			return fmt.Errorf("delete member %s: %w", c.DeleteMember, err)
+		}
+	}
+	if d := c.PutDepartment; d != nil {
+		if _, err := tx.Exec(ctx, sqlPutDepartment, corp, d.Key, d.WeComID, d.ParentID, d.Name,
+			int64(d.Order), runID, at); err != nil {
+			return fmt.Errorf("put department %s: %w", d.Key, err)
+		}
+	}
+	if m := c.PutMember; m != nil {
+		payload, _ := nullableJSON("payload", m.Payload) // validated by checkChange
+		if _, err := tx.Exec(ctx, sqlPutMember, corp, memberKey(m.UserID), m.UserID, payload, m.Hash,
+			m.Enabled, runID, at); err != nil {
+			return fmt.Errorf("put member %s: %w", m.UserID, err)
+		}
+	}
+	return nil
+}
+
+func (p *Postgres) ListCalls(ctx context.Context, runID int64) ([]Call, error) {
+	rows, err := p.pool.Query(ctx, sqlListCalls, runID)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list calls of run %d: %w", runID, err)
+	}
+	calls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Call, error) {
+		var (
+			c        Call
+			payload  []byte
+			finished *time.Time
+		)
+		err := row.Scan(&c.ID, &c.RunID, &c.Seq, &c.Phase, &c.Operation, &c.API, &c.Target, &c.SourceRef,
+			&payload, &c.Attempt, &c.Outcome, &c.Errcode, &c.Errmsg, &c.StartedAt, &finished)
+		c.Payload = payload
+		c.StartedAt = c.StartedAt.UTC()
+		if finished != nil {
+			c.FinishedAt = finished.UTC()
+		}
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: list calls of run %d: %w", runID, err)
+	}
+	return calls, nil
+}
+
+func (p *Postgres) AddReject(ctx context.Context, r Reject) error {
+	_, err := p.pool.Exec(ctx, sqlInsertReject, r.RunID, r.SourceRef, r.Column, r.Rule, r.Message, now())
+	if err != nil {
+		return fmt.Errorf("journal: add reject %s: %w", r.SourceRef, err)
+	}
+	return nil
+}
+
+func (p *Postgres) ListRejects(ctx context.Context, runID int64) ([]Reject, error) {
+	rows, err := p.pool.Query(ctx, sqlListRejects, runID)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list rejects of run %d: %w", runID, err)
+	}
+	rejects, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Reject, error) {
+		var r Reject
+		err := row.Scan(&r.RunID, &r.SourceRef, &r.Column, &r.Rule, &r.Message)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: list rejects of run %d: %w", runID, err)
+	}
+	return rejects, nil
+}
+
+func (p *Postgres) LoadState(ctx context.Context, corpID string) (State, error) {
+	st, err := p.loadState(ctx, corpID)
+	if err != nil {
+		return State{}, fmt.Errorf("journal: load state of corp %s: %w", corpID, err)
+	}
+	return st, nil
+}
+
+func (p *Postgres) loadState(ctx context.Context, corpID string) (State, error) {
+	st := State{Departments: map[string]AppliedDepartment{}, Members: map[string]AppliedMember{}}
+	// One repeatable-read snapshot so departments and members are from the
+	// same moment even while a run is writing.
+	err := pgx.BeginTxFunc(ctx, p.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, sqlLoadDepartments, corpID)
+			if err != nil {
+				return err
+			}
+			var d AppliedDepartment
+			var order int64
+			_, err = pgx.ForEachRow(rows, []any{&d.Key, &d.WeComID, &d.ParentID, &d.Name, &order, &d.RunID}, func() error {
+				d.Order = uint32(order)
+				st.Departments[d.Key] = d
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			rows, err = tx.Query(ctx, sqlLoadMembers, corpID)
+			if err != nil {
+				return err
+			}
+			var (
+				m       AppliedMember
+				payload []byte
+			)
+			_, err = pgx.ForEachRow(rows, []any{&m.UserID, &payload, &m.Hash, &m.Enabled, &m.RunID}, func() error {
+				m.Payload = payload // a fresh slice per row (nil for NULL)
+				st.Members[memberKey(m.UserID)] = m
+				return nil
+			})
+			return err
+		})
+	return st, err
+}

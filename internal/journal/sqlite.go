@@ -1,0 +1,451 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// SQLite is the journal in a single local file, the default for one-off runs
+// on a machine with no database server.
+type SQLite struct {
+	db *sql.DB
+}
+
+var _ Store = (*SQLite)(nil)
+
+// The pragmas are set by the driver on every new connection:
+//   - busy_timeout: another process (a second importer, an auditor's sqlite3
+//     shell) may hold the write lock briefly; wait instead of failing.
+//   - foreign_keys: SQLite leaves them off unless asked, per connection.
+//   - journal_mode=WAL: readers do not block the writer.
+//   - synchronous=FULL: every commit is fsynced, so a call journaled by
+//     BeginCall survives kill -9 and power loss alike.
+//   - _txlock=immediate: transactions take the write lock at BEGIN, so two
+//     writers queue on busy_timeout rather than one failing with
+//     SQLITE_BUSY when it upgrades from reader to writer mid-transaction.
+const sqliteParams = "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+	"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+
+// sqliteTime is how timestamps are stored: UTC, fixed width, so that text
+// order is time order and an auditor reading the file sees plain dates.
+const sqliteTime = "2006-01-02T15:04:05.000000Z"
+
+// OpenSQLite opens (creating if needed) the journal file at path and its
+// parent directory. It does not migrate.
+func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	s, err := openSQLite(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("journal: open sqlite %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func openSQLite(ctx context.Context, path string) (*SQLite, error) {
+	if path == "" {
+		return nil, errors.New("empty path")
+	}
+	// The driver reads everything after '?' as its own parameters.
+	if strings.ContainsRune(path, '?') {
+		return nil, errors.New("path must not contain '?'")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, err
+	}
+	// The journal holds member payloads (names, mobiles, emails): create it
+	// readable by its owner only. SQLite gives the -wal and -shm files the
+	// same permissions as the database file.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", path+sqliteParams)
+	if err != nil {
+		return nil, err
+	}
+	// One connection: SQLite has a single writer anyway, and this keeps
+	// callers in this process queueing in database/sql rather than spinning
+	// on busy_timeout against each other.
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &SQLite{db: db}, nil
+}
+
+// DB exposes the database handle, for tools and tests that query the journal
+// tables directly. With a single connection, a caller holding rows open
+// blocks the store until it closes them.
+func (s *SQLite) DB() *sql.DB { return s.db }
+
+// Close closes the database file.
+func (s *SQLite) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("journal: close sqlite: %w", err)
+	}
+	return nil
+}
+
+func (s *SQLite) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.tx(ctx, nil, fn)
+}
+
+// inReadTx runs fn in a deferred (snapshot) transaction: the driver begins
+// IMMEDIATE only for transactions that may write.
+func (s *SQLite) inReadTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.tx(ctx, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func (s *SQLite) tx(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func sqliteStamp(t time.Time) string { return stamp(t).Format(sqliteTime) }
+
+func parseSQLiteTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad timestamp %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+func parseNullSQLiteTime(s sql.NullString) (time.Time, error) {
+	if !s.Valid {
+		return time.Time{}, nil
+	}
+	return parseSQLiteTime(s.String)
+}
+
+func (s *SQLite) StartRun(ctx context.Context, r Run) (int64, error) {
+	id, err := s.startRun(ctx, r)
+	if err != nil {
+		return 0, fmt.Errorf("journal: start run %s: %w", r.Job, err)
+	}
+	return id, nil
+}
+
+func (s *SQLite) startRun(ctx context.Context, r Run) (int64, error) {
+	if err := startStatus(r.Status); err != nil {
+		return 0, err
+	}
+	counts, err := encodeCounts(r.Counts)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = s.db.QueryRowContext(ctx, sqlInsertRun, r.Job, r.CorpID, r.Source, r.SourceDigest, r.Mode,
+		nullID(r.ResumedFrom), r.Host, sqliteStamp(r.StartedAt), counts).Scan(&id)
+	return id, err
+}
+
+func (s *SQLite) FinishRun(ctx context.Context, id int64, status string, counts map[string]int) error {
+	if err := s.finishRun(ctx, id, status, counts); err != nil {
+		return fmt.Errorf("journal: finish run %d: %w", id, err)
+	}
+	return nil
+}
+
+func (s *SQLite) finishRun(ctx context.Context, id int64, status string, counts map[string]int) error {
+	if err := finalStatus(status); err != nil {
+		return err
+	}
+	enc, err := encodeCounts(counts)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, sqlFinishRun, id, status, enc, sqliteStamp(time.Time{}))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	var exists bool
+	if err := s.db.QueryRowContext(ctx, sqlRunExists, id).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		return ErrNotFound
+	}
+	return ErrCompleted
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSQLiteRun(row scanner) (Run, error) {
+	var (
+		r               Run
+		started, counts string
+		finished        sql.NullString
+	)
+	err := row.Scan(&r.ID, &r.Job, &r.CorpID, &r.Source, &r.SourceDigest, &r.Mode, &r.Status,
+		&r.ResumedFrom, &r.Host, &started, &finished, &counts)
+	if err != nil {
+		return Run{}, err
+	}
+	if r.StartedAt, err = parseSQLiteTime(started); err != nil {
+		return Run{}, err
+	}
+	if r.FinishedAt, err = parseNullSQLiteTime(finished); err != nil {
+		return Run{}, err
+	}
+	if r.Counts, err = decodeCounts([]byte(counts)); err != nil {
+		return Run{}, err
+	}
+	return r, nil
+}
+
+func (s *SQLite) GetRun(ctx context.Context, id int64) (Run, error) {
+	r, err := scanSQLiteRun(s.db.QueryRowContext(ctx, `SELECT `+sqlRunColumns+` FROM runs WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("journal: get run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+func (s *SQLite) ListRuns(ctx context.Context, limit int) ([]Run, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite's "no limit"
+	}
+	runs, err := sqliteRows(ctx, s.db, scanSQLiteRun, `SELECT `+sqlRunColumns+` FROM runs
+		ORDER BY started_at DESC, id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list runs: %w", err)
+	}
+	return runs, nil
+}
+
+// sqliteRows runs a query and scans every row with scan, closing the rows
+// before returning so the single connection is free again.
+func sqliteRows[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func (s *SQLite) BeginCall(ctx context.Context, c Call) (int64, error) {
+	id, err := s.beginCall(ctx, c)
+	if err != nil {
+		return 0, fmt.Errorf("journal: begin call %s: %w", c.Target, err)
+	}
+	return id, nil
+}
+
+func (s *SQLite) beginCall(ctx context.Context, c Call) (int64, error) {
+	if c.Outcome != "" && c.Outcome != CallPending {
+		return 0, fmt.Errorf("a call begins %s, not %s", CallPending, c.Outcome)
+	}
+	payload, err := nullableJSON("payload", c.Payload)
+	if err != nil {
+		return 0, err
+	}
+	// Autocommit with synchronous=FULL: the row is on disk when this returns.
+	var id int64
+	err = s.db.QueryRowContext(ctx, sqlInsertCall, c.RunID, c.Seq, c.Phase, c.Operation, c.API, c.Target,
+		c.SourceRef, payload, c.Attempt, sqliteStamp(c.StartedAt)).Scan(&id)
+	return id, err
+}
+
+func (s *SQLite) CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *StateChange) error {
+	if err := s.completeCall(ctx, id, outcome, errcode, errmsg, change); err != nil {
+		return fmt.Errorf("journal: complete call %d: %w", id, err)
+	}
+	return nil
+}
+
+func (s *SQLite) completeCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *StateChange) error {
+	if err := answerOutcome(outcome); err != nil {
+		return err
+	}
+	if err := checkChange(change); err != nil {
+		return err
+	}
+	// The transaction began IMMEDIATE, so no other writer can complete the
+	// call between this check and the update.
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var (
+			current, corp string
+			runID         int64
+		)
+		err := tx.QueryRowContext(ctx, `SELECT c.outcome, c.run_id, r.corp_id
+			FROM calls c JOIN runs r ON r.id = c.run_id WHERE c.id = $1`, id).Scan(&current, &runID, &corp)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if current != CallPending {
+			return fmt.Errorf("outcome is %s: %w", current, ErrCompleted)
+		}
+		if _, err := tx.ExecContext(ctx, sqlCompleteCall, id, outcome, errcode, errmsg, sqliteStamp(time.Time{})); err != nil {
+			return err
+		}
+		return applySQLite(ctx, tx, corp, runID, change)
+	})
+}
+
+// applySQLite mirrors applyPG; see there for the order of operations.
+func applySQLite(ctx context.Context, tx *sql.Tx, corp string, runID int64, c *StateChange) error {
+	if c == nil {
+		return nil
+	}
+	at := sqliteStamp(time.Time{})
+	if c.DeleteDepartment != "" {
+		if _, err := tx.ExecContext(ctx, sqlDeleteDepartment, corp, c.DeleteDepartment); err != nil {
+			return fmt.Errorf("delete department %s: %w", c.DeleteDepartment, err)
+		}
+	}
+	if c.DeleteMember != "" {
+		if _, err := tx.ExecContext(ctx, sqlDeleteMember, corp, memberKey(c.DeleteMember)); err != nil {
+			return fmt.Errorf("delete member %s: %w", c.DeleteMember, err)
+		}
+	}
+	if d := c.PutDepartment; d != nil {
+		if _, err := tx.ExecContext(ctx, sqlPutDepartment, corp, d.Key, d.WeComID, d.ParentID, d.Name,
+			int64(d.Order), runID, at); err != nil {
+			return fmt.Errorf("put department %s: %w", d.Key, err)
+		}
+	}
+	if m := c.PutMember; m != nil {
+		payload, _ := nullableJSON("payload", m.Payload) // validated by checkChange
+		if _, err := tx.ExecContext(ctx, sqlPutMember, corp, memberKey(m.UserID), m.UserID, payload, m.Hash,
+			m.Enabled, runID, at); err != nil {
+			return fmt.Errorf("put member %s: %w", m.UserID, err)
+		}
+	}
+	return nil
+}
+
+func (s *SQLite) ListCalls(ctx context.Context, runID int64) ([]Call, error) {
+	calls, err := sqliteRows(ctx, s.db, func(row scanner) (Call, error) {
+		var (
+			c        Call
+			payload  sql.NullString
+			started  string
+			finished sql.NullString
+		)
+		err := row.Scan(&c.ID, &c.RunID, &c.Seq, &c.Phase, &c.Operation, &c.API, &c.Target, &c.SourceRef,
+			&payload, &c.Attempt, &c.Outcome, &c.Errcode, &c.Errmsg, &started, &finished)
+		if err != nil {
+			return Call{}, err
+		}
+		if payload.Valid {
+			c.Payload = []byte(payload.String)
+		}
+		if c.StartedAt, err = parseSQLiteTime(started); err != nil {
+			return Call{}, err
+		}
+		c.FinishedAt, err = parseNullSQLiteTime(finished)
+		return c, err
+	}, sqlListCalls, runID)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list calls of run %d: %w", runID, err)
+	}
+	return calls, nil
+}
+
+func (s *SQLite) AddReject(ctx context.Context, r Reject) error {
+	_, err := s.db.ExecContext(ctx, sqlInsertReject, r.RunID, r.SourceRef, r.Column, r.Rule, r.Message,
+		sqliteStamp(time.Time{}))
+	if err != nil {
+		return fmt.Errorf("journal: add reject %s: %w", r.SourceRef, err)
+	}
+	return nil
+}
+
+func (s *SQLite) ListRejects(ctx context.Context, runID int64) ([]Reject, error) {
+	rejects, err := sqliteRows(ctx, s.db, func(row scanner) (Reject, error) {
+		var r Reject
+		err := row.Scan(&r.RunID, &r.SourceRef, &r.Column, &r.Rule, &r.Message)
+		return r, err
+	}, sqlListRejects, runID)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list rejects of run %d: %w", runID, err)
+	}
+	return rejects, nil
+}
+
+func (s *SQLite) LoadState(ctx context.Context, corpID string) (State, error) {
+	st, err := s.loadState(ctx, corpID)
+	if err != nil {
+		return State{}, fmt.Errorf("journal: load state of corp %s: %w", corpID, err)
+	}
+	return st, nil
+}
+
+func (s *SQLite) loadState(ctx context.Context, corpID string) (State, error) {
+	st := State{Departments: map[string]AppliedDepartment{}, Members: map[string]AppliedMember{}}
+	// One read transaction, so departments and members are one snapshot.
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, sqlLoadDepartments, corpID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d AppliedDepartment
+			var order int64
+			if err := rows.Scan(&d.Key, &d.WeComID, &d.ParentID, &d.Name, &order, &d.RunID); err != nil {
+				return err
+			}
+			d.Order = uint32(order)
+			st.Departments[d.Key] = d
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		mrows, err := tx.QueryContext(ctx, sqlLoadMembers, corpID)
+		if err != nil {
+			return err
+		}
+		defer mrows.Close()
+		for mrows.Next() {
+			var m AppliedMember
+			var payload sql.NullString
+			if err := mrows.Scan(&m.UserID, &payload, &m.Hash, &m.Enabled, &m.RunID); err != nil {
+				return err
+			}
+			if payload.Valid {
+				m.Payload = []byte(payload.String)
+			}
+			st.Members[memberKey(m.UserID)] = m
+		}
+		return mrows.Err()
+	})
+	return st, err
+}

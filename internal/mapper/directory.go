@@ -1,0 +1,53 @@
+package mapper
+
+import (
+	"fmt"
+
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+// Department is one node of the desired tree. Key is stable across runs:
+// the full path from the feed's top ("总部/研发中心/后端组").
+type Department struct {
+	Key       string
+	Name      string
+	ParentKey string // "" for a top-level department (child of WeCom's root, id 1)
+	Order     uint32
+	Depth     int    // 1 for top-level departments; WeCom's root is depth 0 here
+	Ref       string // first row that mentioned it
+}
+
+// Member is one desired member. User holds every field the feed sets;
+// User.Department is left empty because WeCom ids are only known to the
+// planner: DeptKeys lists the member's departments by Key, in feed order.
+type Member struct {
+	User     wecom.User
+	DeptKeys []string
+	// Leaver is true when the feed marks the person as gone (e.g. 离职);
+	// the planner applies the leavers policy to them.
+	Leaver bool
+	Ref    string
+}
+
+// Directory is what the feed says the directory should hold.
+type Directory struct {
+	Departments []Department // parents before children
+	Members     []Member     // feed order
+	Rejects     []*RowError
+	Rows        int // data rows seen
+}
+
+// RowError is a rejected row: which row, which column, which rule.
+type RowError struct {
+	Ref     string // source row reference, e.g. "staff.csv:12"
+	Column  string // source column, "" when the rule is about the whole row
+	Rule    string // short stable rule id, e.g. "mobile_format", "duplicate_userid"
+	Message string // human sentence, may include the offending value (never a secret)
+}
+
+func (e *RowError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("%s: %s: %s", e.Ref, e.Rule, e.Message)
+	}
+	return fmt.Sprintf("%s: column %q: %s: %s", e.Ref, e.Column, e.Rule, e.Message)
+}

@@ -1,0 +1,445 @@
+package mapper
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hrfeed/importer/internal/source"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+// staffConfig maps the columns of a typical Chinese HR export.
+func staffConfig() Config {
+	yes := map[string]string{"是": "1", "否": "0"}
+	return Config{
+		Fields: map[string]Field{
+			FieldUserID:       {Column: "工号", Transform: []string{"trim"}},
+			FieldName:         {Column: "姓名", Transform: []string{"collapse_spaces"}},
+			FieldAlias:        {Column: "英文名"},
+			FieldMobile:       {Column: "手机", Transform: []string{"halfwidth", "mobile"}},
+			FieldEmail:        {Column: "邮箱", Transform: []string{"trim", "lower"}},
+			FieldPosition:     {Column: "职位"},
+			FieldGender:       {Column: "性别", Map: map[string]string{"男": "1", "女": "2"}},
+			FieldTelephone:    {Column: "座机"},
+			FieldAddress:      {Column: "地址"},
+			FieldEnable:       {Column: "启用", Map: yes},
+			FieldIsLeader:     {Column: "负责人", Map: yes},
+			FieldOrder:        {Column: "排序"},
+			FieldDirectLeader: {Column: "上级"},
+			FieldToInvite:     {Const: "false"},
+		},
+		Status:      &Field{Column: "状态", Map: map[string]string{"在职": "active", "试用": "active", "离职": "leaver"}, Default: "active"},
+		Departments: DeptConfig{PathColumn: "部门", Multi: ";"},
+	}
+}
+
+// staffRow is a valid row; kv overrides columns.
+func staffRow(ref string, kv ...string) source.Row {
+	v := map[string]string{
+		"工号": "zhangsan", "姓名": "张三", "英文名": "", "手机": "13800000001", "邮箱": "zhangsan@example.com",
+		"职位": "工程师", "性别": "男", "座机": "", "地址": "", "启用": "是", "负责人": "否", "排序": "",
+		"上级": "", "状态": "在职", "部门": "总部/研发中心/后端组",
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v[kv[i]] = kv[i+1]
+	}
+	return source.Row{Ref: ref, Values: v}
+}
+
+func mustNew(t *testing.T, cfg Config) *Mapper {
+	t.Helper()
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return m
+}
+
+func TestRowRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    func(*Config)
+		row    source.Row
+		rule   string
+		column string
+	}{
+		{name: "valid", row: staffRow("s.csv:2")},
+		{name: "ragged", row: source.Row{Ref: "s.csv:2", Values: map[string]string{"工号": "a"}, Problem: "row has 1 fields, header has 15"}, rule: "ragged_row"},
+		{name: "encoding", row: source.Row{Ref: "s.csv:2", Values: staffRow("").Values, Problem: "invalid characters for encoding utf-8 in column 姓名", ProblemRule: source.RuleInvalidEncoding, ProblemColumn: "姓名"}, rule: "invalid_encoding", column: "姓名"},
+		{name: "userid empty", row: staffRow("s.csv:2", "工号", "  "), rule: "userid_required", column: "工号"},
+		{name: "userid long", row: staffRow("s.csv:2", "工号", strings.Repeat("a", 65)), rule: "userid_length", column: "工号"},
+		{name: "userid 64 bytes ok", row: staffRow("s.csv:2", "工号", strings.Repeat("a", 64))},
+		{name: "userid chars", row: staffRow("s.csv:2", "工号", "张三"), rule: "userid_format", column: "工号"},
+		{name: "userid first char", row: staffRow("s.csv:2", "工号", "_abc"), rule: "userid_format", column: "工号"},
+		{name: "userid with @ and .", row: staffRow("s.csv:2", "工号", "zhang.san@hq")},
+		{name: "status unmapped", row: staffRow("s.csv:2", "状态", "停薪留职"), rule: "unmapped_value", column: "状态"},
+		{name: "status bad const", cfg: func(c *Config) { c.Status = &Field{Column: "状态"} }, row: staffRow("s.csv:2", "状态", "在职"), rule: "status_value", column: "状态"},
+		{name: "name empty", row: staffRow("s.csv:2", "姓名", "\u3000"), rule: "name_required", column: "姓名"},
+		{name: "name 65 chars", row: staffRow("s.csv:2", "姓名", strings.Repeat("张", 65)), rule: "name_length", column: "姓名"},
+		{name: "name 64 chars ok", row: staffRow("s.csv:2", "姓名", strings.Repeat("张", 64))},
+		{name: "alias long", row: staffRow("s.csv:2", "英文名", strings.Repeat("a", 65)), rule: "alias_length", column: "英文名"},
+		{name: "mobile letters", row: staffRow("s.csv:2", "手机", "138abc00001"), rule: "mobile_format", column: "手机"},
+		{name: "mobile short", row: staffRow("s.csv:2", "手机", "1234"), rule: "mobile_format", column: "手机"},
+		{name: "mobile fullwidth ok", row: staffRow("s.csv:2", "手机", "１３８-0000-0001")},
+		{name: "email short", row: staffRow("s.csv:2", "邮箱", "a@b.c"), rule: "email_length", column: "邮箱"},
+		{name: "email long", row: staffRow("s.csv:2", "邮箱", strings.Repeat("a", 60)+"@x.com"), rule: "email_length", column: "邮箱"},
+		{name: "email no at", row: staffRow("s.csv:2", "邮箱", "zhangsan.example.com"), rule: "email_format", column: "邮箱"},
+		{name: "email space", row: staffRow("s.csv:2", "邮箱", "zhang san@example.com"), rule: "email_format", column: "邮箱"},
+		{name: "position long", row: staffRow("s.csv:2", "职位", strings.Repeat("职", 129)), rule: "position_length", column: "职位"},
+		{name: "gender unmapped", row: staffRow("s.csv:2", "性别", "未知"), rule: "unmapped_value", column: "性别"},
+		{name: "gender raw", cfg: func(c *Config) { c.Fields[FieldGender] = Field{Column: "性别"} }, row: staffRow("s.csv:2", "性别", "M"), rule: "gender_value", column: "性别"},
+		{name: "telephone letters", row: staffRow("s.csv:2", "座机", "010-1234 ext 5"), rule: "telephone_format", column: "座机"},
+		{name: "telephone long", row: staffRow("s.csv:2", "座机", strings.Repeat("1", 33)), rule: "telephone_format", column: "座机"},
+		{name: "telephone ok", row: staffRow("s.csv:2", "座机", "+86-10-12345678,801")},
+		{name: "address long", row: staffRow("s.csv:2", "地址", strings.Repeat("路", 129)), rule: "address_length", column: "地址"},
+		{name: "enable raw", cfg: func(c *Config) { c.Fields[FieldEnable] = Field{Column: "启用"} }, row: staffRow("s.csv:2", "启用", "yes"), rule: "enable_value", column: "启用"},
+		{name: "is_leader raw", cfg: func(c *Config) { c.Fields[FieldIsLeader] = Field{Column: "负责人"} }, row: staffRow("s.csv:2", "负责人", "2"), rule: "is_leader_value", column: "负责人"},
+		{name: "order negative", row: staffRow("s.csv:2", "排序", "-1"), rule: "order_value", column: "排序"},
+		{name: "order too big", row: staffRow("s.csv:2", "排序", "4294967296"), rule: "order_value", column: "排序"},
+		{name: "to_invite raw", cfg: func(c *Config) { c.Fields[FieldToInvite] = Field{Const: "no"} }, row: staffRow("s.csv:2"), rule: "to_invite_value"},
+		{name: "leader format", row: staffRow("s.csv:2", "上级", "lisi, 王五"), rule: "direct_leader_format", column: "上级"},
+		{name: "leader self", row: staffRow("s.csv:2", "上级", "ZhangSan"), rule: "direct_leader_self", column: "上级"},
+		{name: "leader count", row: staffRow("s.csv:2", "上级", "a1,a2;a3|a4，a5；a6"), rule: "direct_leader_count", column: "上级"},
+		{name: "dept missing", row: staffRow("s.csv:2", "部门", " "), rule: "department_missing", column: "部门"},
+		{name: "dept only multi separators", row: staffRow("s.csv:2", "部门", ";;"), rule: "department_missing", column: "部门"},
+		{name: "dept only prefix", cfg: func(c *Config) { c.Departments.StripPrefix = "总部" }, row: staffRow("s.csv:2", "部门", "总部"), rule: "department_missing", column: "部门"},
+		{name: "dept empty segment", row: staffRow("s.csv:2", "部门", "总部//后端组"), rule: "department_name_empty", column: "部门"},
+		{name: "dept colon", row: staffRow("s.csv:2", "部门", "总部/研发:一部"), rule: "department_name_chars", column: "部门"},
+		{name: "dept pipe", row: staffRow("s.csv:2", "部门", "总部/A|B"), rule: "department_name_chars", column: "部门"},
+		{name: "dept fullwidth pipe", row: staffRow("s.csv:2", "部门", "总部/A｜B"), rule: "department_name_chars", column: "部门"},
+		{name: "dept slash in name with other separator", cfg: func(c *Config) { c.Departments.Separator = ">" }, row: staffRow("s.csv:2", "部门", "总部>A/B"), rule: "department_name_chars", column: "部门"},
+		{name: "dept name 33 chars", row: staffRow("s.csv:2", "部门", "总部/"+strings.Repeat("部", 33)), rule: "department_name_length", column: "部门"},
+		{name: "dept name 33 chars with name_max 64", cfg: func(c *Config) { c.Departments.NameMax = 64 }, row: staffRow("s.csv:2", "部门", "总部/"+strings.Repeat("部", 33))},
+		{name: "dept depth 15", row: staffRow("s.csv:2", "部门", strings.Repeat("层/", 14)+"层"), rule: "department_depth", column: "部门"},
+		{name: "dept depth 14 ok", row: staffRow("s.csv:2", "部门", strings.Repeat("层/", 13)+"层")},
+		{name: "dept count", row: staffRow("s.csv:2", "部门", deptList(101)), rule: "department_count", column: "部门"},
+		{name: "dept count 100 ok", row: staffRow("s.csv:2", "部门", deptList(100))},
+		{name: "mobile and email empty", row: staffRow("s.csv:2", "手机", "", "邮箱", " "), rule: "mobile_or_email"},
+		{name: "only email ok", row: staffRow("s.csv:2", "手机", "")},
+		// The fixed order: the first failing rule wins.
+		{name: "order of rules", row: staffRow("s.csv:2", "姓名", "", "手机", "x", "部门", ""), rule: "name_required", column: "姓名"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := staffConfig()
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			m := mustNew(t, cfg)
+			m.Add(tt.row)
+			d := m.Directory()
+			if tt.rule == "" {
+				if len(d.Rejects) != 0 || len(d.Members) != 1 {
+					t.Fatalf("want the row accepted; rejects: %v", d.Rejects)
+				}
+				return
+			}
+			if len(d.Rejects) != 1 || len(d.Members) != 0 {
+				t.Fatalf("want one reject and no member, got %d members, rejects %v", len(d.Members), d.Rejects)
+			}
+			r := d.Rejects[0]
+			if r.Rule != tt.rule || r.Column != tt.column || r.Ref != tt.row.Ref {
+				t.Errorf("reject = %s/%q/%s, want %s/%q/%s (%s)", r.Ref, r.Column, r.Rule, tt.row.Ref, tt.column, tt.rule, r.Message)
+			}
+			if r.Message == "" {
+				t.Error("reject has no message")
+			}
+		})
+	}
+}
+
+func deptList(n int) string {
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("总部/组%d", i)
+	}
+	return strings.Join(paths, ";")
+}
+
+type rej struct{ Ref, Column, Rule string }
+
+func rejects(d Directory) []rej {
+	var out []rej
+	for _, r := range d.Rejects {
+		out = append(out, rej{r.Ref, r.Column, r.Rule})
+	}
+	return out
+}
+
+func userids(d Directory) []string {
+	var out []string
+	for _, m := range d.Members {
+		out = append(out, m.User.UserID)
+	}
+	return out
+}
+
+func TestFeedRules(t *testing.T) {
+	tests := []struct {
+		name    string
+		rows    []source.Row
+		members []string
+		rejects []rej
+		message string // substring of the first reject's message
+	}{
+		{
+			name: "duplicate userid ignores case; later row loses",
+			rows: []source.Row{
+				staffRow("s.csv:2"),
+				staffRow("s.csv:3", "工号", "ZhangSan", "手机", "13800000002", "邮箱", "z2@example.com"),
+			},
+			members: []string{"zhangsan"},
+			rejects: []rej{{"s.csv:3", "工号", "duplicate_userid"}},
+			message: `userid "ZhangSan" is already used by row s.csv:2`,
+		},
+		{
+			name: "duplicate mobile after normalisation",
+			rows: []source.Row{
+				staffRow("s.csv:2"),
+				staffRow("s.csv:3", "工号", "lisi", "手机", "+86 138-0000-0001", "邮箱", "lisi@example.com"),
+			},
+			members: []string{"zhangsan"},
+			rejects: []rej{{"s.csv:3", "手机", "duplicate_mobile"}},
+			message: "already used by row s.csv:2",
+		},
+		{
+			name: "duplicate email ignores case",
+			rows: []source.Row{
+				staffRow("s.csv:2"),
+				staffRow("s.csv:3", "工号", "lisi", "手机", "", "邮箱", "ZhangSan@Example.com"),
+			},
+			members: []string{"zhangsan"},
+			rejects: []rej{{"s.csv:3", "邮箱", "duplicate_email"}},
+		},
+		{
+			name: "a rejected row claims nothing",
+			rows: []source.Row{
+				staffRow("s.csv:2", "部门", ""),
+				staffRow("s.csv:3"),
+			},
+			members: []string{"zhangsan"},
+			rejects: []rej{{"s.csv:2", "部门", "department_missing"}},
+		},
+		{
+			name: "unknown leader",
+			rows: []source.Row{
+				staffRow("s.csv:2", "上级", "nobody"),
+			},
+			rejects: []rej{{"s.csv:2", "上级", "unknown_leader"}},
+			message: `direct leader "nobody" is not an accepted member`,
+		},
+		{
+			name: "leader defined later in the feed is fine",
+			rows: []source.Row{
+				staffRow("s.csv:2", "上级", "LiSi"),
+				staffRow("s.csv:3", "工号", "lisi", "手机", "13800000002", "邮箱", "lisi@example.com"),
+			},
+			members: []string{"zhangsan", "lisi"},
+		},
+		{
+			name: "rejecting a leader orphans the rows it leads, transitively",
+			rows: []source.Row{
+				staffRow("s.csv:2", "工号", "a", "手机", "13800000002", "邮箱", "", "上级", "b"),
+				staffRow("s.csv:3", "工号", "b", "手机", "13800000003", "邮箱", "", "上级", "c"),
+				staffRow("s.csv:4", "工号", "c", "手机", "13800000004", "邮箱", "", "上级", "ghost"),
+				staffRow("s.csv:5", "工号", "d", "手机", "13800000005", "邮箱", ""),
+			},
+			members: []string{"d"},
+			rejects: []rej{{"s.csv:2", "上级", "unknown_leader"}, {"s.csv:3", "上级", "unknown_leader"}, {"s.csv:4", "上级", "unknown_leader"}},
+			message: `direct leader "b" was rejected`,
+		},
+		{
+			name: "leader who is a leaver",
+			rows: []source.Row{
+				staffRow("s.csv:2", "工号", "boss", "状态", "离职"),
+				staffRow("s.csv:3", "上级", "boss"),
+			},
+			members: []string{"boss"},
+			rejects: []rej{{"s.csv:3", "上级", "unknown_leader"}},
+			message: "is a leaver (row s.csv:2)",
+		},
+		{
+			name: "leavers are checked only for userid and status",
+			rows: []source.Row{
+				staffRow("s.csv:2", "状态", "离职", "手机", "bad", "部门", "", "性别", "?"),
+			},
+			members: []string{"zhangsan"},
+		},
+		{
+			name: "a leaver claims no mobile",
+			rows: []source.Row{
+				staffRow("s.csv:2", "工号", "old", "状态", "离职"),
+				staffRow("s.csv:3"),
+			},
+			members: []string{"old", "zhangsan"},
+		},
+		{
+			name: "an active row beats an earlier leaver row for the same userid",
+			rows: []source.Row{
+				staffRow("s.csv:2", "状态", "离职"),
+				staffRow("s.csv:3", "状态", "在职"),
+			},
+			members: []string{"zhangsan"},
+			rejects: []rej{{"s.csv:2", "工号", "duplicate_userid"}},
+			message: "also on row s.csv:3, which is active",
+		},
+		{
+			name: "a later leaver row loses to an active row",
+			rows: []source.Row{
+				staffRow("s.csv:2"),
+				staffRow("s.csv:3", "状态", "离职"),
+			},
+			members: []string{"zhangsan"},
+			rejects: []rej{{"s.csv:3", "工号", "duplicate_userid"}},
+		},
+		{
+			name: "an active row that loses on mobile keeps the leaver",
+			rows: []source.Row{
+				staffRow("s.csv:2", "工号", "x", "手机", "13800000009", "邮箱", "x@example.com"),
+				staffRow("s.csv:3", "状态", "离职"),
+				staffRow("s.csv:4", "手机", "13800000009"),
+			},
+			members: []string{"x", "zhangsan"},
+			rejects: []rej{{"s.csv:4", "手机", "duplicate_mobile"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mustNew(t, staffConfig())
+			for _, r := range tt.rows {
+				m.Add(r)
+			}
+			d := m.Directory()
+			if diff := cmp.Diff(tt.members, userids(d)); diff != "" {
+				t.Errorf("members (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.rejects, rejects(d)); diff != "" {
+				t.Errorf("rejects (-want +got):\n%s", diff)
+			}
+			if tt.message != "" && (len(d.Rejects) == 0 || !strings.Contains(d.Rejects[0].Message, tt.message)) {
+				t.Errorf("first reject message = %v, want it to contain %q", d.Rejects, tt.message)
+			}
+			if d.Rows != len(tt.rows) {
+				t.Errorf("Rows = %d, want %d", d.Rows, len(tt.rows))
+			}
+		})
+	}
+}
+
+// TestDirectory maps a small Chinese staff list and compares the whole
+// result, so any change to a field, the tree, or the order shows up.
+func TestDirectory(t *testing.T) {
+	cfg := staffConfig()
+	cfg.Departments.StripPrefix = "示例科技有限公司"
+	m := mustNew(t, cfg)
+	rows := []source.Row{
+		staffRow("staff.csv:2", "工号", "wangwu", "姓名", "王五", "手机", "+86 139 0000 0003", "邮箱", "WangWu@Example.com",
+			"职位", "研发总监", "负责人", "是", "排序", "100", "部门", "示例科技有限公司/总部/研发中心"),
+		staffRow("staff.csv:3", "工号", "zhangsan", "姓名", "张  三", "上级", "WangWu", "座机", "010-12345678",
+			"部门", "总部/研发中心/后端组;总部/研发中心/前端组"),
+		staffRow("staff.csv:5", "工号", "lisi", "姓名", "李四", "性别", "女", "手机", "", "邮箱", "lisi@example.com",
+			"职位", "销售经理", "启用", "否", "部门", "/总部/销售部/华东区/"),
+		staffRow("staff.csv:6", "工号", "zhaoliu", "姓名", "赵六", "手机", "13800000001", "邮箱", "zl@example.com",
+			"部门", "总部/销售部/华南区"), // same mobile as zhangsan
+		staffRow("staff.csv:7", "工号", "qianqi", "姓名", "钱七", "手机", "13800000007", "邮箱", "", "部门", "总部/法务部",
+			"上级", "nobody"), // orphan: its department must not appear
+		staffRow("staff.csv:8", "工号", "sunba", "姓名", "孙八", "状态", "离职", "部门", "总部/行政部"),
+	}
+	for _, r := range rows {
+		m.Add(r)
+	}
+	one, zero, no := 1, 0, false
+	want := Directory{
+		Departments: []Department{
+			{Key: "总部", Name: "总部", Depth: 1, Ref: "staff.csv:2"},
+			{Key: "总部/研发中心", Name: "研发中心", ParentKey: "总部", Depth: 2, Ref: "staff.csv:2"},
+			{Key: "总部/销售部", Name: "销售部", ParentKey: "总部", Depth: 2, Ref: "staff.csv:5"},
+			{Key: "总部/研发中心/后端组", Name: "后端组", ParentKey: "总部/研发中心", Depth: 3, Ref: "staff.csv:3"},
+			{Key: "总部/研发中心/前端组", Name: "前端组", ParentKey: "总部/研发中心", Depth: 3, Ref: "staff.csv:3"},
+			{Key: "总部/销售部/华东区", Name: "华东区", ParentKey: "总部/销售部", Depth: 3, Ref: "staff.csv:5"},
+		},
+		Members: []Member{
+			{
+				User: wecom.User{UserID: "wangwu", Name: "王五", Mobile: "13900000003", Email: "wangwu@example.com",
+					Position: "研发总监", Gender: "1", Enable: &one, IsLeaderInDept: []int{1}, Order: []uint32{100}, ToInvite: &no},
+				DeptKeys: []string{"总部/研发中心"}, Ref: "staff.csv:2",
+			},
+			{
+				User: wecom.User{UserID: "zhangsan", Name: "张 三", Mobile: "13800000001", Email: "zhangsan@example.com",
+					Position: "工程师", Gender: "1", Telephone: "010-12345678", Enable: &one, IsLeaderInDept: []int{0, 0},
+					DirectLeader: []string{"wangwu"}, ToInvite: &no},
+				DeptKeys: []string{"总部/研发中心/后端组", "总部/研发中心/前端组"}, Ref: "staff.csv:3",
+			},
+			{
+				User: wecom.User{UserID: "lisi", Name: "李四", Email: "lisi@example.com", Position: "销售经理", Gender: "2",
+					Enable: &zero, IsLeaderInDept: []int{0}, ToInvite: &no},
+				DeptKeys: []string{"总部/销售部/华东区"}, Ref: "staff.csv:5",
+			},
+			{User: wecom.User{UserID: "sunba", Name: "孙八"}, Leaver: true, Ref: "staff.csv:8"},
+		},
+		Rejects: []*RowError{
+			{Ref: "staff.csv:6", Column: "手机", Rule: "duplicate_mobile", Message: `mobile "13800000001" is already used by row staff.csv:3`},
+			{Ref: "staff.csv:7", Column: "上级", Rule: "unknown_leader", Message: `direct leader "nobody" is not an accepted member of this feed`},
+		},
+		Rows: 6,
+	}
+	got := m.Directory()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Directory (-want +got):\n%s", diff)
+	}
+	// Directory is a view: asking twice gives the same answer.
+	if diff := cmp.Diff(got, m.Directory()); diff != "" {
+		t.Errorf("second Directory differs:\n%s", diff)
+	}
+}
+
+func TestTransforms(t *testing.T) {
+	tests := []struct{ transform, in, want string }{
+		{"trim", "  a b \t", "a b"},
+		{"collapse_spaces", " 张\u3000\u3000三  丰 ", "张 三 丰"},
+		{"lower", "ZhangSan", "zhangsan"},
+		{"upper", "e001", "E001"},
+		{"halfwidth", "１３８ＡＢ\u3000", "138AB "},
+		{"mobile", "+86 138-0000-0001", "13800000001"},
+		{"mobile", "0086 13800000001", "13800000001"},
+		{"mobile", "+86 10 1234 5678", "+861012345678"}, // not a mobile: keeps its code
+		{"mobile", "+852 9123 4567", "+85291234567"},
+		{"mobile", "138 0000 0001", "13800000001"},
+	}
+	for _, tt := range tests {
+		if got := transforms[tt.transform](tt.in); got != tt.want {
+			t.Errorf("%s(%q) = %q, want %q", tt.transform, tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestFieldValue(t *testing.T) {
+	row := source.Row{Ref: "r:2", Values: map[string]string{"c": " 未知 ", "e": "  "}}
+	tests := []struct {
+		name string
+		f    Field
+		want string
+		rule string
+	}{
+		{name: "default after map", f: Field{Column: "e", Transform: []string{"trim"}, Map: map[string]string{"x": "1"}, Default: "d"}, want: "d"},
+		{name: "map to empty takes default", f: Field{Column: "c", Transform: []string{"trim"}, Map: map[string]string{"未知": ""}, Default: "0"}, want: "0"},
+		{name: "unmapped", f: Field{Column: "c", Transform: []string{"trim"}, Map: map[string]string{"男": "1"}}, rule: "unmapped_value"},
+		{name: "map sees transformed value", f: Field{Column: "c", Map: map[string]string{"未知": "x"}}, rule: "unmapped_value"},
+		{name: "const is transformed", f: Field{Const: " K ", Transform: []string{"trim", "lower"}}, want: "k"},
+		{name: "missing column reads empty", f: Field{Column: "nope", Default: "z"}, want: "z"},
+	}
+	for _, tt := range tests {
+		got, rerr := compileField("f", tt.f).value(row)
+		switch {
+		case tt.rule != "":
+			if rerr == nil || rerr.Rule != tt.rule || rerr.Column != tt.f.Column {
+				t.Errorf("%s: err = %v, want rule %s", tt.name, rerr, tt.rule)
+			}
+		case rerr != nil || got != tt.want:
+			t.Errorf("%s: value = %q, %v; want %q", tt.name, got, rerr, tt.want)
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package mapper
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Rule ids of RowError, stable: the journal stores them and operators
+// filter on them. Within one row the checks run in the order listed and
+// the first failure is reported.
+const (
+	RuleRaggedRow          = "ragged_row" // and whatever rule a source sets on a row Problem
+	RuleUnmappedValue      = "unmapped_value"
+	RuleUseridRequired     = "userid_required"
+	RuleUseridLength       = "userid_length"
+	RuleUseridFormat       = "userid_format"
+	RuleStatusValue        = "status_value"
+	RuleNameRequired       = "name_required"
+	RuleNameLength         = "name_length"
+	RuleAliasLength        = "alias_length"
+	RuleMobileFormat       = "mobile_format"
+	RuleEmailLength        = "email_length"
+	RuleEmailFormat        = "email_format"
+	RulePositionLength     = "position_length"
+	RuleGenderValue        = "gender_value"
+	RuleTelephoneFormat    = "telephone_format"
+	RuleAddressLength      = "address_length"
+	RuleEnableValue        = "enable_value"
+	RuleIsLeaderValue      = "is_leader_value"
+	RuleOrderValue         = "order_value"
+	RuleDirectLeaderFormat = "direct_leader_format"
+	RuleDirectLeaderSelf   = "direct_leader_self"
+	RuleDirectLeaderCount  = "direct_leader_count"
+	RuleToInviteValue      = "to_invite_value"
+	RuleDepartmentMissing  = "department_missing"
+	RuleDepartmentEmpty    = "department_name_empty"
+	RuleDepartmentChars    = "department_name_chars"
+	RuleDepartmentLength   = "department_name_length"
+	RuleDepartmentDepth    = "department_depth"
+	RuleDepartmentCount    = "department_count"
+	RuleMobileOrEmail      = "mobile_or_email"
+	RuleDuplicateUserid    = "duplicate_userid"
+	RuleDuplicateMobile    = "duplicate_mobile"
+	RuleDuplicateEmail     = "duplicate_email"
+	RuleUnknownLeader      = "unknown_leader"
+)
+
+// WeCom limits (wecom-api.md §2.1, §3).
+const (
+	maxUseridBytes    = 64
+	maxNameChars      = 64
+	maxAliasChars     = 64
+	maxPositionChars  = 128
+	maxAddressChars   = 128
+	maxTelephoneBytes = 32
+	minEmailBytes     = 6
+	maxEmailBytes     = 64
+	maxDirectLeaders  = 5   // errcode 60257; some 2025 copies say 1 [?]
+	maxDepartments    = 100 // per member; older docs say 20 [?]
+)
+
+var (
+	useridRe    = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_\-@.]*$`)
+	mobileRe    = regexp.MustCompile(`^\+?[0-9][0-9 \-]{4,31}$`)
+	telephoneRe = regexp.MustCompile(`^[0-9+\-,]*$`)
+	// Deliberately simple: WeCom's own check is undocumented, and the aim
+	// is to catch typos (missing @, spaces, a trailing dot), not to
+	// implement RFC 5322.
+	emailRe = regexp.MustCompile(`^[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$`)
+)
+
+// forbiddenDeptChars are rejected by department/create (60009); the docs
+// print the full-width ｜ and the errcode text the ASCII |, so both go.
+const forbiddenDeptChars = `\:*?"<>|｜`
+
+func chars(s string) int { return utf8.RuneCountInString(s) }
+
+// checkUserid applies WeCom's userid rules; it is shared by the userid
+// field and by each direct_leader entry.
+func checkUserid(v string) (rule, msg string) {
+	switch {
+	case v == "":
+		return RuleUseridRequired, "userid is empty"
+	case len(v) > maxUseridBytes:
+		return RuleUseridLength, fmt.Sprintf("userid is %d bytes, WeCom allows %d", len(v), maxUseridBytes)
+	case !useridRe.MatchString(v):
+		return RuleUseridFormat, fmt.Sprintf("userid %q: letters, digits, _ - @ . only, starting with a letter or digit", v)
+	}
+	return "", ""
+}
+
+// checkValue applies the row-independent rule of one member field to its
+// final value; "" rule means the value is fine. Empty values of optional
+// fields are fine: the field is then simply not sent.
+func checkValue(name, v string) (rule, msg string) {
+	switch name {
+	case FieldUserID:
+		return checkUserid(v)
+	case FieldName:
+		switch {
+		case v == "":
+			return RuleNameRequired, "name is empty"
+		case chars(v) > maxNameChars:
+			return RuleNameLength, fmt.Sprintf("name is %d characters, WeCom allows %d", chars(v), maxNameChars)
+		}
+	case FieldAlias:
+		if chars(v) > maxAliasChars {
+			return RuleAliasLength, fmt.Sprintf("alias is %d characters, WeCom allows %d", chars(v), maxAliasChars)
+		}
+	case FieldMobile:
+		if v != "" && !mobileRe.MatchString(v) {
+			return RuleMobileFormat, fmt.Sprintf("mobile %q: want digits, spaces and -, optionally a leading +, 5 to 32 characters", v)
+		}
+	case FieldEmail:
+		switch {
+		case v == "":
+		case len(v) < minEmailBytes || len(v) > maxEmailBytes:
+			return RuleEmailLength, fmt.Sprintf("email is %d bytes, WeCom wants %d to %d", len(v), minEmailBytes, maxEmailBytes)
+		case !emailRe.MatchString(v):
+			return RuleEmailFormat, fmt.Sprintf("email %q is not a valid address", v)
+		}
+	case FieldPosition:
+		if chars(v) > maxPositionChars {
+			return RulePositionLength, fmt.Sprintf("position is %d characters, WeCom allows %d", chars(v), maxPositionChars)
+		}
+	case FieldGender:
+		if v != "" && v != "1" && v != "2" {
+			return RuleGenderValue, fmt.Sprintf("gender %q: want 1 (male) or 2 (female); map the source's words", v)
+		}
+	case FieldTelephone:
+		if len(v) > maxTelephoneBytes || !telephoneRe.MatchString(v) {
+			return RuleTelephoneFormat, fmt.Sprintf("telephone %q: want at most %d digits, +, - and ,", v, maxTelephoneBytes)
+		}
+	case FieldAddress:
+		if chars(v) > maxAddressChars {
+			return RuleAddressLength, fmt.Sprintf("address is %d characters, WeCom allows %d", chars(v), maxAddressChars)
+		}
+	case FieldEnable:
+		if v != "" && v != "0" && v != "1" {
+			return RuleEnableValue, fmt.Sprintf("enable %q: want 1 or 0", v)
+		}
+	case FieldIsLeader:
+		if v != "" && v != "0" && v != "1" {
+			return RuleIsLeaderValue, fmt.Sprintf("is_leader %q: want 1 or 0", v)
+		}
+	case FieldOrder:
+		if v != "" {
+			if _, err := strconv.ParseUint(v, 10, 32); err != nil {
+				return RuleOrderValue, fmt.Sprintf("order %q: want a whole number from 0 to 4294967295", v)
+			}
+		}
+	case FieldToInvite:
+		if v != "" && v != "true" && v != "false" {
+			return RuleToInviteValue, fmt.Sprintf("to_invite %q: want true or false", v)
+		}
+	}
+	return "", ""
+}
+
+// splitLeaders reads a direct_leader cell. Full-width separators are
+// accepted because Chinese input methods type them by default.
+func splitLeaders(v string) []string {
+	parts := strings.FieldsFunc(v, func(r rune) bool {
+		return strings.ContainsRune(",;|，；｜", r)
+	})
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// mobileKey and emailKey are what uniqueness is judged on: WeCom treats
+// "+86 138…" and "138…" as one number and addresses case-insensitively.
+func mobileKey(v string) string { return normalizeMobile(v) }
+func emailKey(v string) string  { return strings.ToLower(v) }
+func useridKey(v string) string { return strings.ToLower(v) }

@@ -1,0 +1,397 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+// Phases, in the order the executor runs them.
+const (
+	PhaseDepartments = "departments"
+	PhaseMembers     = "members"
+	PhaseLeaders     = "leaders"
+	PhaseLeavers     = "leavers"
+	PhaseCleanup     = "cleanup"
+)
+
+// Phases lists the phases in execution order.
+var Phases = []string{PhaseDepartments, PhaseMembers, PhaseLeaders, PhaseLeavers, PhaseCleanup}
+
+// Kind is what an operation does; it is also the journal's operation name.
+type Kind string
+
+const (
+	DeptCreate  Kind = "department_create"
+	DeptUpdate  Kind = "department_update"
+	DeptDelete  Kind = "department_delete"
+	UserCreate  Kind = "user_create"
+	UserUpdate  Kind = "user_update"
+	UserLeaders Kind = "user_leaders"
+	UserDisable Kind = "user_disable"
+	UserDelete  Kind = "user_delete"
+)
+
+// API is the WeCom endpoint an operation of this kind calls first.
+func (k Kind) API() string {
+	switch k {
+	case DeptCreate:
+		return "department/create"
+	case DeptUpdate:
+		return "department/update"
+	case DeptDelete:
+		return "department/delete"
+	case UserCreate:
+		return "user/create"
+	case UserDelete:
+		return "user/delete"
+	default:
+		return "user/update"
+	}
+}
+
+// Dept is a department operation's subject.
+type Dept struct {
+	Key       string
+	Name      string
+	ParentKey string // "" = WeCom root (id 1)
+	Order     uint32
+	ID        int // known WeCom id for update and delete
+}
+
+// Op is one planned WeCom write.
+type Op struct {
+	Seq   int
+	Phase string
+	// Level orders operations inside a phase: the executor finishes every
+	// operation of one level before starting the next, so parents exist
+	// before children and children are gone before parents.
+	Level  int
+	Kind   Kind
+	Target string // userid or department key
+	Ref    string // source row that asked for it
+	Dept   *Dept
+	// Before is the member as last applied (nil when unknown); After is
+	// what the journal records once the call succeeded.
+	Before *Record
+	After  *Record
+	Fields []string // member fields the update sends
+}
+
+// Plan is the ordered set of writes that brings WeCom in line with the feed.
+type Plan struct {
+	Ops []Op
+	// Unchanged counts desired records that need no call.
+	UnchangedMembers, UnchangedDepartments int
+	// Removals is the number of members the plan disables or deletes, and
+	// Members the directory size the guard compares it with.
+	Removals, Members int
+}
+
+// Counts returns the number of operations per kind.
+func (p *Plan) Counts() map[Kind]int {
+	c := map[Kind]int{}
+	for _, op := range p.Ops {
+		c[op.Kind]++
+	}
+	return c
+}
+
+// Live is what WeCom reports right now, from user/list_id and
+// department/simplelist: existence only, because a sync secret on a new IP
+// may not read details (48009).
+type Live struct {
+	Users       map[string]string // lower-cased userid -> userid as WeCom spells it
+	Departments map[int]wecom.DepartmentRef
+}
+
+// LiveFrom builds Live from the two list calls' answers.
+func LiveFrom(users []wecom.DeptUser, depts []wecom.DepartmentRef) Live {
+	l := Live{Users: map[string]string{}, Departments: map[int]wecom.DepartmentRef{}}
+	for _, u := range users {
+		l.Users[key(u.UserID)] = u.UserID
+	}
+	for _, d := range depts {
+		l.Departments[d.ID] = d
+	}
+	return l
+}
+
+// Build diffs the desired directory against known state and returns the
+// ordered plan. It is pure. A plan that trips the mass-change guard is
+// returned together with a *RefusedError, so a caller can still show it.
+func Build(dir mapper.Directory, state journal.State, live Live, pol Policy) (*Plan, error) {
+	pol = pol.WithDefaults()
+	p := &Plan{}
+	b := builder{p: p, pol: pol, state: state, live: live}
+
+	desiredDepts := map[string]bool{}
+	for _, d := range dir.Departments {
+		desiredDepts[d.Key] = true
+		b.department(d)
+	}
+	desired := map[string]bool{}
+	for _, m := range dir.Members {
+		desired[key(m.User.UserID)] = true
+		b.member(m)
+	}
+	b.absentMembers(desired)
+	b.cleanup(desiredDepts)
+
+	for i := range p.Ops {
+		p.Ops[i].Seq = i + 1
+	}
+	sortOps(p.Ops)
+	for i := range p.Ops {
+		p.Ops[i].Seq = i + 1
+	}
+
+	p.Members = max(len(live.Users), len(state.Members))
+	if err := guard(p, pol); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+type builder struct {
+	p     *Plan
+	pol   Policy
+	state journal.State
+	live  Live
+}
+
+func (b *builder) add(op Op) { b.p.Ops = append(b.p.Ops, op) }
+
+func depthOf(k string) int { return strings.Count(k, "/") + 1 }
+
+func (b *builder) department(d mapper.Department) {
+	if b.pol.protectedDept(d.Key) {
+		b.p.UnchangedDepartments++
+		return
+	}
+	applied, known := b.state.Departments[d.Key]
+	if known {
+		if _, alive := b.live.Departments[applied.WeComID]; !alive {
+			known = false // removed outside the importer: create it again
+		}
+	}
+	want := &Dept{Key: d.Key, Name: d.Name, ParentKey: d.ParentKey, Order: d.Order}
+	if !known {
+		b.add(Op{Phase: PhaseDepartments, Level: d.Depth, Kind: DeptCreate, Target: d.Key, Ref: d.Ref, Dept: want})
+		return
+	}
+	want.ID = applied.WeComID
+	parentMoved := false
+	if d.ParentKey == "" {
+		parentMoved = applied.ParentID != 1
+	} else if pa, ok := b.state.Departments[d.ParentKey]; ok {
+		parentMoved = applied.ParentID != pa.WeComID
+	}
+	if live := b.live.Departments[applied.WeComID]; live.ParentID != applied.ParentID {
+		parentMoved = true // moved by hand in WeCom; the feed wins
+	}
+	if applied.Name != d.Name || applied.Order != d.Order || parentMoved {
+		b.add(Op{Phase: PhaseDepartments, Level: d.Depth, Kind: DeptUpdate, Target: d.Key, Ref: d.Ref, Dept: want})
+		return
+	}
+	b.p.UnchangedDepartments++
+}
+
+func (b *builder) member(m mapper.Member) {
+	want := RecordOf(m)
+	k := key(want.UserID)
+	_, alive := b.live.Users[k]
+	applied, known := b.state.Members[k]
+	var before *Record
+	if known {
+		if r, err := ParseRecord(applied.Payload); err == nil {
+			before = &r
+		}
+	}
+	if b.pol.protectedUser(want.UserID) {
+		b.p.UnchangedMembers++
+		return
+	}
+	if !want.Enabled && m.Leaver {
+		b.leaver(want.UserID, m.Ref, before, alive)
+		return
+	}
+
+	// The members pass sets everything but direct_leader, because a leader
+	// may be created in the same pass; the leaders pass follows.
+	opsBefore := len(b.p.Ops)
+	afterMembers := want
+	switch {
+	case !alive:
+		// Unknown to WeCom (new, or removed by hand): create without leaders.
+		afterMembers.DirectLeader = nil
+		a := afterMembers
+		b.add(Op{Phase: PhaseMembers, Kind: UserCreate, Target: want.UserID, Ref: m.Ref, After: &a})
+	case before == nil:
+		// Exists in WeCom but not in the journal: adopt it by pushing the
+		// whole record (fields are unknown, so every field is sent).
+		afterMembers.DirectLeader = nil
+		a := afterMembers
+		b.add(Op{Phase: PhaseMembers, Kind: UserUpdate, Target: want.UserID, Ref: m.Ref, After: &a, Fields: allFields})
+	default:
+		afterMembers.DirectLeader = before.DirectLeader
+		fields := changedFields(*before, afterMembers)
+		if len(fields) == 0 {
+			break
+		}
+		a := afterMembers
+		b.add(Op{Phase: PhaseMembers, Kind: UserUpdate, Target: want.UserID, Ref: m.Ref, Before: before, After: &a, Fields: fields})
+	}
+	if !slices.Equal(afterMembers.DirectLeader, want.DirectLeader) {
+		prev := afterMembers
+		w := want
+		b.add(Op{Phase: PhaseLeaders, Kind: UserLeaders, Target: want.UserID, Ref: m.Ref, Before: &prev, After: &w, Fields: []string{"direct_leader"}})
+	}
+	if len(b.p.Ops) == opsBefore {
+		b.p.UnchangedMembers++
+	}
+}
+
+// leaver applies the leavers policy to one member that is gone from HR.
+func (b *builder) leaver(userid, ref string, before *Record, alive bool) {
+	if !alive || b.pol.protectedUser(userid) {
+		return
+	}
+	switch b.pol.Leavers {
+	case LeaversDisable:
+		if before != nil && !before.Enabled {
+			b.p.UnchangedMembers++
+			return
+		}
+		var after *Record
+		if before != nil {
+			a := *before
+			a.Enabled = false
+			after = &a
+		}
+		b.add(Op{Phase: PhaseLeavers, Kind: UserDisable, Target: userid, Ref: ref, Before: before, After: after, Fields: []string{"enable"}})
+		b.p.Removals++
+	case LeaversDelete:
+		b.add(Op{Phase: PhaseLeavers, Kind: UserDelete, Target: userid, Ref: ref, Before: before})
+		b.p.Removals++
+	}
+}
+
+// absentMembers treats members the feed no longer lists as leavers: in
+// managed scope only those the journal knows, in authoritative scope every
+// live member.
+func (b *builder) absentMembers(desired map[string]bool) {
+	var candidates []string
+	switch b.pol.Scope {
+	case ScopeAuthoritative:
+		for k := range b.live.Users {
+			candidates = append(candidates, k)
+		}
+	default:
+		for k := range b.state.Members {
+			candidates = append(candidates, k)
+		}
+	}
+	sort.Strings(candidates)
+	for _, k := range candidates {
+		if desired[k] {
+			continue
+		}
+		userid, alive := b.live.Users[k]
+		var before *Record
+		if applied, ok := b.state.Members[k]; ok {
+			userid = applied.UserID
+			if r, err := ParseRecord(applied.Payload); err == nil {
+				before = &r
+			}
+		}
+		b.leaver(userid, "", before, alive)
+	}
+}
+
+// cleanup deletes departments this importer created that the feed no
+// longer has, deepest first, after members have moved out of them.
+func (b *builder) cleanup(desired map[string]bool) {
+	var gone []journal.AppliedDepartment
+	for k, d := range b.state.Departments {
+		if desired[k] || b.pol.protectedDept(k) {
+			continue
+		}
+		if _, alive := b.live.Departments[d.WeComID]; !alive {
+			continue
+		}
+		gone = append(gone, d)
+	}
+	maxDepth := 0
+	for _, d := range gone {
+		maxDepth = max(maxDepth, depthOf(d.Key))
+	}
+	for _, d := range gone {
+		b.add(Op{Phase: PhaseCleanup, Level: maxDepth - depthOf(d.Key), Kind: DeptDelete, Target: d.Key,
+			Dept: &Dept{Key: d.Key, Name: d.Name, ID: d.WeComID}})
+	}
+}
+
+var allFields = []string{"name", "alias", "mobile", "email", "position", "gender", "telephone", "address", "department", "enable"}
+
+// changedFields lists the WeCom update fields whose values differ.
+// department, order and is_leader_in_dept travel together because WeCom
+// reads order and the leader flags against the department list sent with them.
+func changedFields(a, b Record) []string {
+	var f []string
+	add := func(name string, differ bool) {
+		if differ {
+			f = append(f, name)
+		}
+	}
+	add("name", a.Name != b.Name)
+	add("alias", a.Alias != b.Alias)
+	add("mobile", a.Mobile != b.Mobile)
+	add("email", a.Email != b.Email)
+	add("position", a.Position != b.Position)
+	add("gender", a.Gender != b.Gender)
+	add("telephone", a.Telephone != b.Telephone)
+	add("address", a.Address != b.Address)
+	add("department", !slices.Equal(a.DeptKeys, b.DeptKeys) || !slices.Equal(a.Order, b.Order) || !slices.Equal(a.IsLeader, b.IsLeader))
+	add("enable", a.Enabled != b.Enabled)
+	add("direct_leader", !slices.Equal(a.DirectLeader, b.DirectLeader))
+	return f
+}
+
+func phaseIndex(ph string) int { return slices.Index(Phases, ph) }
+
+// sortOps orders by phase, then level, keeping the builder's order inside
+// a level (departments in feed order, members in feed order).
+func sortOps(ops []Op) {
+	sort.SliceStable(ops, func(i, j int) bool {
+		a, b := ops[i], ops[j]
+		if pa, pb := phaseIndex(a.Phase), phaseIndex(b.Phase); pa != pb {
+			return pa < pb
+		}
+		if a.Level != b.Level {
+			return a.Level < b.Level
+		}
+		if a.Phase == PhaseCleanup {
+			return a.Target < b.Target
+		}
+		return a.Seq < b.Seq
+	})
+}
+
+func guard(p *Plan, pol Policy) error {
+	if p.Removals == 0 {
+		return nil
+	}
+	if pol.MaxDeleteCount > 0 && p.Removals > pol.MaxDeleteCount {
+		return &RefusedError{Removals: p.Removals, Members: p.Members, Rule: fmt.Sprintf("max_delete_count %d", pol.MaxDeleteCount)}
+	}
+	if pol.MaxDeleteRatio > 0 && p.Members > 0 && float64(p.Removals)/float64(p.Members) > pol.MaxDeleteRatio {
+		return &RefusedError{Removals: p.Removals, Members: p.Members, Rule: fmt.Sprintf("max_delete_ratio %.2f", pol.MaxDeleteRatio)}
+	}
+	return nil
+}

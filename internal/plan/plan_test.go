@@ -1,0 +1,328 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+func dept(key string) mapper.Department {
+	parts := strings.Split(key, "/")
+	return mapper.Department{Key: key, Name: parts[len(parts)-1], ParentKey: strings.Join(parts[:len(parts)-1], "/"), Depth: len(parts)}
+}
+
+func member(id, name, deptKey string, leaders ...string) mapper.Member {
+	return mapper.Member{
+		User:     wecom.User{UserID: id, Name: name, Mobile: "1380000" + fmt.Sprintf("%04d", len(id)), DirectLeader: leaders},
+		DeptKeys: []string{deptKey},
+		Ref:      "staff.csv:" + id,
+	}
+}
+
+func feed() mapper.Directory {
+	return mapper.Directory{
+		Departments: []mapper.Department{dept("总部"), dept("总部/研发中心"), dept("总部/研发中心/后端组"), dept("总部/销售部")},
+		Members: []mapper.Member{
+			member("boss", "王总", "总部"),
+			member("dev1", "张伟", "总部/研发中心/后端组", "boss"),
+			member("sales1", "李娜", "总部/销售部", "boss"),
+		},
+	}
+}
+
+// applied returns the state and live directory as they are after the feed
+// was fully applied, giving departments ids from 2 up.
+func applied(dir mapper.Directory) (journal.State, Live) {
+	st := journal.State{Departments: map[string]journal.AppliedDepartment{}, Members: map[string]journal.AppliedMember{}}
+	live := Live{Users: map[string]string{}, Departments: map[int]wecom.DepartmentRef{1: {ID: 1}}}
+	for i, d := range dir.Departments {
+		parent := 1
+		if d.ParentKey != "" {
+			parent = st.Departments[d.ParentKey].WeComID
+		}
+		st.Departments[d.Key] = journal.AppliedDepartment{Key: d.Key, WeComID: i + 2, ParentID: parent, Name: d.Name, Order: d.Order}
+		live.Departments[i+2] = wecom.DepartmentRef{ID: i + 2, ParentID: parent}
+	}
+	for _, m := range dir.Members {
+		r := RecordOf(m)
+		st.Members[key(r.UserID)] = journal.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled}
+		live.Users[key(r.UserID)] = r.UserID
+	}
+	return st, live
+}
+
+type opLine struct {
+	Phase  string
+	Level  int
+	Kind   Kind
+	Target string
+	Fields string
+}
+
+func lines(p *Plan) []opLine {
+	var out []opLine
+	for _, op := range p.Ops {
+		out = append(out, opLine{op.Phase, op.Level, op.Kind, op.Target, strings.Join(op.Fields, ",")})
+	}
+	return out
+}
+
+func emptyState() journal.State {
+	return journal.State{Departments: map[string]journal.AppliedDepartment{}, Members: map[string]journal.AppliedMember{}}
+}
+
+func TestFirstImportOrdersParentsLeadersLast(t *testing.T) {
+	p, err := Build(feed(), emptyState(), Live{Users: map[string]string{}, Departments: map[int]wecom.DepartmentRef{1: {ID: 1}}}, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []opLine{
+		{PhaseDepartments, 1, DeptCreate, "总部", ""},
+		{PhaseDepartments, 2, DeptCreate, "总部/研发中心", ""},
+		{PhaseDepartments, 2, DeptCreate, "总部/销售部", ""},
+		{PhaseDepartments, 3, DeptCreate, "总部/研发中心/后端组", ""},
+		{PhaseMembers, 0, UserCreate, "boss", ""},
+		{PhaseMembers, 0, UserCreate, "dev1", ""},
+		{PhaseMembers, 0, UserCreate, "sales1", ""},
+		{PhaseLeaders, 0, UserLeaders, "dev1", "direct_leader"},
+		{PhaseLeaders, 0, UserLeaders, "sales1", "direct_leader"},
+	}
+	if diff := cmp.Diff(want, lines(p)); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	for i, op := range p.Ops {
+		if op.Seq != i+1 {
+			t.Errorf("op %d has seq %d", i, op.Seq)
+		}
+		if op.Kind == UserCreate && len(op.After.DirectLeader) != 0 {
+			t.Errorf("create of %s carries direct_leader %v; leaders must wait for the leaders pass", op.Target, op.After.DirectLeader)
+		}
+	}
+}
+
+func TestUnchangedFeedPlansNothing(t *testing.T) {
+	st, live := applied(feed())
+	p, err := Build(feed(), st, live, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Ops) != 0 {
+		t.Fatalf("want no operations, got %v", lines(p))
+	}
+	if p.UnchangedMembers != 3 || p.UnchangedDepartments != 4 {
+		t.Errorf("unchanged = %d members, %d departments; want 3, 4", p.UnchangedMembers, p.UnchangedDepartments)
+	}
+}
+
+func TestChanges(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*mapper.Directory)
+		live   func(*Live)
+		policy Policy
+		want   []opLine
+	}{
+		{
+			name:   "one field changes, only it is sent",
+			change: func(d *mapper.Directory) { d.Members[1].User.Position = "高级工程师" },
+			want:   []opLine{{PhaseMembers, 0, UserUpdate, "dev1", "position"}},
+		},
+		{
+			name: "moving departments sends department with order and leader flags",
+			change: func(d *mapper.Directory) {
+				d.Members[1].DeptKeys = []string{"总部/销售部"}
+			},
+			want: []opLine{{PhaseMembers, 0, UserUpdate, "dev1", "department"}},
+		},
+		{
+			name:   "a new leader goes through the leaders pass only",
+			change: func(d *mapper.Directory) { d.Members[2].User.DirectLeader = []string{"dev1"} },
+			want:   []opLine{{PhaseLeaders, 0, UserLeaders, "sales1", "direct_leader"}},
+		},
+		{
+			name:   "leaver in the feed is disabled",
+			change: func(d *mapper.Directory) { d.Members[2].Leaver = true },
+			want:   []opLine{{PhaseLeavers, 0, UserDisable, "sales1", "enable"}},
+			policy: Policy{MaxDeleteRatio: 0.5},
+		},
+		{
+			name:   "member absent from the feed is deleted under the delete policy",
+			change: func(d *mapper.Directory) { d.Members = d.Members[:2] },
+			want:   []opLine{{PhaseLeavers, 0, UserDelete, "sales1", ""}},
+			policy: Policy{Leavers: LeaversDelete, MaxDeleteRatio: 0.5},
+		},
+		{
+			name:   "ignore policy leaves leavers alone",
+			change: func(d *mapper.Directory) { d.Members = d.Members[:2] },
+			policy: Policy{Leavers: LeaversIgnore},
+		},
+		{
+			name:   "protected user is never touched",
+			change: func(d *mapper.Directory) { d.Members = d.Members[:2] },
+			policy: Policy{ProtectedUsers: []string{"SALES1"}, MaxDeleteRatio: 0.5},
+		},
+		{
+			name:   "managed scope leaves members it did not create",
+			live:   func(l *Live) { l.Users["stranger"] = "Stranger" },
+			policy: Policy{Scope: ScopeManaged},
+		},
+		{
+			name:   "authoritative scope disables members the feed does not list",
+			live:   func(l *Live) { l.Users["stranger"] = "Stranger" },
+			policy: Policy{Scope: ScopeAuthoritative, MaxDeleteRatio: 0.5},
+			want:   []opLine{{PhaseLeavers, 0, UserDisable, "Stranger", "enable"}},
+		},
+		{
+			name: "member deleted by hand in WeCom is created again",
+			live: func(l *Live) { delete(l.Users, "dev1") },
+			want: []opLine{{PhaseMembers, 0, UserCreate, "dev1", ""}, {PhaseLeaders, 0, UserLeaders, "dev1", "direct_leader"}},
+		},
+		{
+			name: "department deleted by hand is created again",
+			live: func(l *Live) { delete(l.Departments, 5) },
+			want: []opLine{{PhaseDepartments, 2, DeptCreate, "总部/销售部", ""}},
+		},
+		{
+			name: "dropped departments are removed deepest first after members moved",
+			change: func(d *mapper.Directory) {
+				d.Departments = d.Departments[:1]
+				d.Departments = append(d.Departments, dept("总部/销售部"))
+				d.Members[1].DeptKeys = []string{"总部"}
+			},
+			want: []opLine{
+				{PhaseMembers, 0, UserUpdate, "dev1", "department"},
+				{PhaseCleanup, 0, DeptDelete, "总部/研发中心/后端组", ""},
+				{PhaseCleanup, 1, DeptDelete, "总部/研发中心", ""},
+			},
+		},
+		{
+			name: "department moved by hand is moved back",
+			live: func(l *Live) { l.Departments[5] = wecom.DepartmentRef{ID: 5, ParentID: 3} },
+			want: []opLine{{PhaseDepartments, 2, DeptUpdate, "总部/销售部", ""}},
+		},
+		{
+			name:   "protected department is not removed",
+			change: func(d *mapper.Directory) { d.Departments = d.Departments[:3] },
+			policy: Policy{ProtectedDepartments: []string{"总部/销售部"}},
+			want:   nil,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, live := applied(feed())
+			d := feed()
+			if tt.change != nil {
+				tt.change(&d)
+			}
+			if tt.live != nil {
+				tt.live(&live)
+			}
+			p, err := Build(d, st, live, tt.policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, lines(p)); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAdoptionSendsEveryField(t *testing.T) {
+	// A create that took effect before a crash, or a member made by hand:
+	// WeCom has it, the journal does not.
+	_, live := applied(feed())
+	st, _ := applied(feed())
+	delete(st.Members, "dev1")
+	p, err := Build(feed(), st, live, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []opLine{
+		{PhaseMembers, 0, UserUpdate, "dev1", strings.Join(allFields, ",")},
+		{PhaseLeaders, 0, UserLeaders, "dev1", "direct_leader"},
+	}
+	if diff := cmp.Diff(want, lines(p)); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+}
+
+func TestUserIDsCompareCaseInsensitively(t *testing.T) {
+	st, live := applied(feed())
+	d := feed()
+	d.Members[1].User.UserID = "DEV1"
+	p, err := Build(d, st, live, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range p.Ops {
+		if op.Kind == UserCreate || op.Kind == UserDisable || op.Kind == UserDelete {
+			t.Errorf("case change of a userid planned %s %s", op.Kind, op.Target)
+		}
+	}
+}
+
+func TestGuardRefusesMassRemoval(t *testing.T) {
+	st, live := applied(feed())
+	d := feed()
+	d.Members = d.Members[:1] // two of three leave
+	tests := []struct {
+		name    string
+		policy  Policy
+		refused bool
+	}{
+		{"default ratio 0.2", Policy{}, true},
+		{"ratio allows it", Policy{MaxDeleteRatio: 0.7}, false},
+		{"ratio off, count 1", Policy{MaxDeleteRatio: -1, MaxDeleteCount: 1}, true},
+		{"ratio off, count 2", Policy{MaxDeleteRatio: -1, MaxDeleteCount: 2}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Build(d, st, live, tt.policy)
+			var refused *RefusedError
+			if got := errors.As(err, &refused); got != tt.refused {
+				t.Fatalf("refused = %v (err %v), want %v", got, err, tt.refused)
+			}
+			if p == nil || p.Removals != 2 || p.Members != 3 {
+				t.Fatalf("plan removals/members = %+v, want 2/3 and the plan returned for review", p)
+			}
+		})
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	for _, p := range []Policy{{Leavers: "purge"}, {Scope: "all"}, {MaxDeleteRatio: 1.5}, {MaxDeleteCount: -1}} {
+		if err := p.Validate(); err == nil {
+			t.Errorf("%+v: want an error", p)
+		}
+	}
+	if err := (Policy{}).Validate(); err != nil {
+		t.Errorf("zero policy: %v", err)
+	}
+}
+
+func TestRecordHashIsStable(t *testing.T) {
+	a := RecordOf(member("dev1", "张伟", "总部", "boss"))
+	b := RecordOf(member("dev1", "张伟", "总部", "boss"))
+	if a.Hash() != b.Hash() {
+		t.Fatal("equal records hash differently")
+	}
+	b.Position = "x"
+	if a.Hash() == b.Hash() {
+		t.Fatal("different records hash equally")
+	}
+	back, err := ParseRecord(a.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(a, back); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,83 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/hrfeed/importer/internal/mapper"
+)
+
+// Record is the canonical form of a member as this importer pushed it. It
+// names departments by HR key rather than WeCom id, so comparing the feed
+// with the journal needs no call to WeCom, and it is what the journal keeps
+// as a member's last-applied payload.
+type Record struct {
+	UserID       string   `json:"userid"`
+	Name         string   `json:"name"`
+	Alias        string   `json:"alias,omitempty"`
+	Mobile       string   `json:"mobile,omitempty"`
+	Email        string   `json:"email,omitempty"`
+	Position     string   `json:"position,omitempty"`
+	Gender       string   `json:"gender,omitempty"`
+	Telephone    string   `json:"telephone,omitempty"`
+	Address      string   `json:"address,omitempty"`
+	DeptKeys     []string `json:"dept_keys"`
+	Order        []uint32 `json:"order,omitempty"`
+	IsLeader     []int    `json:"is_leader_in_dept,omitempty"`
+	DirectLeader []string `json:"direct_leader,omitempty"`
+	Enabled      bool     `json:"enabled"`
+	// ToInvite matters only when the member is created, so it is not part
+	// of the record's identity or of what the journal keeps.
+	ToInvite *bool `json:"-"`
+}
+
+// RecordOf turns a mapped member into its canonical record.
+func RecordOf(m mapper.Member) Record {
+	u := m.User
+	r := Record{
+		UserID:       u.UserID,
+		Name:         u.Name,
+		Alias:        u.Alias,
+		Mobile:       u.Mobile,
+		Email:        u.Email,
+		Position:     u.Position,
+		Gender:       u.Gender,
+		Telephone:    u.Telephone,
+		Address:      u.Address,
+		DeptKeys:     slices.Clone(m.DeptKeys),
+		Order:        slices.Clone(u.Order),
+		IsLeader:     slices.Clone(u.IsLeaderInDept),
+		DirectLeader: slices.Clone(u.DirectLeader),
+		Enabled:      u.Enable == nil || *u.Enable == 1,
+		ToInvite:     u.ToInvite,
+	}
+	if m.Leaver {
+		r.Enabled = false
+	}
+	return r
+}
+
+// JSON is the canonical encoding: fixed field order, so equal records hash equally.
+func (r Record) JSON() json.RawMessage {
+	b, _ := json.Marshal(r) // a struct of strings, slices and bools always encodes
+	return b
+}
+
+// Hash is a digest of the canonical encoding.
+func (r Record) Hash() string {
+	sum := sha256.Sum256(r.JSON())
+	return hex.EncodeToString(sum[:])
+}
+
+// ParseRecord reads a last-applied payload back.
+func ParseRecord(b []byte) (Record, error) {
+	var r Record
+	err := json.Unmarshal(b, &r)
+	return r, err
+}
+
+// key is the case-insensitive identity of a userid, as WeCom compares them.
+func key(userid string) string { return strings.ToLower(userid) }

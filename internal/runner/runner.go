@@ -1,0 +1,268 @@
+// Package runner runs one job end to end: read the source, map rows,
+// record rejects, read known state from the journal and live state from
+// WeCom, plan, apply the safety guard, and execute. It is the one place
+// that wires the pure parts (mapper, plan) to the I/O parts (source,
+// journal, WeCom), so run, resume, demo and the scheduler share it.
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hrfeed/importer/internal/config"
+	"github.com/hrfeed/importer/internal/executor"
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/internal/source"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+// Client is what a run needs from WeCom: the writes plus the two listings
+// that work for a contacts-sync secret from any IP.
+type Client interface {
+	executor.Client
+	AllUserIDs(ctx context.Context) ([]wecom.DeptUser, error)
+	SimpleListDepartments(ctx context.Context, id int) ([]wecom.DepartmentRef, error)
+}
+
+// Params is one run's inputs.
+type Params struct {
+	Job         *config.Job
+	CorpID      string
+	SourcePath  string // resolved path of the source file
+	DryRun      bool
+	Force       bool
+	ResumedFrom int64
+	Store       journal.Store
+	Client      Client
+	Concurrency int
+	Logger      *slog.Logger
+	OnResult    func(executor.Result)
+}
+
+// Exit codes, per the command-line contract.
+const (
+	ExitOK      = 0
+	ExitFatal   = 1
+	ExitUsage   = 2
+	ExitPartial = 3
+	ExitRefused = 4
+)
+
+// Report is what a run did.
+type Report struct {
+	RunID    int64
+	Job      string
+	Status   string
+	Rows     int
+	Rejects  []*mapper.RowError
+	Plan     *plan.Plan
+	Summary  executor.Summary
+	Refusal  *plan.RefusedError
+	Fatal    error
+	Started  time.Time
+	Duration time.Duration
+}
+
+// ExitCode maps the report to the contract's exit codes.
+func (r *Report) ExitCode() int {
+	switch r.Status {
+	case journal.RunDone, journal.RunDryRun:
+		if r.Status == journal.RunDryRun && r.Refusal != nil {
+			return ExitRefused
+		}
+		return ExitOK
+	case journal.RunPartial:
+		return ExitPartial
+	case journal.RunRefused:
+		return ExitRefused
+	default:
+		return ExitFatal
+	}
+}
+
+// Run executes one job. The returned error is non-nil only when no run
+// could be recorded at all; every other failure is in the report and the
+// journal.
+func Run(ctx context.Context, p Params) (*Report, error) {
+	log := p.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mode := "run"
+	switch {
+	case p.DryRun:
+		mode = "dry_run"
+	case p.ResumedFrom != 0:
+		mode = "resume"
+	}
+	digest, err := fileDigest(p.SourcePath)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", p.SourcePath, err)
+	}
+	host, _ := os.Hostname()
+	rep := &Report{Job: p.Job.Name, Started: time.Now()}
+	rep.RunID, err = p.Store.StartRun(ctx, journal.Run{
+		Job: p.Job.Name, CorpID: p.CorpID, Source: p.SourcePath, SourceDigest: digest,
+		Mode: mode, Status: journal.RunRunning, ResumedFrom: p.ResumedFrom, Host: host, StartedAt: rep.Started,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start run: %w", err)
+	}
+	log = log.With("run_id", rep.RunID, "job", p.Job.Name)
+	log.Info("run started", "mode", mode, "source", p.SourcePath)
+
+	rep.Status = execute(ctx, p, rep, log)
+	rep.Duration = time.Since(rep.Started)
+	counts := rep.counts()
+	if err := p.Store.FinishRun(context.WithoutCancel(ctx), rep.RunID, rep.Status, counts); err != nil {
+		rep.Status = journal.RunFailed
+		rep.Fatal = errors.Join(rep.Fatal, fmt.Errorf("finish run: %w", err))
+	}
+	log.Info("run finished", "status", rep.Status, "rows", rep.Rows, "rejected", len(rep.Rejects), "failed", rep.Summary.Failed)
+	return rep, nil
+}
+
+func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) string {
+	dir, err := readDirectory(p)
+	if err != nil {
+		rep.Fatal = err
+		return journal.RunFailed
+	}
+	rep.Rows, rep.Rejects = dir.Rows, dir.Rejects
+	for _, re := range dir.Rejects {
+		if err := p.Store.AddReject(ctx, journal.Reject{RunID: rep.RunID, SourceRef: re.Ref, Column: re.Column, Rule: re.Rule, Message: re.Message}); err != nil {
+			rep.Fatal = fmt.Errorf("record reject %s: %w", re.Ref, err)
+			return journal.RunFailed
+		}
+	}
+	state, err := p.Store.LoadState(ctx, p.CorpID)
+	if err != nil {
+		rep.Fatal = fmt.Errorf("load state: %w", err)
+		return journal.RunFailed
+	}
+	users, err := p.Client.AllUserIDs(ctx)
+	if err != nil {
+		rep.Fatal = fmt.Errorf("list live members: %w", err)
+		return journal.RunFailed
+	}
+	depts, err := p.Client.SimpleListDepartments(ctx, 0)
+	if err != nil {
+		rep.Fatal = fmt.Errorf("list live departments: %w", err)
+		return journal.RunFailed
+	}
+	pl, err := plan.Build(dir, state, plan.LiveFrom(users, depts), p.Job.Policy)
+	rep.Plan = pl
+	if err != nil {
+		var refused *plan.RefusedError
+		if !errors.As(err, &refused) {
+			rep.Fatal = err
+			return journal.RunFailed
+		}
+		rep.Refusal = refused
+		if !p.Force && !p.DryRun {
+			log.Warn("plan refused by the mass-change guard", "removals", refused.Removals, "members", refused.Members)
+			return journal.RunRefused
+		}
+	}
+	if p.DryRun {
+		return journal.RunDryRun
+	}
+	ids := map[string]int{}
+	for k, d := range state.Departments {
+		ids[k] = d.WeComID
+	}
+	ex := executor.New(executor.Config{
+		Client: p.Client, Store: p.Store, RunID: rep.RunID, Concurrency: p.Concurrency,
+		Logger: log, DeptIDs: ids, OnResult: p.OnResult,
+	})
+	rep.Summary, err = ex.Execute(ctx, pl)
+	switch {
+	case err != nil:
+		rep.Fatal = err
+		return journal.RunFailed
+	case ctx.Err() != nil:
+		return journal.RunCanceled
+	case rep.Summary.Failed > 0 || len(rep.Rejects) > 0:
+		return journal.RunPartial
+	}
+	return journal.RunDone
+}
+
+func readDirectory(p Params) (mapper.Directory, error) {
+	m, err := mapper.New(p.Job.Mapping)
+	if err != nil {
+		return mapper.Directory{}, fmt.Errorf("mapping: %w", err)
+	}
+	var delim rune
+	for _, r := range p.Job.Source.Delimiter {
+		delim = r
+	}
+	src, err := source.OpenCSV(p.SourcePath, source.CSVOptions{Encoding: p.Job.Source.Encoding, Delimiter: delim, HeaderRow: p.Job.Source.HeaderRow})
+	if err != nil {
+		return mapper.Directory{}, err
+	}
+	defer src.Close()
+	if err := p.Job.Mapping.CheckColumns(src.Columns()); err != nil {
+		return mapper.Directory{}, fmt.Errorf("%s: %w", filepath.Base(p.SourcePath), err)
+	}
+	for src.Next() {
+		m.Add(src.Row())
+	}
+	if err := src.Err(); err != nil {
+		return mapper.Directory{}, err
+	}
+	return m.Directory(), nil
+}
+
+// counts is the run's summary as the journal keeps it.
+func (r *Report) counts() map[string]int {
+	c := map[string]int{"rows": r.Rows, "rejected": len(r.Rejects)}
+	for k, v := range r.Summary.Counts {
+		c[k] = v
+	}
+	if r.Plan != nil {
+		c["unchanged_members"] = r.Plan.UnchangedMembers
+		c["unchanged_departments"] = r.Plan.UnchangedDepartments
+		if r.Status == journal.RunDryRun || r.Status == journal.RunRefused {
+			for k, v := range r.Plan.Counts() {
+				c[string(k)+"/planned"] = v
+			}
+		}
+	}
+	return c
+}
+
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// SourcePath resolves a job's source against the config, unless the
+// operator named one on the command line.
+func SourcePath(c *config.Config, job *config.Job, override string) string {
+	if override != "" {
+		if abs, err := filepath.Abs(override); err == nil {
+			return abs
+		}
+		return override
+	}
+	return c.Resolve(job.Source.Path)
+}

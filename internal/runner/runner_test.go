@@ -1,0 +1,219 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hrfeed/importer/internal/config"
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/pgtest"
+	"github.com/hrfeed/importer/internal/runner"
+	"github.com/hrfeed/importer/internal/wecom"
+	"github.com/hrfeed/importer/internal/wecom/wecomsim"
+	"github.com/hrfeed/importer/samples"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const (
+	corpID = "ww-test"
+	secret = "s3cret-sync-value"
+)
+
+var writeAPIs = []string{"user/create", "user/update", "user/delete", "department/create", "department/update", "department/delete"}
+
+type env struct {
+	t      *testing.T
+	sim    *wecomsim.Server
+	client *wecom.Client
+	store  journal.Store
+	cfg    *config.Config
+	feed   string
+}
+
+func newEnv(t *testing.T, store journal.Store) *env {
+	t.Helper()
+	sim := wecomsim.New(wecomsim.Options{CorpID: corpID, Secrets: []wecomsim.Secret{{Value: secret, Kind: wecomsim.SyncEdit}}})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	client, err := wecom.New(wecom.Config{BaseURL: srv.URL, CorpID: corpID, Secret: secret,
+		Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(samples.ImporterYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.WeCom.CorpID = corpID
+	feed := filepath.Join(t.TempDir(), "staff.csv")
+	if err := os.WriteFile(feed, samples.StaffCSV, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, sim: sim, client: client, store: store, cfg: cfg, feed: feed}
+}
+
+func (e *env) writes() map[string]int {
+	stats := e.sim.Stats()
+	out := map[string]int{}
+	for _, api := range writeAPIs {
+		if stats[api] > 0 {
+			out[api] = stats[api]
+		}
+	}
+	return out
+}
+
+func (e *env) run(params func(*runner.Params)) *runner.Report {
+	e.t.Helper()
+	p := runner.Params{Job: &e.cfg.Jobs[0], CorpID: corpID, SourcePath: e.feed, Store: e.store, Client: e.client, Concurrency: 4}
+	if params != nil {
+		params(&p)
+	}
+	rep, err := runner.Run(context.Background(), p)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return rep
+}
+
+func sqliteStore(t *testing.T) journal.Store {
+	st, err := journal.Open(context.Background(), filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func postgresStore(t *testing.T) journal.Store {
+	st, err := journal.Open(context.Background(), pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestImportEndToEnd(t *testing.T) {
+	for name, open := range map[string]func(*testing.T) journal.Store{"sqlite": sqliteStore, "postgres": postgresStore} {
+		t.Run(name, func(t *testing.T) { testImportEndToEnd(t, open(t)) })
+	}
+}
+
+func testImportEndToEnd(t *testing.T, store journal.Store) {
+	e := newEnv(t, store)
+	ctx := context.Background()
+
+	first := e.run(nil)
+	if first.Status != journal.RunDone || first.ExitCode() != 0 {
+		t.Fatalf("first run: status %s, fatal %v, rejects %v, summary %+v", first.Status, first.Fatal, first.Rejects, first.Summary)
+	}
+	if first.Rows != 30 {
+		t.Errorf("rows = %d, want 30", first.Rows)
+	}
+	snap := e.sim.Snapshot()
+	// 12 HR departments plus WeCom's root; 29 staff (the leaver in the feed is never created).
+	if len(snap.Departments) != 13 || len(snap.Users) != 29 {
+		t.Fatalf("emulator holds %d departments and %d users, want 13 and 29", len(snap.Departments), len(snap.Users))
+	}
+	byID := map[int]wecomsim.SnapDept{}
+	for _, d := range snap.Departments {
+		byID[d.ID] = d
+	}
+	var e1010 *wecomsim.SnapUser
+	for i := range snap.Users {
+		if snap.Users[i].UserID == "E1010" {
+			e1010 = &snap.Users[i]
+		}
+		if snap.Users[i].UserID == "E1030" {
+			t.Errorf("leaver E1030 was created")
+		}
+	}
+	if e1010 == nil {
+		t.Fatal("E1010 not in WeCom")
+	}
+	if len(e1010.Department) != 1 || byID[e1010.Department[0]].Name != "后端组" || byID[byID[e1010.Department[0]].ParentID].Name != "研发中心" {
+		t.Errorf("E1010 departments %v do not resolve to 研发中心/后端组", e1010.Department)
+	}
+	if strings.Join(e1010.DirectLeader, ",") != "E1009" || e1010.Position != "高级工程师" || e1010.Mobile != "13800138010" {
+		t.Errorf("E1010 = %+v", *e1010)
+	}
+
+	// Every write the emulator received has its completed journal row.
+	calls, err := store.ListCalls(ctx, first.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	journaled := map[string]int{}
+	for _, c := range calls {
+		if c.Outcome == journal.CallPending {
+			t.Errorf("call %d %s %s left pending", c.Seq, c.Operation, c.Target)
+		}
+		journaled[c.API]++
+		for _, leak := range []string{secret, "access_token"} {
+			if bytes.Contains(c.Payload, []byte(leak)) || strings.Contains(c.Errmsg, leak) {
+				t.Errorf("call %d leaks %q: %s %s", c.Seq, leak, c.Payload, c.Errmsg)
+			}
+		}
+	}
+	if got, want := journaled, e.writes(); !equalCounts(got, want) {
+		t.Errorf("journal rows per API %v, emulator writes %v", got, want)
+	}
+
+	// The same feed again: nothing to send.
+	before := e.writes()
+	second := e.run(nil)
+	if second.Status != journal.RunDone || len(second.Plan.Ops) != 0 {
+		t.Fatalf("second run: status %s, %d ops planned", second.Status, len(second.Plan.Ops))
+	}
+	if after := e.writes(); !equalCounts(before, after) {
+		t.Errorf("second run wrote: before %v after %v", before, after)
+	}
+
+	// One changed field: exactly one update carrying that field.
+	changed := bytes.Replace(samples.StaffCSV, []byte("E1011,徐强,13800138011,xuqiang@example.com,总部/研发中心/后端组,工程师"),
+		[]byte("E1011,徐强,13800138011,xuqiang@example.com,总部/研发中心/后端组,架构师"), 1)
+	if err := os.WriteFile(e.feed, changed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	third := e.run(nil)
+	if third.Status != journal.RunDone || third.Summary.Counts["user_update/ok"] != 1 || len(third.Plan.Ops) != 1 {
+		t.Fatalf("third run: status %s, counts %v", third.Status, third.Summary.Counts)
+	}
+	calls, err = store.ListCalls(ctx, third.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent map[string]any
+	if len(calls) != 1 || json.Unmarshal(calls[0].Payload, &sent) != nil || len(sent) != 2 || sent["position"] != "架构师" || sent["userid"] != "E1011" {
+		t.Errorf("third run calls: %+v", calls)
+	}
+
+	runs, err := store.ListRuns(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 3 {
+		t.Errorf("journal lists %d runs, want 3", len(runs))
+	}
+}
+
+func equalCounts(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,290 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+// CSVOptions tells OpenCSV and NewCSV how to read a file; the zero value
+// sniffs everything.
+type CSVOptions struct {
+	Encoding  string // "" or "auto" (sniff), "utf-8", "gb18030"/"gbk", "utf-16"
+	Delimiter rune   // 0 = auto among ',', '\t', ';' from the header line
+	HeaderRow int    // 1-based line of the header; 0 = 1
+}
+
+// CSV reads delimited text. It implements Reader.
+type CSV struct {
+	name     string
+	closer   io.Closer
+	r        *csv.Reader
+	offset   int // physical lines consumed before the csv.Reader started
+	header   []string
+	encoding string
+	delim    rune
+
+	row Row
+	err error
+}
+
+var _ Reader = (*CSV)(nil)
+
+// OpenCSV opens path and reads its header. Refs name the file by its base
+// name, which is what an operator sees in the drop folder.
+func OpenCSV(path string, opts CSVOptions) (*CSV, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open csv: %w", err)
+	}
+	c, err := newCSV(filepath.Base(path), f, opts)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	c.closer = f
+	return c, nil
+}
+
+// NewCSV reads the header from r. name is used in refs and errors as
+// given. Close does not close r: the caller owns it.
+func NewCSV(name string, r io.Reader, opts CSVOptions) (*CSV, error) {
+	return newCSV(name, r, opts)
+}
+
+func newCSV(name string, r io.Reader, opts CSVOptions) (*CSV, error) {
+	if opts.HeaderRow < 0 {
+		return nil, fmt.Errorf("%s: header row %d: must be 1 or more", name, opts.HeaderRow)
+	}
+	dec, enc, err := decode(r, opts.Encoding)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	br := bufio.NewReaderSize(dec, sniffSize)
+
+	c := &CSV{name: name, encoding: enc}
+	for c.offset+1 < opts.HeaderRow {
+		if err := skipLine(br); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("%s: header row %d is past the end of the file", name, opts.HeaderRow)
+			}
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		c.offset++
+	}
+
+	c.delim = opts.Delimiter
+	if c.delim == 0 {
+		c.delim = sniffDelimiter(br)
+	}
+	if c.delim == '"' || c.delim == '\r' || c.delim == '\n' || c.delim == utf8.RuneError || !utf8.ValidRune(c.delim) {
+		return nil, fmt.Errorf("%s: invalid delimiter %q", name, c.delim)
+	}
+
+	c.r = csv.NewReader(br)
+	c.r.Comma = c.delim
+	c.r.FieldsPerRecord = -1 // a ragged row is a row problem, not the end of the file
+	c.r.ReuseRecord = true
+
+	if err := c.readHeader(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *CSV) readHeader() error {
+	rec, err := c.r.Read()
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: no header: the file is empty", c.name)
+	}
+	if err != nil {
+		return c.readErr(err)
+	}
+	line := c.line()
+	c.header = make([]string, len(rec))
+	seen := make(map[string]int, len(rec))
+	for i, h := range rec {
+		h = strings.TrimSpace(h)
+		switch {
+		case h == "":
+			return fmt.Errorf("%s:%d: header column %d is empty", c.name, line, i+1)
+		case hasInvalid(h):
+			return fmt.Errorf("%s:%d: header column %d %q has invalid characters for encoding %s", c.name, line, i+1, h, c.encoding)
+		}
+		if j, dup := seen[h]; dup {
+			return fmt.Errorf("%s:%d: header column %d %q duplicates column %d", c.name, line, i+1, h, j+1)
+		}
+		seen[h] = i
+		c.header[i] = h
+	}
+	return nil
+}
+
+// Columns is the trimmed header.
+func (c *CSV) Columns() []string { return c.header }
+
+// Encoding names the encoding the file is read in, sniffed or given.
+func (c *CSV) Encoding() string { return c.encoding }
+
+// Delimiter is the field delimiter, sniffed or given.
+func (c *CSV) Delimiter() rune { return c.delim }
+
+// Next reads the next non-blank record. It returns false at the end of the
+// file or on a fatal error (see Err).
+func (c *CSV) Next() bool {
+	if c.err != nil || c.r == nil {
+		return false
+	}
+	for {
+		rec, err := c.r.Read()
+		if errors.Is(err, io.EOF) {
+			return false
+		}
+		if err != nil {
+			c.err = c.readErr(err)
+			return false
+		}
+		// Spreadsheet exports pad the end with rows of empty cells; they
+		// carry nothing and are not worth a reject each.
+		if blank(rec) {
+			continue
+		}
+		c.row = c.makeRow(rec)
+		return true
+	}
+}
+
+func (c *CSV) makeRow(rec []string) Row {
+	row := Row{
+		Ref:    fmt.Sprintf("%s:%d", c.name, c.line()),
+		Values: make(map[string]string, len(c.header)),
+	}
+	for i, v := range rec {
+		if i >= len(c.header) {
+			break
+		}
+		row.Values[c.header[i]] = v
+		if row.Problem == "" && hasInvalid(v) {
+			row.Problem = fmt.Sprintf("invalid characters for encoding %s in column %s", c.encoding, c.header[i])
+			row.ProblemRule = RuleInvalidEncoding
+			row.ProblemColumn = c.header[i]
+		}
+	}
+	// A field-count mismatch outranks bad bytes: with fields shifted, the
+	// column named by an encoding problem may not be the right one.
+	if len(rec) != len(c.header) {
+		row.Problem = fmt.Sprintf("row has %d fields, header has %d", len(rec), len(c.header))
+		row.ProblemRule = RuleRaggedRow
+		row.ProblemColumn = ""
+	}
+	return row
+}
+
+// line is the physical line where the last record read started.
+func (c *CSV) line() int {
+	l, _ := c.r.FieldPos(0)
+	return c.offset + l
+}
+
+func (c *CSV) readErr(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		if pe.StartLine != pe.Line {
+			// An unclosed quote is noticed lines later; where the record
+			// starts is where a person has to look.
+			return fmt.Errorf("%s:%d:%d: %w (the record starts on line %d)", c.name, c.offset+pe.Line, pe.Column, pe.Err, c.offset+pe.StartLine)
+		}
+		return fmt.Errorf("%s:%d:%d: %w", c.name, c.offset+pe.Line, pe.Column, pe.Err)
+	}
+	return fmt.Errorf("read %s: %w", c.name, err)
+}
+
+// Row is the record Next just read. Its Values map is the caller's to keep.
+func (c *CSV) Row() Row { return c.row }
+
+// Err is the fatal error that ended the stream, if any.
+func (c *CSV) Err() error { return c.err }
+
+// Close closes the file OpenCSV opened; it is safe to call twice.
+func (c *CSV) Close() error {
+	if c.closer == nil {
+		return nil
+	}
+	err := c.closer.Close()
+	c.closer = nil
+	return err
+}
+
+func blank(rec []string) bool {
+	for _, v := range rec {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// hasInvalid reports a decoding failure: the x/text decoders turn bad
+// bytes into U+FFFD, and the UTF-8 path leaves them as invalid bytes;
+// strings.ContainsRune with RuneError matches both.
+func hasInvalid(s string) bool {
+	return strings.ContainsRune(s, utf8.RuneError)
+}
+
+// skipLine consumes one physical line, however long.
+func skipLine(br *bufio.Reader) error {
+	for {
+		_, err := br.ReadSlice('\n')
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			// Even a last line without a newline leaves nothing to be the
+			// header, so both cases mean the header row is past the end.
+			return io.EOF
+		default:
+			return err
+		}
+	}
+}
+
+// delimiters are the candidates sniffDelimiter chooses from, in the order
+// that breaks ties.
+var delimiters = []rune{',', '\t', ';'}
+
+// sniffDelimiter picks the candidate that occurs most often, outside
+// quotes, in the header line. A header has no empty names, so the true
+// delimiter is there once per column boundary.
+func sniffDelimiter(br *bufio.Reader) rune {
+	head, _ := br.Peek(sniffSize)
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	counts := map[rune]int{}
+	inQuote := false
+	for _, r := range string(head) {
+		if r == '"' {
+			inQuote = !inQuote
+			continue
+		}
+		if !inQuote {
+			counts[r]++
+		}
+	}
+	best := delimiters[0]
+	for _, d := range delimiters[1:] {
+		if counts[d] > counts[best] {
+			best = d
+		}
+	}
+	return best
+}

@@ -1,0 +1,178 @@
+package wecom
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+func TestWindowLimit(t *testing.T) {
+	for _, tc := range []struct {
+		n      int
+		window time.Duration
+		burst  int
+	}{
+		{-5, time.Minute, 1},
+		{0, time.Minute, 1},
+		{1, time.Minute, 1},
+		{2, time.Minute, 1},
+		{59, time.Minute, 1},
+		{60, time.Minute, 1},
+		{120, time.Minute, 2},
+		{2000, time.Minute, 33},
+		{10000, time.Minute, 166},
+		{20000, time.Minute, 333},
+		{30000, time.Hour, 500},
+		{150000, time.Hour, 2500},
+		{600000, time.Hour, 10000},
+	} {
+		r, b := windowLimit(tc.n, tc.window)
+		if b != tc.burst {
+			t.Errorf("windowLimit(%d, %v) burst = %d, want %d", tc.n, tc.window, b, tc.burst)
+		}
+		if r <= 0 {
+			t.Errorf("windowLimit(%d, %v) rate = %v, want > 0 so the bucket refills", tc.n, tc.window, r)
+		}
+		bound := float64(r)*tc.window.Seconds() + float64(b)
+		n := max(tc.n, 1)
+		// Events are whole, so floor(bound) is the real cap. For n >= 2 the
+		// bound itself is exact; for n = 1 it sits strictly below 2.
+		if n >= 2 && bound > float64(n)+1e-9 {
+			t.Errorf("windowLimit(%d, %v): rate*T+burst = %.6f > %d", tc.n, tc.window, bound, n)
+		}
+		if n == 1 && bound >= 2 {
+			t.Errorf("windowLimit(1, %v): rate*T+burst = %.6f admits 2", tc.window, bound)
+		}
+		// And the budget is nearly all used: at least n-1 per window in
+		// the long run.
+		if n >= 2 && bound < float64(n)-1e-6 {
+			t.Errorf("windowLimit(%d, %v): rate*T+burst = %.6f wastes budget", tc.n, tc.window, bound)
+		}
+	}
+}
+
+// maxInWindow returns the most events any closed window [s, s+w] holds.
+func maxInWindow(times []time.Time, w time.Duration) int {
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	best, lo := 0, 0
+	for hi := range times {
+		for times[hi].Sub(times[lo]) > w {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}
+
+// A greedy caller hammering a bare rate.Limiter configured by windowLimit
+// at simulated times never overfills a window.
+func TestWindowLimitSimulatedAllowN(t *testing.T) {
+	for _, n := range []int{1, 2, 7, 60, 100, 1000} {
+		r, b := windowLimit(n, time.Minute)
+		lim := rate.NewLimiter(r, b)
+		start := time.Unix(1_700_000_000, 0)
+		var allowed []time.Time
+		// Try every 10 ms for 5 minutes, with a 200-call burst at the
+		// start of each minute, the worst case for a fixed-window server.
+		for ms := 0; ms < 5*60*1000; ms += 10 {
+			at := start.Add(time.Duration(ms) * time.Millisecond)
+			tries := 1
+			if ms%60000 == 0 {
+				tries = 200
+			}
+			for range tries {
+				if lim.AllowN(at, 1) {
+					allowed = append(allowed, at)
+				}
+			}
+		}
+		if got := maxInWindow(allowed, time.Minute); got > n {
+			t.Errorf("n=%d: a 60 s window held %d calls", n, got)
+		}
+		if n >= 60 && len(allowed) < 4*n {
+			t.Errorf("n=%d: only %d calls in 5 min, budget is badly underused", n, len(allowed))
+		}
+	}
+}
+
+// apiLimiter.reserve enforces both windows at once, at simulated times.
+func TestAPILimiterBothWindows(t *testing.T) {
+	a := newAPILimiter(Limits{PerMinute: 30, PerHour: 100})
+	start := time.Unix(1_700_000_000, 0)
+	var sent []time.Time
+	now := start
+	end := start.Add(3 * time.Hour)
+	for now.Before(end) {
+		if d := a.reserve(now); d > 0 {
+			if d < time.Millisecond {
+				t.Fatalf("reserve asked for a sub-millisecond wait %v: would spin", d)
+			}
+			now = now.Add(d) // a waiter sleeps exactly as told
+			continue
+		}
+		sent = append(sent, now)
+	}
+	if got := maxInWindow(append([]time.Time(nil), sent...), time.Minute); got > 30 {
+		t.Errorf("a 60 s window held %d calls, limit 30", got)
+	}
+	if got := maxInWindow(append([]time.Time(nil), sent...), time.Hour); got > 100 {
+		t.Errorf("a 60 min window held %d calls, limit 100", got)
+	}
+	// The hour budget binds: roughly 100 per hour over 3 hours.
+	if len(sent) < 290 || len(sent) > 300 {
+		t.Errorf("sent %d calls in 3 h, want about 300", len(sent))
+	}
+}
+
+func TestAPILimiterUnlimitedAndDefaults(t *testing.T) {
+	a := newAPILimiter(Limits{PerMinute: -1, PerHour: -1})
+	if a.minute != nil || a.hour != nil {
+		t.Fatal("negative limits should switch the limiters off")
+	}
+	now := time.Unix(1_700_000_000, 0)
+	for range 100000 {
+		if d := a.reserve(now); d != 0 {
+			t.Fatalf("unlimited limiter asked to wait %v", d)
+		}
+	}
+	d := newAPILimiter(Limits{})
+	if d.minute.Burst() != 166 || d.hour.Burst() != 2500 {
+		t.Errorf("default bursts = %d, %d", d.minute.Burst(), d.hour.Burst())
+	}
+	m := newAPILimiter(Limits{PerMinute: -1})
+	if m.minute != nil || m.hour == nil {
+		t.Error("PerMinute<0 should switch off only the minute window")
+	}
+}
+
+func TestLimiterSetPerAPI(t *testing.T) {
+	s := newLimiterSet(Limits{PerMinute: 2})
+	first, again := s.get("user/get"), s.get("user/get")
+	if first != again || first == s.get("user/create") {
+		t.Fatal("one limiter per API path")
+	}
+}
+
+// End to end: the client waits on the limiter for every attempt, retries
+// included, and gettoken on its own. The hour window refills at burst/60
+// per second, so what three calls spent is still visible seconds later
+// however slow the machine.
+func TestClientSpendsLimiterPerAttempt(t *testing.T) {
+	f := newFake(t)
+	f.on("user/get", -1, 42001)
+	h := newHarness(t, f.URL, func(c *Config) { c.Limits = Limits{PerMinute: -1, PerHour: 600} })
+	if _, err := h.c.GetUser(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	// Burst 10, refill 0.16/s: three attempts leave about 7.
+	if tokens := h.c.limits.get("user/get").hour.Tokens(); tokens < 6.9 || tokens > 7.9 {
+		t.Errorf("user/get tokens left = %.2f, want about 7", tokens)
+	}
+	// Two gettokens: the first and the refresh after 42001.
+	if tokens := h.c.limits.get("gettoken").hour.Tokens(); tokens < 7.9 || tokens > 8.9 {
+		t.Errorf("gettoken tokens left = %.2f, want about 8", tokens)
+	}
+}

@@ -1,0 +1,104 @@
+// Package wecomsim is an in-memory emulator of the WeCom (企业微信)
+// server-side contacts API, faithful enough that the hrfeed client can be
+// tested against it instead of the unreachable real service. It follows
+// /work/shared/wecom-api.md (the "reference"), §7 in particular.
+//
+// It is not a stub: every documented rule is enforced with its documented
+// errcode, so a client bug that the real service would reject is rejected
+// here too. A Server is an http.Handler; mount it on httptest.NewServer or
+// a real listener (`importer sim --state FILE`).
+//
+// # Surface
+//
+//   - GET /cgi-bin/gettoken, and the business APIs user/create, user/get,
+//     user/update, user/delete, user/batchdelete, user/simplelist,
+//     user/list, user/list_id, department/create, department/update,
+//     department/delete, department/list, department/simplelist and
+//     department/get.
+//   - GET /sim/state: the Snapshot as JSON. Emulator-only, no token.
+//   - Go hooks for tests: Snapshot, Stats, CallLog, SetActivated,
+//     InvalidateTokens, InjectFaults, SaveFile, LoadFile.
+//
+// # Envelope
+//
+// Every WeCom answer is HTTP 200 with Content-Type
+// "application/json; charset=UTF-8", errcode and errmsg first in the body,
+// and Error-Code / Error-Msg headers mirroring them. Success errmsg is
+// per endpoint ("ok", "created", "updated", "deleted"). Error errmsg has
+// production's shape "<text>, hint: [<id>], from ip: <ip>, more info at
+// https://open.work.weixin.qq.com/devtool/query?e=<code>" and never
+// contains caller input, a token or a secret.
+//
+// Order of checks on a business call: scripted or random fault, HTTP
+// method, token (query string only), IP allow-list, rate limit, secret
+// capability, JSON body, then the endpoint's own rules.
+//
+// # Choices for facts the reference marks [?]
+//
+// Switches (Options fields) and their defaults:
+//
+//	Option                 Default   Meaning
+//	NewTokenEachFetch      false     repeat gettoken in the window returns the same token
+//	ExpiresInRemaining     false     expires_in is always 7200 (TTL), not the remaining life
+//	ExpiredCode            42001     code for an expired token; 40014 selectable
+//	DeptNameMax            64        department name limit in characters; 32 selectable
+//	MaxUserDepartments     100       department[] cap per member (60110); 20 selectable
+//	MaxDirectLeaders       5         direct_leader[] cap (60257); 1 selectable
+//	MaxDepth               15        tree depth, root = level 1
+//	AutoCreateDepartment   false     strict: missing dept 60127, unknown dept 60123
+//	RejectUnicodeEscapes   false     \uXXXX in a JSON body is stored, not refused with 40033
+//	BadSecretBanThreshold  2000      wrong secrets per IP per hour before a 1 h gettoken ban
+//
+// Fixed choices (emulator-specific; change here if the live service is
+// observed to differ):
+//
+//	Situation                                     Answer
+//	unknown path under /cgi-bin/                  HTTP 404, {"errcode":404,...}
+//	wrong HTTP method                             40058 (not 40003/40063)
+//	missing userid (create, update, get, delete)  41009
+//	order[] count differs from department[]       40058
+//	order or dept order outside [0, 2^32)         40058
+//	gender other than the strings "1"/"2"         40058 (a JSON number is refused)
+//	enable other than 0/1                         40058
+//	alias > 64 chars, address > 128 chars         40058
+//	duplicate id inside department[]              40066
+//	main_department not in department[]           40058
+//	direct_leader names an unknown member         60111
+//	new_userid on update                          301036 (no id here is system-generated)
+//	batchdelete with an unknown userid            60111, nothing deleted
+//	batchdelete with an empty list                40058
+//	department/create without name                60001; without parentid 60004
+//	department id < 0 or > 2^31-1                 40058; id 1 or a used id 60008
+//	depth, MaxDepartments or MaxNodesPerDept cap  40058 (real code undocumented)
+//	department/delete with members and subdepts   60005 (members are checked first)
+//	sibling-name uniqueness                       exact, case-sensitive comparison
+//	mobile uniqueness                             spaces and dashes ignored
+//	email uniqueness                              case-insensitive
+//	AllowedIPs (60020)                            business calls only, not gettoken
+//	NewTokenEachFetch=true                        older tokens stay valid until expiry
+//	InvalidateTokens                              revoked tokens answer 40014
+//	user/list_id without limit                    limit 10000
+//	user/list_id row order                        userid (case-folded), then dept id
+//	department/list order                         preorder; siblings order desc, id asc
+//	user/list order with fetch_child=1            departments in preorder, members of
+//	                                              each by order desc then creation asc,
+//	                                              each member listed once
+//	deleting a member                             also removes it from direct_leader[]
+//
+// Member status: a new member is 4 (not activated); enable=0 makes it 2;
+// enable=1 makes it 4 again, or 1 if SetActivated was called earlier.
+// While activated, user/update silently ignores mobile.
+//
+// # Rate limits and faults
+//
+// Calls are counted per (corp, API) and per (IP, API) in one-second
+// buckets over a sliding minute and hour on the injectable clock. The call
+// that would exceed a limit is answered 45009 and bans that key for the
+// breached window (60 s or 60 min); refused calls are not counted.
+//
+// InjectFaults scripts the next business calls; FailRate/DropRate inject
+// random faults drawn from a generator seeded with Seed. Fault codes:
+// ordinary errcodes are answered in the envelope without effect, 500..599
+// are bare HTTP statuses, -2 drops the connection without effect, -3 applies
+// the call and then drops the connection, 0 lets a scripted call through.
+package wecomsim

@@ -1,0 +1,234 @@
+package wecomsim
+
+import (
+	"math"
+	"time"
+)
+
+// SecretKind is what a corpsecret is allowed to do; see reference §1.3.
+type SecretKind int
+
+const (
+	// SyncEdit is the 通讯录同步 secret with "API编辑通讯录" enabled: the only
+	// kind that may write contacts.
+	SyncEdit SecretKind = iota
+	// SyncReadOnly is the 通讯录同步 secret in the console's default
+	// read-only mode: writes answer 48002.
+	SyncReadOnly
+	// App is a self-built app secret: read-only and confined to Visible.
+	App
+)
+
+func (k SecretKind) String() string {
+	switch k {
+	case SyncEdit:
+		return "sync-edit"
+	case SyncReadOnly:
+		return "sync-readonly"
+	case App:
+		return "app"
+	default:
+		return "unknown"
+	}
+}
+
+// Secret is one corpsecret the emulated corp accepts on gettoken.
+type Secret struct {
+	Value string
+	Kind  SecretKind
+	// NewIP models a sync secret used from an IP added after 2022-08-15:
+	// detail reads (user/get, user/simplelist, user/list, department/list,
+	// department/get) answer 48009.
+	NewIP bool
+	// Visible is the app's 可见范围 as department ids, each including its
+	// whole subtree. App only; sync secrets see everything.
+	Visible []int
+	// Restricted marks an App created after 2022-06-20: user reads come back
+	// with gender "0" and mobile, email, address and avatar blank.
+	Restricted bool
+}
+
+// Options configures a Server. The zero value of every numeric field means
+// "use the documented default"; New fills them in.
+type Options struct {
+	// CorpID is the corpid gettoken accepts. Default "wwsimcorp0000000001".
+	CorpID string
+	// CorpName names the root department (id 1). Default: CorpID.
+	CorpName string
+	// Secrets lists the accepted corpsecrets. With none configured, every
+	// gettoken fails with 40001, which is what a misconfigured corp does.
+	Secrets []Secret
+	// CreatorUserID, when set, is the corp creator: deleting it answers
+	// 301005.
+	CreatorUserID string
+
+	// Now is the clock for token expiry, rate windows and bans; nil means
+	// time.Now. Tests inject a fake so no assertion depends on wall time.
+	Now func() time.Time
+	// TokenTTL is how long a token lives. Default 7200 s.
+	TokenTTL time.Duration
+	// NewTokenEachFetch [?]: false (default) returns the same token for a
+	// repeat fetch inside the validity window, as the 2020 page and the
+	// 2023 YAML promise; true issues a fresh token on every fetch (older
+	// tokens stay valid until they expire), which the 2024 page allows.
+	NewTokenEachFetch bool
+	// ExpiresInRemaining [?]: false (default) always answers expires_in
+	// 7200 (TokenTTL), even on a repeat fetch of a half-used token, so a
+	// client that trusts expires_in on a repeat fetch will overshoot and
+	// must handle 42001 reactively; true answers the remaining lifetime.
+	ExpiresInRemaining bool
+	// ExpiredCode [?] is the errcode for an expired token: 42001 (default)
+	// or 40014, which production has been seen to use. Any other value is
+	// replaced with 42001.
+	ExpiredCode int
+	// AllowedIPs is the 企业可信IP list. Empty allows every caller; otherwise
+	// a business call from another IP answers 60020. gettoken is not
+	// checked, matching reports that the token is issued and the first
+	// business call is the one refused.
+	AllowedIPs []string
+	// BadSecretBanThreshold is how many wrong-secret gettoken calls from one
+	// IP within an hour ban that IP from gettoken (45009) for an hour.
+	// 0 = 2000 (the figure WeCom staff gave), negative = never ban.
+	BadSecretBanThreshold int
+
+	// Rate limits per (corp, API) and per (IP, API). 0 = documented default
+	// (10000/min, 150000/h per corp; 20000/min, 600000/h per IP); negative =
+	// unlimited.
+	CorpPerMinute, CorpPerHour int
+	IPPerMinute, IPPerHour     int
+
+	// MaxDepth is the deepest department level, the root being level 1
+	// [?]. 0 = 15, negative = unlimited.
+	MaxDepth int
+	// MaxDepartments caps the number of departments, root included.
+	// 0 = 30000, negative = unlimited.
+	MaxDepartments int
+	// MaxNodesPerDept caps direct sub-departments plus direct members of
+	// one department. 0 = 30000, negative = unlimited.
+	MaxNodesPerDept int
+	// DeptNameMax [?] is the department name limit in characters (runes):
+	// 0 = 64 (2023-08 page); set 32 for the Jan-2023 YAML rule.
+	DeptNameMax int
+	// MaxUserDepartments [?] caps department[] on a member: 0 = 100 (current
+	// docs); set 20 for the older rule that errcode 60110 still quotes.
+	MaxUserDepartments int
+	// MaxDirectLeaders [?] caps direct_leader[]: 0 = 5 (errcode 60257);
+	// set 1 for the 2025 doc copies.
+	MaxDirectLeaders int
+	// AutoCreateDepartment [?]: false (default) is the strict behaviour,
+	// where a member without department answers 60127 and an unknown
+	// department id answers 60123. true is the 2025 behaviour: such members
+	// go to an auto-created "其他（待设置部门）" department under the root,
+	// and unknown ids are created beneath it.
+	AutoCreateDepartment bool
+	// RejectUnicodeEscapes [?]: true makes a JSON body holding a \uXXXX
+	// escape answer 40033. Default false (stored verbatim), because nobody
+	// has confirmed the server rejects them.
+	RejectUnicodeEscapes bool
+
+	// Latency delays every /cgi-bin/ request (gettoken included), honouring
+	// the request context.
+	Latency time.Duration
+	// FailRate is the fraction of business calls (everything but gettoken)
+	// answered with an injected fault drawn from FailCodes, with no effect.
+	FailRate float64
+	// FailCodes are drawn uniformly for FailRate. Default {-1}. 500..599
+	// answer that HTTP status with an empty body; -2 drops the connection
+	// before any effect; -3 applies the call then drops the connection.
+	FailCodes []int
+	// DropRate is the fraction of business calls whose connection is closed
+	// without an answer and without an effect. Drawn before FailRate.
+	DropRate float64
+	// Seed seeds the fault draws so a run with the same calls injects the
+	// same faults.
+	Seed int64
+}
+
+const (
+	defaultCorpID     = "wwsimcorp0000000001"
+	defaultTokenTTL   = 7200 * time.Second
+	defaultBanThresh  = 2000
+	defaultCorpPerMin = 10000
+	defaultCorpPerH   = 150000
+	defaultIPPerMin   = 20000
+	defaultIPPerH     = 600000
+	unlimited         = math.MaxInt
+)
+
+// withDefaults returns o with every zero field replaced by its default and
+// every nonsensical value clamped, so the server never has to re-check.
+func withDefaults(o Options) Options {
+	if o.CorpID == "" {
+		o.CorpID = defaultCorpID
+	}
+	if o.CorpName == "" {
+		o.CorpName = o.CorpID
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.TokenTTL <= 0 {
+		o.TokenTTL = defaultTokenTTL
+	}
+	if o.ExpiredCode != 40014 {
+		o.ExpiredCode = 42001
+	}
+	o.BadSecretBanThreshold = limitOr(o.BadSecretBanThreshold, defaultBanThresh)
+	o.CorpPerMinute = limitOr(o.CorpPerMinute, defaultCorpPerMin)
+	o.CorpPerHour = limitOr(o.CorpPerHour, defaultCorpPerH)
+	o.IPPerMinute = limitOr(o.IPPerMinute, defaultIPPerMin)
+	o.IPPerHour = limitOr(o.IPPerHour, defaultIPPerH)
+	o.MaxDepth = limitOr(o.MaxDepth, 15)
+	o.MaxDepartments = limitOr(o.MaxDepartments, 30000)
+	o.MaxNodesPerDept = limitOr(o.MaxNodesPerDept, 30000)
+	if o.DeptNameMax <= 0 {
+		o.DeptNameMax = 64
+	}
+	if o.MaxUserDepartments <= 0 {
+		o.MaxUserDepartments = 100
+	}
+	if o.MaxDirectLeaders <= 0 {
+		o.MaxDirectLeaders = 5
+	}
+	if o.Latency < 0 {
+		o.Latency = 0
+	}
+	o.FailRate = clamp01(o.FailRate)
+	o.DropRate = clamp01(o.DropRate)
+	if len(o.FailCodes) == 0 {
+		o.FailCodes = []int{-1}
+	} else {
+		o.FailCodes = append([]int(nil), o.FailCodes...)
+	}
+	secrets := make([]Secret, len(o.Secrets))
+	for i, sec := range o.Secrets {
+		sec.Visible = append([]int(nil), sec.Visible...)
+		secrets[i] = sec
+	}
+	o.Secrets = secrets
+	o.AllowedIPs = append([]string(nil), o.AllowedIPs...)
+	return o
+}
+
+// limitOr maps the "0 = default, negative = unlimited" convention onto a
+// plain ceiling.
+func limitOr(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return unlimited
+	default:
+		return v
+	}
+}
+
+func clamp01(f float64) float64 {
+	if f != f || f < 0 { // NaN or negative
+		return 0
+	}
+	if f > 1 {
+		return 1
+	}
+	return f
+}
