@@ -237,9 +237,9 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 	if callErr != nil && change != nil {
 		// An error whose intent holds anyway (deleting what is already
 		// gone): recorded as ok with WeCom's errcode.
-		code, msg = wecom.CodeOf(callErr), callErr.Error()
+		code, msg = wecom.CodeOf(callErr), errmsgOf(callErr)
 	} else if callErr != nil {
-		outcome, code, msg = journal.CallFailed, wecom.CodeOf(callErr), callErr.Error()
+		outcome, code, msg = journal.CallFailed, wecom.CodeOf(callErr), errmsgOf(callErr)
 		if code == 0 && ctx.Err() != nil {
 			// The answer never came: the call may or may not have taken
 			// effect. Leave it pending so resume reconciles it.
@@ -323,4 +323,15 @@ func memberChange(r *plan.Record, runID int64) *journal.StateChange {
 	return &journal.StateChange{PutMember: &journal.AppliedMember{
 		UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled, RunID: runID,
 	}}
+}
+
+// errmsgOf is what the journal keeps as errmsg: WeCom's own text when WeCom
+// answered, so auditors see exactly what it said; the (redacted) error
+// otherwise.
+func errmsgOf(err error) string {
+	var ae *wecom.APIError
+	if errors.As(err, &ae) {
+		return ae.Msg
+	}
+	return err.Error()
 }
