@@ -14,7 +14,7 @@ import (
 func (a *app) resumeCommand() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "resume RUN_ID --config FILE [--json]",
+		Use:   "resume RUN_ID --config FILE [--reload] [--force] [--json]",
 		Short: "Finish a run that failed or was interrupted: re-plan from the journal and WeCom, send what is still missing",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,6 +58,7 @@ func (a *app) resumeCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&f.config, "config", "", "config file (YAML)")
 	cmd.Flags().BoolVar(&f.force, "force", false, "run a plan the mass-change guard refused")
+	cmd.Flags().BoolVar(&f.reload, "reload", false, "also retry rows whose calls failed with a row error (after HR fixed the source)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON summary object on stdout")
 	return cmd
 }

@@ -18,6 +18,7 @@ import (
 type runFlags struct {
 	config, job, source string
 	dryRun, force, json bool
+	reload              bool
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -87,7 +88,7 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	}
 	rep, err := runner.Run(ctx, runner.Params{
 		Job: job, CorpID: c.WeCom.CorpID, SourcePath: runner.SourcePath(c, job, f.source),
-		DryRun: f.dryRun, Force: f.force, ResumedFrom: resumedFrom,
+		DryRun: f.dryRun, Force: f.force, ResumedFrom: resumedFrom, Reload: f.reload,
 		Store: store, Client: client, Concurrency: c.WeCom.Concurrency, Logger: log,
 		OnResult: failurePrinter(a.stderr, !a.verbose),
 	})

@@ -23,12 +23,26 @@ type cluster struct {
 	bin   string // directory holding initdb and pg_ctl
 	base  string // temporary directory: data/, sock/, logs
 	owner *syscall.Credential
+	// durable keeps PostgreSQL's default flushing (see serve).
+	durable bool
 }
 
 func (c *cluster) data() string { return filepath.Join(c.base, "data") }
 func (c *cluster) sock() string { return filepath.Join(c.base, "sock") }
 
 func startCluster() (*server, error) {
+	c, err := newCluster(false)
+	if err != nil {
+		return nil, err
+	}
+	return &server{
+		admin:  c.url("postgres"),
+		dsnFor: func(db string) (string, error) { return c.url(db), nil },
+		stop:   c.stop,
+	}, nil
+}
+
+func newCluster(durable bool) (*cluster, error) {
 	bin, err := findBin()
 	if err != nil {
 		return nil, err
@@ -45,16 +59,12 @@ func startCluster() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{bin: bin, base: base, owner: owner}
+	c := &cluster{bin: bin, base: base, owner: owner, durable: durable}
 	if err := c.start(); err != nil {
 		_ = os.RemoveAll(base)
 		return nil, err
 	}
-	return &server{
-		admin:  c.url("postgres"),
-		dsnFor: func(db string) (string, error) { return c.url(db), nil },
-		stop:   c.stop,
-	}, nil
+	return c, nil
 }
 
 func (c *cluster) start() error {
@@ -79,13 +89,29 @@ func (c *cluster) start() error {
 		"--no-sync", "-E", "UTF8", "--locale=C"); err != nil {
 		return err
 	}
-	opts := fmt.Sprintf("-k '%s' -c listen_addresses='' -c fsync=off -c synchronous_commit=off"+
-		" -c full_page_writes=off -c max_connections=200", c.sock())
+	return c.serve()
+}
+
+// serve starts the server on an initialised data directory.
+func (c *cluster) serve() error {
+	opts := fmt.Sprintf("-k '%s' -c listen_addresses='' -c max_connections=200", c.sock())
+	if !c.durable {
+		// Shared test clusters are never crashed on purpose, so skip the
+		// flushes; a private cluster keeps them because its tests crash it
+		// and rely on committed rows surviving, as in production.
+		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
 	if err := c.run("pg_ctl", "-D", c.data(), "-l", filepath.Join(c.base, "postgres.log"),
 		"-w", "-t", "60", "-o", opts, "start"); err != nil {
 		return fmt.Errorf("%w\n%s", err, tail(filepath.Join(c.base, "postgres.log"), 2000))
 	}
 	return nil
+}
+
+// halt stops the server the way a crash or an operator would, keeping the
+// data directory so serve can start it again.
+func (c *cluster) halt() error {
+	return c.run("pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop")
 }
 
 func (c *cluster) stop() error {

@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hrfeed/importer/internal/config"
@@ -42,6 +44,10 @@ type Params struct {
 	DryRun      bool
 	Force       bool
 	ResumedFrom int64
+	// Reload, on resume, also retries members whose calls failed with a
+	// row error in the resumed run, on the grounds that HR fixed the
+	// source; without it those rows wait for the next full run.
+	Reload      bool
 	Store       journal.Store
 	Client      Client
 	Concurrency int
@@ -60,14 +66,17 @@ const (
 
 // Report is what a run did.
 type Report struct {
-	RunID    int64
-	Job      string
-	Status   string
-	Rows     int
-	Rejects  []*mapper.RowError
-	Plan     *plan.Plan
-	Summary  executor.Summary
-	Refusal  *plan.RefusedError
+	RunID   int64
+	Job     string
+	Status  string
+	Rows    int
+	Rejects []*mapper.RowError
+	Plan    *plan.Plan
+	Summary executor.Summary
+	Refusal *plan.RefusedError
+	// Held counts operations a resume left out because the resumed run's
+	// call for that record failed with a row error (see Params.Reload).
+	Held     int
 	Fatal    error
 	Started  time.Time
 	Duration time.Duration
@@ -81,7 +90,8 @@ func (r *Report) ExitCode() int {
 			return ExitRefused
 		}
 		return ExitOK
-	case journal.RunPartial:
+	case journal.RunPartial, journal.RunCanceled:
+		// Interrupted runs are resumable like partial ones.
 		return ExitPartial
 	case journal.RunRefused:
 		return ExitRefused
@@ -145,6 +155,13 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 			return journal.RunFailed
 		}
 	}
+	var skip map[string]bool
+	if p.ResumedFrom != 0 {
+		if skip, err = reconcile(ctx, p, rep.RunID); err != nil {
+			rep.Fatal = err
+			return journal.RunFailed
+		}
+	}
 	state, err := p.Store.LoadState(ctx, p.CorpID)
 	if err != nil {
 		rep.Fatal = fmt.Errorf("load state: %w", err)
@@ -174,6 +191,11 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 			return journal.RunRefused
 		}
 	}
+	if len(skip) > 0 {
+		n := len(pl.Ops)
+		pl.Ops = slices.DeleteFunc(pl.Ops, func(op plan.Op) bool { return skip[strings.ToLower(op.Target)] })
+		rep.Held = n - len(pl.Ops)
+	}
 	if p.DryRun {
 		return journal.RunDryRun
 	}
@@ -192,7 +214,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 		return journal.RunFailed
 	case ctx.Err() != nil:
 		return journal.RunCanceled
-	case rep.Summary.Failed > 0 || len(rep.Rejects) > 0:
+	case rep.Summary.Failed > 0 || len(rep.Rejects) > 0 || rep.Held > 0:
 		return journal.RunPartial
 	}
 	return journal.RunDone
@@ -227,6 +249,9 @@ func readDirectory(p Params) (mapper.Directory, error) {
 // counts is the run's summary as the journal keeps it.
 func (r *Report) counts() map[string]int {
 	c := map[string]int{"rows": r.Rows, "rejected": len(r.Rejects)}
+	if r.Held > 0 {
+		c["held_row_errors"] = r.Held
+	}
 	for k, v := range r.Summary.Counts {
 		c[k] = v
 	}

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/pgtest"
+	"github.com/hrfeed/importer/internal/wecom/wecomsim"
+	"github.com/hrfeed/importer/samples"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// buildImporter compiles this command once per test binary, so crash tests
+// can kill a real process.
+func buildImporter(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "importer")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// staffFeed writes n members over a three-level tree in the sample's
+// layout; version changes every position so a new import has work to do.
+func staffFeed(t *testing.T, path string, n, version int) map[string][]string {
+	t.Helper()
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"工号", "姓名", "手机", "邮箱", "部门", "职位", "性别", "状态", "直属上级"})
+	want := map[string][]string{}
+	for i := range n {
+		id := fmt.Sprintf("U%05d", i)
+		dept := fmt.Sprintf("集团/事业部%d/小组%d", i%5, i%40)
+		leader := ""
+		if i >= 40 {
+			leader = fmt.Sprintf("U%05d", i%40) // the first member of each group leads it
+		}
+		pos := fmt.Sprintf("岗位v%d", version)
+		row := []string{id, fmt.Sprintf("员工%d", i), fmt.Sprintf("139%08d", i), "", dept, pos, []string{"男", "女"}[i%2], "在职", leader}
+		w.Write(row)
+		want[id] = []string{dept, pos, leader}
+	}
+	w.Flush()
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// TestKillNineAndResume kills the importer at random moments of a
+// 2,000-member import, resumes each time, and checks that the directory
+// ends as the feed says, that no create took effect twice, and that every
+// write WeCom received has its journal row.
+func TestKillNineAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test builds and kills a real process; skipped with -short")
+	}
+	bin := buildImporter(t)
+	dsn := pgtest.DSN(t)
+	sim := wecomsim.New(wecomsim.Options{CorpID: "ww-demo", Secrets: []wecomsim.Secret{{Value: testSecret, Kind: wecomsim.SyncEdit}},
+		Latency: time.Millisecond})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+
+	dir := t.TempDir()
+	cfg := strings.Replace(string(samples.ImporterYAML), "http://127.0.0.1:8088", srv.URL, 1)
+	cfg = strings.Replace(cfg, "max_delete_ratio: 0.2", "max_delete_ratio: 0.5", 1)
+	cfgPath := filepath.Join(dir, "importer.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	version := 1
+	want := staffFeed(t, filepath.Join(dir, "staff.csv"), 2000, version)
+	env := append(os.Environ(), "WECOM_SECRET="+testSecret, "DATABASE_URL="+dsn)
+
+	ctx := context.Background()
+	store, err := journal.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	latest := func() journal.Run {
+		runs, err := store.ListRuns(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) == 0 {
+			return journal.Run{}
+		}
+		return runs[0]
+	}
+	command := func() []string {
+		r := latest()
+		if r.ID == 0 || r.Status == journal.RunDone {
+			return []string{"run", "--config", cfgPath, "--json"}
+		}
+		return []string{"resume", fmt.Sprint(r.ID), "--config", cfgPath, "--json"}
+	}
+
+	rng := rand.New(rand.NewPCG(20261125, 1))
+	killed := 0
+	for attempt := 0; killed < 20; attempt++ {
+		if attempt > 200 {
+			t.Fatalf("only %d kills landed mid-run in %d attempts", killed, attempt)
+		}
+		if r := latest(); r.ID != 0 && r.Status == journal.RunDone {
+			// The import finished between kills: give the next run work.
+			version++
+			want = staffFeed(t, filepath.Join(dir, "staff.csv"), 2000, version)
+		}
+		cmd := exec.Command(bin, command()...)
+		cmd.Env = env
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(50+rng.IntN(600)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signaled() {
+			killed++
+		}
+	}
+
+	// Let it finish: resume until the latest run is done.
+	for i := 0; latest().Status != journal.RunDone; i++ {
+		if i == 5 {
+			t.Fatalf("still not done after 5 resumes: %+v", latest())
+		}
+		cmd := exec.Command(bin, command()...)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			t.Logf("resume: %v\n%s", err, out)
+		}
+	}
+	cmd := exec.Command(bin, "run", "--config", cfgPath, "--json")
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("final run: %v\n%s", err, out)
+	}
+	var final summary
+	if err := json.Unmarshal(out, &final); err != nil || final.Writes != 0 {
+		t.Fatalf("a final run after recovery still writes: %s", out)
+	}
+
+	checkDirectory(t, sim, want)
+	checkNoDoubleEffects(t, sim)
+	checkEveryCallJournaled(t, sim, store)
+	t.Logf("%d kills mid-run over %d feed versions", killed, version)
+}
+
+func checkDirectory(t *testing.T, sim *wecomsim.Server, want map[string][]string) {
+	t.Helper()
+	snap := sim.Snapshot()
+	paths := map[int]string{}
+	byID := map[int]wecomsim.SnapDept{}
+	for _, d := range snap.Departments {
+		byID[d.ID] = d
+	}
+	var path func(id int) string
+	path = func(id int) string {
+		if p, ok := paths[id]; ok {
+			return p
+		}
+		d := byID[id]
+		p := d.Name
+		if d.ParentID != 1 && d.ID != 1 {
+			p = path(d.ParentID) + "/" + d.Name
+		}
+		paths[id] = p
+		return p
+	}
+	seenPaths := map[string]int{}
+	for _, d := range snap.Departments {
+		if d.ID != 1 {
+			seenPaths[path(d.ID)]++
+		}
+	}
+	for p, n := range seenPaths {
+		if n > 1 {
+			t.Errorf("department %s exists %d times", p, n)
+		}
+	}
+	if len(snap.Users) != len(want) {
+		t.Errorf("WeCom holds %d members, the feed %d", len(snap.Users), len(want))
+	}
+	for _, u := range snap.Users {
+		w, ok := want[u.UserID]
+		if !ok {
+			t.Errorf("unexpected member %s", u.UserID)
+			continue
+		}
+		got := []string{"", u.Position, strings.Join(u.DirectLeader, ",")}
+		if len(u.Department) == 1 {
+			got[0] = path(u.Department[0])
+		}
+		if !slices.Equal(got, w) {
+			t.Errorf("member %s = %v, want %v", u.UserID, got, w)
+		}
+	}
+}
+
+func checkNoDoubleEffects(t *testing.T, sim *wecomsim.Server) {
+	t.Helper()
+	creates := map[string]int{}
+	for _, c := range sim.CallLog() {
+		if c.Errcode == 0 && (c.API == "user/create" || c.API == "department/create") {
+			creates[c.API+" "+c.Target]++
+		}
+	}
+	for k, n := range creates {
+		if n > 1 {
+			t.Errorf("%s took effect %d times", k, n)
+		}
+	}
+}
+
+func checkEveryCallJournaled(t *testing.T, sim *wecomsim.Server, store journal.Store) {
+	t.Helper()
+	ctx := context.Background()
+	runs, err := store.ListRuns(ctx, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	journaled := map[string]int{}
+	for _, r := range runs {
+		calls, err := store.ListCalls(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range calls {
+			journaled[c.API]++
+			if strings.HasPrefix(c.API, "user/") {
+				journaled[c.API+" "+strings.ToLower(c.Target)]++
+			}
+		}
+	}
+	received := map[string]int{}
+	for _, c := range sim.CallLog() {
+		if !slices.Contains(writeAPIs, c.API) {
+			continue
+		}
+		received[c.API]++
+		if strings.HasPrefix(c.API, "user/") {
+			received[c.API+" "+strings.ToLower(c.Target)]++
+		}
+	}
+	for k, n := range received {
+		if journaled[k] < n {
+			t.Errorf("%s: WeCom received %d calls, the journal has %d rows", k, n, journaled[k])
+		}
+	}
+}
+
+// TestPostgresStopsMidRun stops the journal's PostgreSQL under a running
+// import: the run must stop without sending a call it could not journal,
+// and resume after the restart must finish the import.
+func TestPostgresStopsMidRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a real process; skipped with -short")
+	}
+	bin := buildImporter(t)
+	pg := pgtest.NewPrivate(t)
+	sim := wecomsim.New(wecomsim.Options{CorpID: "ww-demo", Secrets: []wecomsim.Secret{{Value: testSecret, Kind: wecomsim.SyncEdit}},
+		Latency: 2 * time.Millisecond})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "importer.yaml")
+	cfg := strings.Replace(string(samples.ImporterYAML), "http://127.0.0.1:8088", srv.URL, 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := staffFeed(t, filepath.Join(dir, "staff.csv"), 2000, 1)
+	env := append(os.Environ(), "WECOM_SECRET="+testSecret, "DATABASE_URL="+pg.DSN())
+
+	cmd := exec.Command(bin, "run", "--config", cfgPath, "--json")
+	cmd.Env = env
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for sim.Stats()["user/create"] < 300 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	pg.Stop(t)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("with the journal gone the run must stop with exit 1, got %v\n%s", err, stdout.String())
+		}
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatal("the run did not stop after its journal went away")
+	}
+	sentWhileDown := sim.Stats()["user/create"]
+
+	pg.Start(t)
+	ctx := context.Background()
+	store, err := journal.Open(ctx, pg.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	checkEveryCallJournaled(t, sim, store)
+
+	runs, err := store.ListRuns(ctx, 1)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs: %v %v", runs, err)
+	}
+	if runs[0].Status != journal.RunRunning {
+		t.Errorf("the interrupted run is %q; with the journal down nothing could record its end", runs[0].Status)
+	}
+	resume := exec.Command(bin, "resume", fmt.Sprint(runs[0].ID), "--config", cfgPath, "--json")
+	resume.Env = env
+	if out, err := resume.Output(); err != nil {
+		t.Fatalf("resume after restart: %v\n%s", err, out)
+	}
+	checkDirectory(t, sim, want)
+	checkNoDoubleEffects(t, sim)
+	checkEveryCallJournaled(t, sim, store)
+	t.Logf("stopped PostgreSQL after %d user/create calls; resume finished the import", sentWhileDown)
+}

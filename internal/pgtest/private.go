@@ -1,0 +1,59 @@
+//go:build unix
+
+package pgtest
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// Private is a PostgreSQL cluster of one test's own, for tests that stop
+// and restart the server under a running importer. It never uses
+// TEST_DATABASE_URL, because such a test must be able to stop its server,
+// and it flushes commits as a production server does, so that what was
+// committed before a crash is there after it.
+type Private struct {
+	c *cluster
+}
+
+// NewPrivate starts a private cluster and removes it when t finishes.
+// A machine without PostgreSQL skips the test, or fails it when CI is set.
+func NewPrivate(t testing.TB) *Private {
+	t.Helper()
+	c, err := newCluster(true)
+	if errors.Is(err, errUnavailable) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("pgtest: %v (CI is set, so a missing PostgreSQL is a failure)", err)
+		}
+		t.Skipf("pgtest: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.stop(); err != nil {
+			t.Logf("pgtest: stop private cluster: %v", err)
+		}
+	})
+	return &Private{c: c}
+}
+
+// DSN is the URL of the cluster's postgres database.
+func (p *Private) DSN() string { return p.c.url("postgres") }
+
+// Stop stops the server immediately, as a crash would; data is kept.
+func (p *Private) Stop(t testing.TB) {
+	t.Helper()
+	if err := p.c.halt(); err != nil {
+		t.Fatalf("pgtest: stop: %v", err)
+	}
+}
+
+// Start starts a stopped server again.
+func (p *Private) Start(t testing.TB) {
+	t.Helper()
+	if err := p.c.serve(); err != nil {
+		t.Fatalf("pgtest: start: %v", err)
+	}
+}
