@@ -59,7 +59,11 @@ var (
 
 // Main runs the tests, stops the cluster if one was started, and exits with
 // the tests' status. Call it from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that has its own clean-up to do: it runs the
+// tests, stops the cluster, and returns the exit code.
+func Run(m *testing.M) int {
 	mainCalled.Store(true)
 	code := m.Run()
 	if err := shutdown(); err != nil {
@@ -68,7 +72,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 func shutdown() error {

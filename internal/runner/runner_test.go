@@ -217,3 +217,82 @@ func equalCounts(a, b map[string]int) bool {
 	}
 	return true
 }
+
+// TestFaultMix runs the sample import through an emulator that answers 20%
+// of calls with transient faults (system busy, HTTP 5xx, concurrency
+// limit, dropped connections, effects whose answer is lost), a burst of
+// 45009 and an early token invalidation; resume finishes what the run
+// could not, and no row is lost.
+func TestFaultMix(t *testing.T) {
+	store := sqliteStore(t)
+	sim := wecomsim.New(wecomsim.Options{CorpID: corpID, Secrets: []wecomsim.Secret{{Value: secret, Kind: wecomsim.SyncEdit}},
+		FailRate: 0.2, FailCodes: []int{-1, -1, -1, 500, 502, 45033, -2, -3}, Seed: 7})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	client, err := wecom.New(wecom.Config{BaseURL: srv.URL, CorpID: corpID, Secret: secret, MaxRetries: 2,
+		Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, store)
+	e.sim, e.client = sim, client
+
+	stop := make(chan struct{})
+	go func() {
+		for sim.Stats()["user/create"] < 10 {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+		sim.InjectFaults(45009, 45009, 45009, 45009)
+		sim.InvalidateTokens()
+	}()
+	rep := e.run(nil)
+	close(stop)
+	for i := 0; rep.Status != journal.RunDone; i++ {
+		if i == 5 {
+			t.Fatalf("not done after 5 resumes: %s %+v", rep.Status, rep.Summary)
+		}
+		if rep.Status != journal.RunPartial {
+			t.Fatalf("run %d: status %s (fatal %v)", rep.RunID, rep.Status, rep.Fatal)
+		}
+		prev := rep.RunID
+		rep = e.run(func(p *runner.Params) { p.ResumedFrom = prev })
+	}
+	snap := sim.Snapshot()
+	if len(snap.Users) != 29 || len(snap.Departments) != 13 {
+		t.Fatalf("after faults and resume: %d users, %d departments", len(snap.Users), len(snap.Departments))
+	}
+	for _, u := range snap.Users {
+		if u.UserID != "E1001" && len(u.DirectLeader) != 1 {
+			t.Errorf("%s lost its leader: %+v", u.UserID, u)
+		}
+	}
+	final := e.run(nil)
+	if final.Status != journal.RunDone || len(final.Plan.Ops) != 0 {
+		t.Errorf("a run after recovery plans %d ops", len(final.Plan.Ops))
+	}
+	faults := 0
+	for _, c := range sim.CallLog() {
+		if c.Errcode != 0 || c.Dropped {
+			faults++
+		}
+	}
+	if faults < 10 {
+		t.Fatalf("only %d faulted calls: the test did not exercise recovery", faults)
+	}
+	t.Logf("%d faulted calls; finished after run %d", faults, rep.RunID)
+	creates := map[string]int{}
+	for _, c := range sim.CallLog() {
+		if c.API == "user/create" && c.Errcode == 0 {
+			creates[c.Target]++
+		}
+	}
+	for id, n := range creates {
+		if n != 1 {
+			t.Errorf("%s created %d times", id, n)
+		}
+	}
+}
