@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -17,7 +18,16 @@ import (
 // on a machine with no database server.
 type SQLite struct {
 	db *sql.DB
+
+	// writes feeds the group committer (sqlite_batch.go); closeMu keeps
+	// Close from closing it under a sender.
+	writes  chan write
+	stopped chan struct{}
+	closeMu sync.RWMutex
+	closed  bool
 }
+
+var errClosed = errors.New("journal is closed")
 
 var _ Store = (*SQLite)(nil)
 
@@ -81,7 +91,9 @@ func openSQLite(ctx context.Context, path string) (*SQLite, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &SQLite{db: db}, nil
+	s := &SQLite{db: db, writes: make(chan write), stopped: make(chan struct{})}
+	go s.groupCommit()
+	return s, nil
 }
 
 // DB exposes the database handle, for tools and tests that query the journal
@@ -91,6 +103,13 @@ func (s *SQLite) DB() *sql.DB { return s.db }
 
 // Close closes the database file.
 func (s *SQLite) Close() error {
+	s.closeMu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.writes)
+	}
+	s.closeMu.Unlock()
+	<-s.stopped
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("journal: close sqlite: %w", err)
 	}
@@ -273,10 +292,12 @@ func (s *SQLite) beginCall(ctx context.Context, c Call) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Autocommit with synchronous=FULL: the row is on disk when this returns.
+	// Group-committed with synchronous=FULL: the row is on disk when this returns.
 	var id int64
-	err = s.db.QueryRowContext(ctx, sqlInsertCall, c.RunID, c.Seq, c.Phase, c.Operation, c.API, c.Target,
-		c.SourceRef, payload, c.Attempt, sqliteStamp(c.StartedAt)).Scan(&id)
+	err = s.batched(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, sqlInsertCall, c.RunID, c.Seq, c.Phase, c.Operation, c.API, c.Target,
+			c.SourceRef, payload, c.Attempt, sqliteStamp(c.StartedAt)).Scan(&id)
+	})
 	return id, err
 }
 
@@ -296,7 +317,7 @@ func (s *SQLite) completeCall(ctx context.Context, id int64, outcome string, err
 	}
 	// The transaction began IMMEDIATE, so no other writer can complete the
 	// call between this check and the update.
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.batched(ctx, func(tx *sql.Tx) error {
 		var (
 			current, corp string
 			runID         int64
