@@ -1,0 +1,54 @@
+package journal_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/pgtest"
+)
+
+// The auditor views answer docs/journal.md's questions on both journals.
+func TestAuditViews(t *testing.T) {
+	stores := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "j.db") },
+		"postgres": func(t *testing.T) string { return pgtest.DSN(t) },
+	}
+	for name, dsn := range stores {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := journal.Open(ctx, dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			run := startRun(t, st, journal.Run{Job: "staff", CorpID: "ww1", Mode: "run"})
+			ok := beginCall(t, st, journal.Call{RunID: run, Seq: 1, Operation: "user_create", API: "user/create", Target: "ZhangSan", Attempt: 1})
+			if err := st.CompleteCall(ctx, ok, journal.CallOK, 0, "", nil); err != nil {
+				t.Fatal(err)
+			}
+			bad := beginCall(t, st, journal.Call{RunID: run, Seq: 2, Operation: "user_update", API: "user/update", Target: "zhangsan", Attempt: 1})
+			if err := st.CompleteCall(ctx, bad, journal.CallFailed, 60104, "mobile existed", nil); err != nil {
+				t.Fatal(err)
+			}
+			beginCall(t, st, journal.Call{RunID: run, Seq: 3, Operation: "department_create", API: "department/create", Target: "总部", Attempt: 1})
+			if err := st.AddReject(ctx, journal.Reject{RunID: run, SourceRef: "staff.csv:3", Rule: "mobile_format"}); err != nil {
+				t.Fatal(err)
+			}
+
+			if n := count(t, st, `SELECT count(*) FROM member_history WHERE userid_lower = 'zhangsan'`); n != 2 {
+				t.Errorf("member_history for zhangsan: %d rows, want 2 (userids compare case-insensitively)", n)
+			}
+			if n := count(t, st, `SELECT calls_failed + 10*calls_pending + 100*calls_ok + 1000*rows_rejected FROM run_overview WHERE run_id = $1`, run); n != 1111 {
+				t.Errorf("run_overview totals encode to %d, want 1111 (1 failed, 1 pending, 1 ok, 1 reject)", n)
+			}
+			if n := count(t, st, `SELECT calls FROM errcode_totals WHERE run_id = $1 AND errcode = 60104`, run); n != 1 {
+				t.Errorf("errcode_totals 60104: %d", n)
+			}
+			if n := count(t, st, `SELECT count(*) FROM call_failures WHERE run_id = $1`, run); n != 2 {
+				t.Errorf("call_failures: %d, want the failed and the pending call", n)
+			}
+		})
+	}
+}
