@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hrfeed/importer/internal/config"
-	"github.com/hrfeed/importer/internal/executor"
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/runner"
 )
@@ -86,12 +81,14 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	if err != nil {
 		return err
 	}
+	prog := newProgress(a.stderr, !a.verbose)
 	rep, err := runner.Run(ctx, runner.Params{
 		Job: job, CorpID: c.WeCom.CorpID, SourcePath: runner.SourcePath(c, job, f.source),
 		DryRun: f.dryRun, Force: f.force, ResumedFrom: resumedFrom, Reload: f.reload,
 		Store: store, Client: client, Concurrency: c.WeCom.Concurrency, Logger: log,
-		OnResult: failurePrinter(a.stderr, !a.verbose),
+		OnPlan: prog.plan, OnResult: prog.result,
 	})
+	prog.finish()
 	if err != nil {
 		return fatal(err)
 	}
@@ -113,18 +110,4 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 		return &exitError{code: code, err: err}
 	}
 	return nil
-}
-
-// failurePrinter prints each failed operation as it happens, so a person
-// watching a manual run sees problems before the summary.
-func failurePrinter(w io.Writer, enabled bool) func(executor.Result) {
-	var mu sync.Mutex
-	return func(r executor.Result) {
-		if !enabled || (r.Outcome != executor.Failed && r.Outcome != executor.Skipped) {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(w, "  %s %s %s: %v\n", strings.ToUpper(r.Outcome), r.Op.Kind, r.Op.Target, r.Err)
-	}
 }

@@ -53,6 +53,8 @@ type Params struct {
 	Concurrency int
 	Logger      *slog.Logger
 	OnResult    func(executor.Result)
+	// OnPlan, if set, sees the plan before it is executed (for progress output).
+	OnPlan func(*plan.Plan)
 }
 
 // Exit codes, per the command-line contract.
@@ -198,6 +200,9 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 	}
 	if p.DryRun {
 		return journal.RunDryRun
+	}
+	if p.OnPlan != nil {
+		p.OnPlan(pl)
 	}
 	ids := map[string]int{}
 	for k, d := range state.Departments {

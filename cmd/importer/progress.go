@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/hrfeed/importer/internal/executor"
+	"github.com/hrfeed/importer/internal/plan"
+)
+
+// progress shows a manual run's advance on a terminal: one line per phase,
+// rewritten in place, with failures printed as they happen. Cron and
+// services get no progress lines (their stderr is not a terminal); they
+// have the logs and the summary.
+type progress struct {
+	w        io.Writer
+	live     bool // rewrite a status line in place
+	failures bool // print failures as they happen
+
+	mu     sync.Mutex
+	totals map[string]int
+	done   map[string]int
+	failed map[string]int
+	phase  string
+}
+
+func newProgress(w io.Writer, failures bool) *progress {
+	return &progress{w: w, live: isTerminal(w), failures: failures,
+		totals: map[string]int{}, done: map[string]int{}, failed: map[string]int{}}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func (p *progress) plan(pl *plan.Plan) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, op := range pl.Ops {
+		p.totals[op.Phase]++
+	}
+}
+
+func (p *progress) result(r executor.Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ph := r.Op.Phase
+	if ph != p.phase && p.phase != "" && p.live {
+		p.line(p.phase)
+		fmt.Fprintln(p.w)
+	}
+	p.phase = ph
+	p.done[ph]++
+	bad := r.Outcome == executor.Failed || r.Outcome == executor.Skipped
+	if bad {
+		p.failed[ph]++
+	}
+	if bad && p.failures {
+		if p.live {
+			fmt.Fprint(p.w, "\r\033[K")
+		}
+		fmt.Fprintf(p.w, "  %s %s %s: %v\n", strings.ToUpper(r.Outcome), r.Op.Kind, r.Op.Target, r.Err)
+	}
+	if p.live {
+		p.line(ph)
+	}
+}
+
+func (p *progress) line(ph string) {
+	fmt.Fprintf(p.w, "\r\033[K  %-12s %d/%d", ph, p.done[ph], p.totals[ph])
+	if n := p.failed[ph]; n > 0 {
+		fmt.Fprintf(p.w, "  (%d failed)", n)
+	}
+}
+
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live && p.phase != "" {
+		p.line(p.phase)
+		fmt.Fprintln(p.w)
+	}
+}
