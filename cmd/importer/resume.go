@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -53,7 +54,9 @@ func (a *app) resumeCommand() *cobra.Command {
 			// The same source the run read; state and the live directory
 			// tell what already took effect, so only the rest is sent.
 			f.source = prev.Source
-			return a.execute(ctx, c, job, store, secret, f, id)
+			return a.locked(ctx, job.Name, store, func(ctx context.Context, st journal.Store) error {
+				return a.execute(ctx, c, job, st, secret, f, id)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&f.config, "config", "", "config file (YAML)")

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hrfeed/importer/internal/config"
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/runner"
+	"github.com/hrfeed/importer/internal/schedule"
 )
 
 type runFlags struct {
@@ -72,7 +74,23 @@ func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
 		return err
 	}
 	defer store.Close()
-	return a.execute(ctx, c, job, store, secret, f, resumedFrom)
+	if f.dryRun {
+		return a.execute(ctx, c, job, store, secret, f, resumedFrom)
+	}
+	return a.locked(ctx, job.Name, store, func(ctx context.Context, st journal.Store) error {
+		return a.execute(ctx, c, job, st, secret, f, resumedFrom)
+	})
+}
+
+// locked runs fn holding the job's lock, the one `serve` replicas take, so a
+// manual run never overlaps a scheduled one on the same PostgreSQL journal.
+func (a *app) locked(ctx context.Context, job string, store journal.Store, fn func(context.Context, journal.Store) error) error {
+	err := schedule.WithJobLock(ctx, store, job, fn)
+	var busy *schedule.BusyError
+	if errors.As(err, &busy) {
+		return fatal(busy)
+	}
+	return err
 }
 
 func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, store journal.Store, secret string, f runFlags, resumedFrom int64) error {

@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/internal/source"
 )
 
 // Config is the whole file.
@@ -26,6 +29,8 @@ type Config struct {
 	WeCom   WeCom   `yaml:"wecom"`
 	Journal Journal `yaml:"journal"`
 	Jobs    []Job   `yaml:"jobs"`
+	// Serve configures `importer serve`; other commands ignore it.
+	Serve Serve `yaml:"serve"`
 
 	// Dir is the directory of the config file; relative paths in it are
 	// resolved against Dir so cron can run the importer from anywhere.
@@ -64,13 +69,200 @@ type Job struct {
 	Policy   plan.Policy   `yaml:"policy"`
 }
 
-// Source is where a job's rows come from.
+// Source is where a job's rows come from: a CSV file, an .xlsx workbook,
+// or a PostgreSQL view. Keys of another type than the job's are refused
+// rather than ignored.
 type Source struct {
-	Type      string `yaml:"type"` // csv
-	Path      string `yaml:"path"`
+	Type      string `yaml:"type"` // csv (default), xlsx or postgres
+	Path      string `yaml:"path"` // csv, xlsx; relative to the config file
 	Encoding  string `yaml:"encoding"`
 	Delimiter string `yaml:"delimiter"`
-	HeaderRow int    `yaml:"header_row"`
+	// HeaderRow is the 1-based row of the header (csv, xlsx). 0 means the
+	// first line for csv; for xlsx, the first row holding every mapped
+	// column, so title rows above the header need no setting.
+	HeaderRow int `yaml:"header_row"`
+	// Sheet is the xlsx sheet: a name, "#N" for the N-th (hidden sheets
+	// count), or empty for the first visible one.
+	Sheet string `yaml:"sheet"`
+	// View is the PostgreSQL view or table, optionally schema-qualified
+	// (hr.staff_v). It is quoted as an identifier, so it is matched
+	// exactly, case included.
+	View string `yaml:"view"`
+	// Key is the view's key column: rows are read in its order and
+	// rejects name it.
+	Key string `yaml:"key"`
+	// DSNEnv names the environment variable holding the PostgreSQL URL of
+	// the HR database (for example HR_DATABASE_URL). It is required, with
+	// no default, so the HR database is never the journal's DATABASE_URL
+	// by accident.
+	DSNEnv string `yaml:"dsn_env"`
+}
+
+// envName is what an environment variable name looks like; a dsn_env that
+// is anything else is most likely the connection string itself.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// validate checks the keys of the source's type.
+func (s Source) validate() error {
+	if s.HeaderRow < 0 {
+		return fmt.Errorf("source.header_row %d: want 1 or more, or 0", s.HeaderRow)
+	}
+	notFor := func(key, value, typ string) error {
+		if value != "" {
+			return fmt.Errorf("source.%s does not apply to source.type %s", key, typ)
+		}
+		return nil
+	}
+	switch s.Type {
+	case source.TypeCSV, source.TypeXLSX:
+		if s.Path == "" {
+			return errors.New("source.path is required")
+		}
+		if kind := fileKind(s.Path, s.Type); kind != s.Type {
+			return fmt.Errorf("source.path %s is %s by its name but source.type is %s", s.Path, kind, s.Type)
+		}
+		if err := errors.Join(notFor("view", s.View, s.Type), notFor("key", s.Key, s.Type), notFor("dsn_env", s.DSNEnv, s.Type)); err != nil {
+			return err
+		}
+		if s.Type == source.TypeXLSX {
+			return errors.Join(notFor("encoding", s.Encoding, s.Type), notFor("delimiter", s.Delimiter, s.Type))
+		}
+		if len([]rune(s.Delimiter)) > 1 {
+			return fmt.Errorf("source.delimiter %q: want one character", s.Delimiter)
+		}
+		return notFor("sheet", s.Sheet, s.Type)
+	case source.TypePostgres:
+		switch {
+		case s.View == "":
+			return errors.New("source.view is required for a postgres source")
+		case s.Key == "":
+			return errors.New("source.key is required for a postgres source: the view's key column")
+		case s.DSNEnv == "":
+			return errors.New("source.dsn_env is required for a postgres source: the environment variable holding its connection string, such as HR_DATABASE_URL")
+		case !envName.MatchString(s.DSNEnv):
+			// Not quoted back: it may be the connection string, password
+			// and all.
+			return errors.New("source.dsn_env must be the name of an environment variable (such as HR_DATABASE_URL), not the connection string itself")
+		}
+		if s.HeaderRow != 0 {
+			return notFor("header_row", strconv.Itoa(s.HeaderRow), s.Type)
+		}
+		return errors.Join(notFor("path", s.Path, s.Type), notFor("encoding", s.Encoding, s.Type), notFor("delimiter", s.Delimiter, s.Type),
+			notFor("sheet", s.Sheet, s.Type))
+	case "xls":
+		return errors.New("source.type xls: the old binary Excel format is not supported; save the workbook as .xlsx and use type xlsx")
+	}
+	return fmt.Errorf("source.type %q: supported: csv, xlsx, postgres", s.Type)
+}
+
+// fileKind is the source type a file name implies: its extension when
+// it is a known one, otherwise fallback. A .xls name implies nothing:
+// HR systems give that name to tab-separated text as often as to real
+// old workbooks, and each reader says clearly which it got.
+func fileKind(path, fallback string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".xlsx", ".xlsm":
+		return source.TypeXLSX
+	case ".csv", ".tsv", ".txt":
+		return source.TypeCSV
+	}
+	if fallback == source.TypePostgres || fallback == "" {
+		return source.TypeCSV
+	}
+	return fallback
+}
+
+// SourceSpec is how to open job j's source, reading the file at path
+// instead when path is not empty. path must already be resolved (see
+// Config.SourceSpec and runner.SourcePath). A file given instead of the
+// configured one (importer run --source) is read as the type its name
+// says, .xlsx/.xlsm as xlsx and .csv/.tsv/.txt as csv, so a postgres job
+// can also be fed a file; when that type differs from the job's, the
+// job's encoding, delimiter, sheet and header row do not apply and the
+// readers' defaults (sniffing, header search) are used.
+func (j *Job) SourceSpec(path string) (source.Spec, error) {
+	s := j.Source
+	if path == "" {
+		if s.Type != source.TypePostgres {
+			return source.Spec{}, fmt.Errorf("job %s: no source file", j.Name)
+		}
+		dsn := os.Getenv(s.DSNEnv)
+		if dsn == "" {
+			return source.Spec{}, fmt.Errorf("job %s: the HR database connection string is not set: export %s (source.dsn_env)", j.Name, s.DSNEnv)
+		}
+		return source.Spec{Type: source.TypePostgres, DSN: dsn, View: s.View, Key: s.Key}, nil
+	}
+	spec := source.Spec{Type: fileKind(path, s.Type), Path: path, Columns: j.Mapping.Columns()}
+	if spec.Type == s.Type {
+		for _, r := range s.Delimiter {
+			spec.Delimiter = r
+		}
+		spec.Encoding, spec.HeaderRow, spec.Sheet = s.Encoding, s.HeaderRow, s.Sheet
+	}
+	return spec, nil
+}
+
+// SourceSpec is how to open job j's source: the configured one resolved
+// against the config's directory, or the file override names.
+func (c *Config) SourceSpec(j *Job, override string) (source.Spec, error) {
+	path := override
+	switch {
+	case path != "":
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+	case j.Source.Type != source.TypePostgres:
+		path = c.Resolve(j.Source.Path)
+	}
+	return j.SourceSpec(path)
+}
+
+// Serve is the scheduled service: its HTTP endpoints, shutdown grace,
+// coordination between replicas and notifications.
+type Serve struct {
+	// Listen is the address of /healthz, /readyz and /metrics
+	// (default 127.0.0.1:9464; use ":9464" in a container).
+	Listen string `yaml:"listen"`
+	// Grace is how long a running job may go on after SIGTERM before it
+	// is interrupted at a resumable point (default 5m).
+	Grace time.Duration `yaml:"grace"`
+	// Heartbeat is how often the replica running a job proves it is alive
+	// (default 10s); StaleAfter is how old that proof may get before
+	// another replica treats the run as abandoned (default 1m, at least
+	// three heartbeats); StaleCheck is how often idle replicas look for
+	// abandoned runs (default 30s).
+	Heartbeat  time.Duration `yaml:"heartbeat"`
+	StaleAfter time.Duration `yaml:"stale_after"`
+	StaleCheck time.Duration `yaml:"stale_check"`
+	// ResumeStale resumes an abandoned run (or one interrupted by a
+	// shutdown) on another replica; when false it is only marked failed
+	// and notified. Default true.
+	ResumeStale *bool  `yaml:"resume_stale"`
+	Notify      Notify `yaml:"notify"`
+}
+
+// Notify says where finished runs are announced. Webhook addresses are
+// secrets (the robot key lets anyone post to the group), so the file names
+// only the environment variables that hold them.
+type Notify struct {
+	// On lists the run statuses that are announced; empty means all.
+	On         []string      `yaml:"on"`
+	Timeout    time.Duration `yaml:"timeout"` // per request, default 10s
+	WeComRobot WeComRobot    `yaml:"wecom_robot"`
+	Webhook    Webhook       `yaml:"webhook"`
+}
+
+// WeComRobot is a WeCom group robot (群机器人).
+type WeComRobot struct {
+	// KeyEnv names the variable holding the robot's key, or its whole
+	// webhook URL as WeCom shows it.
+	KeyEnv  string `yaml:"key_env"`
+	BaseURL string `yaml:"base_url"` // default https://qyapi.weixin.qq.com
+}
+
+// Webhook is a generic endpoint that receives the run summary as JSON.
+type Webhook struct {
+	URLEnv string `yaml:"url_env"`
 }
 
 // Load reads and validates a config file.
@@ -125,11 +317,59 @@ func (c *Config) defaults() {
 	if c.Journal.Path == "" {
 		c.Journal.Path = "hrfeed-journal.db"
 	}
+	c.Serve.defaults()
 	for i := range c.Jobs {
 		if c.Jobs[i].Source.Type == "" {
 			c.Jobs[i].Source.Type = "csv"
 		}
 	}
+}
+
+func (s *Serve) defaults() {
+	if s.Listen == "" {
+		s.Listen = "127.0.0.1:9464"
+	}
+	if s.Grace <= 0 {
+		s.Grace = 5 * time.Minute
+	}
+	if s.Heartbeat <= 0 {
+		s.Heartbeat = 10 * time.Second
+	}
+	if s.StaleAfter <= 0 {
+		s.StaleAfter = max(time.Minute, 3*s.Heartbeat)
+	}
+	if s.StaleCheck <= 0 {
+		s.StaleCheck = 30 * time.Second
+	}
+	if s.ResumeStale == nil {
+		yes := true
+		s.ResumeStale = &yes
+	}
+	if s.Notify.Timeout <= 0 {
+		s.Notify.Timeout = 10 * time.Second
+	}
+	if s.Notify.WeComRobot.BaseURL == "" {
+		s.Notify.WeComRobot.BaseURL = "https://qyapi.weixin.qq.com"
+	}
+}
+
+func (s *Serve) validate() error {
+	// A heartbeat that can be late by less than one interval must not make
+	// a live run look abandoned.
+	if s.StaleAfter < 2*s.Heartbeat {
+		return fmt.Errorf("serve.stale_after %s: want at least twice serve.heartbeat (%s)", s.StaleAfter, s.Heartbeat)
+	}
+	if u := s.Notify.WeComRobot.BaseURL; !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return fmt.Errorf("serve.notify.wecom_robot.base_url %q: want an http:// or https:// URL", u)
+	}
+	for _, st := range s.Notify.On {
+		switch st {
+		case "done", "partial", "failed", "refused", "canceled":
+		default:
+			return fmt.Errorf("serve.notify.on: %q: want done, partial, failed, refused or canceled", st)
+		}
+	}
+	return nil
 }
 
 func (c *Config) validate() error {
@@ -138,6 +378,9 @@ func (c *Config) validate() error {
 	}
 	if !strings.HasPrefix(c.WeCom.BaseURL, "http://") && !strings.HasPrefix(c.WeCom.BaseURL, "https://") {
 		return fmt.Errorf("wecom.base_url %q: want an http:// or https:// URL", c.WeCom.BaseURL)
+	}
+	if err := c.Serve.validate(); err != nil {
+		return err
 	}
 	if len(c.Jobs) == 0 {
 		return errors.New("no jobs: the config needs at least one entry under the jobs key")
@@ -151,14 +394,8 @@ func (c *Config) validate() error {
 			return fmt.Errorf("jobs[%d]: duplicate job name %q", i, j.Name)
 		}
 		seen[j.Name] = true
-		if j.Source.Type != "csv" {
-			return fmt.Errorf("job %s: source.type %q: supported: csv", j.Name, j.Source.Type)
-		}
-		if j.Source.Path == "" {
-			return fmt.Errorf("job %s: source.path is required", j.Name)
-		}
-		if len([]rune(j.Source.Delimiter)) > 1 {
-			return fmt.Errorf("job %s: source.delimiter %q: want one character", j.Name, j.Source.Delimiter)
+		if err := j.Source.validate(); err != nil {
+			return fmt.Errorf("job %s: %w", j.Name, err)
 		}
 		if err := j.Mapping.Validate(); err != nil {
 			return fmt.Errorf("job %s: mapping: %w", j.Name, err)

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hrfeed/importer/internal/config"
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/metrics"
+	"github.com/hrfeed/importer/internal/notify"
+	"github.com/hrfeed/importer/internal/runner"
+	"github.com/hrfeed/importer/internal/schedule"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+func (a *app) serveCommand() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE",
+		Short: "Run the jobs on their schedules until SIGTERM; serve /healthz, /readyz and /metrics",
+		Long: `Runs every job that has a schedule, on its cron spec. Several replicas may
+serve one PostgreSQL journal: each occurrence runs once, a job never
+overlaps itself, and a run abandoned by a dead replica is resumed by
+another. On SIGTERM scheduling stops and a running job may finish within
+serve.grace; after that it is interrupted at a resumable point. Logs are
+JSON lines on stderr.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.serve(cmd.Context(), configPath)
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "config file (YAML)")
+	return cmd
+}
+
+// serveLogger logs JSON at Info (Debug with -v); records made with a run's
+// context get its job and run id.
+func (a *app) serveLogger() *slog.Logger {
+	level := slog.LevelInfo
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(schedule.LabelHandler(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level})))
+}
+
+func (a *app) serve(ctx context.Context, configPath string) error {
+	c, err := loadConfig(configPath)
+	if err != nil {
+		return err
+	}
+	secret, err := c.Secret()
+	if err != nil {
+		return fatal(err)
+	}
+	log := a.serveLogger()
+	store, err := openJournal(ctx, c.JournalDSN())
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if !journal.IsPostgresDSN(c.JournalDSN()) {
+		log.Warn("serve: the embedded journal allows a single replica; set " + c.Journal.DSNEnv + " to a PostgreSQL URL to run several")
+	}
+
+	m := metrics.NewImporter()
+	client, err := wecom.New(wecom.Config{
+		BaseURL:    c.WeCom.BaseURL,
+		CorpID:     c.WeCom.CorpID,
+		Secret:     secret,
+		HTTPClient: &http.Client{Timeout: c.WeCom.Timeout},
+		Limits:     wecom.Limits{PerMinute: c.WeCom.PerMinute, PerHour: c.WeCom.PerHour},
+		Logger:     log,
+		OnCall:     m.ObserveCall,
+	})
+	if err != nil {
+		return fatal(err)
+	}
+	notifier := newNotifier(c.Serve.Notify)
+	notifier.OnSend = m.Notification
+	host, _ := os.Hostname()
+
+	jobs := make([]schedule.Job, len(c.Jobs))
+	for i, j := range c.Jobs {
+		jobs[i] = schedule.Job{Name: j.Name, Spec: j.Schedule}
+	}
+	svc, err := schedule.New(schedule.Options{
+		Jobs:        jobs,
+		Store:       store,
+		Run:         serveRunner(c, client),
+		OnFinish:    notifyFinished(store, notifier, host, log),
+		Logger:      log,
+		Metrics:     m,
+		Grace:       c.Serve.Grace,
+		Heartbeat:   c.Serve.Heartbeat,
+		StaleAfter:  c.Serve.StaleAfter,
+		StaleCheck:  c.Serve.StaleCheck,
+		ResumeStale: *c.Serve.ResumeStale,
+	})
+	if err != nil {
+		return fatal(fmt.Errorf("config %s: %w", configPath, err))
+	}
+
+	ln, err := net.Listen("tcp", c.Serve.Listen)
+	if err != nil {
+		return fatal(fmt.Errorf("serve.listen: %w", err))
+	}
+	srv := &http.Server{
+		Handler: schedule.Handler(func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return schedule.Ready(ctx, store)
+		}, m.Handler()),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+	log.Info("serve: listening", "addr", ln.Addr().String())
+
+	if err := svc.Serve(ctx); err != nil {
+		return fatal(err)
+	}
+	// /healthz stays up through the grace period so an orchestrator does
+	// not kill the process while it finishes a run.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := <-httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fatal(fmt.Errorf("http: %w", err))
+	}
+	return nil
+}
+
+// serveRunner makes the service's runs with the CLI's wiring: the same
+// runner.Params as `importer run` and `importer resume`, with the
+// service's store (which records the run in the job's lease) and logger.
+func serveRunner(c *config.Config, client runner.Client) schedule.RunFunc {
+	return func(ctx context.Context, req schedule.RunRequest) (*runner.Report, error) {
+		job, err := c.Job(req.Job)
+		if err != nil {
+			return nil, err
+		}
+		return runner.Run(ctx, runner.Params{
+			Job: job, CorpID: c.WeCom.CorpID, SourcePath: runner.SourcePath(c, job, req.Source),
+			ResumedFrom: req.ResumedFrom, Store: req.Store, Client: client,
+			Concurrency: c.WeCom.Concurrency, Logger: req.Logger,
+		})
+	}
+}
+
+func newNotifier(n config.Notify) *notify.Notifier {
+	var robotURL, webhookURL string
+	if n.WeComRobot.KeyEnv != "" {
+		robotURL = notify.RobotURL(n.WeComRobot.BaseURL, os.Getenv(n.WeComRobot.KeyEnv))
+	}
+	if n.Webhook.URLEnv != "" {
+		webhookURL = os.Getenv(n.Webhook.URLEnv)
+	}
+	return notify.New(notify.Config{
+		RobotURL: robotURL, WebhookURL: webhookURL, On: n.On,
+		HTTPClient: &http.Client{Timeout: n.Timeout},
+	})
+}
+
+// notifyFinished announces each finished run, listing its failed calls
+// from the journal.
+func notifyFinished(store journal.Store, n *notify.Notifier, host string, log *slog.Logger) func(context.Context, schedule.Finished) {
+	return func(ctx context.Context, f schedule.Finished) {
+		if !n.Enabled() {
+			return
+		}
+		log := log.With("job", f.Job)
+		var msg notify.Run
+		if f.Report == nil {
+			msg = notify.Run{Job: f.Job, Status: journal.RunFailed, Trigger: f.Trigger, Host: host,
+				Started: time.Now(), ResumedFrom: f.ResumedFrom, Show: "importer journal runs"}
+			if f.Err != nil {
+				msg.Error = f.Err.Error()
+			}
+		} else {
+			log = log.With("run_id", f.Report.RunID)
+			var calls []journal.Call
+			if f.Report.Summary.Failed > 0 {
+				var err error
+				if calls, err = store.ListCalls(ctx, f.Report.RunID); err != nil {
+					log.Warn("notify: could not list the run's calls", "err", err)
+				}
+			}
+			msg = notify.FromReport(f.Report, f.Trigger, host, f.ResumedFrom, calls)
+		}
+		if err := n.Notify(ctx, msg); err != nil {
+			log.Warn("notify: not delivered", "err", err)
+		}
+	}
+}

@@ -1,0 +1,374 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hrfeed/importer/internal/journal"
+)
+
+// lockClass is the first key of every job's advisory lock ("hrfe"), so a
+// DBA can find them in pg_locks (WHERE locktype = 'advisory' AND classid =
+// 1752327781); the second key is the FNV-32a hash of the job name.
+const lockClass int32 = 0x68726665
+
+func jobKey(job string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(job))
+	return int32(h.Sum32())
+}
+
+// ErrLockLost is the cause of a run's cancellation when its lock
+// connection died: PostgreSQL has released the lock, so another process
+// may take the job over and this one must stop.
+var ErrLockLost = errors.New("job lock lost: the database session holding it ended")
+
+// BusyError says the job's lock is held by someone else.
+type BusyError struct {
+	Job   string
+	Owner string    // host:pid of the holder, when it recorded itself
+	Since time.Time // when it took the lock
+	RunID int64     // its current run, 0 before the run started
+}
+
+func (e *BusyError) Error() string {
+	if e.Owner == "" {
+		return fmt.Sprintf("job %s is already running", e.Job)
+	}
+	msg := fmt.Sprintf("job %s is already running on %s since %s", e.Job, e.Owner, e.Since.Format(time.RFC3339))
+	if e.RunID != 0 {
+		msg += fmt.Sprintf(" (run %d)", e.RunID)
+	}
+	return msg
+}
+
+// Previous is what the last holder of a job's lock left in its lease.
+type Previous struct {
+	Owner   string
+	RunID   int64
+	BeatAge time.Duration // how long ago it last proved alive
+	Handoff bool          // it interrupted RunID on shutdown for someone to resume
+}
+
+// Lease is a held job lock. Release it exactly once.
+type Lease struct {
+	Job      string
+	Previous Previous
+
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	backend leaseBackend
+	log     *slog.Logger
+}
+
+type leaseBackend interface {
+	setRun(ctx context.Context, runID int64) error
+	handoff(ctx context.Context, runID int64, on bool) error
+	release()
+}
+
+// Context is canceled when the lock is lost or the context given to TryLock
+// is done; the run must use it.
+func (l *Lease) Context() context.Context { return l.ctx }
+
+// Store wraps st so that the run started through it is recorded in the
+// lease (and heartbeated with it). Pass the result as runner.Params.Store.
+func (l *Lease) Store(st journal.Store) journal.Store { return &leasedStore{Store: st, lease: l} }
+
+// Handoff asks another replica to resume runID, which this holder
+// interrupted on shutdown or lock loss; on=false withdraws the request.
+func (l *Lease) Handoff(ctx context.Context, runID int64, on bool) error {
+	return l.backend.handoff(ctx, runID, on)
+}
+
+// Release unlocks the job.
+func (l *Lease) Release() {
+	l.backend.release()
+	l.cancel(context.Canceled)
+}
+
+// Locker hands out job locks.
+type Locker interface {
+	// TryLock takes job's lock if it is free, and returns a *BusyError if not.
+	TryLock(ctx context.Context, job string) (*Lease, error)
+}
+
+// LockOptions tune a Locker. Zero values take the defaults.
+type LockOptions struct {
+	Owner     string        // default host:pid
+	Heartbeat time.Duration // default 10s
+	Logger    *slog.Logger
+}
+
+// NewLocker returns the locker for store's database: advisory locks and
+// leases on PostgreSQL, an in-process lock otherwise (the embedded journal
+// serves one process).
+func NewLocker(store journal.Store, o LockOptions) Locker {
+	if o.Owner == "" {
+		o.Owner = DefaultOwner()
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if pg, ok := unwrap(store).(*journal.Postgres); ok {
+		return &pgLocker{pool: pg.Pool(), o: o}
+	}
+	return &localLocker{held: map[string]bool{}}
+}
+
+// DefaultOwner names this process in leases and claims.
+func DefaultOwner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
+// WithJobLock runs fn holding job's lock, the same lock `importer serve`
+// takes for its runs, so a manual `importer run --job NAME` never overlaps
+// a scheduled one. If the job is busy it returns a *BusyError without
+// calling fn. fn gets a context that is also canceled if the lock is lost,
+// and a store to hand to runner.Run: the run started through it is
+// recorded in the job's lease and heartbeated, so if this process dies a
+// serving replica finds the abandoned run and resumes it.
+//
+// On the embedded SQLite journal there is no cross-process lock: fn runs
+// directly.
+func WithJobLock(ctx context.Context, store journal.Store, job string, fn func(context.Context, journal.Store) error) error {
+	if _, ok := unwrap(store).(*journal.Postgres); !ok {
+		return fn(ctx, store)
+	}
+	lease, err := NewLocker(store, LockOptions{}).TryLock(ctx, job)
+	if err != nil {
+		return err
+	}
+	defer lease.Release()
+	return fn(lease.Context(), lease.Store(store))
+}
+
+// localLocker is the single-process lock for the embedded journal.
+type localLocker struct {
+	mu   sync.Mutex
+	held map[string]bool
+}
+
+func (l *localLocker) TryLock(ctx context.Context, job string) (*Lease, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held[job] {
+		return nil, &BusyError{Job: job}
+	}
+	l.held[job] = true
+	lctx, cancel := context.WithCancelCause(ctx)
+	return &Lease{Job: job, ctx: lctx, cancel: cancel, backend: localLease{l, job}, log: slog.New(slog.DiscardHandler)}, nil
+}
+
+type localLease struct {
+	l   *localLocker
+	job string
+}
+
+func (localLease) setRun(context.Context, int64) error        { return nil }
+func (localLease) handoff(context.Context, int64, bool) error { return nil }
+func (b localLease) release() {
+	b.l.mu.Lock()
+	defer b.l.mu.Unlock()
+	delete(b.l.held, b.job)
+}
+
+// pgLocker takes session-level advisory locks on a connection it keeps for
+// the lease's lifetime: a session lock lives exactly as long as the
+// session, which is what frees a dead replica's jobs.
+type pgLocker struct {
+	pool *pgxpool.Pool
+	o    LockOptions
+}
+
+func (l *pgLocker) TryLock(ctx context.Context, job string) (*Lease, error) {
+	conn, err := l.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock job %s: %w", job, err)
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockClass, jobKey(job)).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("lock job %s: %w", job, err)
+	}
+	if !ok {
+		conn.Release()
+		busy := &BusyError{Job: job}
+		var runID *int64
+		// Best effort: the holder may not have written its lease yet.
+		err := l.pool.QueryRow(ctx, `SELECT owner, acquired_at, run_id FROM job_leases WHERE job = $1`, job).
+			Scan(&busy.Owner, &busy.Since, &runID)
+		if err == nil && runID != nil {
+			busy.RunID = *runID
+		}
+		return nil, busy
+	}
+	b := &pgLease{pool: l.pool, conn: conn, job: job, o: l.o, stop: make(chan struct{}), done: make(chan struct{})}
+	prev, err := b.take(ctx)
+	if err != nil {
+		b.unlock()
+		return nil, fmt.Errorf("lock job %s: %w", job, err)
+	}
+	lctx, cancel := context.WithCancelCause(ctx)
+	b.cancel = cancel
+	go b.beat()
+	return &Lease{Job: job, Previous: prev, ctx: lctx, cancel: cancel, backend: b, log: l.o.Logger}, nil
+}
+
+type pgLease struct {
+	pool   *pgxpool.Pool
+	job    string
+	o      LockOptions
+	cancel context.CancelCauseFunc
+
+	mu   sync.Mutex // a pgx connection serves one query at a time
+	conn *pgxpool.Conn
+
+	stop, done chan struct{}
+	once       sync.Once
+}
+
+// take reads what the previous holder left and records this one. Both
+// happen under the lock, so no other process changes the row in between.
+// run_id and handoff are kept: they point at a run that may need resuming.
+func (b *pgLease) take(ctx context.Context) (Previous, error) {
+	var (
+		p     Previous
+		runID *int64
+		age   time.Duration
+	)
+	err := b.conn.QueryRow(ctx, `SELECT owner, run_id, handoff, now() - beat_at FROM job_leases WHERE job = $1`, b.job).
+		Scan(&p.Owner, &runID, &p.Handoff, &age)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return p, err
+	default:
+		p.BeatAge = age
+		if runID != nil {
+			p.RunID = *runID
+		}
+	}
+	_, err = b.conn.Exec(ctx, `INSERT INTO job_leases (job, owner) VALUES ($1, $2)
+		ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, acquired_at = now(), beat_at = now()`, b.job, b.o.Owner)
+	return p, err
+}
+
+// beat proves the holder alive every Heartbeat, on the lock's own
+// connection: if that connection is gone, so is the lock, and the run is
+// canceled before another replica can decide it was abandoned (stale_after
+// is at least two heartbeats).
+func (b *pgLease) beat() {
+	defer close(b.done)
+	t := time.NewTicker(b.o.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), b.o.Heartbeat)
+		b.mu.Lock()
+		_, err := b.conn.Exec(ctx, `UPDATE job_leases SET beat_at = now() WHERE job = $1 AND owner = $2`, b.job, b.o.Owner)
+		closed := b.conn.Conn().IsClosed()
+		b.mu.Unlock()
+		cancel()
+		if err == nil {
+			continue
+		}
+		if closed {
+			b.o.Logger.Error("job lock lost; interrupting the run", "job", b.job, "err", err)
+			b.cancel(ErrLockLost)
+			return
+		}
+		b.o.Logger.Warn("heartbeat failed", "job", b.job, "err", err)
+	}
+}
+
+func (b *pgLease) setRun(ctx context.Context, runID int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, err := b.conn.Exec(ctx, `UPDATE job_leases SET run_id = $2, handoff = false, beat_at = now()
+		WHERE job = $1 AND owner = $3`, b.job, runID, b.o.Owner)
+	return err
+}
+
+// handoff goes through the pool, not the lock connection: after a lock
+// loss that connection is dead, and the request matters most then.
+func (b *pgLease) handoff(ctx context.Context, runID int64, on bool) error {
+	_, err := b.pool.Exec(ctx, `UPDATE job_leases SET handoff = $3 WHERE job = $1 AND run_id = $2`, b.job, runID, on)
+	return err
+}
+
+func (b *pgLease) release() {
+	b.once.Do(func() {
+		close(b.stop)
+		<-b.done
+		b.unlock()
+	})
+}
+
+// unlock releases the advisory lock and the connection. If the unlock
+// cannot be confirmed the connection is closed rather than returned to the
+// pool: a pooled session still holding the lock would block the job forever.
+func (b *pgLease) unlock() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var ok bool
+	if err := b.conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1, $2)`, lockClass, jobKey(b.job)).Scan(&ok); err != nil || !ok {
+		_ = b.conn.Conn().Close(ctx)
+	}
+	b.conn.Release()
+}
+
+// leasedStore records the run it starts in the lease, and labels the run's
+// context for logging.
+type leasedStore struct {
+	journal.Store
+	lease *Lease
+}
+
+func (s *leasedStore) StartRun(ctx context.Context, r journal.Run) (int64, error) {
+	id, err := s.Store.StartRun(ctx, r)
+	if err != nil {
+		return id, err
+	}
+	if l := labelFrom(ctx); l != nil {
+		l.runID.Store(id)
+	}
+	// Not fatal: the run is already recorded, and a lease that does not
+	// name it only means a crash would leave it to a manual resume.
+	if err := s.lease.backend.setRun(context.WithoutCancel(ctx), id); err != nil {
+		s.lease.log.Warn("could not record the run in the job lease", "job", s.lease.Job, "run_id", id, "err", err)
+	}
+	return id, nil
+}
+
+// Unwrap returns the wrapped store, for code that needs the concrete type.
+func (s *leasedStore) Unwrap() journal.Store { return s.Store }
+
+func unwrap(st journal.Store) journal.Store {
+	for {
+		u, ok := st.(interface{ Unwrap() journal.Store })
+		if !ok {
+			return st
+		}
+		st = u.Unwrap()
+	}
+}

@@ -1,0 +1,162 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// twoStores opens one PostgreSQL journal twice, with separate pools, as two
+// replicas would.
+func twoStores(t *testing.T) (*journal.Postgres, *journal.Postgres) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	open := func() *journal.Postgres {
+		st, err := journal.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st.(*journal.Postgres)
+	}
+	return open(), open()
+}
+
+func TestJobLockIsExclusiveAcrossProcesses(t *testing.T) {
+	a, b := twoStores(t)
+	ctx := context.Background()
+	la := NewLocker(a, LockOptions{Owner: "replica-a:1"})
+	lb := NewLocker(b, LockOptions{Owner: "replica-b:2"})
+
+	lease, err := la.TryLock(ctx, "staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The run started through the lease's store is recorded in the lease.
+	runID, err := lease.Store(a).StartRun(ctx, journal.Run{Job: "staff", CorpID: "ww", Status: journal.RunRunning, StartedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lb.TryLock(ctx, "staff")
+	var busy *BusyError
+	if !errors.As(err, &busy) || busy.Owner != "replica-a:1" || busy.RunID != runID {
+		t.Fatalf("second lock: %v (%+v), want busy naming replica-a and run %d", err, busy, runID)
+	}
+	// Other jobs are independent.
+	other, err := lb.TryLock(ctx, "contractors")
+	if err != nil {
+		t.Fatalf("lock another job: %v", err)
+	}
+	other.Release()
+
+	// A manual run goes through the same lock.
+	called := false
+	err = WithJobLock(ctx, b, "staff", func(context.Context, journal.Store) error { called = true; return nil })
+	if !errors.As(err, &busy) || called {
+		t.Fatalf("WithJobLock while held: %v, fn called %v", err, called)
+	}
+
+	lease.Release()
+	err = WithJobLock(ctx, b, "staff", func(ctx context.Context, st journal.Store) error {
+		called = true
+		if _, ok := st.(*leasedStore); !ok {
+			t.Errorf("fn got %T, want the lease's store", st)
+		}
+		return nil
+	})
+	if err != nil || !called {
+		t.Fatalf("WithJobLock after release: %v, fn called %v", err, called)
+	}
+
+	// The next holder sees the run the last holder to start one left.
+	lease, err = lb.TryLock(ctx, "staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Release()
+	if p := lease.Previous; p.RunID != runID {
+		t.Errorf("previous lease %+v, want run %d", p, runID)
+	}
+}
+
+func TestDeadSessionFreesTheLockAndCancelsTheRun(t *testing.T) {
+	a, b := twoStores(t)
+	ctx := context.Background()
+	lease, err := NewLocker(a, LockOptions{Owner: "doomed:1", Heartbeat: 50 * time.Millisecond}).TryLock(ctx, "staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Release()
+	// Kill the holder's session from the other replica's side, as a
+	// crashed host or a network cut would.
+	_, err = b.Pool().Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
+		WHERE locktype = 'advisory' AND classid = $1 AND objid = $2`, lockClass, uint32(jobKey("staff")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lease.Context().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run's context was not canceled after its lock session died")
+	}
+	if cause := context.Cause(lease.Context()); !errors.Is(cause, ErrLockLost) {
+		t.Errorf("cause %v, want ErrLockLost", cause)
+	}
+	other, err := NewLocker(b, LockOptions{Owner: "survivor:2"}).TryLock(ctx, "staff")
+	if err != nil {
+		t.Fatalf("lock after the holder's session died: %v", err)
+	}
+	other.Release()
+}
+
+func TestOccurrenceIsClaimedOnce(t *testing.T) {
+	a, b := twoStores(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 26, 18, 0, 0, 0, time.UTC)
+	ca := &pgClaims{pool: a.Pool(), owner: "a:1"}
+	cb := &pgClaims{pool: b.Pool(), owner: "b:2"}
+	wonA, err := ca.claim(ctx, "staff", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same instant in another zone: the same occurrence.
+	wonB, err := cb.claim(ctx, "staff", at.In(time.FixedZone("CST", 8*3600)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wonA || wonB {
+		t.Fatalf("claims: a %v, b %v; want only the first", wonA, wonB)
+	}
+	if won, _ := cb.claim(ctx, "staff", at.Add(time.Second)); !won {
+		t.Error("the next occurrence was not claimable")
+	}
+}
+
+func TestReady(t *testing.T) {
+	pg, _ := twoStores(t)
+	ctx := context.Background()
+	if err := Ready(ctx, pg); err != nil {
+		t.Errorf("postgres: %v", err)
+	}
+	lite, err := journal.Open(ctx, filepath.Join(t.TempDir(), "j.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	if err := Ready(ctx, lite); err != nil {
+		t.Errorf("sqlite: %v", err)
+	}
+	if _, err := pg.Pool().Exec(ctx, `DELETE FROM schema_migrations WHERE version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if err := Ready(ctx, pg); err == nil {
+		t.Error("a journal missing a migration is ready")
+	}
+}

@@ -1,0 +1,93 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/migrations"
+)
+
+// Ready reports whether the journal answers and has every migration this
+// binary embeds. A journal migrated further by a newer binary is ready: its
+// migrations only add.
+func Ready(ctx context.Context, store journal.Store) error {
+	var (
+		want []migrations.Migration
+		have []int
+		err  error
+	)
+	switch st := unwrap(store).(type) {
+	case *journal.Postgres:
+		if want, err = migrations.ForPostgres(); err != nil {
+			return err
+		}
+		rows, qerr := st.Pool().Query(ctx, `SELECT version FROM schema_migrations`)
+		if qerr != nil {
+			return fmt.Errorf("journal: %w", qerr)
+		}
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return fmt.Errorf("journal: %w", err)
+			}
+			have = append(have, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	case *journal.SQLite:
+		if want, err = migrations.ForSQLite(); err != nil {
+			return err
+		}
+		rows, qerr := st.DB().QueryContext(ctx, `SELECT version FROM schema_migrations`)
+		if qerr != nil {
+			return fmt.Errorf("journal: %w", qerr)
+		}
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return fmt.Errorf("journal: %w", err)
+			}
+			have = append(have, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	default:
+		return errors.New("journal: unknown store type")
+	}
+	for _, m := range want {
+		if !slices.Contains(have, m.Version) {
+			return fmt.Errorf("journal: migration %04d_%s is not applied (run importer migrate)", m.Version, m.Name)
+		}
+	}
+	return nil
+}
+
+// Handler serves /healthz (the process answers), /readyz (ready reports
+// no error) and /metrics.
+func Handler(ready func(context.Context) error, metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context()); err != nil {
+			// The error names tables and versions, never the DSN: pgx
+			// redacts passwords and the journal never formats its DSN.
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", metrics)
+	return mux
+}

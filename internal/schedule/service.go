@@ -1,0 +1,398 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/metrics"
+	"github.com/hrfeed/importer/internal/runner"
+)
+
+// ErrShutdown is the cause of a run's cancellation when the grace period
+// after SIGTERM ran out.
+var ErrShutdown = errors.New("serve is shutting down and the grace period ran out")
+
+// Job is a job to schedule.
+type Job struct {
+	Name string
+	Spec string // cron spec, see ParseSpec
+}
+
+// RunRequest is one run the service wants made.
+type RunRequest struct {
+	Job string
+	// Store must be passed as runner.Params.Store: it records the run in
+	// the job's lease so the run can be found if this process dies.
+	Store       journal.Store
+	ResumedFrom int64
+	Source      string // the resumed run's source path; "" for the job's own
+	Logger      *slog.Logger
+}
+
+// RunFunc makes one run (runner.Run with the process's config and WeCom
+// client). Its error means no run could be recorded at all.
+type RunFunc func(ctx context.Context, req RunRequest) (*runner.Report, error)
+
+// Finished describes a run the service made.
+type Finished struct {
+	Job         string
+	Trigger     string    // "schedule" or "resume"
+	ScheduledAt time.Time // for "schedule"
+	ResumedFrom int64     // for "resume"
+	Report      *runner.Report
+	Err         error
+}
+
+// Options configure a Service.
+type Options struct {
+	Jobs  []Job
+	Store journal.Store
+	Run   RunFunc
+	// OnFinish is called after every run, with a context that outlives
+	// shutdown by a little so notifications still go out.
+	OnFinish func(context.Context, Finished)
+	Logger   *slog.Logger
+	Metrics  *metrics.Importer
+
+	Grace       time.Duration // default 5m
+	Heartbeat   time.Duration // default 10s
+	StaleAfter  time.Duration // default 1m
+	StaleCheck  time.Duration // default 30s
+	ResumeStale bool
+	Owner       string // default host:pid
+}
+
+// Service schedules jobs and runs them under the coordination the package
+// describes.
+type Service struct {
+	o       Options
+	entries []Entry
+	log     *slog.Logger
+	locks   Locker
+	claims  claims
+	pool    *pgxpool.Pool // nil on the embedded journal
+
+	runCtx context.Context // outlives the serve context by the grace period
+	wg     sync.WaitGroup  // every run in progress
+}
+
+// New checks the jobs' specs and picks the coordination for the store.
+// Jobs without a spec are not scheduled.
+func New(o Options) (*Service, error) {
+	if o.Grace <= 0 {
+		o.Grace = 5 * time.Minute
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 10 * time.Second
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = time.Minute
+	}
+	if o.StaleCheck <= 0 {
+		o.StaleCheck = 30 * time.Second
+	}
+	if o.Owner == "" {
+		o.Owner = DefaultOwner()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{o: o, log: o.Logger}
+	for _, j := range o.Jobs {
+		if j.Spec == "" {
+			continue
+		}
+		sched, err := ParseSpec(j.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("job %s: %w", j.Name, err)
+		}
+		s.entries = append(s.entries, Entry{Job: j.Name, Schedule: sched})
+	}
+	if len(s.entries) == 0 {
+		return nil, errors.New("no job has a schedule: add schedule: \"CRON_TZ=Asia/Shanghai 0 2 * * *\" (for example) to a job")
+	}
+	s.locks = NewLocker(o.Store, LockOptions{Owner: o.Owner, Heartbeat: o.Heartbeat, Logger: o.Logger})
+	s.claims = localClaims{}
+	if pg, ok := unwrap(o.Store).(*journal.Postgres); ok {
+		s.pool = pg.Pool()
+		s.claims = &pgClaims{pool: s.pool, owner: o.Owner}
+	}
+	return s, nil
+}
+
+// Serve runs until ctx is done. It then stops scheduling, lets runs in
+// progress finish within the grace period, interrupts those still going at
+// a resumable point (and hands them off to another replica), and returns
+// nil once every run has returned.
+func (s *Service) Serve(ctx context.Context) error {
+	runCtx, cancelRuns := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelRuns(nil)
+	s.runCtx = runCtx
+	for _, e := range s.entries {
+		s.o.Metrics.Touch(e.Job)
+	}
+	s.log.Info("serve: scheduling", "jobs", len(s.entries), "owner", s.o.Owner, "replicas", s.mode())
+
+	var loops sync.WaitGroup
+	loops.Go(func() { Loop(ctx, s.entries, s.log, s.occurrence) })
+	if s.pool != nil {
+		loops.Go(func() { s.watchStale(ctx) })
+	}
+	<-ctx.Done()
+	s.log.Info("serve: stopping; runs in progress may finish", "grace", s.o.Grace.String())
+
+	done := make(chan struct{})
+	go func() {
+		loops.Wait()
+		s.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(s.o.Grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Warn("serve: grace period over; interrupting runs at a resumable point")
+		cancelRuns(ErrShutdown)
+		<-done
+	}
+	s.log.Info("serve: stopped")
+	return nil
+}
+
+func (s *Service) mode() string {
+	if s.pool != nil {
+		return "many (postgresql)"
+	}
+	return "one (embedded journal)"
+}
+
+// occurrence is one scheduled firing of job.
+func (s *Service) occurrence(job string, at time.Time) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	ctx := s.runCtx
+	log := s.log.With("job", job, "scheduled_at", at)
+	won, err := s.claims.claim(ctx, job, at)
+	if err != nil {
+		log.Error("could not claim the occurrence", "err", err)
+		s.o.Metrics.Occurrence(job, OccurrenceError)
+		return
+	}
+	if !won {
+		log.Debug("occurrence claimed by another replica")
+		s.o.Metrics.Occurrence(job, "claimed_elsewhere")
+		return
+	}
+	lease, err := s.locks.TryLock(ctx, job)
+	if err != nil {
+		outcome := OccurrenceError
+		if busy := (*BusyError)(nil); errors.As(err, &busy) {
+			outcome = OccurrenceBusy
+			log.Warn("occurrence skipped: the job is already running", "holder", busy.Owner, "holder_run_id", busy.RunID)
+		} else {
+			log.Error("could not lock the job", "err", err)
+		}
+		s.o.Metrics.Occurrence(job, outcome)
+		s.record(job, at, outcome, 0, log)
+		return
+	}
+	defer lease.Release()
+	if s.pool != nil {
+		if pending := s.recover(lease, log); pending {
+			// The last holder died moments ago; its run is not yet
+			// provably abandoned. The stale watcher resumes it shortly,
+			// and running now would plan against a directory it is
+			// still half-way through changing.
+			log.Warn("occurrence skipped: the job's last run was interrupted and awaits resumption",
+				"run_id", lease.Previous.RunID)
+			s.o.Metrics.Occurrence(job, OccurrenceBusy)
+			s.record(job, at, OccurrenceBusy, 0, log)
+			return
+		}
+	}
+	f := s.execute(lease, RunRequest{Job: job}, Finished{Job: job, Trigger: "schedule", ScheduledAt: at})
+	outcome, runID := OccurrenceRan, int64(0)
+	if f.Report != nil {
+		runID = f.Report.RunID
+	} else {
+		outcome = OccurrenceError
+	}
+	s.o.Metrics.Occurrence(job, outcome)
+	s.record(job, at, outcome, runID, log)
+}
+
+func (s *Service) record(job string, at time.Time, outcome string, runID int64, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.runCtx), 10*time.Second)
+	defer cancel()
+	if err := s.claims.record(ctx, job, at, outcome, runID); err != nil {
+		log.Warn("could not record the occurrence's outcome", "outcome", outcome, "err", err)
+	}
+}
+
+// execute makes one run under lease and reports it.
+func (s *Service) execute(lease *Lease, req RunRequest, f Finished) Finished {
+	ctx := withRunLabel(lease.Context(), req.Job)
+	req.Store = lease.Store(s.o.Store)
+	req.Logger = s.log
+	s.o.Metrics.Running(req.Job, true)
+	rep, err := s.o.Run(ctx, req)
+	s.o.Metrics.Running(req.Job, false)
+	f.Report, f.Err = rep, err
+	log := s.log.With("job", req.Job)
+	if rep != nil {
+		log = log.With("run_id", rep.RunID)
+	}
+	switch {
+	case err != nil:
+		log.Error("run could not start", "err", err)
+	case rep.Status == journal.RunCanceled:
+		cause := context.Cause(ctx)
+		if errors.Is(cause, ErrShutdown) || errors.Is(cause, ErrLockLost) {
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			if err := lease.Handoff(hctx, rep.RunID, true); err != nil {
+				log.Warn("could not hand the interrupted run off", "err", err)
+			} else if s.pool != nil {
+				log.Info("interrupted run handed off for another replica to resume", "cause", cause.Error())
+			}
+			cancel()
+		}
+	}
+	s.o.Metrics.ObserveRun(rep)
+	if s.o.OnFinish != nil {
+		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		s.o.OnFinish(octx, f)
+		cancel()
+	}
+	return f
+}
+
+// recover deals with a run the previous holder of lease's job left behind:
+// one still marked running whose heartbeat is stale (the process died), or
+// one it interrupted on shutdown and handed off. It resumes the run or,
+// with ResumeStale off, marks it failed. It returns true when the previous
+// run is still running with a fresh heartbeat: its holder lost the lock
+// only moments ago and may not have noticed yet.
+func (s *Service) recover(lease *Lease, log *slog.Logger) (pending bool) {
+	p := lease.Previous
+	if p.RunID == 0 {
+		return false
+	}
+	ctx := lease.Context()
+	run, err := s.o.Store.GetRun(ctx, p.RunID)
+	if err != nil {
+		log.Error("could not read the job's last run", "run_id", p.RunID, "err", err)
+		return false
+	}
+	switch {
+	case run.Status == journal.RunRunning && p.BeatAge < s.o.StaleAfter:
+		return true
+	case run.Status == journal.RunRunning:
+		log.Warn("found an abandoned run", "run_id", run.ID, "owner", p.Owner, "heartbeat_age", p.BeatAge.Round(time.Second).String())
+	case run.Status == journal.RunCanceled && p.Handoff:
+		log.Info("found a run handed off on shutdown", "run_id", run.ID, "owner", p.Owner)
+	default:
+		return false
+	}
+	if !s.o.ResumeStale {
+		if run.Status == journal.RunRunning {
+			counts := map[string]int{"abandoned": 1}
+			for k, v := range run.Counts {
+				counts[k] = v
+			}
+			if err := s.o.Store.FinishRun(ctx, run.ID, journal.RunFailed, counts); err != nil && !errors.Is(err, journal.ErrCompleted) {
+				log.Error("could not mark the abandoned run failed", "run_id", run.ID, "err", err)
+				return false
+			}
+		}
+		if err := lease.Handoff(ctx, run.ID, false); err != nil {
+			log.Warn("could not clear the handoff", "run_id", run.ID, "err", err)
+		}
+		log.Warn("abandoned run left for a manual resume (serve.resume_stale is false)", "run_id", run.ID,
+			"resume", fmt.Sprintf("importer resume %d", run.ID))
+		s.o.Metrics.StaleRun(lease.Job, "marked_failed")
+		return false
+	}
+	s.o.Metrics.StaleRun(lease.Job, "resumed")
+	// The runner's resume closes the old run's pending calls and marks it
+	// failed once the new run is recorded, then re-plans against the
+	// journal and the live directory, so nothing is sent twice.
+	s.execute(lease, RunRequest{Job: lease.Job, ResumedFrom: run.ID, Source: run.Source},
+		Finished{Job: lease.Job, Trigger: "resume", ResumedFrom: run.ID})
+	return false
+}
+
+// watchStale looks for runs abandoned by dead replicas, and runs handed
+// off on shutdown, every StaleCheck. The look is a plain query; only a job
+// with a candidate is locked, so idle replicas do not contend for locks
+// that scheduled occurrences need.
+func (s *Service) watchStale(ctx context.Context) {
+	t := time.NewTicker(s.o.StaleCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		jobs, err := s.staleJobs(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("stale run check failed", "err", err)
+			}
+			continue
+		}
+		for _, job := range jobs {
+			if ctx.Err() != nil {
+				return
+			}
+			s.takeOver(job)
+		}
+	}
+}
+
+func (s *Service) staleJobs(ctx context.Context) ([]string, error) {
+	scheduled := make([]string, len(s.entries))
+	for i, e := range s.entries {
+		scheduled[i] = e.Job
+	}
+	rows, err := s.pool.Query(ctx, `SELECT l.job FROM job_leases l JOIN runs r ON r.id = l.run_id
+		WHERE l.job = ANY($1)
+		  AND ((r.status = 'running' AND l.beat_at < now() - make_interval(secs => $2))
+		       OR (r.status = 'canceled' AND l.handoff))`, scheduled, s.o.StaleAfter.Seconds())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var jobs []string
+	for rows.Next() {
+		var j string
+		if err := rows.Scan(&j); err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
+}
+
+func (s *Service) takeOver(job string) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	log := s.log.With("job", job)
+	lease, err := s.locks.TryLock(s.runCtx, job)
+	if err != nil {
+		if busy := (*BusyError)(nil); !errors.As(err, &busy) {
+			log.Warn("could not lock the job to check its last run", "err", err)
+		}
+		return
+	}
+	defer lease.Release()
+	s.recover(lease, log)
+}
