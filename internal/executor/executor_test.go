@@ -211,3 +211,24 @@ func TestNoCallWithoutItsJournalRow(t *testing.T) {
 		t.Errorf("%d department/create calls sent without a journal row", n)
 	}
 }
+
+func TestCreateSendsMainDepartmentAndExtras(t *testing.T) {
+	f := newFixture(t, secret)
+	r := rec("u0005", "A")
+	r.DeptKeys = []string{"A", "A/B"}
+	r.MainDept = "A/B"
+	r.ExternalPosition = "经理"
+	r.ExtAttr = []byte(`[{"type":0,"name":"工号","text":{"value":"E5"}}]`)
+	sum, err := f.exec(t, f.store, nil,
+		deptCreate("A", "A", "", 1), deptCreate("A/B", "B", "A", 2),
+		plan.Op{Phase: plan.PhaseMembers, Kind: plan.UserCreate, Target: "u0005", After: r},
+	)
+	if err != nil || sum.Failed != 0 {
+		t.Fatalf("err %v summary %+v", err, sum)
+	}
+	st, _ := f.store.LoadState(context.Background(), corp)
+	snap := f.sim.Snapshot()
+	if len(snap.Users) != 1 || snap.Users[0].MainDepartment != st.Departments["A/B"].WeComID {
+		t.Errorf("main department not sent: %+v", snap.Users)
+	}
+}

@@ -118,7 +118,7 @@ func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error)
 	// the whole record as an update; a create that took effect before a
 	// crash ends here too, so resume never creates twice.
 	adopt := op
-	adopt.Fields = []string{"name", "alias", "mobile", "email", "position", "gender", "telephone", "address", "department", "enable"}
+	adopt.Fields = plan.AllFields()
 	res, err := e.userUpdateOp(ctx, adopt, "user_adopt", 2)
 	res.Op = op
 	if res.Outcome == OK {

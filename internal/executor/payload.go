@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/hrfeed/importer/internal/plan"
@@ -40,23 +41,42 @@ func (e *Executor) userCreate(r *plan.Record) (*wecom.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &wecom.User{
-		UserID:         r.UserID,
-		Name:           r.Name,
-		Alias:          r.Alias,
-		Mobile:         r.Mobile,
-		Email:          r.Email,
-		Position:       r.Position,
-		Gender:         r.Gender,
-		Telephone:      r.Telephone,
-		Address:        r.Address,
-		Department:     ids,
-		Order:          r.Order,
-		IsLeaderInDept: r.IsLeader,
-		DirectLeader:   r.DirectLeader,
-		Enable:         enableFlag(r.Enabled),
-		ToInvite:       r.ToInvite,
-	}, nil
+	u := &wecom.User{
+		UserID:           r.UserID,
+		Name:             r.Name,
+		Alias:            r.Alias,
+		Mobile:           r.Mobile,
+		Email:            r.Email,
+		Position:         r.Position,
+		Gender:           r.Gender,
+		Telephone:        r.Telephone,
+		Address:          r.Address,
+		Department:       ids,
+		Order:            r.Order,
+		IsLeaderInDept:   r.IsLeader,
+		DirectLeader:     r.DirectLeader,
+		Enable:           enableFlag(r.Enabled),
+		ToInvite:         r.ToInvite,
+		BizMail:          r.BizMail,
+		ExternalPosition: r.ExternalPosition,
+	}
+	if r.MainDept != "" {
+		main, err := e.deptIDs([]string{r.MainDept})
+		if err != nil {
+			return nil, err
+		}
+		u.MainDepartment = main[0]
+	}
+	if len(r.ExtAttr) > 0 {
+		u.ExtAttr = extAttr(r.ExtAttr)
+	}
+	return u, nil
+}
+
+// extAttr wraps the record's attrs array in WeCom's {"attrs": [...]} object.
+func extAttr(attrs json.RawMessage) json.RawMessage {
+	b, _ := json.Marshal(map[string]json.RawMessage{"attrs": attrs}) // attrs is valid JSON from plan.Record
+	return b
 }
 
 // userPatch builds a partial user/update body holding only fields.
@@ -98,6 +118,29 @@ func (e *Executor) userPatch(r *plan.Record, fields []string) (wecom.UserPatch, 
 			}
 		case "enable":
 			p["enable"] = *enableFlag(r.Enabled)
+		case "main_department":
+			// WeCom keeps its own main department when none is sent, so an
+			// empty value is left out rather than cleared.
+			if r.MainDept != "" {
+				main, err := e.deptIDs([]string{r.MainDept})
+				if err != nil {
+					return nil, err
+				}
+				p["main_department"] = main[0]
+			}
+		case "biz_mail":
+			// biz_mail may be set, never cleared (and changed only once).
+			if r.BizMail != "" {
+				p["biz_mail"] = r.BizMail
+			}
+		case "external_position":
+			p["external_position"] = r.ExternalPosition
+		case "extattr":
+			attrs := r.ExtAttr
+			if len(attrs) == 0 {
+				attrs = json.RawMessage("[]")
+			}
+			p["extattr"] = extAttr(attrs)
 		case "direct_leader":
 			leaders := r.DirectLeader
 			if leaders == nil {

@@ -16,16 +16,50 @@ type Config struct {
 	// Status is optional: its value after transforms and map must be
 	// "active" or "leaver". Without it every row is active.
 	Status *Field `yaml:"status"`
+	// ExtAttr maps extattr names, as defined in the WeCom admin console,
+	// to their source. WeCom silently ignores a name it does not know, so
+	// a typo here shows up only as an attribute that never fills.
+	ExtAttr map[string]AttrSource `yaml:"extattr"`
 }
 
-// DeptConfig says how the department path column is read.
+// DeptConfig says where members' departments come from: a path column in
+// the member rows (PathColumn), or a separate department table (Table)
+// that member rows reference by HR code (DepartmentCodeColumn).
 type DeptConfig struct {
 	PathColumn  string `yaml:"path_column"`  // e.g. 部门, value "总部/研发中心/后端组"
 	Separator   string `yaml:"separator"`    // default "/"
 	StripPrefix string `yaml:"strip_prefix"` // optional leading path to drop (e.g. the corp name)
-	Multi       string `yaml:"multi"`        // optional separator between several paths in one cell, e.g. ";"
-	MaxDepth    int    `yaml:"max_depth"`    // default 14 (WeCom allows 15 levels counting the root)
-	NameMax     int    `yaml:"name_max"`     // default 32 chars: the stricter of WeCom's documented 32 and 64
+	// Multi separates several values in one cell, e.g. ";": several paths
+	// or codes, and the matching per-department values of is_leader, order
+	// and code_column.
+	Multi    string `yaml:"multi"`
+	MaxDepth int    `yaml:"max_depth"` // default 14 (WeCom allows 15 levels counting the root)
+	NameMax  int    `yaml:"name_max"`  // default 32 chars: the stricter of WeCom's documented 32 and 64
+	// CodeColumn (path mode, optional) holds the HR code of the
+	// department each path ends in, parallel to the path cell. The code
+	// becomes that department's Key, so a rename or a move in HR is an
+	// update of one department rather than a new one.
+	CodeColumn string `yaml:"code_column"`
+	// Table reads departments from their own source, fed through
+	// Mapper.AddDepartmentRow; the Key of each is its HR id.
+	Table *DeptTable `yaml:"table"`
+	// DepartmentCodeColumn (table mode, required) is the member column
+	// holding the HR ids of the member's departments (several with Multi).
+	DepartmentCodeColumn string `yaml:"department_code_column"`
+}
+
+// DeptTable names the columns of a department table: one row per
+// department, with its HR id and its parent's.
+type DeptTable struct {
+	IDColumn     string `yaml:"id_column"`
+	ParentColumn string `yaml:"parent_column"` // empty value: a top-level department
+	NameColumn   string `yaml:"name_column"`
+	OrderColumn  string `yaml:"order_column"` // optional; larger sorts first in WeCom
+	// RootID is the HR id standing for WeCom's root (the corp itself),
+	// often listed as the table's top row. That row, if present, is not a
+	// department, and its children are top-level. Members cannot be placed
+	// in it, as in path mode.
+	RootID string `yaml:"root_id"`
 }
 
 // Defaults and hard limits of DeptConfig.
@@ -45,6 +79,7 @@ const (
 	FieldAlias        = "alias"
 	FieldMobile       = "mobile"
 	FieldEmail        = "email"
+	FieldBizMail      = "biz_mail"
 	FieldPosition     = "position"
 	FieldGender       = "gender"
 	FieldTelephone    = "telephone"
@@ -54,15 +89,24 @@ const (
 	FieldOrder        = "order"
 	FieldDirectLeader = "direct_leader"
 	FieldToInvite     = "to_invite"
+	// FieldMainDepartment names one of the member's departments: a path
+	// in path mode, an HR id in table mode.
+	FieldMainDepartment   = "main_department"
+	FieldExternalPosition = "external_position"
 )
 
 // memberFields is every key Config.Fields accepts, in the order a row's
 // fields are checked, so the first failing rule is always the same one.
 var memberFields = []string{
-	FieldUserID, FieldName, FieldAlias, FieldMobile, FieldEmail, FieldPosition,
-	FieldGender, FieldTelephone, FieldAddress, FieldEnable, FieldIsLeader,
-	FieldOrder, FieldDirectLeader, FieldToInvite,
+	FieldUserID, FieldName, FieldAlias, FieldMobile, FieldEmail, FieldBizMail,
+	FieldPosition, FieldGender, FieldTelephone, FieldAddress, FieldEnable,
+	FieldIsLeader, FieldOrder, FieldMainDepartment, FieldDirectLeader,
+	FieldExternalPosition, FieldToInvite,
 }
+
+// perDepartment are the fields whose cell may hold one value per
+// department, split with DeptConfig.Multi.
+var perDepartment = []string{FieldIsLeader, FieldOrder}
 
 // enums are the fields whose final value is one of a few words; a map or
 // default that yields anything else is a config mistake, caught before a
@@ -123,13 +167,49 @@ func (c Config) Validate() error {
 	if c.Status != nil {
 		errs = append(errs, c.Status.validate("status", enums["status"])...)
 	}
-
-	d := c.Departments
-	if strings.TrimSpace(d.PathColumn) == "" {
-		bad("departments.path_column: required")
+	attrNames := make([]string, 0, len(c.ExtAttr))
+	for name := range c.ExtAttr {
+		attrNames = append(attrNames, name)
 	}
-	if d.Multi != "" && d.Multi == d.withDefaults().Separator {
-		bad("departments.multi: %q is also the path separator", d.Multi)
+	sort.Strings(attrNames)
+	for _, name := range attrNames {
+		if strings.TrimSpace(name) == "" {
+			bad("extattr: an attribute needs a name")
+			continue
+		}
+		errs = append(errs, c.ExtAttr[name].validate("extattr."+name)...)
+	}
+	errs = append(errs, c.Departments.validate()...)
+	return errors.Join(errs...)
+}
+
+func (d DeptConfig) validate() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if t := d.Table; t != nil {
+		for _, kv := range [][2]string{{"path_column", d.PathColumn}, {"separator", d.Separator}, {"strip_prefix", d.StripPrefix}, {"code_column", d.CodeColumn}} {
+			if kv[1] != "" {
+				bad("departments.%s: only for a path column; with departments.table members name departments by department_code_column", kv[0])
+			}
+		}
+		for _, kv := range [][2]string{{"id_column", t.IDColumn}, {"parent_column", t.ParentColumn}, {"name_column", t.NameColumn}} {
+			if strings.TrimSpace(kv[1]) == "" {
+				bad("departments.table.%s: required", kv[0])
+			}
+		}
+		if strings.TrimSpace(d.DepartmentCodeColumn) == "" {
+			bad("departments.department_code_column: required with departments.table")
+		}
+	} else {
+		if strings.TrimSpace(d.PathColumn) == "" {
+			bad("departments.path_column: required (or departments.table)")
+		}
+		if d.DepartmentCodeColumn != "" {
+			bad("departments.department_code_column: only with departments.table; in path mode use code_column")
+		}
+		if d.Multi != "" && d.Multi == d.withDefaults().Separator {
+			bad("departments.multi: %q is also the path separator", d.Multi)
+		}
 	}
 	if d.MaxDepth < 0 || d.MaxDepth > DefaultMaxDepth {
 		bad("departments.max_depth: %d: want 1 to %d (WeCom allows 15 levels counting the root)", d.MaxDepth, DefaultMaxDepth)
@@ -137,7 +217,7 @@ func (c Config) Validate() error {
 	if d.NameMax < 0 || d.NameMax > maxNameMax {
 		bad("departments.name_max: %d: want 1 to %d", d.NameMax, maxNameMax)
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func (f Field) validate(key string, enum []string) []error {
@@ -145,15 +225,26 @@ func (f Field) validate(key string, enum []string) []error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
+	sources := 0
+	for _, set := range []bool{f.Column != "", f.Const != "", f.Template != ""} {
+		if set {
+			sources++
+		}
+	}
 	switch {
-	case f.Column == "" && f.Const == "":
-		bad("needs a column or a const")
-	case f.Column != "" && f.Const != "":
-		bad("has both column %q and const %q; use default for a fallback", f.Column, f.Const)
+	case sources == 0:
+		bad("needs a column, a const or a template")
+	case sources > 1:
+		bad("give only one of column %q, const %q and template %q; use default for a fallback", f.Column, f.Const, f.Template)
+	}
+	if f.Template != "" {
+		if _, err := parseTemplate(f.Template); err != nil {
+			bad("%v", err)
+		}
 	}
 	for _, t := range f.Transform {
-		if _, ok := transforms[t]; !ok {
-			bad("unknown transform %q (want trim, collapse_spaces, lower, upper, halfwidth or mobile)", t)
+		if _, err := compileStep(t); err != nil {
+			bad("%v", err)
 		}
 	}
 	if enum != nil {
@@ -174,35 +265,78 @@ func (f Field) validate(key string, enum []string) []error {
 	return errs
 }
 
-// Columns lists the source columns the config reads, sorted, so a caller
-// can check them against a source's header before reading any row.
+// Columns lists the member-source columns the config reads, sorted, so a
+// caller can check them against a source's header before reading any row.
 func (c Config) Columns() []string {
 	set := map[string]bool{}
-	for _, f := range c.Fields {
-		if f.Column != "" {
-			set[f.Column] = true
+	add := func(f Field) {
+		for _, col := range f.columns() {
+			set[col] = true
 		}
 	}
-	if c.Status != nil && c.Status.Column != "" {
-		set[c.Status.Column] = true
+	for _, f := range c.Fields {
+		add(f)
 	}
-	if c.Departments.PathColumn != "" {
-		set[c.Departments.PathColumn] = true
+	if c.Status != nil {
+		add(*c.Status)
 	}
-	cols := make([]string, 0, len(set))
-	for col := range set {
-		cols = append(cols, col)
+	for _, a := range c.ExtAttr {
+		if a.Web != nil {
+			add(a.Web.URL)
+			add(a.Web.Title)
+		} else {
+			add(a.Field)
+		}
 	}
-	sort.Strings(cols)
-	return cols
+	d := c.Departments
+	for _, col := range []string{d.PathColumn, d.CodeColumn, d.DepartmentCodeColumn} {
+		if col != "" {
+			set[col] = true
+		}
+	}
+	return sortedKeys(set)
 }
 
-// CheckColumns reports the configured columns missing from header. A
-// missing column would otherwise read as empty on every row and reject
-// (or, worse, blank a field of) the whole feed.
+// DepartmentColumns lists the department-table columns the config reads,
+// sorted; nil without departments.table.
+func (c Config) DepartmentColumns() []string {
+	t := c.Departments.Table
+	if t == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, col := range []string{t.IDColumn, t.ParentColumn, t.NameColumn, t.OrderColumn} {
+		if col != "" {
+			set[col] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
+func sortedKeys(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CheckColumns reports the configured columns missing from the member
+// source's header. A missing column would otherwise read as empty on every
+// row and reject (or, worse, blank a field of) the whole feed.
 func (c Config) CheckColumns(header []string) error {
+	return missingColumns(c.Columns(), header)
+}
+
+// CheckDepartmentColumns is CheckColumns for the department table's source.
+func (c Config) CheckDepartmentColumns(header []string) error {
+	return missingColumns(c.DepartmentColumns(), header)
+}
+
+func missingColumns(want, header []string) error {
 	var missing []string
-	for _, col := range c.Columns() {
+	for _, col := range want {
 		if !slices.Contains(header, col) {
 			missing = append(missing, fmt.Sprintf("%q", col))
 		}

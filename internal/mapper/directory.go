@@ -7,7 +7,10 @@ import (
 )
 
 // Department is one node of the desired tree. Key is stable across runs:
-// the full path from the feed's top ("总部/研发中心/后端组").
+// the full path from the feed's top ("总部/研发中心/后端组"), or the HR code
+// when the feed has one (departments.table, or code_column for the
+// department a path ends in), which also survives renames and moves. Use
+// Depth and ParentKey for the tree's shape, never the Key's text.
 type Department struct {
 	Key       string
 	Name      string
@@ -27,6 +30,20 @@ type Member struct {
 	// the planner applies the leavers policy to them.
 	Leaver bool
 	Ref    string
+
+	// MainDeptKey is the Key of the member's main department, one of
+	// DeptKeys; "" leaves WeCom's default (the first department). The
+	// planner turns it into User.MainDepartment once ids are known.
+	MainDeptKey string
+
+	// Fields wecom.User does not carry yet; they belong there (biz_mail,
+	// external_position, extattr.attrs) and are here until it does.
+	BizMail          string
+	ExternalPosition string
+	// ExtAttr lists the configured attributes sorted by name, each present
+	// even when empty (an empty value clears it in WeCom); nil when none
+	// are configured.
+	ExtAttr []ExtAttr
 }
 
 // Directory is what the feed says the directory should hold.
@@ -35,6 +52,9 @@ type Directory struct {
 	Members     []Member     // feed order
 	Rejects     []*RowError
 	Rows        int // data rows seen
+	// DepartmentRows is the number of department-table rows seen; their
+	// rejects come first in Rejects, in table order.
+	DepartmentRows int
 }
 
 // RowError is a rejected row: which row, which column, which rule.

@@ -4,24 +4,28 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 
 	"go.yaml.in/yaml/v3"
-	"golang.org/x/text/width"
 
 	"github.com/hrfeed/importer/internal/source"
 )
 
-// Field says where one member field comes from and how its raw text is
-// cleaned. In YAML it is either a mapping or, for the common case, a plain
-// scalar naming the column:
+// Field says where one value comes from and how its raw text is cleaned.
+// In YAML it is either a mapping or, for the common case, a plain scalar
+// naming the column:
 //
 //	name: 姓名
+//	name: {template: "{姓}{名}"}
 //	gender: {column: 性别, transform: [trim], map: {男: "1", 女: "2"}}
 type Field struct {
-	Column    string            `yaml:"column"`
-	Const     string            `yaml:"const"`
-	Transform []string          `yaml:"transform"` // ordered: "trim", "collapse_spaces", "lower", "upper", "halfwidth", "mobile"
+	Column string `yaml:"column"`
+	Const  string `yaml:"const"`
+	// Template builds the value from several columns: "{姓}{名}" or
+	// "{工号}@example.com". Each cell is trimmed before it is put in, and a
+	// template whose cells are all empty yields "" (so default applies
+	// rather than a lone "@example.com"). "{{" and "}}" are literal braces.
+	Template  string            `yaml:"template"`
+	Transform []Transform       `yaml:"transform"` // ordered, see Transform
 	Map       map[string]string `yaml:"map"`       // value map applied after transforms; unmapped non-empty value → RowError rule "unmapped_value"
 	Default   string            `yaml:"default"`   // when empty after transforms and map
 }
@@ -29,7 +33,7 @@ type Field struct {
 // fieldKeys are the keys a Field mapping may hold. UnmarshalYAML checks
 // them itself because yaml.Node.Decode ignores the caller's KnownFields:
 // without this a typo such as "defualt" would be dropped silently.
-var fieldKeys = []string{"column", "const", "transform", "map", "default"}
+var fieldKeys = []string{"column", "const", "template", "transform", "map", "default"}
 
 // UnmarshalYAML accepts a scalar (the column name) or a mapping.
 func (f *Field) UnmarshalYAML(n *yaml.Node) error {
@@ -45,11 +49,8 @@ func (f *Field) UnmarshalYAML(n *yaml.Node) error {
 		*f = Field{Column: n.Value}
 		return nil
 	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if !slices.Contains(fieldKeys, k.Value) {
-				return fmt.Errorf("line %d: field %q not found in a field mapping (want one of %s)", k.Line, k.Value, strings.Join(fieldKeys, ", "))
-			}
+		if err := checkKeys(n, fieldKeys, "a field mapping"); err != nil {
+			return err
 		}
 		type plain Field // drops the method, so Decode does not recurse
 		var p plain
@@ -59,83 +60,154 @@ func (f *Field) UnmarshalYAML(n *yaml.Node) error {
 		*f = Field(p)
 		return nil
 	default:
-		return fmt.Errorf("line %d: a field is a column name or a mapping with column/const/transform/map/default", n.Line)
+		return fmt.Errorf("line %d: a field is a column name or a mapping with %s", n.Line, strings.Join(fieldKeys, "/"))
 	}
 }
 
-// transforms are the named cleanups a Field may list.
-var transforms = map[string]func(string) string{
-	"trim": strings.TrimSpace,
-	// strings.Fields splits on every Unicode space, so the ideographic
-	// space U+3000 that Chinese input methods type is collapsed too.
-	"collapse_spaces": func(s string) string { return strings.Join(strings.Fields(s), " ") },
-	"lower":           strings.ToLower,
-	"upper":           strings.ToUpper,
-	// Full-width digits and letters (１３８…, ＡＢＣ) are common in
-	// hand-typed Chinese HR data and fail every WeCom format check.
-	"halfwidth": width.Narrow.String,
-	"mobile":    normalizeMobile,
+// checkKeys rejects a mapping key outside keys, for the types that decode
+// themselves and so lose the decoder's KnownFields.
+func checkKeys(n *yaml.Node, keys []string, what string) error {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !slices.Contains(keys, k.Value) {
+			return fmt.Errorf("line %d: field %q not found in %s (want one of %s)", k.Line, k.Value, what, strings.Join(keys, ", "))
+		}
+	}
+	return nil
 }
 
-// normalizeMobile strips spaces and dashes and drops the +86/0086 country
-// code from an 11-digit mainland number, which WeCom accepts bare; other
-// countries keep their code because WeCom needs it.
-func normalizeMobile(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '-' || unicode.IsSpace(r) {
-			return -1
-		}
-		return r
-	}, s)
-	for _, cc := range []string{"+86", "0086"} {
-		if rest, ok := strings.CutPrefix(s, cc); ok && isCNMobile(rest) {
-			return rest
+// tmplPart is a literal text or, when col is set, a column reference.
+type tmplPart struct{ lit, col string }
+
+// parseTemplate splits "{姓}·{名}" into its parts.
+func parseTemplate(s string) ([]tmplPart, error) {
+	var parts []tmplPart
+	var lit strings.Builder
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], "{{"), strings.HasPrefix(s[i:], "}}"):
+			lit.WriteByte(s[i])
+			i += 2
+		case s[i] == '{':
+			end := strings.IndexAny(s[i+1:], "{}")
+			if end < 0 || s[i+1+end] != '}' {
+				return nil, fmt.Errorf("template %q: unclosed { at byte %d", s, i)
+			}
+			col := s[i+1 : i+1+end]
+			if strings.TrimSpace(col) == "" {
+				return nil, fmt.Errorf("template %q: empty {} at byte %d", s, i)
+			}
+			if lit.Len() > 0 {
+				parts = append(parts, tmplPart{lit: lit.String()})
+				lit.Reset()
+			}
+			parts = append(parts, tmplPart{col: col})
+			i += end + 2
+		case s[i] == '}':
+			return nil, fmt.Errorf("template %q: } without { at byte %d (write }} for a literal brace)", s, i)
+		default:
+			lit.WriteByte(s[i])
+			i++
 		}
 	}
-	return s
+	if lit.Len() > 0 {
+		parts = append(parts, tmplPart{lit: lit.String()})
+	}
+	if !slices.ContainsFunc(parts, func(p tmplPart) bool { return p.col != "" }) {
+		return nil, fmt.Errorf("template %q names no {column}; use const for fixed text", s)
+	}
+	return parts, nil
 }
 
-func isCNMobile(s string) bool {
-	if len(s) != 11 || s[0] != '1' {
-		return false
+// columns lists the source columns the field reads, in template order.
+func (f Field) columns() []string {
+	if f.Column != "" {
+		return []string{f.Column}
 	}
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
+	parts, _ := parseTemplate(f.Template) // nil for a const or a broken template
+	var cols []string
+	for _, p := range parts {
+		if p.col != "" && !slices.Contains(cols, p.col) {
+			cols = append(cols, p.col)
 		}
 	}
-	return true
+	return cols
 }
 
 // field is a Field ready to apply to rows.
 type field struct {
 	name string // member field name, for messages
 	Field
-	steps []func(string) string
+	// label is RowError.Column: the column, or a template's columns
+	// joined by ",", or "" for a const.
+	label string
+	tmpl  []tmplPart
+	steps []step
 }
 
-func compileField(name string, f Field) *field {
-	c := &field{name: name, Field: f}
+// compileField readies f; the error names what is wrong with the config.
+func compileField(name string, f Field) (*field, error) {
+	c := &field{name: name, Field: f, label: strings.Join(f.columns(), ",")}
+	if f.Template != "" {
+		tmpl, err := parseTemplate(f.Template)
+		if err != nil {
+			return nil, err
+		}
+		c.tmpl = tmpl
+	}
 	for _, t := range f.Transform {
-		c.steps = append(c.steps, transforms[t]) // Validate vouched for t
+		s, err := compileStep(t)
+		if err != nil {
+			return nil, err
+		}
+		c.steps = append(c.steps, s)
 	}
-	return c
+	return c, nil
 }
 
-// value is the field's final text for row: source or const, transforms,
-// map, then default.
-func (f *field) value(row source.Row) (string, *RowError) {
-	v := f.Const
-	if f.Column != "" {
-		v = row.Values[f.Column]
+// raw is the field's text before any cleaning.
+func (f *field) raw(row source.Row) string {
+	switch {
+	case f.Column != "":
+		return row.Values[f.Column]
+	case f.tmpl == nil:
+		return f.Const
 	}
-	for _, step := range f.steps {
-		v = step(v)
+	var b strings.Builder
+	filled := false
+	for _, p := range f.tmpl {
+		if p.col == "" {
+			b.WriteString(p.lit)
+			continue
+		}
+		v := strings.TrimSpace(row.Values[p.col])
+		filled = filled || v != ""
+		b.WriteString(v)
+	}
+	if !filled {
+		return ""
+	}
+	return b.String()
+}
+
+// value is the field's final text for row: source, const or template,
+// transforms, map, then default.
+func (f *field) value(row source.Row) (string, *RowError) {
+	return f.clean(row.Ref, f.raw(row))
+}
+
+// clean runs one raw text through transforms, map and default. Multi-valued
+// fields run it once per part of the cell.
+func (f *field) clean(ref, v string) (string, *RowError) {
+	for _, s := range f.steps {
+		var serr *stepError
+		if v, serr = s(v); serr != nil {
+			return "", &RowError{Ref: ref, Column: f.label, Rule: serr.rule, Message: f.name + " " + serr.msg}
+		}
 	}
 	if v != "" && f.Map != nil {
 		m, ok := f.Map[v]
 		if !ok {
-			return "", &RowError{Ref: row.Ref, Column: f.Column, Rule: RuleUnmappedValue,
+			return "", &RowError{Ref: ref, Column: f.label, Rule: RuleUnmappedValue,
 				Message: fmt.Sprintf("%s value %q is not in the configured map", f.name, v)}
 		}
 		v = m

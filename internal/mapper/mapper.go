@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,29 +12,37 @@ import (
 	"github.com/hrfeed/importer/internal/wecom"
 )
 
-// Mapper turns rows into the desired directory. Feed rows go in with Add,
+// Mapper turns rows into the desired directory. With a department table,
+// its rows go in first with AddDepartmentRow; feed rows go in with Add,
 // one at a time; Directory returns the result. It keeps only accepted
-// members and three uniqueness indexes, so memory grows with the feed's
+// members and a few uniqueness indexes, so memory grows with the feed's
 // members, never with its raw rows.
 type Mapper struct {
 	fields map[string]*field // mapped member fields only
 	status *field
+	attrs  []attr
 	dept   deptRules
+	table  *deptTable // departments.table mode
+	codes  *codeIndex // path mode with code_column
 
-	rows     int
-	entries  []*entry // accepted rows in feed order; nil where superseded
-	rejects  []reject
-	byUserID map[string]int // useridKey -> index in entries
-	byMobile map[string]int
-	byEmail  map[string]int
+	rows      int
+	entries   []*entry // accepted rows in feed order; nil where superseded
+	rejects   []reject
+	byUserID  map[string]int // useridKey -> index in entries
+	byMobile  map[string]int
+	byEmail   map[string]int
+	byBizMail map[string]int
+	// rejectedIDs holds the userids of rejected rows, first reject each,
+	// so unknown_leader can name the row that sank the manager.
+	rejectedIDs map[string]*RowError
 }
 
 // entry is an accepted row.
 type entry struct {
 	seq     int // 1-based position among the rows added, to order rejects
 	member  Member
-	paths   [][]string // department paths as segments, for the tree
-	leaders []string   // direct_leader as written, resolved in Directory
+	places  []placement // the member's departments
+	leaders []string    // direct_leader as written, resolved in Directory
 }
 
 type reject struct {
@@ -47,30 +56,82 @@ func New(cfg Config) (*Mapper, error) {
 		return nil, fmt.Errorf("mapping config: %w", err)
 	}
 	m := &Mapper{
-		fields:   map[string]*field{},
-		dept:     newDeptRules(cfg.Departments),
-		byUserID: map[string]int{},
-		byMobile: map[string]int{},
-		byEmail:  map[string]int{},
+		fields:    map[string]*field{},
+		dept:      newDeptRules(cfg.Departments),
+		byUserID:  map[string]int{},
+		byMobile:  map[string]int{},
+		byEmail:   map[string]int{},
+		byBizMail: map[string]int{},
+
+		rejectedIDs: map[string]*RowError{},
 	}
+	// Validate has checked every template, regex and layout, so the
+	// compile errors below cannot happen; they are passed on rather than
+	// ignored all the same.
 	for name, f := range cfg.Fields {
-		m.fields[name] = compileField(name, f)
+		c, err := compileField(name, f)
+		if err != nil {
+			return nil, fmt.Errorf("mapping config: fields.%s: %w", name, err)
+		}
+		m.fields[name] = c
 	}
 	if cfg.Status != nil {
-		m.status = compileField("status", *cfg.Status)
+		c, err := compileField("status", *cfg.Status)
+		if err != nil {
+			return nil, fmt.Errorf("mapping config: status: %w", err)
+		}
+		m.status = c
+	}
+	attrs, err := compileAttrs(cfg.ExtAttr)
+	if err != nil {
+		return nil, fmt.Errorf("mapping config: extattr: %w", err)
+	}
+	m.attrs = attrs
+	switch {
+	case cfg.Departments.Table != nil:
+		m.table = newDeptTable(cfg.Departments)
+	case cfg.Departments.CodeColumn != "":
+		m.codes = newCodeIndex()
 	}
 	return m, nil
+}
+
+// AddDepartmentRow reads one row of the department table. Every
+// department row must come before the first member row (Add), because a
+// member's departments are checked as the member is added. A bad
+// department row becomes a RowError in Directory; the error returned here
+// is only for misuse: no departments.table in the config, or a call after
+// Add.
+func (m *Mapper) AddDepartmentRow(row source.Row) error {
+	if m.table == nil {
+		return errors.New("add department row: the mapping has no departments.table")
+	}
+	if err := m.table.add(row); err != nil {
+		return fmt.Errorf("add department row %s: %w", row.Ref, err)
+	}
+	return nil
 }
 
 // Add maps one row: it becomes a member or a RowError. Feed-level rules
 // that need only earlier rows (duplicates) are applied here; the ones that
 // need the whole feed (unknown_leader) wait for Directory.
 func (m *Mapper) Add(row source.Row) {
+	if m.table != nil {
+		m.table.seal()
+	}
 	m.rows++
 	seq := m.rows
 	e, rerr := m.mapRow(row)
 	if rerr != nil {
-		m.rejects = append(m.rejects, reject{seq, rerr})
+		userid := ""
+		if f := m.fields[FieldUserID]; f != nil && row.Problem == "" {
+			if v, err := f.value(row); err == nil {
+				if rule, _ := checkUserid(v); rule == "" {
+					userid = v
+				}
+			}
+		}
+		m.rejectRow(seq, rerr, userid)
 		return
 	}
 	e.seq = seq
@@ -80,9 +141,17 @@ func (m *Mapper) Add(row source.Row) {
 // column is the source column of a member field, for RowError.Column.
 func (m *Mapper) column(name string) string {
 	if f := m.fields[name]; f != nil {
-		return f.Column
+		return f.label
 	}
 	return ""
+}
+
+// deptColumn is the member column that names departments.
+func (m *Mapper) deptColumn() string {
+	if m.table != nil {
+		return m.dept.DepartmentCodeColumn
+	}
+	return m.dept.PathColumn
 }
 
 func (m *Mapper) mapRow(row source.Row) (*entry, *RowError) {
@@ -91,17 +160,25 @@ func (m *Mapper) mapRow(row source.Row) (*entry, *RowError) {
 		return nil, &RowError{Ref: row.Ref, Column: row.ProblemColumn, Rule: rule, Message: row.Problem}
 	}
 	vals := map[string]string{}
+	// lists holds the per-department fields whose cell has several parts;
+	// a single value is in vals, like any other field.
+	var lists map[string][]string
+	deptParts := func() int { return len(m.dept.split(row.Values[m.deptColumn()], 0)) }
 	check := func(name string) *RowError {
 		f := m.fields[name]
 		if f == nil {
 			return nil
 		}
-		v, rerr := f.value(row)
+		raw := f.raw(row)
+		if slices.Contains(perDepartment, name) && m.dept.Multi != "" && strings.Contains(raw, m.dept.Multi) {
+			return m.checkList(row.Ref, f, m.dept.split(raw, deptParts()), &lists)
+		}
+		v, rerr := f.clean(row.Ref, raw)
 		if rerr != nil {
 			return rerr
 		}
 		if rule, msg := checkValue(name, v); rule != "" {
-			return &RowError{Ref: row.Ref, Column: f.Column, Rule: rule, Message: msg}
+			return &RowError{Ref: row.Ref, Column: f.label, Rule: rule, Message: msg}
 		}
 		vals[name] = v
 		return nil
@@ -132,19 +209,116 @@ func (m *Mapper) mapRow(row source.Row) (*entry, *RowError) {
 			return nil, rerr
 		}
 	}
+	attrs := make([]ExtAttr, 0, len(m.attrs))
+	for _, a := range m.attrs {
+		v, rerr := a.value(row)
+		if rerr != nil {
+			return nil, rerr
+		}
+		attrs = append(attrs, v)
+	}
 	leaders, rerr := m.directLeaders(row.Ref, vals[FieldUserID], vals[FieldDirectLeader])
 	if rerr != nil {
 		return nil, rerr
 	}
-	paths, rule, msg := m.dept.parse(row.Values[m.dept.PathColumn])
-	if rule != "" {
-		return nil, &RowError{Ref: row.Ref, Column: m.dept.PathColumn, Rule: rule, Message: msg}
+	places, rerr := m.placements(row, lists)
+	if rerr != nil {
+		return nil, rerr
+	}
+	mainKey := ""
+	if v := vals[FieldMainDepartment]; v != "" {
+		if mainKey = m.mainKey(v); !slices.ContainsFunc(places, func(p placement) bool { return p.key == mainKey }) {
+			return nil, &RowError{Ref: row.Ref, Column: m.column(FieldMainDepartment), Rule: RuleMainDepartmentNotMember,
+				Message: fmt.Sprintf("main department %q is not one of the member's departments (%s)", v, m.deptColumn())}
+		}
 	}
 	if vals[FieldMobile] == "" && vals[FieldEmail] == "" {
 		return nil, &RowError{Ref: row.Ref, Rule: RuleMobileOrEmail,
 			Message: fmt.Sprintf("mobile (%s) and email (%s) are both empty; WeCom needs one (60129)", m.column(FieldMobile), m.column(FieldEmail))}
 	}
-	return &entry{member: m.member(row.Ref, vals, paths), paths: paths, leaders: leaders}, nil
+	mem := m.member(row.Ref, vals, lists, places)
+	mem.MainDeptKey = mainKey
+	if len(attrs) > 0 {
+		mem.ExtAttr = attrs
+	}
+	return &entry{member: mem, places: places, leaders: leaders}, nil
+}
+
+// checkList cleans and checks each part of a per-department cell.
+func (m *Mapper) checkList(ref string, f *field, parts []string, lists *map[string][]string) *RowError {
+	vs := make([]string, len(parts))
+	set := false
+	for i, p := range parts {
+		v, rerr := f.clean(ref, strings.TrimSpace(p))
+		if rerr != nil {
+			return rerr
+		}
+		if rule, msg := checkValue(f.name, v); rule != "" {
+			return &RowError{Ref: ref, Column: f.label, Rule: rule, Message: msg}
+		}
+		vs[i] = v
+		set = set || v != ""
+	}
+	if set {
+		if *lists == nil {
+			*lists = map[string][]string{}
+		}
+		(*lists)[f.name] = vs
+	}
+	return nil
+}
+
+// placements reads the member's departments and lines up the
+// per-department columns with them. A per-department column holds either
+// one value, meaning every department, or exactly one per part of the
+// department cell: WeCom rejects lists of different lengths (60132), and
+// guessing which value belongs where would put the leader flag on the
+// wrong department.
+func (m *Mapper) placements(row source.Row, lists map[string][]string) ([]placement, *RowError) {
+	col := m.deptColumn()
+	parts := m.dept.split(row.Values[col], 0)
+	var places []placement
+	var rule, msg string
+	if m.table != nil {
+		places, rule, msg = m.table.places(parts)
+	} else {
+		places, rule, msg = m.dept.parse(parts)
+	}
+	if rule != "" {
+		return nil, &RowError{Ref: row.Ref, Column: col, Rule: rule, Message: msg}
+	}
+	for _, name := range perDepartment {
+		if vs := lists[name]; vs != nil && len(vs) != 1 && len(vs) != len(parts) {
+			return nil, &RowError{Ref: row.Ref, Column: m.column(name), Rule: countRules[name],
+				Message: fmt.Sprintf("%s has %d values but %s has %d entries; give one value, or one per entry (60132)", name, len(vs), col, len(parts))}
+		}
+	}
+	if m.codes != nil {
+		cc := m.dept.CodeColumn
+		if cell := row.Values[cc]; strings.TrimSpace(cell) != "" {
+			codes := m.dept.split(cell, len(parts))
+			if len(codes) != len(parts) {
+				return nil, &RowError{Ref: row.Ref, Column: cc, Rule: RuleDepartmentCodeCount,
+					Message: fmt.Sprintf("%d codes but %s has %d entries; give one code per entry", len(codes), col, len(parts))}
+			}
+			for i := range places {
+				places[i].code = strings.TrimSpace(codes[places[i].part])
+			}
+		}
+	}
+	return places, nil
+}
+
+// countRules are the count-mismatch rules of the per-department fields.
+var countRules = map[string]string{FieldIsLeader: RuleIsLeaderCount, FieldOrder: RuleOrderCount}
+
+// mainKey turns a main_department value into the key placements use.
+func (m *Mapper) mainKey(v string) string {
+	if m.table != nil {
+		return strings.TrimSpace(v)
+	}
+	segs, _ := m.dept.pathSegs(v)
+	return strings.Join(segs, keySep)
 }
 
 func (m *Mapper) leaver(row source.Row) (bool, *RowError) {
@@ -161,7 +335,7 @@ func (m *Mapper) leaver(row source.Row) (bool, *RowError) {
 	case statusLeaver:
 		return true, nil
 	}
-	return false, &RowError{Ref: row.Ref, Column: m.status.Column, Rule: RuleStatusValue,
+	return false, &RowError{Ref: row.Ref, Column: m.status.label, Rule: RuleStatusValue,
 		Message: fmt.Sprintf("status %q: want active or leaver after the map", v)}
 }
 
@@ -185,7 +359,7 @@ func (m *Mapper) directLeaders(ref, userid, cell string) ([]string, *RowError) {
 	return out, nil
 }
 
-func (m *Mapper) member(ref string, vals map[string]string, paths [][]string) Member {
+func (m *Mapper) member(ref string, vals map[string]string, lists map[string][]string, places []placement) Member {
 	u := wecom.User{
 		UserID:    vals[FieldUserID],
 		Name:      vals[FieldName],
@@ -202,31 +376,45 @@ func (m *Mapper) member(ref string, vals map[string]string, paths [][]string) Me
 		n, _ := strconv.Atoi(v)
 		u.Enable = &n
 	}
-	if v := vals[FieldIsLeader]; v != "" {
+	u.IsLeaderInDept = perPlace(vals[FieldIsLeader], lists[FieldIsLeader], places, func(v string) int {
 		n, _ := strconv.Atoi(v)
-		u.IsLeaderInDept = repeat(n, len(paths))
-	}
-	if v := vals[FieldOrder]; v != "" {
+		return n
+	})
+	u.Order = perPlace(vals[FieldOrder], lists[FieldOrder], places, func(v string) uint32 {
 		n, _ := strconv.ParseUint(v, 10, 32)
-		u.Order = repeat(uint32(n), len(paths))
-	}
+		return uint32(n)
+	})
 	if v := vals[FieldToInvite]; v != "" {
 		b := v == "true"
 		u.ToInvite = &b
 	}
-	keys := make([]string, len(paths))
-	for i, p := range paths {
-		keys[i] = strings.Join(p, keySep)
+	keys := make([]string, len(places))
+	for i, p := range places {
+		keys[i] = p.key
 	}
-	return Member{User: u, DeptKeys: keys, Ref: ref}
+	return Member{User: u, DeptKeys: keys, Ref: ref,
+		BizMail: vals[FieldBizMail], ExternalPosition: vals[FieldExternalPosition]}
 }
 
-func repeat[T any](v T, n int) []T {
-	s := make([]T, n)
-	for i := range s {
-		s[i] = v
+// perPlace gives each department its value of a per-department field: the
+// single value for all of them, or the one at the department's position
+// in the cell. An empty part means 0, WeCom's default. nil when the field
+// is unset.
+func perPlace[T any](single string, list []string, places []placement, parse func(string) T) []T {
+	if single == "" && list == nil {
+		return nil
 	}
-	return s
+	out := make([]T, len(places))
+	for i, p := range places {
+		v := single
+		if list != nil {
+			v = list[p.part]
+		}
+		if v != "" {
+			out[i] = parse(v)
+		}
+	}
+	return out
 }
 
 // accept applies the duplicate rules against earlier accepted rows. The
@@ -254,6 +442,16 @@ func (m *Mapper) accept(e *entry) {
 			m.rejectDup(e, RuleDuplicateEmail, FieldEmail, "email", u.Email, m.entries[i])
 			return
 		}
+		if i, dup := m.byBizMail[emailKey(e.member.BizMail)]; dup && e.member.BizMail != "" {
+			m.rejectDup(e, RuleDuplicateBizMail, FieldBizMail, "biz_mail", e.member.BizMail, m.entries[i])
+			return
+		}
+		if m.codes != nil {
+			if msg := m.codes.conflict(e.places); msg != "" {
+				m.rejectRow(e.seq, &RowError{Ref: e.member.Ref, Column: m.dept.CodeColumn, Rule: RuleDepartmentCodeConflict, Message: msg}, u.UserID)
+				return
+			}
+		}
 	}
 	if superseded >= 0 {
 		old := m.entries[superseded]
@@ -273,20 +471,47 @@ func (m *Mapper) accept(e *entry) {
 		if u.Email != "" {
 			m.byEmail[emailKey(u.Email)] = idx
 		}
+		if e.member.BizMail != "" {
+			m.byBizMail[emailKey(e.member.BizMail)] = idx
+		}
+		if m.codes != nil {
+			m.codes.claim(e.member.Ref, e.places)
+		}
 	}
 }
 
 func (m *Mapper) rejectDup(e *entry, rule, field, what, value string, first *entry) {
-	m.rejects = append(m.rejects, reject{e.seq, &RowError{
+	m.rejectRow(e.seq, &RowError{
 		Ref: e.member.Ref, Column: m.column(field), Rule: rule,
 		Message: fmt.Sprintf("%s %q is already used by row %s", what, value, first.member.Ref),
-	}})
+	}, e.member.User.UserID)
+}
+
+// rejectRow records a rejected row. userid, when the row had a valid one,
+// is remembered so that a member naming it as direct leader is told which
+// row to fix rather than that the manager is missing.
+func (m *Mapper) rejectRow(seq int, rerr *RowError, userid string) {
+	m.rejects = append(m.rejects, reject{seq, rerr})
+	if userid == "" {
+		return
+	}
+	if _, seen := m.rejectedIDs[useridKey(userid)]; !seen {
+		m.rejectedIDs[useridKey(userid)] = rerr
+	}
 }
 
 // Directory applies the whole-feed rules and returns the desired
-// directory. It does not change the Mapper: calling it twice, or adding
-// rows after it, is fine.
+// directory. It does not change the Mapper, except that it closes the
+// department table as Add does: calling it twice, or adding member rows
+// after it, is fine.
 func (m *Mapper) Directory() Directory {
+	if m.table != nil {
+		m.table.seal()
+	}
+	resolve := func(k string) string { return k }
+	if m.codes != nil {
+		resolve = m.codes.resolve
+	}
 	var live []*entry
 	for _, e := range m.entries {
 		if e != nil {
@@ -334,7 +559,9 @@ func (m *Mapper) Directory() Directory {
 		}
 	}
 
-	dir := Directory{Rows: m.rows}
+	// Sized up front: Member is large, and growing the slice by doubling
+	// would copy a 100k-member directory several times over.
+	dir := Directory{Rows: m.rows, Members: make([]Member, 0, len(live)-len(dropped))}
 	var active []*entry
 	for _, e := range live {
 		if dropped[e] {
@@ -342,6 +569,15 @@ func (m *Mapper) Directory() Directory {
 		}
 		mem := e.member
 		mem.DeptKeys = slices.Clone(mem.DeptKeys)
+		if m.codes != nil {
+			for i, k := range mem.DeptKeys {
+				mem.DeptKeys[i] = resolve(k)
+			}
+			if mem.MainDeptKey != "" {
+				mem.MainDeptKey = resolve(mem.MainDeptKey)
+			}
+		}
+		mem.ExtAttr = slices.Clone(mem.ExtAttr)
 		mem.User.IsLeaderInDept = slices.Clone(mem.User.IsLeaderInDept)
 		mem.User.Order = slices.Clone(mem.User.Order)
 		if len(e.leaders) > 0 {
@@ -357,7 +593,16 @@ func (m *Mapper) Directory() Directory {
 			active = append(active, e)
 		}
 	}
-	dir.Departments = tree(active)
+	if m.table != nil {
+		// Every accepted department of the table, members or not: the table
+		// is the org chart, and a department HR just opened is meant to be
+		// there before anyone moves in.
+		dir.Departments = slices.Clone(m.table.out)
+		dir.DepartmentRows = m.table.rows
+		dir.Rejects = slices.Clone(m.table.rejects)
+	} else {
+		dir.Departments = tree(active, resolve)
+	}
 
 	slices.SortStableFunc(rejects, func(a, b reject) int { return cmp.Compare(a.seq, b.seq) })
 	for _, r := range rejects {
@@ -372,7 +617,10 @@ func (m *Mapper) leaderProblem(e *entry, byID map[string]*entry, dropped map[*en
 		le, ok := byID[useridKey(l)]
 		switch {
 		case !ok:
-			return fmt.Sprintf("direct leader %q is not an accepted member of this feed", l)
+			if rerr := m.rejectedIDs[useridKey(l)]; rerr != nil {
+				return fmt.Sprintf("direct leader %q is on row %s, which was rejected (%s)", l, rerr.Ref, rerr.Rule)
+			}
+			return fmt.Sprintf("direct leader %q is not in this feed: no row has that userid, and WeCom only accepts a leader who exists", l)
 		case le.member.Leaver:
 			return fmt.Sprintf("direct leader %q is a leaver (row %s)", l, le.member.Ref)
 		case dropped[le]:

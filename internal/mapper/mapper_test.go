@@ -16,11 +16,11 @@ func staffConfig() Config {
 	yes := map[string]string{"是": "1", "否": "0"}
 	return Config{
 		Fields: map[string]Field{
-			FieldUserID:       {Column: "工号", Transform: []string{"trim"}},
-			FieldName:         {Column: "姓名", Transform: []string{"collapse_spaces"}},
+			FieldUserID:       {Column: "工号", Transform: named("trim")},
+			FieldName:         {Column: "姓名", Transform: named("collapse_spaces")},
 			FieldAlias:        {Column: "英文名"},
-			FieldMobile:       {Column: "手机", Transform: []string{"halfwidth", "mobile"}},
-			FieldEmail:        {Column: "邮箱", Transform: []string{"trim", "lower"}},
+			FieldMobile:       {Column: "手机", Transform: named("halfwidth", "mobile")},
+			FieldEmail:        {Column: "邮箱", Transform: named("trim", "lower")},
 			FieldPosition:     {Column: "职位"},
 			FieldGender:       {Column: "性别", Map: map[string]string{"男": "1", "女": "2"}},
 			FieldTelephone:    {Column: "座机"},
@@ -119,6 +119,31 @@ func TestRowRules(t *testing.T) {
 		{name: "dept count 100 ok", row: staffRow("s.csv:2", "部门", deptList(100))},
 		{name: "mobile and email empty", row: staffRow("s.csv:2", "手机", "", "邮箱", " "), rule: "mobile_or_email"},
 		{name: "only email ok", row: staffRow("s.csv:2", "手机", "")},
+		{name: "biz_mail short", cfg: withField(FieldBizMail, Field{Column: "企业邮箱"}), row: staffRow("s.csv:2", "企业邮箱", "a@b.c"), rule: "biz_mail_length", column: "企业邮箱"},
+		{name: "biz_mail format", cfg: withField(FieldBizMail, Field{Column: "企业邮箱"}), row: staffRow("s.csv:2", "企业邮箱", "zhangsan@@corp.com"), rule: "biz_mail_format", column: "企业邮箱"},
+		{name: "biz_mail alone is not mobile or email", cfg: withField(FieldBizMail, Field{Column: "企业邮箱"}), row: staffRow("s.csv:2", "企业邮箱", "zs@corp.com", "手机", "", "邮箱", ""), rule: "mobile_or_email"},
+		{name: "external_position 13 chars", cfg: withField(FieldExternalPosition, Field{Column: "对外职务"}), row: staffRow("s.csv:2", "对外职务", strings.Repeat("经", 13)), rule: "external_position_length", column: "对外职务"},
+		{name: "external_position 12 chars ok", cfg: withField(FieldExternalPosition, Field{Column: "对外职务"}), row: staffRow("s.csv:2", "对外职务", strings.Repeat("经", 12))},
+		{name: "template column label", cfg: withField(FieldName, Field{Template: "{姓}{名}"}), row: staffRow("s.csv:2", "姓", "", "名", ""), rule: "name_required", column: "姓,名"},
+		{name: "date in position", cfg: withField(FieldPosition, Field{Column: "职位", Transform: []Transform{{Date: "YYYY"}}}), row: staffRow("s.csv:2", "职位", "2024-13-01"), rule: "date_format", column: "职位"},
+		{name: "extattr date", cfg: withAttr("入职日期", AttrSource{Field: Field{Column: "入职", Transform: []Transform{{Name: "date"}}}}), row: staffRow("s.csv:2", "入职", "01/05/2024"), rule: "date_format", column: "入职"},
+		{name: "extattr text long", cfg: withAttr("备注", AttrSource{Field: Field{Column: "备注"}}), row: staffRow("s.csv:2", "备注", strings.Repeat("备", 65)), rule: "extattr_text_length", column: "备注"},
+		{name: "extattr web url", cfg: withAttr("主页", webAttr()), row: staffRow("s.csv:2", "主页", "wiki.example.com/zs", "主页标题", "主页"), rule: "extattr_web_url", column: "主页"},
+		{name: "extattr web title long", cfg: withAttr("主页", webAttr()), row: staffRow("s.csv:2", "主页", "https://wiki.example.com/zs", "主页标题", strings.Repeat("标", 13)), rule: "extattr_web_title_length", column: "主页标题"},
+		{name: "extattr web url without title", cfg: withAttr("主页", webAttr()), row: staffRow("s.csv:2", "主页", "https://wiki.example.com/zs", "主页标题", ""), rule: "extattr_web_incomplete", column: "主页标题"},
+		{name: "extattr web title without url clears", cfg: withAttr("主页", webAttr()), row: staffRow("s.csv:2", "主页", "", "主页标题", "主页")},
+		{name: "extattr web both empty ok", cfg: withAttr("主页", webAttr()), row: staffRow("s.csv:2", "主页", "", "主页标题", "")},
+		{name: "is_leader one per department ok", row: staffRow("s.csv:2", "部门", "总部/A;总部/B", "负责人", "是;否")},
+		{name: "is_leader count", row: staffRow("s.csv:2", "部门", "总部/A;总部/B;总部/C", "负责人", "是;否"), rule: "is_leader_count", column: "负责人"},
+		{name: "is_leader part unmapped", row: staffRow("s.csv:2", "部门", "总部/A;总部/B", "负责人", "是;不是"), rule: "unmapped_value", column: "负责人"},
+		{name: "order count", row: staffRow("s.csv:2", "部门", "总部/A", "排序", "1;2"), rule: "order_count", column: "排序"},
+		{name: "order part bad", row: staffRow("s.csv:2", "部门", "总部/A;总部/B", "排序", "1;x"), rule: "order_value", column: "排序"},
+		{name: "order trailing separators ok", row: staffRow("s.csv:2", "部门", "总部/A;总部/B;", "排序", "1;2;")},
+		{name: "main_department not a member's", cfg: withField(FieldMainDepartment, Field{Column: "主部门"}), row: staffRow("s.csv:2", "主部门", "总部/研发中心"), rule: "main_department_not_member", column: "主部门"},
+		{name: "main_department ok", cfg: withField(FieldMainDepartment, Field{Column: "主部门"}), row: staffRow("s.csv:2", "部门", "总部/A;总部/B", "主部门", "/总部/B/")},
+		{name: "code count", cfg: func(c *Config) { c.Departments.CodeColumn = "部门编码" }, row: staffRow("s.csv:2", "部门", "总部/A;总部/B", "部门编码", "D1"), rule: "department_code_count", column: "部门编码"},
+		{name: "code per department ok", cfg: func(c *Config) { c.Departments.CodeColumn = "部门编码" }, row: staffRow("s.csv:2", "部门", "总部/A;总部/B", "部门编码", "D1;")},
+		{name: "code clashes with its own ancestor's path", cfg: func(c *Config) { c.Departments.CodeColumn = "部门编码" }, row: staffRow("s.csv:2", "部门", "总部/A", "部门编码", "总部"), rule: "department_code_conflict", column: "部门编码"},
 		// The fixed order: the first failing rule wins.
 		{name: "order of rules", row: staffRow("s.csv:2", "姓名", "", "手机", "x", "部门", ""), rule: "name_required", column: "姓名"},
 	}
@@ -149,6 +174,20 @@ func TestRowRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withField adds or replaces a member field in the config.
+func withField(name string, f Field) func(*Config) {
+	return func(c *Config) { c.Fields[name] = f }
+}
+
+// withAttr adds an extattr to the config.
+func withAttr(name string, a AttrSource) func(*Config) {
+	return func(c *Config) { c.ExtAttr = map[string]AttrSource{name: a} }
+}
+
+func webAttr() AttrSource {
+	return AttrSource{Web: &WebSource{URL: Field{Column: "主页"}, Title: Field{Column: "主页标题"}}}
 }
 
 func deptList(n int) string {
@@ -229,7 +268,7 @@ func TestFeedRules(t *testing.T) {
 				staffRow("s.csv:2", "上级", "nobody"),
 			},
 			rejects: []rej{{"s.csv:2", "上级", "unknown_leader"}},
-			message: `direct leader "nobody" is not an accepted member`,
+			message: `direct leader "nobody" is not in this feed: no row has that userid`,
 		},
 		{
 			name: "leader defined later in the feed is fine",
@@ -382,7 +421,7 @@ func TestDirectory(t *testing.T) {
 		},
 		Rejects: []*RowError{
 			{Ref: "staff.csv:6", Column: "手机", Rule: "duplicate_mobile", Message: `mobile "13800000001" is already used by row staff.csv:3`},
-			{Ref: "staff.csv:7", Column: "上级", Rule: "unknown_leader", Message: `direct leader "nobody" is not an accepted member of this feed`},
+			{Ref: "staff.csv:7", Column: "上级", Rule: "unknown_leader", Message: `direct leader "nobody" is not in this feed: no row has that userid, and WeCom only accepts a leader who exists`},
 		},
 		Rows: 6,
 	}
@@ -424,15 +463,15 @@ func TestFieldValue(t *testing.T) {
 		want string
 		rule string
 	}{
-		{name: "default after map", f: Field{Column: "e", Transform: []string{"trim"}, Map: map[string]string{"x": "1"}, Default: "d"}, want: "d"},
-		{name: "map to empty takes default", f: Field{Column: "c", Transform: []string{"trim"}, Map: map[string]string{"未知": ""}, Default: "0"}, want: "0"},
-		{name: "unmapped", f: Field{Column: "c", Transform: []string{"trim"}, Map: map[string]string{"男": "1"}}, rule: "unmapped_value"},
+		{name: "default after map", f: Field{Column: "e", Transform: named("trim"), Map: map[string]string{"x": "1"}, Default: "d"}, want: "d"},
+		{name: "map to empty takes default", f: Field{Column: "c", Transform: named("trim"), Map: map[string]string{"未知": ""}, Default: "0"}, want: "0"},
+		{name: "unmapped", f: Field{Column: "c", Transform: named("trim"), Map: map[string]string{"男": "1"}}, rule: "unmapped_value"},
 		{name: "map sees transformed value", f: Field{Column: "c", Map: map[string]string{"未知": "x"}}, rule: "unmapped_value"},
-		{name: "const is transformed", f: Field{Const: " K ", Transform: []string{"trim", "lower"}}, want: "k"},
+		{name: "const is transformed", f: Field{Const: " K ", Transform: named("trim", "lower")}, want: "k"},
 		{name: "missing column reads empty", f: Field{Column: "nope", Default: "z"}, want: "z"},
 	}
 	for _, tt := range tests {
-		got, rerr := compileField("f", tt.f).value(row)
+		got, rerr := mustField(t, tt.f).value(row)
 		switch {
 		case tt.rule != "":
 			if rerr == nil || rerr.Rule != tt.rule || rerr.Column != tt.f.Column {
@@ -441,5 +480,107 @@ func TestFieldValue(t *testing.T) {
 		case rerr != nil || got != tt.want:
 			t.Errorf("%s: value = %q, %v; want %q", tt.name, got, rerr, tt.want)
 		}
+	}
+}
+
+// named is a list of argument-free transforms.
+func named(names ...string) []Transform {
+	out := make([]Transform, len(names))
+	for i, n := range names {
+		out[i] = Transform{Name: n}
+	}
+	return out
+}
+
+func mustField(t *testing.T, f Field) *field {
+	t.Helper()
+	c, err := compileField("f", f)
+	if err != nil {
+		t.Fatalf("compileField: %v", err)
+	}
+	return c
+}
+
+func TestCodeColumn(t *testing.T) {
+	cfg := staffConfig()
+	cfg.Departments.CodeColumn = "部门编码"
+	cfg.Fields[FieldMainDepartment] = Field{Column: "主部门"}
+	row := func(line int, path, code string, kv ...string) source.Row {
+		id := fmt.Sprintf("u%d", line)
+		return staffRow(fmt.Sprintf("s.csv:%d", line), append([]string{"工号", id, "手机", fmt.Sprintf("138%08d", line), "邮箱", id + "@example.com",
+			"部门", path, "部门编码", code}, kv...)...)
+	}
+	m := mustNew(t, cfg)
+	for _, r := range []source.Row{
+		row(2, "总部/研发中心/后端组", "D42"),
+		row(3, "总部/研发中心", "D10"),     // codes an ancestor of row 2's path
+		row(4, "总部/研发中心/后端组", ""),    // uncoded: takes D42
+		row(5, "总部/研发中心/后端组", "D43"), // the path already has D42
+		row(6, "总部/销售部", "D42"),      // D42 is already 后端组
+		row(7, "总部/D10", ""),         // the path key "总部/D10" is fine...
+		row(8, "D10", ""),            // ...but a top-level "D10" would share D10's key
+		row(9, "总部/销售部;总部/研发中心/前端组", ";D44", "主部门", "总部/研发中心/前端组"), // second path coded only
+	} {
+		m.Add(r)
+	}
+	d := m.Directory()
+	var deps []string
+	for _, dep := range d.Departments {
+		deps = append(deps, dep.Key+"<"+dep.ParentKey+":"+dep.Name)
+	}
+	wantDeps := []string{"总部<:总部", "D10<总部:研发中心", "总部/D10<总部:D10", "总部/销售部<总部:销售部", "D42<D10:后端组", "D44<D10:前端组"}
+	if diff := cmp.Diff(wantDeps, deps); diff != "" {
+		t.Errorf("departments (-want +got):\n%s", diff)
+	}
+	var keys []string
+	for _, mem := range d.Members {
+		keys = append(keys, mem.User.UserID+"="+strings.Join(mem.DeptKeys, ",")+"^"+mem.MainDeptKey)
+	}
+	wantKeys := []string{"u2=D42^", "u3=D10^", "u4=D42^", "u7=总部/D10^", "u9=总部/销售部,D44^D44"}
+	if diff := cmp.Diff(wantKeys, keys); diff != "" {
+		t.Errorf("members (-want +got):\n%s", diff)
+	}
+	wantRejects := []rej{
+		{"s.csv:5", "部门编码", "department_code_conflict"},
+		{"s.csv:6", "部门编码", "department_code_conflict"},
+		{"s.csv:8", "部门编码", "department_code_conflict"},
+	}
+	if diff := cmp.Diff(wantRejects, rejects(d)); diff != "" {
+		t.Errorf("rejects (-want +got):\n%s", diff)
+	}
+	for i, want := range []string{`department "总部/研发中心/后端组" already has code "D42" on row s.csv:2`, `code "D42" is already department "总部/研发中心/后端组" on row s.csv:2`, `department path "D10" is also the code of department "总部/研发中心" (row s.csv:3)`} {
+		if i < len(d.Rejects) && !strings.Contains(d.Rejects[i].Message, want) {
+			t.Errorf("reject %d message = %q, want it to contain %q", i, d.Rejects[i].Message, want)
+		}
+	}
+}
+
+func TestLeaderMessages(t *testing.T) {
+	cfg := staffConfig()
+	cfg.Fields[FieldBizMail] = Field{Template: "{工号}@corp.example.com"}
+	m := mustNew(t, cfg)
+	for _, r := range []source.Row{
+		staffRow("s.csv:2", "工号", "boss", "手机", "bad"),
+		staffRow("s.csv:3", "上级", "BOSS"),
+		staffRow("s.csv:4", "工号", "Zhangsan", "手机", "13800000009", "邮箱", "z9@example.com"),
+	} {
+		m.Add(r)
+	}
+	d := m.Directory()
+	want := []rej{{"s.csv:2", "手机", "mobile_format"}, {"s.csv:3", "上级", "unknown_leader"}, {"s.csv:4", "工号", "duplicate_userid"}}
+	if diff := cmp.Diff(want, rejects(d)); diff != "" {
+		t.Errorf("rejects (-want +got):\n%s", diff)
+	}
+	if msg := d.Rejects[1].Message; msg != `direct leader "BOSS" is on row s.csv:2, which was rejected (mobile_format)` {
+		t.Errorf("message = %q", msg)
+	}
+
+	// biz_mail is unique like email, ignoring case.
+	cfg.Fields[FieldBizMail] = Field{Column: "企业邮箱"}
+	m = mustNew(t, cfg)
+	m.Add(staffRow("s.csv:2", "企业邮箱", "zs@corp.example.com"))
+	m.Add(staffRow("s.csv:3", "工号", "lisi", "手机", "13800000002", "邮箱", "lisi@example.com", "企业邮箱", "ZS@corp.example.com"))
+	if diff := cmp.Diff([]rej{{"s.csv:3", "企业邮箱", "duplicate_biz_mail"}}, rejects(m.Directory())); diff != "" {
+		t.Errorf("biz_mail rejects (-want +got):\n%s", diff)
 	}
 }

@@ -12,40 +12,81 @@ import (
 // filter on them. Within one row the checks run in the order listed and
 // the first failure is reported.
 const (
-	RuleRaggedRow          = "ragged_row" // and whatever rule a source sets on a row Problem
-	RuleUnmappedValue      = "unmapped_value"
-	RuleUseridRequired     = "userid_required"
-	RuleUseridLength       = "userid_length"
-	RuleUseridFormat       = "userid_format"
-	RuleStatusValue        = "status_value"
-	RuleNameRequired       = "name_required"
-	RuleNameLength         = "name_length"
-	RuleAliasLength        = "alias_length"
-	RuleMobileFormat       = "mobile_format"
-	RuleEmailLength        = "email_length"
-	RuleEmailFormat        = "email_format"
-	RulePositionLength     = "position_length"
-	RuleGenderValue        = "gender_value"
-	RuleTelephoneFormat    = "telephone_format"
-	RuleAddressLength      = "address_length"
-	RuleEnableValue        = "enable_value"
-	RuleIsLeaderValue      = "is_leader_value"
-	RuleOrderValue         = "order_value"
-	RuleDirectLeaderFormat = "direct_leader_format"
-	RuleDirectLeaderSelf   = "direct_leader_self"
-	RuleDirectLeaderCount  = "direct_leader_count"
-	RuleToInviteValue      = "to_invite_value"
-	RuleDepartmentMissing  = "department_missing"
-	RuleDepartmentEmpty    = "department_name_empty"
-	RuleDepartmentChars    = "department_name_chars"
-	RuleDepartmentLength   = "department_name_length"
-	RuleDepartmentDepth    = "department_depth"
-	RuleDepartmentCount    = "department_count"
-	RuleMobileOrEmail      = "mobile_or_email"
-	RuleDuplicateUserid    = "duplicate_userid"
-	RuleDuplicateMobile    = "duplicate_mobile"
-	RuleDuplicateEmail     = "duplicate_email"
-	RuleUnknownLeader      = "unknown_leader"
+	RuleRaggedRow         = "ragged_row" // and whatever rule a source sets on a row Problem
+	RuleUnmappedValue     = "unmapped_value"
+	RuleUseridRequired    = "userid_required"
+	RuleUseridLength      = "userid_length"
+	RuleUseridFormat      = "userid_format"
+	RuleStatusValue       = "status_value"
+	RuleNameRequired      = "name_required"
+	RuleNameLength        = "name_length"
+	RuleAliasLength       = "alias_length"
+	RuleMobileFormat      = "mobile_format"
+	RuleEmailLength       = "email_length"
+	RuleEmailFormat       = "email_format"
+	RuleBizMailLength     = "biz_mail_length"
+	RuleBizMailFormat     = "biz_mail_format"
+	RulePositionLength    = "position_length"
+	RuleGenderValue       = "gender_value"
+	RuleTelephoneFormat   = "telephone_format"
+	RuleAddressLength     = "address_length"
+	RuleEnableValue       = "enable_value"
+	RuleIsLeaderValue     = "is_leader_value"
+	RuleOrderValue        = "order_value"
+	RuleExternalPosLength = "external_position_length"
+	RuleDateFormat        = "date_format" // a date transform could not read the value
+	RuleExtAttrTextLength = "extattr_text_length"
+	RuleExtAttrWebURL     = "extattr_web_url"
+	RuleExtAttrWebTitle   = "extattr_web_title_length"
+	// RuleExtAttrWebIncomplete: a web attribute has a url but no title
+	// (WeCom wants both or neither; a title without a url is dropped).
+	RuleExtAttrWebIncomplete = "extattr_web_incomplete"
+	RuleDirectLeaderFormat   = "direct_leader_format"
+	RuleDirectLeaderSelf     = "direct_leader_self"
+	RuleDirectLeaderCount    = "direct_leader_count"
+	RuleToInviteValue        = "to_invite_value"
+	RuleDepartmentMissing    = "department_missing"
+	RuleDepartmentEmpty      = "department_name_empty"
+	RuleDepartmentChars      = "department_name_chars"
+	RuleDepartmentLength     = "department_name_length"
+	RuleDepartmentDepth      = "department_depth"
+	RuleDepartmentCount      = "department_count"
+	// Per-department values and codes whose count does not match the
+	// department cell's (is_leader_in_dept: WeCom's 60132).
+	RuleIsLeaderCount       = "is_leader_count"
+	RuleOrderCount          = "order_count"
+	RuleDepartmentCodeCount = "department_code_count"
+	// Table mode: a member's department code.
+	RuleDepartmentUnknown  = "department_unknown"
+	RuleDepartmentRejected = "department_rejected"
+	// main_department is not one of the member's departments.
+	RuleMainDepartmentNotMember = "main_department_not_member"
+	RuleMobileOrEmail           = "mobile_or_email"
+	RuleDuplicateUserid         = "duplicate_userid"
+	RuleDuplicateMobile         = "duplicate_mobile"
+	RuleDuplicateEmail          = "duplicate_email"
+	RuleDuplicateBizMail        = "duplicate_biz_mail"
+	// RuleDepartmentCodeConflict: code_column pairs a path and a code
+	// differently from an earlier row, or a code spells another
+	// department's path key.
+	RuleDepartmentCodeConflict = "department_code_conflict"
+	RuleUnknownLeader          = "unknown_leader"
+)
+
+// Rule ids of department-table rows (AddDepartmentRow). A row's own
+// fields are checked first, then its place in the tree. The name rules
+// (department_name_empty, _chars, _length) and department_depth are
+// shared with path mode.
+const (
+	RuleDepartmentIDRequired    = "department_id_required"
+	RuleDuplicateDepartmentID   = "duplicate_department_id"
+	RuleDepartmentOrderValue    = "department_order_value"
+	RuleDepartmentParentUnknown = "department_parent_unknown"
+	RuleDepartmentCycle         = "department_cycle"
+	// RuleDepartmentParentRejected: the parent exists but was itself
+	// rejected, so this department could not be created under it.
+	RuleDepartmentParentRejected = "department_parent_rejected"
+	RuleDuplicateDepartmentName  = "duplicate_department_name"
 )
 
 // WeCom limits (wecom-api.md §2.1, §3).
@@ -58,6 +99,7 @@ const (
 	maxTelephoneBytes = 32
 	minEmailBytes     = 6
 	maxEmailBytes     = 64
+	maxExternalPos    = 12  // characters; documented as "12 Chinese characters"
 	maxDirectLeaders  = 5   // errcode 60257; some 2025 copies say 1 [?]
 	maxDepartments    = 100 // per member; older docs say 20 [?]
 )
@@ -121,6 +163,18 @@ func checkValue(name, v string) (rule, msg string) {
 			return RuleEmailLength, fmt.Sprintf("email is %d bytes, WeCom wants %d to %d", len(v), minEmailBytes, maxEmailBytes)
 		case !emailRe.MatchString(v):
 			return RuleEmailFormat, fmt.Sprintf("email %q is not a valid address", v)
+		}
+	case FieldBizMail:
+		switch {
+		case v == "":
+		case len(v) < minEmailBytes || len(v) > maxEmailBytes:
+			return RuleBizMailLength, fmt.Sprintf("biz_mail is %d bytes, WeCom wants %d to %d", len(v), minEmailBytes, maxEmailBytes)
+		case !emailRe.MatchString(v):
+			return RuleBizMailFormat, fmt.Sprintf("biz_mail %q is not a valid address", v)
+		}
+	case FieldExternalPosition:
+		if chars(v) > maxExternalPos {
+			return RuleExternalPosLength, fmt.Sprintf("external_position is %d characters, WeCom allows %d", chars(v), maxExternalPos)
 		}
 	case FieldPosition:
 		if chars(v) > maxPositionChars {

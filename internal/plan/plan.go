@@ -1,10 +1,10 @@
 package plan
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
@@ -167,8 +167,6 @@ type builder struct {
 
 func (b *builder) add(op Op) { b.p.Ops = append(b.p.Ops, op) }
 
-func depthOf(k string) int { return strings.Count(k, "/") + 1 }
-
 func (b *builder) department(d mapper.Department) {
 	if b.pol.protectedDept(d.Key) {
 		b.p.UnchangedDepartments++
@@ -327,17 +325,51 @@ func (b *builder) cleanup(desired map[string]bool) {
 		}
 		gone = append(gone, d)
 	}
+	depth := b.stateDepths()
 	maxDepth := 0
 	for _, d := range gone {
-		maxDepth = max(maxDepth, depthOf(d.Key))
+		maxDepth = max(maxDepth, depth[d.WeComID])
 	}
 	for _, d := range gone {
-		b.add(Op{Phase: PhaseCleanup, Level: maxDepth - depthOf(d.Key), Kind: DeptDelete, Target: d.Key,
+		b.add(Op{Phase: PhaseCleanup, Level: maxDepth - depth[d.WeComID], Kind: DeptDelete, Target: d.Key,
 			Dept: &Dept{Key: d.Key, Name: d.Name, ID: d.WeComID}})
 	}
 }
 
-var allFields = []string{"name", "alias", "mobile", "email", "position", "gender", "telephone", "address", "department", "enable"}
+// stateDepths gives each known department its depth below WeCom's root
+// (1 for a top-level department), from the parent ids the journal
+// recorded: keys may be HR codes, which say nothing about depth.
+func (b *builder) stateDepths() map[int]int {
+	parent := map[int]int{}
+	for _, d := range b.state.Departments {
+		parent[d.WeComID] = d.ParentID
+	}
+	depth := map[int]int{}
+	var of func(id, guard int) int
+	of = func(id, guard int) int {
+		if n, ok := depth[id]; ok {
+			return n
+		}
+		p, known := parent[id]
+		if !known || p == 1 || guard > len(parent) {
+			depth[id] = 1
+			return 1
+		}
+		depth[id] = 1 + of(p, guard+1)
+		return depth[id]
+	}
+	for id := range parent {
+		of(id, 0)
+	}
+	return depth
+}
+
+var allFields = []string{"name", "alias", "mobile", "email", "position", "gender", "telephone", "address", "department", "enable",
+	"main_department", "biz_mail", "external_position", "extattr"}
+
+// AllFields is every member field an update can send except direct_leader,
+// which has its own pass: what adopting an existing member pushes.
+func AllFields() []string { return slices.Clone(allFields) }
 
 // changedFields lists the WeCom update fields whose values differ.
 // department, order and is_leader_in_dept travel together because WeCom
@@ -359,6 +391,10 @@ func changedFields(a, b Record) []string {
 	add("address", a.Address != b.Address)
 	add("department", !slices.Equal(a.DeptKeys, b.DeptKeys) || !slices.Equal(a.Order, b.Order) || !slices.Equal(a.IsLeader, b.IsLeader))
 	add("enable", a.Enabled != b.Enabled)
+	add("main_department", a.MainDept != b.MainDept)
+	add("biz_mail", a.BizMail != b.BizMail)
+	add("external_position", a.ExternalPosition != b.ExternalPosition)
+	add("extattr", !bytes.Equal(a.ExtAttr, b.ExtAttr))
 	add("direct_leader", !slices.Equal(a.DirectLeader, b.DirectLeader))
 	return f
 }

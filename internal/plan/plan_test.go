@@ -326,3 +326,54 @@ func TestRecordHashIsStable(t *testing.T) {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }
+
+func TestNewMemberFieldsAreDiffed(t *testing.T) {
+	tests := []struct {
+		change func(*mapper.Member)
+		field  string
+	}{
+		{func(m *mapper.Member) { m.BizMail = "boss@corp.example" }, "biz_mail"},
+		{func(m *mapper.Member) { m.ExternalPosition = "总经理" }, "external_position"},
+		{func(m *mapper.Member) { m.MainDeptKey = "总部" }, "main_department"},
+		{func(m *mapper.Member) {
+			m.ExtAttr = []mapper.ExtAttr{{Type: mapper.AttrTypeText, Name: "工号", Text: mapper.ExtAttrText{Value: "E1"}}}
+		}, "extattr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			st, live := applied(feed())
+			d := feed()
+			tt.change(&d.Members[0])
+			p, err := Build(d, st, live, Policy{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []opLine{{PhaseMembers, 0, UserUpdate, "boss", tt.field}}
+			if diff := cmp.Diff(want, lines(p)); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// With HR codes as keys the key says nothing about depth: cleanup must
+// still remove children before parents, from the parent ids on record.
+func TestCleanupOrderWithCodeKeys(t *testing.T) {
+	st := emptyState()
+	st.Departments["D1"] = journal.AppliedDepartment{Key: "D1", WeComID: 10, ParentID: 1, Name: "A"}
+	st.Departments["D22"] = journal.AppliedDepartment{Key: "D22", WeComID: 11, ParentID: 10, Name: "B"}
+	st.Departments["D3"] = journal.AppliedDepartment{Key: "D3", WeComID: 12, ParentID: 11, Name: "C"}
+	live := Live{Users: map[string]string{}, Departments: map[int]wecom.DepartmentRef{1: {ID: 1}, 10: {ID: 10}, 11: {ID: 11, ParentID: 10}, 12: {ID: 12, ParentID: 11}}}
+	p, err := Build(mapper.Directory{}, st, live, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []opLine{
+		{PhaseCleanup, 0, DeptDelete, "D3", ""},
+		{PhaseCleanup, 1, DeptDelete, "D22", ""},
+		{PhaseCleanup, 2, DeptDelete, "D1", ""},
+	}
+	if diff := cmp.Diff(want, lines(p)); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+}

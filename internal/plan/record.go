@@ -29,6 +29,11 @@ type Record struct {
 	IsLeader     []int    `json:"is_leader_in_dept,omitempty"`
 	DirectLeader []string `json:"direct_leader,omitempty"`
 	Enabled      bool     `json:"enabled"`
+	// MainDept is the main department's HR key; "" leaves WeCom's default.
+	MainDept         string          `json:"main_dept,omitempty"`
+	BizMail          string          `json:"biz_mail,omitempty"`
+	ExternalPosition string          `json:"external_position,omitempty"`
+	ExtAttr          json.RawMessage `json:"extattr,omitempty"` // the attrs array, sorted by name
 	// ToInvite matters only when the member is created, so it is not part
 	// of the record's identity or of what the journal keeps.
 	ToInvite *bool `json:"-"`
@@ -38,21 +43,27 @@ type Record struct {
 func RecordOf(m mapper.Member) Record {
 	u := m.User
 	r := Record{
-		UserID:       u.UserID,
-		Name:         u.Name,
-		Alias:        u.Alias,
-		Mobile:       u.Mobile,
-		Email:        u.Email,
-		Position:     u.Position,
-		Gender:       u.Gender,
-		Telephone:    u.Telephone,
-		Address:      u.Address,
-		DeptKeys:     slices.Clone(m.DeptKeys),
-		Order:        slices.Clone(u.Order),
-		IsLeader:     slices.Clone(u.IsLeaderInDept),
-		DirectLeader: slices.Clone(u.DirectLeader),
-		Enabled:      u.Enable == nil || *u.Enable == 1,
-		ToInvite:     u.ToInvite,
+		UserID:           u.UserID,
+		Name:             u.Name,
+		Alias:            u.Alias,
+		Mobile:           u.Mobile,
+		Email:            u.Email,
+		Position:         u.Position,
+		Gender:           u.Gender,
+		Telephone:        u.Telephone,
+		Address:          u.Address,
+		DeptKeys:         slices.Clone(m.DeptKeys),
+		Order:            slices.Clone(u.Order),
+		IsLeader:         slices.Clone(u.IsLeaderInDept),
+		DirectLeader:     slices.Clone(u.DirectLeader),
+		Enabled:          u.Enable == nil || *u.Enable == 1,
+		ToInvite:         u.ToInvite,
+		MainDept:         m.MainDeptKey,
+		BizMail:          m.BizMail,
+		ExternalPosition: m.ExternalPosition,
+	}
+	if len(m.ExtAttr) > 0 {
+		r.ExtAttr, _ = json.Marshal(m.ExtAttr) // plain strings and ints always encode
 	}
 	if m.Leaver {
 		r.Enabled = false

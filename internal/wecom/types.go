@@ -1,5 +1,7 @@
 package wecom
 
+import "encoding/json"
+
 // User is a member as user/create accepts it and user/get returns it.
 // Field names and JSON types follow the wire format: gender is a string,
 // order values are unsigned 32-bit, ids are numbers.
@@ -18,6 +20,12 @@ type User struct {
 	IsLeaderInDept []int    `json:"is_leader_in_dept,omitempty"`
 	DirectLeader   []string `json:"direct_leader,omitempty"`
 	MainDepartment int      `json:"main_department,omitempty"`
+	// BizMail is only accepted by corps with WeCom enterprise mail.
+	BizMail          string `json:"biz_mail,omitempty"`
+	ExternalPosition string `json:"external_position,omitempty"`
+	// ExtAttr is the {"attrs":[...]} object; kept raw because its entries
+	// are a tagged union (text, web, miniprogram) the importer only passes on.
+	ExtAttr json.RawMessage `json:"extattr,omitempty"`
 	// Enable is a pointer because 0 (disabled) is meaningful and must be sent.
 	Enable *int `json:"enable,omitempty"`
 	// ToInvite defaults to true on the server; a pointer so false can be sent.

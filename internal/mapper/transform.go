@@ -1,0 +1,185 @@
+package mapper
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/width"
+)
+
+// Transform is one cleanup step of a Field. In YAML an entry is a name or,
+// for the steps that take arguments, a mapping:
+//
+//	transform: [trim, halfwidth, {regex: '\s*[(（].*[)）]$', replace: ""}, {date: YYYY-MM-DD}]
+//
+// Exactly one of Name, Regex (with Replace) or Date says what the step is.
+type Transform struct {
+	// Name is a step without arguments: trim, collapse_spaces, lower,
+	// upper, halfwidth, mobile, or date (output layout DefaultDateLayout).
+	Name string `yaml:"-"`
+	// Regex is an RE2 pattern; every match is replaced by Replace, which
+	// may use $1 or ${name}. It is compiled by Config.Validate, so a typo
+	// stops the run before any row is read.
+	Regex   string `yaml:"regex"`
+	Replace string `yaml:"replace"`
+	// Date reads a year-first date in any common HR spelling and writes it
+	// in this layout (tokens YYYY, YY, MM, M, DD, D; everything else is
+	// literal), e.g. "YYYY-MM-DD" or "YYYY年M月D日".
+	Date string `yaml:"date"`
+}
+
+// Transform names and defaults.
+const (
+	TransformRegex    = "regex"
+	TransformDate     = "date"
+	DefaultDateLayout = "YYYY-MM-DD"
+)
+
+// transforms are the steps that take no argument and cannot fail.
+var transforms = map[string]func(string) string{
+	"trim": strings.TrimSpace,
+	// strings.Fields splits on every Unicode space, so the ideographic
+	// space U+3000 that Chinese input methods type is collapsed too.
+	"collapse_spaces": func(s string) string { return strings.Join(strings.Fields(s), " ") },
+	"lower":           strings.ToLower,
+	"upper":           strings.ToUpper,
+	// Full-width digits and letters (１３８…, ＡＢＣ) are common in
+	// hand-typed Chinese HR data and fail every WeCom format check.
+	"halfwidth": width.Narrow.String,
+	"mobile":    normalizeMobile,
+}
+
+// transformNames is every name a Transform.Name may hold, for messages.
+var transformNames = []string{"trim", "collapse_spaces", "lower", "upper", "halfwidth", "mobile", TransformDate}
+
+var transformKeys = []string{"regex", "replace", "date"}
+
+// UnmarshalYAML accepts a name or a mapping with regex/replace or date.
+// It checks the mapping's keys itself because yaml.Node.Decode ignores the
+// caller's KnownFields.
+func (t *Transform) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*t = Transform{Name: n.Value}
+		return nil
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; !slices.Contains(transformKeys, k.Value) {
+				return fmt.Errorf("line %d: field %q not found in a transform mapping (want regex and replace, or date)", k.Line, k.Value)
+			}
+		}
+		type plain Transform // drops the method, so Decode does not recurse
+		var p plain
+		if err := n.Decode(&p); err != nil {
+			return err
+		}
+		*t = Transform(p)
+		return nil
+	default:
+		return fmt.Errorf("line %d: a transform is a name or a mapping with regex/replace or date", n.Line)
+	}
+}
+
+// String is the step as a person would write it, for messages.
+func (t Transform) String() string {
+	switch {
+	case t.Name != "":
+		return t.Name
+	case t.Regex != "" || t.Replace != "":
+		return fmt.Sprintf("{regex: %q, replace: %q}", t.Regex, t.Replace)
+	case t.Date != "":
+		return fmt.Sprintf("{date: %q}", t.Date)
+	}
+	return "{}"
+}
+
+// step is a compiled Transform. A non-nil *stepError is a row problem
+// (the value cannot be cleaned), never a config one.
+type step func(string) (string, *stepError)
+
+type stepError struct{ rule, msg string }
+
+// compileStep checks t and returns it ready to run; the error names what
+// is wrong with the config.
+func compileStep(t Transform) (step, error) {
+	kinds := 0
+	for _, set := range []bool{t.Name != "", t.Regex != "" || t.Replace != "", t.Date != ""} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		return nil, fmt.Errorf("transform %s: give exactly one of a name, regex (with replace) or date", t)
+	}
+	switch {
+	case t.Name == TransformDate || t.Date != "":
+		layout := cmp.Or(t.Date, DefaultDateLayout)
+		if !hasDateToken(layout) {
+			return nil, fmt.Errorf("transform %s: layout has none of YYYY, YY, MM, M, DD, D", t)
+		}
+		return func(s string) (string, *stepError) {
+			if strings.TrimSpace(s) == "" {
+				return "", nil // empty stays empty, so a default can apply
+			}
+			y, m, d, ok := parseDate(s)
+			if !ok {
+				return "", &stepError{RuleDateFormat, fmt.Sprintf("%q is not a date (want year first: 2024-01-05, 2024/1/5, 2024.1.5, 2024年1月5日, 20240105, or an Excel serial day)", s)}
+			}
+			return formatDate(layout, y, m, d), nil
+		}, nil
+	case t.Name == TransformRegex:
+		return nil, fmt.Errorf("transform regex: write it as a mapping {regex: PATTERN, replace: TEXT}")
+	case t.Name != "":
+		f, ok := transforms[t.Name]
+		if !ok {
+			return nil, fmt.Errorf("unknown transform %q (want %s, or a mapping with regex/replace or date)", t.Name, strings.Join(transformNames, ", "))
+		}
+		return func(s string) (string, *stepError) { return f(s), nil }, nil
+	case t.Regex == "":
+		return nil, fmt.Errorf("transform %s: replace needs a regex", t)
+	}
+	re, err := regexp.Compile(t.Regex)
+	if err != nil {
+		return nil, fmt.Errorf("transform %s: %w", t, err)
+	}
+	return func(s string) (string, *stepError) { return re.ReplaceAllString(s, t.Replace), nil }, nil
+}
+
+// normalizeMobile strips spaces and dashes and drops the +86/0086 country
+// code from an 11-digit mainland number, which WeCom accepts bare; other
+// countries keep their code because WeCom needs it.
+func normalizeMobile(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '-' || unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+	for _, cc := range []string{"+86", "0086"} {
+		if rest, ok := strings.CutPrefix(s, cc); ok && isCNMobile(rest) {
+			return rest
+		}
+	}
+	return s
+}
+
+func isCNMobile(s string) bool {
+	return len(s) == 11 && s[0] == '1' && allDigits(s)
+}
+
+func allDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
