@@ -95,6 +95,11 @@ type summary struct {
 	Errcodes map[string]int `json:"errcodes"`
 	Writes   int            `json:"writes"`
 	Rejected int            `json:"rejected"`
+	Ops      []struct {
+		Kind    string `json:"kind"`
+		Target  string `json:"target"`
+		Changes []struct{ Field, Before, After string }
+	} `json:"ops"`
 }
 
 func parseSummary(t *testing.T, out string) summary {
@@ -111,7 +116,7 @@ func TestRunJSONAndExitCodes(t *testing.T) {
 
 	code, out, errOut := runCLI(t, "plan", "--config", e.config, "--json")
 	s := parseSummary(t, out)
-	if code != 0 || s.Status != "dry_run" || s.Planned["user_create"] != 29 || s.Writes != 0 {
+	if code != 0 || s.Status != "dry_run" || s.Planned["user_create"] != 29 || s.Writes != 0 || len(s.Ops) != 69 {
 		t.Fatalf("plan: exit %d, %+v\n%s", code, s, errOut)
 	}
 	if n := e.sim.Stats()["user/create"]; n != 0 {
@@ -128,6 +133,15 @@ func TestRunJSONAndExitCodes(t *testing.T) {
 	s = parseSummary(t, out)
 	if code != 0 || s.Writes != 0 || len(s.Counts) != 0 {
 		t.Fatalf("second run: exit %d, %+v", code, s)
+	}
+
+	changed := strings.Replace(string(samples.StaffCSV), "后端组,工程师,男", "后端组,架构师,男", 1)
+	if err := os.WriteFile(e.feed, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, "plan", "--config", e.config)
+	if code != 0 || !strings.Contains(out, `position`) || !strings.Contains(out, `"工程师" → "架构师"`) {
+		t.Errorf("plan should show the field change before → after: exit %d\n%s", code, out)
 	}
 
 	code, out, _ = runCLI(t, "journal", "show", "2", "--config", e.config)

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/hrfeed/importer/internal/executor"
+	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/runner"
 )
@@ -32,6 +33,17 @@ type runSummary struct {
 	DurationMS int64          `json:"duration_ms"`
 	Error      string         `json:"error,omitempty"`
 	Rejects    []rejectJSON   `json:"rejects,omitempty"`
+	// Ops is the whole plan, on a dry run only.
+	Ops []opJSON `json:"ops,omitempty"`
+}
+
+type opJSON struct {
+	Seq     int                `json:"seq"`
+	Phase   string             `json:"phase"`
+	Kind    plan.Kind          `json:"kind"`
+	Target  string             `json:"target"`
+	Ref     string             `json:"ref,omitempty"`
+	Changes []plan.FieldChange `json:"changes,omitempty"`
 }
 
 type rejectJSON struct {
@@ -67,6 +79,11 @@ func reportJSON(r *runner.Report) runSummary {
 	}
 	for _, re := range r.Rejects {
 		s.Rejects = append(s.Rejects, rejectJSON{Ref: re.Ref, Column: re.Column, Rule: re.Rule, Message: re.Message})
+	}
+	if r.Status == journal.RunDryRun && r.Plan != nil {
+		for _, op := range r.Plan.Ops {
+			s.Ops = append(s.Ops, opJSON{Seq: op.Seq, Phase: op.Phase, Kind: op.Kind, Target: op.Target, Ref: op.Ref, Changes: op.Changes()})
+		}
 	}
 	return s
 }
@@ -129,8 +146,8 @@ func printReport(w io.Writer, r *runner.Report) {
 	}
 }
 
-// printChanges shows the first few operations of each kind, so a dry run
-// says what would change, not only how much.
+// printChanges shows the first few operations of each kind with their
+// field-level changes, so a dry run says what would change, not only how much.
 func printChanges(w io.Writer, p *plan.Plan) {
 	shown := map[plan.Kind]int{}
 	for _, op := range p.Ops {
@@ -138,10 +155,12 @@ func printChanges(w io.Writer, p *plan.Plan) {
 			continue
 		}
 		shown[op.Kind]++
-		detail := ""
-		if len(op.Fields) > 0 && op.Before != nil {
-			detail = fmt.Sprintf(" %v", op.Fields)
+		fmt.Fprintf(w, "    %s\t%s\t%s\n", op.Kind, op.Target, op.Ref)
+		if op.Kind == plan.UserCreate {
+			continue // every field is new; the summary line is enough
 		}
-		fmt.Fprintf(w, "    %s\t%s%s\t\n", op.Kind, op.Target, detail)
+		for _, c := range op.Changes() {
+			fmt.Fprintf(w, "      %s\t%q → %q\t\n", c.Field, c.Before, c.After)
+		}
 	}
 }

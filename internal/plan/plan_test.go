@@ -377,3 +377,30 @@ func TestCleanupOrderWithCodeKeys(t *testing.T) {
 		t.Errorf("plan (-want +got):\n%s", diff)
 	}
 }
+
+func TestChangesShowBeforeAndAfter(t *testing.T) {
+	st, live := applied(feed())
+	d := feed()
+	d.Members[1].User.Position = "架构师"
+	d.Members[1].DeptKeys = []string{"总部/销售部"}
+	p, err := Build(d, st, live, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []FieldChange{
+		{Field: "position", Before: "", After: "架构师"},
+		{Field: "department", Before: "总部/研发中心/后端组", After: "总部/销售部"},
+	}
+	if diff := cmp.Diff(want, p.Ops[0].Changes()); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	create, _ := Build(feed(), emptyState(), Live{}, Policy{})
+	for _, op := range create.Ops {
+		if op.Kind == UserCreate {
+			if got := op.Changes(); len(got) < 3 || got[0].Field != "name" || got[0].After == "" {
+				t.Errorf("create changes: %+v", got)
+			}
+			break
+		}
+	}
+}

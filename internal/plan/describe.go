@@ -1,0 +1,93 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FieldChange is one field of an operation, before and after, as a person
+// reviewing a plan reads it.
+type FieldChange struct {
+	Field  string `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// Changes lists what the operation changes, field by field. Creates show
+// every field set; updates only the fields they send.
+func (op Op) Changes() []FieldChange {
+	if op.Dept != nil {
+		switch op.Kind {
+		case DeptCreate, DeptUpdate:
+			return []FieldChange{{Field: "name", After: op.Dept.Name}, {Field: "parent", After: parentLabel(op.Dept.ParentKey)}}
+		}
+		return nil
+	}
+	if op.After == nil {
+		return nil
+	}
+	fields := op.Fields
+	if op.Kind == UserCreate {
+		fields = allFields
+	}
+	var out []FieldChange
+	for _, f := range fields {
+		after := op.After.field(f)
+		before := ""
+		if op.Before != nil {
+			before = op.Before.field(f)
+		}
+		if op.Kind == UserCreate && after == "" {
+			continue
+		}
+		out = append(out, FieldChange{Field: f, Before: before, After: after})
+	}
+	return out
+}
+
+func parentLabel(key string) string {
+	if key == "" {
+		return "(root)"
+	}
+	return key
+}
+
+// field renders one update field of the record for display.
+func (r Record) field(name string) string {
+	switch name {
+	case "name":
+		return r.Name
+	case "alias":
+		return r.Alias
+	case "mobile":
+		return r.Mobile
+	case "email":
+		return r.Email
+	case "position":
+		return r.Position
+	case "gender":
+		return r.Gender
+	case "telephone":
+		return r.Telephone
+	case "address":
+		return r.Address
+	case "department":
+		return strings.Join(r.DeptKeys, ";")
+	case "enable":
+		if r.Enabled {
+			return "1"
+		}
+		return "0"
+	case "main_department":
+		return r.MainDept
+	case "biz_mail":
+		return r.BizMail
+	case "external_position":
+		return r.ExternalPosition
+	case "extattr":
+		return string(r.ExtAttr)
+	case "direct_leader":
+		return strings.Join(r.DirectLeader, ",")
+	}
+	return fmt.Sprintf("?%s", name)
+}
