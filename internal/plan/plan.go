@@ -135,6 +135,15 @@ func Build(dir mapper.Directory, state journal.State, live Live, pol Policy) (*P
 		desiredDepts[d.Key] = true
 		b.department(d)
 	}
+	// Deleting a member in WeCom also drops them from everyone's
+	// direct_leader, so the journal's record of those lists is stale for
+	// every member led by someone who vanished.
+	b.vanished = map[string]bool{}
+	for k := range state.Members {
+		if _, alive := live.Users[k]; !alive {
+			b.vanished[k] = true
+		}
+	}
 	desired := map[string]bool{}
 	for _, m := range dir.Members {
 		desired[key(m.User.UserID)] = true
@@ -163,6 +172,8 @@ type builder struct {
 	pol   Policy
 	state journal.State
 	live  Live
+	// vanished holds journal-known members WeCom no longer lists.
+	vanished map[string]bool
 }
 
 func (b *builder) add(op Op) { b.p.Ops = append(b.p.Ops, op) }
@@ -238,7 +249,11 @@ func (b *builder) member(m mapper.Member) {
 		b.add(Op{Phase: PhaseMembers, Kind: UserUpdate, Target: want.UserID, Ref: m.Ref, After: &a, Fields: allFields})
 	default:
 		afterMembers.DirectLeader = before.DirectLeader
-		fields := changedFields(*before, afterMembers)
+		if slices.ContainsFunc(before.DirectLeader, func(l string) bool { return b.vanished[key(l)] }) {
+			afterMembers.DirectLeader = nil // WeCom dropped the vanished leader from the list
+		}
+		// direct_leader has its own pass.
+		fields := slices.DeleteFunc(changedFields(*before, afterMembers), func(f string) bool { return f == "direct_leader" })
 		if len(fields) == 0 {
 			break
 		}

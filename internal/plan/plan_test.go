@@ -404,3 +404,20 @@ func TestChangesShowBeforeAndAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestLeaderDeletedByHandIsSetAgain(t *testing.T) {
+	st, live := applied(feed())
+	delete(live.Users, "boss") // deleted in WeCom: WeCom also drops boss from dev1's and sales1's leaders
+	p, err := Build(feed(), st, live, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []opLine{
+		{PhaseMembers, 0, UserCreate, "boss", ""},
+		{PhaseLeaders, 0, UserLeaders, "dev1", "direct_leader"},
+		{PhaseLeaders, 0, UserLeaders, "sales1", "direct_leader"},
+	}
+	if diff := cmp.Diff(want, lines(p)); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,207 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/wecom"
+	"github.com/hrfeed/importer/internal/wecom/wecomsim"
+)
+
+type person struct {
+	id, name, mobile, dept, position, leader string
+	leaver                                   bool
+}
+
+var deptPool = []string{"总部", "总部/研发", "总部/研发/后端", "总部/研发/后端/存储", "总部/销售", "总部/销售/华东", "分公司", "分公司/财务"}
+
+func randomFeed(rng *rand.Rand, n int) []person {
+	var ps []person
+	for i := range n {
+		p := person{id: fmt.Sprintf("P%04d", rng.IntN(10000)), name: fmt.Sprintf("员工%d", i), dept: deptPool[rng.IntN(len(deptPool))],
+			position: []string{"工程师", "经理", "专员"}[rng.IntN(3)]}
+		if slices.ContainsFunc(ps, func(q person) bool { return q.id == p.id }) {
+			continue
+		}
+		p.mobile = fmt.Sprintf("137%s", strings.TrimPrefix(p.id, "P")+"0000")
+		if len(ps) > 0 && rng.IntN(2) == 0 {
+			p.leader = ps[rng.IntN(len(ps))].id
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// mutate is HR's next export: changed fields, moves, leavers, people gone
+// and people new.
+func mutate(rng *rand.Rand, ps []person) []person {
+	out := slices.Clone(ps)
+	for i := range out {
+		switch rng.IntN(8) {
+		case 0:
+			out[i].position = "高级" + out[i].position
+		case 1:
+			out[i].dept = deptPool[rng.IntN(len(deptPool))]
+		case 2:
+			out[i].leaver = true
+		case 3:
+			out[i].name += "（新）"
+		}
+	}
+	// Drop a few, but never someone another person reports to.
+	for k := 0; k < 3 && len(out) > 0; k++ {
+		j := rng.IntN(len(out))
+		if !slices.ContainsFunc(out, func(q person) bool { return q.leader == out[j].id }) {
+			out = slices.Delete(out, j, j+1)
+		}
+	}
+	for _, p := range randomFeed(rng, 5) {
+		if !slices.ContainsFunc(out, func(q person) bool { return q.id == p.id }) {
+			p.leader = ""
+			out = append(out, p)
+		}
+	}
+	// A leader who left cannot lead: the feed would be rejected for it.
+	for i := range out {
+		if l := out[i].leader; l != "" {
+			j := slices.IndexFunc(out, func(q person) bool { return q.id == l })
+			if j < 0 || out[j].leader != "" && out[j].leaver || out[j].leaver {
+				out[i].leader = ""
+			}
+		}
+	}
+	return out
+}
+
+func writeFeed(t *testing.T, path string, ps []person) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"工号", "姓名", "手机", "邮箱", "部门", "职位", "性别", "状态", "直属上级"})
+	for _, p := range ps {
+		status := "在职"
+		if p.leaver {
+			status = "离职"
+		}
+		w.Write([]string{p.id, p.name, p.mobile, "", p.dept, p.position, "男", status, p.leader})
+	}
+	w.Flush()
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRandomFeedsConverge: for random feeds and random prior states
+// (members made or removed by hand in WeCom), applying the plan yields the
+// directory the feed describes, and planning again yields nothing.
+func TestRandomFeedsConverge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2026, 11))
+	for trial := range 12 {
+		t.Run(fmt.Sprint(trial), func(t *testing.T) {
+			e := newEnv(t, sqliteStore(t))
+			e.cfg.Jobs[0].Policy.MaxDeleteRatio = 0.9
+			first := randomFeed(rng, 40)
+			writeFeed(t, e.feed, first)
+			if rep := e.run(nil); rep.Status != journal.RunDone {
+				t.Fatalf("first import: %s %v %v", rep.Status, rep.Fatal, rep.Rejects)
+			}
+
+			// Hand edits in WeCom between runs.
+			ctx := context.Background()
+			snap := e.sim.Snapshot()
+			victim := snap.Users[rng.IntN(len(snap.Users))].UserID
+			if err := e.client.DeleteUser(ctx, victim); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.client.CreateUser(ctx, &wecom.User{UserID: "stranger", Name: "外人", Mobile: "13100000000", Department: []int{1}}); err != nil {
+				t.Fatal(err)
+			}
+
+			next := mutate(rng, first)
+			writeFeed(t, e.feed, next)
+			rep := e.run(nil)
+			if rep.Status != journal.RunDone {
+				t.Fatalf("second import: %s %v rejects %v summary %+v", rep.Status, rep.Fatal, rep.Rejects, rep.Summary)
+			}
+			checkConverged(t, e.sim, first, next)
+			if again := e.run(nil); len(again.Plan.Ops) != 0 {
+				t.Errorf("planning again yields %d ops: %+v", len(again.Plan.Ops), again.Plan.Ops[0])
+			}
+		})
+	}
+}
+
+func checkConverged(t *testing.T, sim *wecomsim.Server, before, after []person) {
+	t.Helper()
+	snap := sim.Snapshot()
+	depts := map[int]wecomsim.SnapDept{}
+	for _, d := range snap.Departments {
+		depts[d.ID] = d
+	}
+	path := func(id int) string {
+		var parts []string
+		for d := depts[id]; d.ID > 1; d = depts[d.ParentID] {
+			parts = append([]string{d.Name}, parts...)
+		}
+		return strings.Join(parts, "/")
+	}
+	users := map[string]wecomsim.SnapUser{}
+	for _, u := range snap.Users {
+		users[u.UserID] = u
+	}
+	if _, ok := users["stranger"]; !ok {
+		t.Error("a member the importer did not create was removed (managed scope)")
+	}
+	inFeed := map[string]bool{}
+	for _, p := range after {
+		inFeed[p.id] = true
+		u, ok := users[p.id]
+		if p.leaver {
+			if ok && u.Enable != 0 {
+				t.Errorf("leaver %s still enabled", p.id)
+			}
+			continue
+		}
+		if !ok {
+			t.Errorf("%s missing", p.id)
+			continue
+		}
+		got := []string{u.Name, u.Position, strings.Join(u.DirectLeader, ","), fmt.Sprint(u.Enable)}
+		want := []string{p.name, p.position, p.leader, "1"}
+		if len(u.Department) == 1 {
+			got = append(got, path(u.Department[0]))
+		} else {
+			got = append(got, fmt.Sprint(u.Department))
+		}
+		want = append(want, p.dept)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s = %v, want %v", p.id, got, want)
+		}
+	}
+	for _, p := range before {
+		if u, ok := users[p.id]; ok && !inFeed[p.id] && u.Enable != 0 {
+			t.Errorf("%s left the feed but is still enabled", p.id)
+		}
+	}
+	for _, d := range snap.Departments {
+		if d.ID == 1 {
+			continue
+		}
+		used := slices.ContainsFunc(after, func(p person) bool { return !p.leaver && strings.HasPrefix(p.dept+"/", path(d.ID)+"/") })
+		hasMembers := slices.ContainsFunc(snap.Users, func(u wecomsim.SnapUser) bool { return slices.Contains(u.Department, d.ID) })
+		if !used && !hasMembers {
+			hasChild := slices.ContainsFunc(snap.Departments, func(c wecomsim.SnapDept) bool { return c.ParentID == d.ID })
+			if !hasChild {
+				t.Errorf("department %s is empty and no longer in the feed but was kept", path(d.ID))
+			}
+		}
+	}
+}
