@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
@@ -21,9 +22,20 @@ type simFlags struct {
 	newIP                             bool
 	tokenTTL, latency                 time.Duration
 	failRate, dropRate                float64
+	failCodes                         []int
 	perMinute, perHour                int
+	ipPerMinute, ipPerHour            int
 	expiredCode                       int
 	seed                              int64
+
+	// Switches for facts the reference marks [?]; see wecomsim's doc.go.
+	newTokenEachFetch, expiresInRemaining bool
+	deptNameMax, maxUserDepartments       int
+	maxDirectLeaders, maxDepth            int
+	maxDepartments, maxNodesPerDept       int
+	autoCreateDepartment                  bool
+	rejectUnicodeEscapes                  bool
+	listSizeLimit, badSecretBan           int
 }
 
 func (a *app) simCommand() *cobra.Command {
@@ -36,7 +48,12 @@ func (a *app) simCommand() *cobra.Command {
 			return a.serveSim(cmd.Context(), f)
 		},
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the sim flags on fl, bound to f.
+func (f *simFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8088", "address to listen on")
 	fl.StringVar(&f.corpID, "corp-id", "ww-demo", "corp id the emulator answers to")
 	fl.StringVar(&f.secret, "secret", "demo-sync-secret", "contacts-sync secret with edit rights (emulator only: a real secret never goes on a command line)")
@@ -47,12 +64,50 @@ func (a *app) simCommand() *cobra.Command {
 	fl.DurationVar(&f.tokenTTL, "token-ttl", 2*time.Hour, "access_token lifetime")
 	fl.IntVar(&f.expiredCode, "expired-code", 42001, "errcode for an expired token (42001, or 40014 as seen in production)")
 	fl.DurationVar(&f.latency, "latency", 0, "added latency per call")
-	fl.Float64Var(&f.failRate, "fail-rate", 0, "share of business calls answered with errcode -1 (system busy)")
-	fl.Float64Var(&f.dropRate, "drop-rate", 0, "share of business calls whose connection is dropped")
+	fl.Float64Var(&f.failRate, "fail-rate", 0, "share (0..1) of business calls answered with a fault from --fail-codes, with no effect")
+	fl.IntSliceVar(&f.failCodes, "fail-codes", []int{-1}, "comma list of faults drawn for --fail-rate: an errcode (-1, 6000, 45033, 42001, ...), an HTTP status 500..599, -2 (drop the connection), -3 (apply, then drop)")
+	fl.Float64Var(&f.dropRate, "drop-rate", 0, "share (0..1) of business calls whose connection is dropped before any effect")
 	fl.IntVar(&f.perMinute, "per-minute", 0, "calls per minute per corp and API (0 = WeCom's 10,000; -1 = unlimited)")
 	fl.IntVar(&f.perHour, "per-hour", 0, "calls per hour per corp and API (0 = WeCom's 150,000; -1 = unlimited)")
+	fl.IntVar(&f.ipPerMinute, "ip-per-minute", 0, "calls per minute per caller IP and API (0 = WeCom's 20,000; -1 = unlimited)")
+	fl.IntVar(&f.ipPerHour, "ip-per-hour", 0, "calls per hour per caller IP and API (0 = WeCom's 600,000; -1 = unlimited)")
 	fl.Int64Var(&f.seed, "seed", 1, "seed for injected faults")
-	return cmd
+
+	// [?] switches: defaults are the emulator's documented choices.
+	fl.BoolVar(&f.newTokenEachFetch, "new-token-each-fetch", false, "issue a new token on every gettoken (default: the same token inside its lifetime)")
+	fl.BoolVar(&f.expiresInRemaining, "expires-in-remaining", false, "answer expires_in with the token's remaining life (default: always the full TTL)")
+	fl.IntVar(&f.deptNameMax, "dept-name-max", 64, "department name limit in characters (64, or 32 per the Jan-2023 YAML)")
+	fl.IntVar(&f.maxUserDepartments, "max-user-departments", 100, "departments per member before 60110 (100, or the older 20)")
+	fl.IntVar(&f.maxDirectLeaders, "max-direct-leaders", 5, "direct_leader entries per member before 60257 (5, or 1 per 2025 doc copies)")
+	fl.IntVar(&f.maxDepth, "max-depth", 15, "deepest department level, root = 1 (-1 = unlimited)")
+	fl.IntVar(&f.maxDepartments, "max-departments", 30000, "departments in the corp, root included (-1 = unlimited)")
+	fl.IntVar(&f.maxNodesPerDept, "max-nodes-per-dept", 30000, "direct sub-departments plus members of one department (-1 = unlimited)")
+	fl.BoolVar(&f.autoCreateDepartment, "auto-create-department", false, "2025 behaviour: members without a known department go to an auto-created 其他（待设置部门） (default: strict 60127/60123)")
+	fl.BoolVar(&f.rejectUnicodeEscapes, "reject-unicode-escapes", false, "answer 40033 to a JSON body holding a \\uXXXX escape (default: stored verbatim)")
+	fl.IntVar(&f.listSizeLimit, "list-size-limit", 0, "answer 45029 to user/list with fetch_child=1 returning more members than this (0 = off)")
+	fl.IntVar(&f.badSecretBan, "bad-secret-ban", 0, "wrong-secret gettokens per IP per hour before a 1 h ban (0 = 2,000; -1 = never)")
+}
+
+// validate refuses flag values the emulator would otherwise silently
+// replace, so a rehearsal never runs with a setting nobody asked for.
+func (f simFlags) validate() error {
+	switch {
+	case f.secret == "" || f.corpID == "":
+		return errors.New("--corp-id and --secret must not be empty")
+	case f.expiredCode != 42001 && f.expiredCode != 40014:
+		return fmt.Errorf("--expired-code %d: want 42001 or 40014", f.expiredCode)
+	case f.failRate < 0 || f.failRate > 1 || f.dropRate < 0 || f.dropRate > 1:
+		return errors.New("--fail-rate and --drop-rate must be between 0 and 1")
+	case f.tokenTTL <= 0:
+		return errors.New("--token-ttl must be positive")
+	case f.latency < 0:
+		return errors.New("--latency must not be negative")
+	case f.deptNameMax <= 0 || f.maxUserDepartments <= 0 || f.maxDirectLeaders <= 0:
+		return errors.New("--dept-name-max, --max-user-departments and --max-direct-leaders must be positive")
+	case f.listSizeLimit < 0:
+		return errors.New("--list-size-limit must not be negative")
+	}
+	return nil
 }
 
 func (f simFlags) options() wecomsim.Options {
@@ -65,14 +120,21 @@ func (f simFlags) options() wecomsim.Options {
 	}
 	return wecomsim.Options{
 		CorpID: f.corpID, Secrets: secrets, TokenTTL: f.tokenTTL, ExpiredCode: f.expiredCode,
-		Latency: f.latency, FailRate: f.failRate, DropRate: f.dropRate, Seed: f.seed,
+		Latency: f.latency, FailRate: f.failRate, FailCodes: f.failCodes, DropRate: f.dropRate, Seed: f.seed,
 		CorpPerMinute: f.perMinute, CorpPerHour: f.perHour,
+		IPPerMinute: f.ipPerMinute, IPPerHour: f.ipPerHour,
+		NewTokenEachFetch: f.newTokenEachFetch, ExpiresInRemaining: f.expiresInRemaining,
+		DeptNameMax: f.deptNameMax, MaxUserDepartments: f.maxUserDepartments,
+		MaxDirectLeaders: f.maxDirectLeaders, MaxDepth: f.maxDepth,
+		MaxDepartments: f.maxDepartments, MaxNodesPerDept: f.maxNodesPerDept,
+		AutoCreateDepartment: f.autoCreateDepartment, RejectUnicodeEscapes: f.rejectUnicodeEscapes,
+		ListSizeLimit: f.listSizeLimit, BadSecretBanThreshold: f.badSecretBan,
 	}
 }
 
 func (a *app) serveSim(ctx context.Context, f simFlags) error {
-	if f.secret == "" || f.corpID == "" {
-		return &exitError{code: runner.ExitUsage, err: errors.New("--corp-id and --secret must not be empty")}
+	if err := f.validate(); err != nil {
+		return &exitError{code: runner.ExitUsage, err: err}
 	}
 	sim := wecomsim.New(f.options())
 	if f.stateFile != "" {

@@ -30,6 +30,11 @@
 // and every message the client keeps is scrubbed of both values as a
 // second line of defence.
 //
+// A caller that must know about every request it causes (a journal that
+// records each send before it leaves and its outcome after) puts an
+// AttemptHook on the call's context with WithAttemptHook; it is told about
+// each attempt, retries included, and can veto one before it is sent.
+//
 // Writes are not idempotent on the server: a user/create retried after a
 // network failure whose request did reach WeCom answers 60102 (userid
 // existed). Callers that retry creates across runs should treat that as

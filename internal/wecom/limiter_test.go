@@ -2,8 +2,10 @@ package wecom
 
 import (
 	"context"
+	"net/http"
 	"sort"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -157,22 +159,27 @@ func TestLimiterSetPerAPI(t *testing.T) {
 }
 
 // End to end: the client waits on the limiter for every attempt, retries
-// included, and gettoken on its own. The hour window refills at burst/60
-// per second, so what three calls spent is still visible seconds later
-// however slow the machine.
+// included, and gettoken on its own. Inside a synctest bubble the
+// limiter's clock stands still while nothing sleeps, so the tokens left
+// are exact rather than "about" what a fast machine would leave.
 func TestClientSpendsLimiterPerAttempt(t *testing.T) {
 	f := newFake(t)
 	f.on("user/get", -1, 42001)
-	h := newHarness(t, f.URL, func(c *Config) { c.Limits = Limits{PerMinute: -1, PerHour: 600} })
-	if _, err := h.c.GetUser(context.Background(), "a"); err != nil {
-		t.Fatal(err)
-	}
-	// Burst 10, refill 0.16/s: three attempts leave about 7.
-	if tokens := h.c.limits.get("user/get").hour.Tokens(); tokens < 6.9 || tokens > 7.9 {
-		t.Errorf("user/get tokens left = %.2f, want about 7", tokens)
-	}
-	// Two gettokens: the first and the refresh after 42001.
-	if tokens := h.c.limits.get("gettoken").hour.Tokens(); tokens < 7.9 || tokens > 8.9 {
-		t.Errorf("gettoken tokens left = %.2f, want about 8", tokens)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, "http://wecom.invalid", func(c *Config) {
+			c.Limits = Limits{PerMinute: -1, PerHour: 600}
+			c.HTTPClient = &http.Client{Transport: InMemoryTransport{Handler: f.Config.Handler}}
+		})
+		if _, err := h.c.GetUser(context.Background(), "a"); err != nil {
+			t.Fatal(err)
+		}
+		// Burst 10: three user/get attempts leave 7, two gettokens (the
+		// first and the refresh after 42001) leave 8.
+		if tokens := h.c.limits.get("user/get").hour.Tokens(); tokens != 7 {
+			t.Errorf("user/get tokens left = %v, want 7", tokens)
+		}
+		if tokens := h.c.limits.get("gettoken").hour.Tokens(); tokens != 8 {
+			t.Errorf("gettoken tokens left = %v, want 8", tokens)
+		}
+	})
 }

@@ -45,24 +45,42 @@
 //	MaxUserDepartments     100       department[] cap per member (60110); 20 selectable
 //	MaxDirectLeaders       5         direct_leader[] cap (60257); 1 selectable
 //	MaxDepth               15        tree depth, root = level 1
+//	MaxDepartments         30000     departments in the corp, root included
+//	MaxNodesPerDept        30000     direct sub-departments + members of one department
 //	AutoCreateDepartment   false     strict: missing dept 60127, unknown dept 60123
 //	RejectUnicodeEscapes   false     \uXXXX in a JSON body is stored, not refused with 40033
+//	ListSizeLimit          0 (off)   user/list fetch_child=1 above this many members: 45029
 //	BadSecretBanThreshold  2000      wrong secrets per IP per hour before a 1 h gettoken ban
+//
+// The rate-limit thresholds (CorpPerMinute 10000, CorpPerHour 150000,
+// IPPerMinute 20000, IPPerHour 600000) are the 2023 documented figures,
+// configurable because WeCom changes them. `importer sim` has a flag for
+// each switch. conformance_test.go lists every rule of reference §3–§7
+// with the errcode the emulator answers for it.
 //
 // Fixed choices (emulator-specific; change here if the live service is
 // observed to differ):
 //
 //	Situation                                     Answer
 //	unknown path under /cgi-bin/                  HTTP 404, {"errcode":404,...}
+//	write with a read-only sync secret            48002 (not 60011)
+//	userid characters                             [0-9A-Za-z_-@.], "@" allowed although
+//	                                              40003's help text omits it
+//	mobile format (60103)                         ^\+?[0-9][0-9 \-]{4,31}$
+//	parent department missing                     60004 on create and update (not 60124)
+//	gettoken rate                                 counted like any API (per corp and IP);
+//	                                              no separate 300/h historic cap
 //	wrong HTTP method                             40058 (not 40003/40063)
 //	missing userid (create, update, get, delete)  41009
 //	order[] count differs from department[]       40058
 //	order or dept order outside [0, 2^32)         40058
-//	gender other than the strings "1"/"2"         40058 (a JSON number is refused)
+//	gender                                        "1"/"2" or the numbers 1/2 set it;
+//	                                              "0"/0 mean unset (SDKs send gender:0
+//	                                              by default); anything else 40058
 //	enable other than 0/1                         40058
 //	alias > 64 chars, address > 128 chars         40058
 //	duplicate id inside department[]              40066
-//	main_department not in department[]           40058
+//	main_department not in department[]           40058; 0 means unset
 //	direct_leader names an unknown member         60111
 //	new_userid on update                          301036 (no id here is system-generated)
 //	batchdelete with an unknown userid            60111, nothing deleted

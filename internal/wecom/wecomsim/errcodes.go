@@ -22,6 +22,7 @@ var errTexts = map[int]string{
 	41009:  "missing userid",
 	42001:  "access_token expired",
 	45009:  "api freq out of limit",
+	45029:  "response size out of limit",
 	45033:  "api concurrent out of limit",
 	48002:  "api forbidden",
 	48009:  "api forbidden for new ip of contact sync",

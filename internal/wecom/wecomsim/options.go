@@ -125,6 +125,12 @@ type Options struct {
 	// escape answer 40033. Default false (stored verbatim), because nobody
 	// has confirmed the server rejects them.
 	RejectUnicodeEscapes bool
+	// ListSizeLimit [?] arms the 45029 trap: user/list with fetch_child=1
+	// answers 45029 ("response too big") when it would return more than
+	// this many members. The real threshold is undocumented; 0 (default)
+	// never trips, so only tests that exercise the "split by department"
+	// fallback set it.
+	ListSizeLimit int
 
 	// Latency delays every /cgi-bin/ request (gettoken included), honouring
 	// the request context.
@@ -189,6 +195,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.MaxDirectLeaders <= 0 {
 		o.MaxDirectLeaders = 5
+	}
+	if o.ListSizeLimit < 0 {
+		o.ListSizeLimit = 0
 	}
 	if o.Latency < 0 {
 		o.Latency = 0

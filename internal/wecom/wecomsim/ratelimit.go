@@ -9,6 +9,9 @@ type counter struct {
 	buckets  []bucket // ascending by sec, none older than an hour
 	total    int      // sum of buckets
 	banUntil time.Time
+	// peakMinute and peakHour are the largest minute and hour counts this
+	// key ever held, for MaxWindowCount.
+	peakMinute, peakHour int
 }
 
 type bucket struct {
@@ -94,6 +97,33 @@ func (s *Server) allowRate(api, corp, ip string, now time.Time) bool {
 	}
 	for _, c := range counters {
 		c.add(now)
+		c.peakMinute = max(c.peakMinute, c.lastMinute(now))
+		c.peakHour = max(c.peakHour, c.total)
 	}
 	return true
+}
+
+// MaxWindowCount reports the most calls to api that the emulator's own
+// per-corp counter ever held in one window, window being time.Minute or
+// time.Hour (the two windows WeCom limits); any other window gives -1.
+// Only accepted calls count, as for the limits themselves. With both corp
+// limits switched off the counter does not exist and the answer is 0.
+//
+// It is the check a rate-limit benchmark needs: if this never exceeds
+// the configured limit, the client never overfilled a window as the
+// service sees it.
+func (s *Server) MaxWindowCount(api string, window time.Duration) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.limits["corp|"+s.opts.CorpID+"|"+api]
+	switch {
+	case window != time.Minute && window != time.Hour:
+		return -1
+	case c == nil:
+		return 0
+	case window == time.Minute:
+		return c.peakMinute
+	default:
+		return c.peakHour
+	}
 }

@@ -22,6 +22,31 @@ func TestRateLimitMinuteBan(t *testing.T) {
 	must(t, get(), 0, "ban over at 60 s")
 }
 
+func TestMaxWindowCount(t *testing.T) {
+	e := newEnv(t, Options{CorpPerMinute: 3, CorpPerHour: 5, IPPerMinute: -1, IPPerHour: -1})
+	get := func() result { return e.get("department/get", map[string]string{"id": "1"}) }
+	for range 3 {
+		must(t, get(), 0, "under limit")
+	}
+	must(t, get(), 45009, "refused calls are not counted")
+	e.clock.Advance(time.Minute)
+	must(t, get(), 0, "next minute")
+	for _, tc := range []struct {
+		api    string
+		window time.Duration
+		want   int
+	}{
+		{"department/get", time.Minute, 3},
+		{"department/get", time.Hour, 4},
+		{"department/get", time.Second, -1},
+		{"user/get", time.Minute, 0},
+	} {
+		if got := e.sim.MaxWindowCount(tc.api, tc.window); got != tc.want {
+			t.Errorf("MaxWindowCount(%s, %v) = %d, want %d", tc.api, tc.window, got, tc.want)
+		}
+	}
+}
+
 func TestRateLimitSliding(t *testing.T) {
 	e := newEnv(t, Options{CorpPerMinute: 2, IPPerMinute: -1, IPPerHour: -1})
 	get := func() result { return e.get("department/get", map[string]string{"id": "1"}) }

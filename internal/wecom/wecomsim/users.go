@@ -79,6 +79,37 @@ func optInt(body map[string]json.RawMessage, key string, ok *bool) *int {
 	return &v
 }
 
+// optGender reads gender, which the docs type as the string "1" or "2" but
+// widely used SDKs send as a JSON number with 0 as the default (wechatpy's
+// user.create(gender=0), silenceper/wechat's UserCreateRequest.Gender int),
+// so the real service must accept both. 0 and "0" mean "not specified" and
+// leave the stored value alone; anything else is 40058.
+func optGender(body map[string]json.RawMessage, ok *bool) *string {
+	var v any
+	present, good := getField(body, "gender", &v)
+	if !present || !good {
+		if !good {
+			*ok = false
+		}
+		return nil
+	}
+	var g string
+	switch x := v.(type) {
+	case string:
+		g = x
+	case float64:
+		g = strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	switch g {
+	case "1", "2":
+		return &g
+	case "0":
+		return nil
+	}
+	*ok = false
+	return nil
+}
+
 // parseUserInput type-checks every known key; a wrong JSON type is 40058.
 // Unknown keys (extattr, to_invite, avatar_mediaid, ...) are accepted and
 // ignored, as the real service ignores unregistered extattr names.
@@ -92,7 +123,7 @@ func parseUserInput(body map[string]json.RawMessage) (*userInput, int) {
 		mobile:    optString(body, "mobile", &ok),
 		email:     optString(body, "email", &ok),
 		position:  optString(body, "position", &ok),
-		gender:    optString(body, "gender", &ok),
+		gender:    optGender(body, &ok),
 		telephone: optString(body, "telephone", &ok),
 		addr:      optString(body, "address", &ok),
 		mainDept:  optInt(body, "main_department", &ok),
@@ -118,12 +149,13 @@ func parseUserInput(body map[string]json.RawMessage) (*userInput, int) {
 	if !ok {
 		return nil, 40058
 	}
-	// gender is a string on the wire; a JSON number already failed above.
-	if in.gender != nil && *in.gender != "1" && *in.gender != "2" {
-		return nil, 40058
-	}
 	if in.enable != nil && *in.enable != 0 && *in.enable != 1 {
 		return nil, 40058
+	}
+	if in.mainDept != nil && *in.mainDept == 0 {
+		// No department has id 0: SDKs that send every field (silenceper's
+		// UserUpdateRequest) mean "unchanged", not "reset to the first".
+		in.mainDept = nil
 	}
 	return in, 0
 }
@@ -674,6 +706,9 @@ func (s *Server) userList(c *call) (map[string]any, int) {
 	members, code := s.membersOf(c)
 	if code != 0 {
 		return nil, code
+	}
+	if s.opts.ListSizeLimit > 0 && c.query.Get("fetch_child") == "1" && len(members) > s.opts.ListSizeLimit {
+		return nil, 45029
 	}
 	list := make([]map[string]any, 0, len(members))
 	for _, u := range members {
