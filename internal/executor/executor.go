@@ -215,28 +215,56 @@ func (e *Executor) record(r Result) {
 	}
 }
 
-// call journals one WeCom call, makes it and completes its journal row.
-// do returns the state change to apply on success, or with an error when
-// the error still leaves the intent fulfilled. The first returned error is
-// WeCom's, the second a *FatalError.
-func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api string, payload any, attempt int, do func(context.Context) (*journal.StateChange, error)) (wecomErr error, fatal error) {
+// call makes one planned WeCom call and journals every HTTP attempt of it:
+// the client's hook writes a pending row before each attempt is sent and
+// completes it when that attempt failed and will be retried; the executor
+// completes the last attempt's row together with the state change. do
+// returns the state change to apply on success, or with an error when the
+// error still leaves the intent fulfilled (deleting what is already gone).
+// The first returned error is WeCom's, the second a *FatalError.
+func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api string, payload any, do func(context.Context) (*journal.StateChange, error)) (wecomErr error, fatal error) {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return nil, &FatalError{fmt.Errorf("encode %s %s: %w", kind, op.Target, err)}
 	}
-	id, err := e.store.BeginCall(ctx, journal.Call{
-		RunID: e.runID, Seq: op.Seq, Phase: op.Phase, Operation: string(kind), API: api,
-		Target: op.Target, SourceRef: op.Ref, Payload: body, Attempt: attempt,
-	})
-	if err != nil {
-		// No journal row, so no call: the contract is write-ahead.
-		return nil, &FatalError{fmt.Errorf("%s %s: %w", kind, op.Target, err)}
+	var (
+		open       int64 // row of the attempt whose answer is not yet recorded
+		journalErr error
+	)
+	hook := func(_ string, attempt int) (func(int, error), error) {
+		id, err := e.store.BeginCall(ctx, journal.Call{
+			RunID: e.runID, Seq: op.Seq, Phase: op.Phase, Operation: string(kind), API: api,
+			Target: op.Target, SourceRef: op.Ref, Payload: body, Attempt: attempt,
+		})
+		if err != nil {
+			// No journal row, so no call: the contract is write-ahead.
+			journalErr = err
+			return nil, err
+		}
+		open = id
+		return func(code int, err error) {
+			if err == nil || ctx.Err() != nil || !retried(err) {
+				return // the last attempt: completed below with the outcome of the whole call
+			}
+			if cerr := e.store.CompleteCall(context.WithoutCancel(ctx), id, journal.CallFailed, code, errmsgOf(err), nil); cerr != nil {
+				journalErr = cerr
+				return
+			}
+			open = 0
+		}, nil
 	}
-	change, callErr := do(ctx)
+	change, callErr := do(wecom.WithAttemptHook(ctx, hook))
+	if journalErr != nil {
+		return callErr, &FatalError{fmt.Errorf("%s %s: %w", kind, op.Target, journalErr)}
+	}
+	if open == 0 {
+		// Nothing was sent (the client failed before sending, e.g. while
+		// fetching a token), or every attempt is already recorded.
+		return callErr, nil
+	}
 	outcome, code, msg := journal.CallOK, 0, ""
 	if callErr != nil && change != nil {
-		// An error whose intent holds anyway (deleting what is already
-		// gone): recorded as ok with WeCom's errcode.
+		// The intent holds anyway: recorded as ok with WeCom's errcode.
 		code, msg = wecom.CodeOf(callErr), errmsgOf(callErr)
 	} else if callErr != nil {
 		outcome, code, msg = journal.CallFailed, wecom.CodeOf(callErr), errmsgOf(callErr)
@@ -246,7 +274,7 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 			return callErr, &FatalError{fmt.Errorf("%s %s: interrupted with the call in flight: %w", kind, op.Target, callErr)}
 		}
 	}
-	if err := e.store.CompleteCall(context.WithoutCancel(ctx), id, outcome, code, msg, change); err != nil {
+	if err := e.store.CompleteCall(context.WithoutCancel(ctx), open, outcome, code, msg, change); err != nil {
 		return callErr, &FatalError{fmt.Errorf("%s %s: %w", kind, op.Target, err)}
 	}
 	if change != nil && change.PutDepartment != nil {
@@ -255,6 +283,18 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 		e.mu.Unlock()
 	}
 	return callErr, nil
+}
+
+// retried reports whether the client will send another attempt after an
+// attempt that failed with err: transient failures and an invalid token are
+// retried (within the client's budget; a last failed attempt is then also
+// closed here, and the call's own row is already complete).
+func retried(err error) bool {
+	switch wecom.ClassOf(err) {
+	case wecom.ClassRetry, wecom.ClassRefresh, wecom.ClassRateLimited:
+		return true
+	}
+	return false
 }
 
 func (e *Executor) runOp(parent context.Context, op plan.Op) error {
@@ -291,7 +331,7 @@ func (e *Executor) dispatch(ctx context.Context, op plan.Op) (Result, error) {
 	case plan.UserCreate:
 		return e.userCreateOp(ctx, op)
 	case plan.UserUpdate, plan.UserLeaders, plan.UserDisable:
-		return e.userUpdateOp(ctx, op, op.Kind, 1)
+		return e.userUpdateOp(ctx, op, op.Kind)
 	case plan.UserDelete:
 		return e.userDelete(ctx, op)
 	}

@@ -21,7 +21,7 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 			Key: d.Key, WeComID: id, ParentID: parents[0], Name: d.Name, Order: d.Order, RunID: e.runID,
 		}}
 	}
-	werr, fatal := e.call(ctx, op, op.Kind, "department/create", body, 1, func(ctx context.Context) (*journal.StateChange, error) {
+	werr, fatal := e.call(ctx, op, op.Kind, "department/create", body, func(ctx context.Context) (*journal.StateChange, error) {
 		id, err := e.client.CreateDepartment(ctx, body)
 		if err != nil {
 			return nil, err
@@ -37,7 +37,7 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 	// 60008: a sibling with this name exists (made by hand, or by a run
 	// that died before recording the answer). Adopt it: look it up by name
 	// under the parent and record its id.
-	werr, fatal = e.call(ctx, op, "department_adopt", "department/list", map[string]any{"id": parents[0], "name": d.Name}, 2,
+	werr, fatal = e.call(ctx, op, "department_adopt", "department/list", map[string]any{"id": parents[0], "name": d.Name},
 		func(ctx context.Context) (*journal.StateChange, error) {
 			list, err := e.client.ListDepartments(ctx, parents[0])
 			if err != nil {
@@ -63,7 +63,7 @@ func (e *Executor) deptUpdate(ctx context.Context, op plan.Op) (Result, error) {
 		return e.skip(ctx, op, err)
 	}
 	body := wecom.DepartmentPatch{"id": d.ID, "name": d.Name, "parentid": parents[0], "order": d.Order}
-	werr, fatal := e.call(ctx, op, op.Kind, "department/update", body, 1, func(ctx context.Context) (*journal.StateChange, error) {
+	werr, fatal := e.call(ctx, op, op.Kind, "department/update", body, func(ctx context.Context) (*journal.StateChange, error) {
 		if err := e.client.UpdateDepartment(ctx, body); err != nil {
 			return nil, err
 		}
@@ -77,7 +77,7 @@ func (e *Executor) deptUpdate(ctx context.Context, op plan.Op) (Result, error) {
 func (e *Executor) deptDelete(ctx context.Context, op plan.Op) (Result, error) {
 	d := op.Dept
 	gone := &journal.StateChange{DeleteDepartment: d.Key}
-	werr, fatal := e.call(ctx, op, op.Kind, "department/delete", map[string]any{"id": d.ID}, 1, func(ctx context.Context) (*journal.StateChange, error) {
+	werr, fatal := e.call(ctx, op, op.Kind, "department/delete", map[string]any{"id": d.ID}, func(ctx context.Context) (*journal.StateChange, error) {
 		if err := e.client.DeleteDepartment(ctx, d.ID); err != nil {
 			if wecom.CodeOf(err) == 60003 {
 				return gone, err
@@ -105,7 +105,7 @@ func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error)
 	if err != nil {
 		return e.skip(ctx, op, err)
 	}
-	werr, fatal := e.call(ctx, op, op.Kind, "user/create", body, 1, func(ctx context.Context) (*journal.StateChange, error) {
+	werr, fatal := e.call(ctx, op, op.Kind, "user/create", body, func(ctx context.Context) (*journal.StateChange, error) {
 		if err := e.client.CreateUser(ctx, body); err != nil {
 			return nil, err
 		}
@@ -119,7 +119,7 @@ func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error)
 	// crash ends here too, so resume never creates twice.
 	adopt := op
 	adopt.Fields = plan.AllFields()
-	res, err := e.userUpdateOp(ctx, adopt, "user_adopt", 2)
+	res, err := e.userUpdateOp(ctx, adopt, "user_adopt")
 	res.Op = op
 	if res.Outcome == OK {
 		res.Outcome = Adopted
@@ -127,7 +127,7 @@ func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error)
 	return res, err
 }
 
-func (e *Executor) userUpdateOp(ctx context.Context, op plan.Op, kind plan.Kind, attempt int) (Result, error) {
+func (e *Executor) userUpdateOp(ctx context.Context, op plan.Op, kind plan.Kind) (Result, error) {
 	var body wecom.UserPatch
 	if op.After == nil {
 		// Disabling a member the journal never knew (authoritative scope).
@@ -138,7 +138,7 @@ func (e *Executor) userUpdateOp(ctx context.Context, op plan.Op, kind plan.Kind,
 			return e.skip(ctx, op, err)
 		}
 	}
-	werr, fatal := e.call(ctx, op, kind, "user/update", body, attempt, func(ctx context.Context) (*journal.StateChange, error) {
+	werr, fatal := e.call(ctx, op, kind, "user/update", body, func(ctx context.Context) (*journal.StateChange, error) {
 		if err := e.client.UpdateUser(ctx, body); err != nil {
 			return nil, err
 		}
@@ -149,7 +149,7 @@ func (e *Executor) userUpdateOp(ctx context.Context, op plan.Op, kind plan.Kind,
 
 func (e *Executor) userDelete(ctx context.Context, op plan.Op) (Result, error) {
 	gone := &journal.StateChange{DeleteMember: op.Target}
-	werr, fatal := e.call(ctx, op, op.Kind, "user/delete", map[string]any{"userid": op.Target}, 1, func(ctx context.Context) (*journal.StateChange, error) {
+	werr, fatal := e.call(ctx, op, op.Kind, "user/delete", map[string]any{"userid": op.Target}, func(ctx context.Context) (*journal.StateChange, error) {
 		if err := e.client.DeleteUser(ctx, op.Target); err != nil {
 			if wecom.CodeOf(err) == 60111 {
 				return gone, err

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -284,6 +285,32 @@ func TestFaultMix(t *testing.T) {
 		t.Fatalf("only %d faulted calls: the test did not exercise recovery", faults)
 	}
 	t.Logf("%d faulted calls; finished after run %d", faults, rep.RunID)
+
+	// Every attempt WeCom received, faulted or not, has its journal row.
+	journaled := map[string]int{}
+	for id := int64(1); id <= final.RunID; id++ {
+		calls, err := store.ListCalls(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range calls {
+			journaled[c.API]++
+			if c.Outcome == journal.CallPending {
+				t.Errorf("call %d (%s %s) left pending", c.ID, c.Operation, c.Target)
+			}
+		}
+	}
+	received := map[string]int{}
+	for _, c := range sim.CallLog() {
+		if slices.Contains(writeAPIs, c.API) {
+			received[c.API]++
+		}
+	}
+	for api, n := range received {
+		if journaled[api] < n {
+			t.Errorf("%s: WeCom received %d attempts, the journal has %d rows", api, n, journaled[api])
+		}
+	}
 	creates := map[string]int{}
 	for _, c := range sim.CallLog() {
 		if c.API == "user/create" && c.Errcode == 0 {
