@@ -1,0 +1,74 @@
+package plan
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+// nightly builds a directory of n members over 300 departments, the state
+// and live directory as if it had been applied, and a copy of the feed in
+// which every hundredth member changed position.
+func nightly(n int) (mapper.Directory, mapper.Directory, journal.State, Live) {
+	var dir mapper.Directory
+	for i := range 300 {
+		top := fmt.Sprintf("事业部%d", i/30)
+		if i%30 == 0 {
+			dir.Departments = append(dir.Departments, mapper.Department{Key: top, Name: top, Depth: 1})
+		}
+		k := fmt.Sprintf("%s/组%d", top, i)
+		dir.Departments = append(dir.Departments, mapper.Department{Key: k, Name: fmt.Sprintf("组%d", i), ParentKey: top, Depth: 2})
+	}
+	for i := range n {
+		m := mapper.Member{
+			User: wecom.User{UserID: fmt.Sprintf("U%06d", i), Name: fmt.Sprintf("员工%d", i), Mobile: fmt.Sprintf("139%08d", i),
+				Position: "工程师", Gender: "1"},
+			DeptKeys: []string{fmt.Sprintf("事业部%d/组%d", (i%300)/30, i%300)},
+			Ref:      fmt.Sprintf("staff.csv:%d", i+2),
+		}
+		if i >= 300 {
+			m.User.DirectLeader = []string{fmt.Sprintf("U%06d", i%300)}
+		}
+		dir.Members = append(dir.Members, m)
+	}
+	st, live := applied(dir)
+	changed := dir
+	changed.Members = append([]mapper.Member(nil), dir.Members...)
+	for i := 0; i < n; i += 100 {
+		changed.Members[i].User.Position = "高级工程师"
+	}
+	return dir, changed, st, live
+}
+
+func TestNightlyWritesEqualChangedRecords(t *testing.T) {
+	_, changed, st, live := nightly(20000)
+	p, err := Build(changed, st, live, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Ops) != 200 {
+		t.Fatalf("1%% of 20,000 members changed: want 200 writes, plan has %d", len(p.Ops))
+	}
+	for _, op := range p.Ops {
+		if op.Kind != UserUpdate || len(op.Fields) != 1 || op.Fields[0] != "position" {
+			t.Fatalf("unexpected op %+v", op)
+		}
+	}
+}
+
+// BenchmarkPlanNightly100k: planning 100,000 members with 1% changed
+// (issue 5's target: ≤ 1 s, ≤ 200 MB).
+func BenchmarkPlanNightly100k(b *testing.B) {
+	_, changed, st, live := nightly(100000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := Build(changed, st, live, Policy{})
+		if err != nil || len(p.Ops) != 1000 {
+			b.Fatalf("plan: %v, %d ops", err, len(p.Ops))
+		}
+	}
+}
