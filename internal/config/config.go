@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/internal/source"
 )
 
 // Config is the whole file.
@@ -66,13 +69,152 @@ type Job struct {
 	Policy   plan.Policy   `yaml:"policy"`
 }
 
-// Source is where a job's rows come from.
+// Source is where a job's rows come from: a CSV file, an .xlsx workbook,
+// or a PostgreSQL view. Keys of another type than the job's are refused
+// rather than ignored.
 type Source struct {
-	Type      string `yaml:"type"` // csv
-	Path      string `yaml:"path"`
+	Type      string `yaml:"type"` // csv (default), xlsx or postgres
+	Path      string `yaml:"path"` // csv, xlsx; relative to the config file
 	Encoding  string `yaml:"encoding"`
 	Delimiter string `yaml:"delimiter"`
-	HeaderRow int    `yaml:"header_row"`
+	// HeaderRow is the 1-based row of the header (csv, xlsx). 0 means the
+	// first line for csv; for xlsx, the first row holding every mapped
+	// column, so title rows above the header need no setting.
+	HeaderRow int `yaml:"header_row"`
+	// Sheet is the xlsx sheet: a name, "#N" for the N-th (hidden sheets
+	// count), or empty for the first visible one.
+	Sheet string `yaml:"sheet"`
+	// View is the PostgreSQL view or table, optionally schema-qualified
+	// (hr.staff_v). It is quoted as an identifier, so it is matched
+	// exactly, case included.
+	View string `yaml:"view"`
+	// Key is the view's key column: rows are read in its order and
+	// rejects name it.
+	Key string `yaml:"key"`
+	// DSNEnv names the environment variable holding the PostgreSQL URL of
+	// the HR database (for example HR_DATABASE_URL). It is required, with
+	// no default, so the HR database is never the journal's DATABASE_URL
+	// by accident.
+	DSNEnv string `yaml:"dsn_env"`
+}
+
+// envName is what an environment variable name looks like; a dsn_env that
+// is anything else is most likely the connection string itself.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// validate checks the keys of the source's type.
+func (s Source) validate() error {
+	if s.HeaderRow < 0 {
+		return fmt.Errorf("source.header_row %d: want 1 or more, or 0", s.HeaderRow)
+	}
+	notFor := func(key, value, typ string) error {
+		if value != "" {
+			return fmt.Errorf("source.%s does not apply to source.type %s", key, typ)
+		}
+		return nil
+	}
+	switch s.Type {
+	case source.TypeCSV, source.TypeXLSX:
+		if s.Path == "" {
+			return errors.New("source.path is required")
+		}
+		if kind := fileKind(s.Path, s.Type); kind != s.Type {
+			return fmt.Errorf("source.path %s is %s by its name but source.type is %s", s.Path, kind, s.Type)
+		}
+		if err := errors.Join(notFor("view", s.View, s.Type), notFor("key", s.Key, s.Type), notFor("dsn_env", s.DSNEnv, s.Type)); err != nil {
+			return err
+		}
+		if s.Type == source.TypeXLSX {
+			return errors.Join(notFor("encoding", s.Encoding, s.Type), notFor("delimiter", s.Delimiter, s.Type))
+		}
+		if len([]rune(s.Delimiter)) > 1 {
+			return fmt.Errorf("source.delimiter %q: want one character", s.Delimiter)
+		}
+		return notFor("sheet", s.Sheet, s.Type)
+	case source.TypePostgres:
+		switch {
+		case s.View == "":
+			return errors.New("source.view is required for a postgres source")
+		case s.Key == "":
+			return errors.New("source.key is required for a postgres source: the view's key column")
+		case s.DSNEnv == "":
+			return errors.New("source.dsn_env is required for a postgres source: the environment variable holding its connection string, such as HR_DATABASE_URL")
+		case !envName.MatchString(s.DSNEnv):
+			// Not quoted back: it may be the connection string, password
+			// and all.
+			return errors.New("source.dsn_env must be the name of an environment variable (such as HR_DATABASE_URL), not the connection string itself")
+		}
+		if s.HeaderRow != 0 {
+			return notFor("header_row", strconv.Itoa(s.HeaderRow), s.Type)
+		}
+		return errors.Join(notFor("path", s.Path, s.Type), notFor("encoding", s.Encoding, s.Type), notFor("delimiter", s.Delimiter, s.Type),
+			notFor("sheet", s.Sheet, s.Type))
+	case "xls":
+		return errors.New("source.type xls: the old binary Excel format is not supported; save the workbook as .xlsx and use type xlsx")
+	}
+	return fmt.Errorf("source.type %q: supported: csv, xlsx, postgres", s.Type)
+}
+
+// fileKind is the source type a file name implies: its extension when
+// it is a known one, otherwise fallback. A .xls name implies nothing:
+// HR systems give that name to tab-separated text as often as to real
+// old workbooks, and each reader says clearly which it got.
+func fileKind(path, fallback string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".xlsx", ".xlsm":
+		return source.TypeXLSX
+	case ".csv", ".tsv", ".txt":
+		return source.TypeCSV
+	}
+	if fallback == source.TypePostgres || fallback == "" {
+		return source.TypeCSV
+	}
+	return fallback
+}
+
+// SourceSpec is how to open job j's source, reading the file at path
+// instead when path is not empty. path must already be resolved (see
+// Config.SourceSpec and runner.SourcePath). A file given instead of the
+// configured one (importer run --source) is read as the type its name
+// says, .xlsx/.xlsm as xlsx and .csv/.tsv/.txt as csv, so a postgres job
+// can also be fed a file; when that type differs from the job's, the
+// job's encoding, delimiter, sheet and header row do not apply and the
+// readers' defaults (sniffing, header search) are used.
+func (j *Job) SourceSpec(path string) (source.Spec, error) {
+	s := j.Source
+	if path == "" {
+		if s.Type != source.TypePostgres {
+			return source.Spec{}, fmt.Errorf("job %s: no source file", j.Name)
+		}
+		dsn := os.Getenv(s.DSNEnv)
+		if dsn == "" {
+			return source.Spec{}, fmt.Errorf("job %s: the HR database connection string is not set: export %s (source.dsn_env)", j.Name, s.DSNEnv)
+		}
+		return source.Spec{Type: source.TypePostgres, DSN: dsn, View: s.View, Key: s.Key}, nil
+	}
+	spec := source.Spec{Type: fileKind(path, s.Type), Path: path, Columns: j.Mapping.Columns()}
+	if spec.Type == s.Type {
+		for _, r := range s.Delimiter {
+			spec.Delimiter = r
+		}
+		spec.Encoding, spec.HeaderRow, spec.Sheet = s.Encoding, s.HeaderRow, s.Sheet
+	}
+	return spec, nil
+}
+
+// SourceSpec is how to open job j's source: the configured one resolved
+// against the config's directory, or the file override names.
+func (c *Config) SourceSpec(j *Job, override string) (source.Spec, error) {
+	path := override
+	switch {
+	case path != "":
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+	case j.Source.Type != source.TypePostgres:
+		path = c.Resolve(j.Source.Path)
+	}
+	return j.SourceSpec(path)
 }
 
 // Serve is the scheduled service: its HTTP endpoints, shutdown grace,
@@ -252,14 +394,8 @@ func (c *Config) validate() error {
 			return fmt.Errorf("jobs[%d]: duplicate job name %q", i, j.Name)
 		}
 		seen[j.Name] = true
-		if j.Source.Type != "csv" {
-			return fmt.Errorf("job %s: source.type %q: supported: csv", j.Name, j.Source.Type)
-		}
-		if j.Source.Path == "" {
-			return fmt.Errorf("job %s: source.path is required", j.Name)
-		}
-		if len([]rune(j.Source.Delimiter)) > 1 {
-			return fmt.Errorf("job %s: source.delimiter %q: want one character", j.Name, j.Source.Delimiter)
+		if err := j.Source.validate(); err != nil {
+			return fmt.Errorf("job %s: %w", j.Name, err)
 		}
 		if err := j.Mapping.Validate(); err != nil {
 			return fmt.Errorf("job %s: mapping: %w", j.Name, err)

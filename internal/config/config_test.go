@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hrfeed/importer/internal/source"
 	"github.com/hrfeed/importer/samples"
 )
 
@@ -102,5 +105,151 @@ func TestJobSelection(t *testing.T) {
 	}
 	if _, err := c.Job("nope"); err == nil {
 		t.Error("unknown job accepted")
+	}
+}
+
+// withSource replaces the sample job's source block.
+func withSource(t *testing.T, block string) string {
+	t.Helper()
+	const sample = "    source:\n      type: csv\n      path: staff.csv\n"
+	base := string(samples.ImporterYAML)
+	if !strings.Contains(base, sample) {
+		t.Fatal("the sample config's source block changed; update withSource")
+	}
+	return strings.Replace(base, sample, "    source:\n"+block, 1)
+}
+
+func TestSourceValidation(t *testing.T) {
+	tests := []struct {
+		name, block, want string // want "" = valid
+	}{
+		{"csv", "      path: staff.csv\n      encoding: gbk\n      delimiter: \";\"\n      header_row: 2\n", ""},
+		{"xlsx", "      type: xlsx\n      path: staff.xlsx\n      sheet: \"#2\"\n      header_row: 3\n", ""},
+		{"xlsx with an unknown extension", "      type: xlsx\n      path: export.dat\n", ""},
+		{"csv named .xls", "      type: csv\n      path: export.xls\n", ""},
+		{"postgres", "      type: postgres\n      view: hr.staff_v\n      key: 工号\n      dsn_env: HR_DATABASE_URL\n", ""},
+		{"no path", "      type: xlsx\n", "job staff: source.path is required"},
+		{"workbook as csv", "      type: csv\n      path: staff.xlsx\n", "source.path staff.xlsx is xlsx by its name but source.type is csv"},
+		{"csv as workbook", "      type: xlsx\n      path: staff.csv\n", "source.path staff.csv is csv by its name but source.type is xlsx"},
+		{"sheet on csv", "      path: staff.csv\n      sheet: Sheet1\n", "source.sheet does not apply to source.type csv"},
+		{"encoding on xlsx", "      type: xlsx\n      path: staff.xlsx\n      encoding: gbk\n", "source.encoding does not apply to source.type xlsx"},
+		{"view on csv", "      path: staff.csv\n      view: hr.staff_v\n", "source.view does not apply to source.type csv"},
+		{"two-character delimiter", "      path: staff.csv\n      delimiter: \"||\"\n", `source.delimiter "||": want one character`},
+		{"negative header row", "      path: staff.csv\n      header_row: -1\n", "source.header_row -1"},
+		{"postgres without view", "      type: postgres\n      key: id\n      dsn_env: HR_DATABASE_URL\n", "source.view is required"},
+		{"postgres without key", "      type: postgres\n      view: hr.staff_v\n      dsn_env: HR_DATABASE_URL\n", "source.key is required"},
+		{"postgres without dsn_env", "      type: postgres\n      view: hr.staff_v\n      key: id\n", "source.dsn_env is required"},
+		{"postgres with path", "      type: postgres\n      view: v\n      key: id\n      dsn_env: HR_DATABASE_URL\n      path: staff.csv\n", "source.path does not apply to source.type postgres"},
+		{"postgres with header row", "      type: postgres\n      view: v\n      key: id\n      dsn_env: HR_DATABASE_URL\n      header_row: 2\n", "source.header_row does not apply to source.type postgres"},
+		{"xls", "      type: xls\n      path: staff.xls\n", "save the workbook as .xlsx"},
+		{"unknown type", "      type: mysql\n", `source.type "mysql": supported: csv, xlsx, postgres`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(withSource(t, tt.block)))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A connection string pasted where the variable's name belongs must not
+// be echoed in the error.
+func TestDSNEnvIsNotEchoed(t *testing.T) {
+	const dsn = "postgres://hr:hunter2@db.example/hr"
+	_, err := Parse([]byte(withSource(t, "      type: postgres\n      view: v\n      key: id\n      dsn_env: "+dsn+"\n")))
+	if err == nil || !strings.Contains(err.Error(), "source.dsn_env must be the name of an environment variable") {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error echoes the connection string: %v", err)
+	}
+}
+
+func TestSourceSpec(t *testing.T) {
+	dir := t.TempDir()
+	load := func(block string) (*Config, *Job) {
+		t.Helper()
+		path := filepath.Join(dir, "importer.yaml")
+		if err := os.WriteFile(path, []byte(withSource(t, block)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := c.Job("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, j
+	}
+	elsewhere, err := filepath.Abs("elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c, j := load("      path: feeds/staff.csv\n      encoding: gbk\n      delimiter: \";\"\n      header_row: 2\n")
+	columns := j.Mapping.Columns()
+	tests := []struct {
+		name     string
+		override string
+		want     source.Spec
+	}{
+		{"configured csv", "", source.Spec{Type: "csv", Path: filepath.Join(dir, "feeds", "staff.csv"), Encoding: "gbk", Delimiter: ';', HeaderRow: 2, Columns: columns}},
+		{"csv override keeps the csv settings", "elsewhere/x.csv", source.Spec{Type: "csv", Path: filepath.Join(elsewhere, "x.csv"), Encoding: "gbk", Delimiter: ';', HeaderRow: 2, Columns: columns}},
+		{"xlsx override drops them", "elsewhere/x.xlsx", source.Spec{Type: "xlsx", Path: filepath.Join(elsewhere, "x.xlsx"), Columns: columns}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := c.SourceSpec(j, tt.override)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("spec (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	c, j = load("      type: xlsx\n      path: staff.xlsx\n      sheet: 花名册\n")
+	if got, err := c.SourceSpec(j, ""); err != nil || got.Type != "xlsx" || got.Sheet != "花名册" || got.Path != filepath.Join(dir, "staff.xlsx") {
+		t.Errorf("xlsx spec = %+v, %v", got, err)
+	}
+
+	c, j = load("      type: postgres\n      view: hr.staff_v\n      key: 工号\n      dsn_env: HR_TEST_DSN\n")
+	t.Setenv("HR_TEST_DSN", "")
+	if _, err := c.SourceSpec(j, ""); err == nil || !strings.Contains(err.Error(), "export HR_TEST_DSN") {
+		t.Errorf("unset DSN: %v", err)
+	}
+	t.Setenv("HR_TEST_DSN", "postgres://hr:pw@db/hr")
+	want := source.Spec{Type: "postgres", DSN: "postgres://hr:pw@db/hr", View: "hr.staff_v", Key: "工号"}
+	if got, err := c.SourceSpec(j, ""); err != nil || !cmp.Equal(want, got) {
+		t.Errorf("postgres spec = %+v, %v", got, err)
+	}
+	// --source on a postgres job reads the file instead.
+	if got, err := c.SourceSpec(j, "elsewhere/x.xlsx"); err != nil || got.Type != "xlsx" || got.DSN != "" {
+		t.Errorf("postgres job with a file = %+v, %v", got, err)
+	}
+}
+
+func TestPostgresSampleLoads(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", "samples", "importer-postgres.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := c.Job("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := j.Source; s.Type != "postgres" || s.View != "hr.staff_v" || s.Key != "工号" || s.DSNEnv != "HR_DATABASE_URL" {
+		t.Errorf("source = %+v", s)
 	}
 }

@@ -15,4 +15,27 @@
 // UTF-8; otherwise the file is read as GB18030, the superset of GBK. A
 // file that sniffs as UTF-8 but turns invalid later yields rows with an
 // "invalid_encoding" Problem rather than silently garbled names.
+//
+// Workbooks (.xlsx) are read with excelize's streaming Rows iterator;
+// worksheets and shared-string tables over 1 MiB are spilled to temporary
+// files rather than held in memory, and Close removes them. A cell's value
+// is what the mapper needs rather than what a display format shows: date
+// cells become ISO dates, numbers are the stored number in positional
+// notation (zero-padding formats kept), formulas give their cached result.
+// The header is the first row holding every mapped column unless
+// configured, so title rows above it need no setting. Old binary .xls
+// files and password-protected workbooks, which share the OLE2 container,
+// are named as such (ErrLegacyXLS, ErrEncrypted). A vertically merged data
+// cell is read in its top row only: merge ranges follow the rows in the
+// sheet XML, so a streaming reader learns of them too late to fill the
+// rows below.
+//
+// A PostgreSQL view is read with pgx in one read-only REPEATABLE READ
+// transaction, SELECT * ordered by the key column, names quoted as
+// identifiers. Values arrive in PostgreSQL's text form, with DateStyle set
+// to ISO; the connection string and its password are scrubbed from every
+// error (SafeError).
+//
+// Open picks the reader from a Spec, the one shape the runner and the
+// config share.
 package source
