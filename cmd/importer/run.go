@@ -99,9 +99,13 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	if err != nil {
 		return err
 	}
+	depts, err := c.DepartmentSpec(job)
+	if err != nil {
+		return fatal(err)
+	}
 	prog := newProgress(a.stderr, !a.verbose)
 	rep, err := runner.Run(ctx, runner.Params{
-		Job: job, CorpID: c.WeCom.CorpID, SourcePath: runner.SourcePath(c, job, f.source),
+		Job: job, CorpID: c.WeCom.CorpID, SourcePath: runner.SourcePath(c, job, f.source), DepartmentSpec: depts,
 		DryRun: f.dryRun, Force: f.force, ResumedFrom: resumedFrom, Reload: f.reload,
 		Store: store, Client: client, Concurrency: c.WeCom.Concurrency, Logger: log,
 		OnPlan: prog.plan, OnResult: prog.result,

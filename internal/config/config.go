@@ -62,11 +62,14 @@ type Journal struct {
 
 // Job is one import: a source, its mapping and its policy.
 type Job struct {
-	Name     string        `yaml:"name"`
-	Schedule string        `yaml:"schedule"`
-	Source   Source        `yaml:"source"`
-	Mapping  mapper.Config `yaml:"mapping"`
-	Policy   plan.Policy   `yaml:"policy"`
+	Name     string `yaml:"name"`
+	Schedule string `yaml:"schedule"`
+	Source   Source `yaml:"source"`
+	// DepartmentSource is the department table's own source, required when
+	// mapping.departments.table is set (departments keyed by HR code).
+	DepartmentSource *Source       `yaml:"department_source"`
+	Mapping          mapper.Config `yaml:"mapping"`
+	Policy           plan.Policy   `yaml:"policy"`
 }
 
 // Source is where a job's rows come from: a CSV file, an .xlsx workbook,
@@ -217,6 +220,26 @@ func (c *Config) SourceSpec(j *Job, override string) (source.Spec, error) {
 	return j.SourceSpec(path)
 }
 
+// DepartmentSpec is how to open the job's department table, or nil when
+// the job takes its departments from the member rows.
+func (c *Config) DepartmentSpec(j *Job) (*source.Spec, error) {
+	d := j.DepartmentSource
+	if d == nil {
+		return nil, nil
+	}
+	table := Job{Name: j.Name, Source: *d}
+	path := ""
+	if d.Type != source.TypePostgres {
+		path = c.Resolve(d.Path)
+	}
+	spec, err := table.SourceSpec(path)
+	if err != nil {
+		return nil, fmt.Errorf("department_source: %w", err)
+	}
+	spec.Columns = j.Mapping.DepartmentColumns()
+	return &spec, nil
+}
+
 // Serve is the scheduled service: its HTTP endpoints, shutdown grace,
 // coordination between replicas and notifications.
 type Serve struct {
@@ -322,6 +345,9 @@ func (c *Config) defaults() {
 		if c.Jobs[i].Source.Type == "" {
 			c.Jobs[i].Source.Type = "csv"
 		}
+		if d := c.Jobs[i].DepartmentSource; d != nil && d.Type == "" {
+			d.Type = "csv"
+		}
 	}
 }
 
@@ -399,6 +425,16 @@ func (c *Config) validate() error {
 		}
 		if err := j.Mapping.Validate(); err != nil {
 			return fmt.Errorf("job %s: mapping: %w", j.Name, err)
+		}
+		switch table := j.Mapping.Departments.Table != nil; {
+		case table && j.DepartmentSource == nil:
+			return fmt.Errorf("job %s: mapping.departments.table needs a department_source to read the table from", j.Name)
+		case !table && j.DepartmentSource != nil:
+			return fmt.Errorf("job %s: department_source is only read with mapping.departments.table", j.Name)
+		case table:
+			if err := j.DepartmentSource.validate(); err != nil {
+				return fmt.Errorf("job %s: department_%w", j.Name, err)
+			}
 		}
 		if err := j.Policy.Validate(); err != nil {
 			return fmt.Errorf("job %s: %w", j.Name, err)

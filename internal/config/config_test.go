@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,5 +252,42 @@ func TestPostgresSampleLoads(t *testing.T) {
 	}
 	if s := j.Source; s.Type != "postgres" || s.View != "hr.staff_v" || s.Key != "工号" || s.DSNEnv != "HR_DATABASE_URL" {
 		t.Errorf("source = %+v", s)
+	}
+}
+
+func TestDepartmentSourceGoesWithTheTable(t *testing.T) {
+	base := `
+wecom: {base_url: "http://127.0.0.1:1", corp_id: ww}
+jobs:
+  - name: j
+    source: {path: m.csv}
+%s    mapping:
+      fields: {userid: 工号, name: 姓名, mobile: 手机}
+      departments:
+%s`
+	table := "        table: {id_column: 编码, parent_column: 上级, name_column: 名称}\n        department_code_column: 部门编码\n"
+	path := "        path_column: 部门\n"
+	src := "    department_source: {path: d.csv}\n"
+	tests := []struct {
+		name, src, depts, want string
+	}{
+		{"table without source", "", table, "needs a department_source"},
+		{"source without table", src, path, "only read with mapping.departments.table"},
+		{"bad source", "    department_source: {type: postgres, view: v}\n", table, "department_source"},
+	}
+	for _, tt := range tests {
+		_, err := Parse([]byte(fmt.Sprintf(base, tt.src, tt.depts)))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	c, err := Parse([]byte(fmt.Sprintf(base, src, table)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Dir = "/hr"
+	spec, err := c.DepartmentSpec(&c.Jobs[0])
+	if err != nil || spec == nil || spec.Path != "/hr/d.csv" || len(spec.Columns) == 0 {
+		t.Errorf("spec %+v, %v", spec, err)
 	}
 }

@@ -38,12 +38,15 @@ type Client interface {
 
 // Params is one run's inputs.
 type Params struct {
-	Job         *config.Job
-	CorpID      string
-	SourcePath  string // resolved path of the source file
-	DryRun      bool
-	Force       bool
-	ResumedFrom int64
+	Job        *config.Job
+	CorpID     string
+	SourcePath string // resolved path of the source file
+	// DepartmentSpec, when the mapping reads departments from a table, is
+	// that table's source; it is read before the member rows.
+	DepartmentSpec *source.Spec
+	DryRun         bool
+	Force          bool
+	ResumedFrom    int64
 	// Reload, on resume, also retries members whose calls failed with a
 	// row error in the resumed run, on the grounds that HR fixed the
 	// source; without it those rows wait for the next full run.
@@ -234,6 +237,11 @@ func readDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
 	if err != nil {
 		return mapper.Directory{}, fmt.Errorf("mapping: %w", err)
 	}
+	if p.DepartmentSpec != nil {
+		if err := readDepartments(ctx, m, p.Job.Mapping, *p.DepartmentSpec); err != nil {
+			return mapper.Directory{}, err
+		}
+	}
 	spec, err := p.Job.SourceSpec(p.SourcePath)
 	if err != nil {
 		return mapper.Directory{}, err
@@ -244,11 +252,7 @@ func readDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
 	}
 	defer src.Close()
 	if err := p.Job.Mapping.CheckColumns(src.Columns()); err != nil {
-		name := spec.View
-		if spec.Type != source.TypePostgres {
-			name = filepath.Base(spec.Path)
-		}
-		return mapper.Directory{}, fmt.Errorf("%s: %w", name, err)
+		return mapper.Directory{}, fmt.Errorf("%s: %w", sourceName(spec), err)
 	}
 	for src.Next() {
 		m.Add(src.Row())
@@ -257,6 +261,32 @@ func readDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
 		return mapper.Directory{}, err
 	}
 	return m.Directory(), nil
+}
+
+// readDepartments feeds the department table to the mapper, which must
+// see every department before the first member row.
+func readDepartments(ctx context.Context, m *mapper.Mapper, cfg mapper.Config, spec source.Spec) error {
+	src, err := source.Open(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("department table: %w", err)
+	}
+	defer src.Close()
+	if err := cfg.CheckDepartmentColumns(src.Columns()); err != nil {
+		return fmt.Errorf("department table %s: %w", sourceName(spec), err)
+	}
+	for src.Next() {
+		if err := m.AddDepartmentRow(src.Row()); err != nil {
+			return fmt.Errorf("department table: %w", err)
+		}
+	}
+	return src.Err()
+}
+
+func sourceName(spec source.Spec) string {
+	if spec.Type == source.TypePostgres {
+		return spec.View
+	}
+	return filepath.Base(spec.Path)
 }
 
 // counts is the run's summary as the journal keeps it.

@@ -323,3 +323,73 @@ func TestFaultMix(t *testing.T) {
 		}
 	}
 }
+
+// TestDepartmentTableRenameAndMove: departments keyed by HR code are
+// renamed and moved in place (department/update), never deleted and made
+// again, so their WeCom ids and members stay.
+func TestDepartmentTableRenameAndMove(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("importer.yaml", `
+wecom: {base_url: "http://127.0.0.1:1", corp_id: ww-test}
+jobs:
+  - name: table
+    source: {path: members.csv}
+    department_source: {path: departments.csv}
+    mapping:
+      fields: {userid: 工号, name: 姓名, mobile: 手机}
+      departments:
+        table: {id_column: 部门编码, parent_column: 上级部门编码, name_column: 部门名称}
+        department_code_column: 部门编码
+`)
+	write("departments.csv", "部门编码,部门名称,上级部门编码\nD1,总部,\nD2,研发中心,D1\nD3,后端组,D2\nD4,销售部,D1\n")
+	write("members.csv", "工号,姓名,手机,部门编码\nE1,张三,13800000001,D3\nE2,李四,13800000002,D4\n")
+	cfg, err := config.Load(filepath.Join(dir, "importer.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, sqliteStore(t))
+	e.cfg = cfg
+	spec, err := cfg.DepartmentSpec(&cfg.Jobs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() *runner.Report {
+		return e.run(func(p *runner.Params) {
+			p.SourcePath = filepath.Join(dir, "members.csv")
+			p.DepartmentSpec = spec
+		})
+	}
+	if rep := run(); rep.Status != journal.RunDone {
+		t.Fatalf("first run: %s %v %v", rep.Status, rep.Fatal, rep.Rejects)
+	}
+	ids := map[string]int{}
+	for _, d := range e.sim.Snapshot().Departments {
+		ids[d.Name] = d.ID
+	}
+
+	// HR renames 后端组 and moves it under 销售部.
+	write("departments.csv", "部门编码,部门名称,上级部门编码\nD1,总部,\nD2,研发中心,D1\nD3,服务端组,D4\nD4,销售部,D1\n")
+	rep := run()
+	if rep.Status != journal.RunDone || rep.Summary.Counts["department_update/ok"] != 1 || len(rep.Plan.Ops) != 1 {
+		t.Fatalf("rename+move: %s, counts %v", rep.Status, rep.Summary.Counts)
+	}
+	var moved wecomsim.SnapDept
+	for _, d := range e.sim.Snapshot().Departments {
+		if d.Name == "服务端组" {
+			moved = d
+		}
+	}
+	if moved.ID != ids["后端组"] || moved.ParentID != ids["销售部"] {
+		t.Errorf("renamed department %+v: want id %d under %d", moved, ids["后端组"], ids["销售部"])
+	}
+	for _, u := range e.sim.Snapshot().Users {
+		if u.UserID == "E1" && (len(u.Department) != 1 || u.Department[0] != moved.ID) {
+			t.Errorf("E1 lost its department: %v", u.Department)
+		}
+	}
+}
