@@ -25,6 +25,7 @@ type Importer struct {
 	runErrcodes   *Counter
 	calls         *Counter
 	callDuration  *Histogram
+	limiterWait   *Counter
 	running       *Gauge
 	occurrences   *Counter
 	staleRuns     *Counter
@@ -55,6 +56,8 @@ func NewImporter() *Importer {
 			"WeCom HTTP round trips by API path and errcode (HTTP status or -1 for transport failures), retries and gettoken included.", "api", "errcode"),
 		callDuration: r.Histogram("hrfeed_wecom_call_duration_seconds", "Duration of WeCom HTTP round trips.",
 			[]float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}, "api"),
+		limiterWait: r.Counter("hrfeed_wecom_limiter_wait_seconds_total",
+			"Time WeCom calls waited for their turn under the per-API rate limits.", "api"),
 		running: r.Gauge("hrfeed_job_running",
 			"1 while this replica is running the job, else 0.", "job"),
 		occurrences: r.Counter("hrfeed_schedule_occurrences_total",
@@ -103,6 +106,7 @@ func (m *Importer) ObserveCall(c wecom.CallInfo) {
 	}
 	m.calls.Add(1, c.API, strconv.Itoa(c.Errcode))
 	m.callDuration.Observe(c.Duration.Seconds(), c.API)
+	m.limiterWait.Add(c.LimiterWait.Seconds(), c.API)
 }
 
 // Running marks the job as running (or not) on this replica.

@@ -68,6 +68,9 @@ type CallInfo struct {
 	// its own attempts.
 	Attempt  int
 	Duration time.Duration
+	// LimiterWait is how long the attempt waited for its turn under the
+	// per-API rate limits (and any 45009 pause) before it was sent.
+	LimiterWait time.Duration
 }
 
 const (
@@ -256,9 +259,11 @@ func (c *Client) do(ctx context.Context, r request) error {
 
 // attempt waits for the API's turn and performs one round trip.
 func (c *Client) attempt(ctx context.Context, r request, payload []byte, tok string, n int) error {
+	queued := time.Now()
 	if err := c.waitTurn(ctx, r.api); err != nil {
 		return err
 	}
+	wait := time.Since(queued)
 	// The hook runs after the limiter wait, so what it records happens
 	// just before the request leaves, and an attempt abandoned while
 	// queued (ctx ended) is never announced.
@@ -282,7 +287,7 @@ func (c *Client) attempt(ctx context.Context, r request, payload []byte, tok str
 		slog.Int("attempt", n),
 		slog.Duration("duration", d))
 	if c.onCall != nil {
-		c.onCall(CallInfo{API: r.api, Errcode: code, Transport: transport, Attempt: n, Duration: d})
+		c.onCall(CallInfo{API: r.api, Errcode: code, Transport: transport, Attempt: n, Duration: d, LimiterWait: wait})
 	}
 	return err
 }
