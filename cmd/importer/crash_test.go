@@ -61,6 +61,38 @@ func buildImporter(t *testing.T) string {
 	return binPath
 }
 
+// crashRig is an emulator, a config pointing at it, a 2,000-member feed
+// and the environment a child importer process runs with.
+type crashRig struct {
+	bin, dir, cfgPath string
+	sim               *wecomsim.Server
+	env               []string
+	want              map[string][]string
+}
+
+func newCrashRig(t *testing.T, dsn string, latency time.Duration) *crashRig {
+	t.Helper()
+	r := &crashRig{bin: buildImporter(t), dir: t.TempDir()}
+	r.sim = wecomsim.New(wecomsim.Options{CorpID: "ww-demo", Secrets: []wecomsim.Secret{{Value: testSecret, Kind: wecomsim.SyncEdit}},
+		Latency: latency})
+	srv := httptest.NewServer(r.sim)
+	t.Cleanup(srv.Close)
+	r.cfgPath = filepath.Join(r.dir, "importer.yaml")
+	if err := os.WriteFile(r.cfgPath, []byte(unlimitedConfig(srv.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.want = staffFeed(t, filepath.Join(r.dir, "staff.csv"), 2000, 1)
+	r.env = append(os.Environ(), "WECOM_SECRET="+testSecret, "DATABASE_URL="+dsn)
+	return r
+}
+
+// command is the importer with args, as the rig runs it.
+func (r *crashRig) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(r.bin, args...)
+	cmd.Env = r.env
+	return cmd
+}
+
 // staffFeed writes n members over a three-level tree in the sample's
 // layout; version changes every position so a new import has work to do.
 func staffFeed(t *testing.T, path string, n, version int) map[string][]string {
@@ -96,23 +128,10 @@ func TestKillNineAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test builds and kills a real process; skipped with -short")
 	}
-	bin := buildImporter(t)
 	dsn := pgtest.DSN(t)
-	sim := wecomsim.New(wecomsim.Options{CorpID: "ww-demo", Secrets: []wecomsim.Secret{{Value: testSecret, Kind: wecomsim.SyncEdit}},
-		Latency: time.Millisecond})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-
-	dir := t.TempDir()
-	cfg := unlimitedConfig(srv.URL)
-	cfg = strings.Replace(cfg, "max_delete_ratio: 0.2", "max_delete_ratio: 0.5", 1)
-	cfgPath := filepath.Join(dir, "importer.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rig := newCrashRig(t, dsn, time.Millisecond)
+	sim, dir, cfgPath, want := rig.sim, rig.dir, rig.cfgPath, rig.want
 	version := 1
-	want := staffFeed(t, filepath.Join(dir, "staff.csv"), 2000, version)
-	env := append(os.Environ(), "WECOM_SECRET="+testSecret, "DATABASE_URL="+dsn)
 
 	ctx := context.Background()
 	store, err := journal.Open(ctx, dsn)
@@ -149,8 +168,7 @@ func TestKillNineAndResume(t *testing.T) {
 			version++
 			want = staffFeed(t, filepath.Join(dir, "staff.csv"), 2000, version)
 		}
-		cmd := exec.Command(bin, command()...)
-		cmd.Env = env
+		cmd := rig.command(command()...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -168,16 +186,12 @@ func TestKillNineAndResume(t *testing.T) {
 		if i == 5 {
 			t.Fatalf("still not done after 5 resumes: %+v", latest())
 		}
-		cmd := exec.Command(bin, command()...)
-		cmd.Env = env
-		out, err := cmd.Output()
+		out, err := rig.command(command()...).Output()
 		if err != nil {
 			t.Logf("resume: %v\n%s", err, out)
 		}
 	}
-	cmd := exec.Command(bin, "run", "--config", cfgPath, "--json")
-	cmd.Env = env
-	out, err := cmd.Output()
+	out, err := rig.command("run", "--config", cfgPath, "--json").Output()
 	if err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
@@ -302,23 +316,11 @@ func TestPostgresStopsMidRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a real process; skipped with -short")
 	}
-	bin := buildImporter(t)
 	pg := pgtest.NewPrivate(t)
-	sim := wecomsim.New(wecomsim.Options{CorpID: "ww-demo", Secrets: []wecomsim.Secret{{Value: testSecret, Kind: wecomsim.SyncEdit}},
-		Latency: 2 * time.Millisecond})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "importer.yaml")
-	cfg := unlimitedConfig(srv.URL)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	want := staffFeed(t, filepath.Join(dir, "staff.csv"), 2000, 1)
-	env := append(os.Environ(), "WECOM_SECRET="+testSecret, "DATABASE_URL="+pg.DSN())
+	rig := newCrashRig(t, pg.DSN(), 2*time.Millisecond)
+	sim := rig.sim
 
-	cmd := exec.Command(bin, "run", "--config", cfgPath, "--json")
-	cmd.Env = env
+	cmd := rig.command("run", "--config", rig.cfgPath, "--json")
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
@@ -358,12 +360,10 @@ func TestPostgresStopsMidRun(t *testing.T) {
 	if runs[0].Status != journal.RunRunning {
 		t.Errorf("the interrupted run is %q; with the journal down nothing could record its end", runs[0].Status)
 	}
-	resume := exec.Command(bin, "resume", fmt.Sprint(runs[0].ID), "--config", cfgPath, "--json")
-	resume.Env = env
-	if out, err := resume.Output(); err != nil {
+	if out, err := rig.command("resume", fmt.Sprint(runs[0].ID), "--config", rig.cfgPath, "--json").Output(); err != nil {
 		t.Fatalf("resume after restart: %v\n%s", err, out)
 	}
-	checkDirectory(t, sim, want)
+	checkDirectory(t, sim, rig.want)
 	checkNoDoubleEffects(t, sim)
 	checkEveryCallJournaled(t, sim, store)
 	t.Logf("stopped PostgreSQL after %d user/create calls; resume finished the import", sentWhileDown)
@@ -376,23 +376,11 @@ func TestInterruptStopsCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a real process; skipped with -short")
 	}
-	bin := buildImporter(t)
 	dsn := pgtest.DSN(t)
-	sim := wecomsim.New(wecomsim.Options{CorpID: "ww-demo", Secrets: []wecomsim.Secret{{Value: testSecret, Kind: wecomsim.SyncEdit}},
-		Latency: 2 * time.Millisecond})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "importer.yaml")
-	cfg := unlimitedConfig(srv.URL)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	want := staffFeed(t, filepath.Join(dir, "staff.csv"), 2000, 1)
-	env := append(os.Environ(), "WECOM_SECRET="+testSecret, "DATABASE_URL="+dsn)
+	rig := newCrashRig(t, dsn, 2*time.Millisecond)
+	sim := rig.sim
 
-	cmd := exec.Command(bin, "run", "--config", cfgPath, "--json")
-	cmd.Env = env
+	cmd := rig.command("run", "--config", rig.cfgPath, "--json")
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
@@ -431,12 +419,10 @@ func TestInterruptStopsCleanly(t *testing.T) {
 	}
 	checkEveryCallJournaled(t, sim, store)
 
-	resume := exec.Command(bin, "resume", fmt.Sprint(s.RunID), "--config", cfgPath, "--json")
-	resume.Env = env
-	if out, err := resume.Output(); err != nil {
+	if out, err := rig.command("resume", fmt.Sprint(s.RunID), "--config", rig.cfgPath, "--json").Output(); err != nil {
 		t.Fatalf("resume: %v\n%s", err, out)
 	}
-	checkDirectory(t, sim, want)
+	checkDirectory(t, sim, rig.want)
 	checkNoDoubleEffects(t, sim)
 }
 
