@@ -129,10 +129,15 @@ func TestRunJSONAndExitCodes(t *testing.T) {
 		t.Fatalf("run: exit %d, %+v\n%s", code, s, errOut)
 	}
 
-	code, out, _ = runCLI(t, "run", "--config", e.config, "--json")
+	code, out, errOut = runCLI(t, "run", "--config", e.config, "--json", "--verbose", "--log-json")
 	s = parseSummary(t, out)
 	if code != 0 || s.Writes != 0 || len(s.Counts) != 0 {
 		t.Fatalf("second run: exit %d, %+v", code, s)
+	}
+	// Debug logs of every WeCom call carry neither the secret (runCLI
+	// checks) nor the token, which travels in the URL.
+	if !strings.Contains(errOut, `"msg":"wecom call"`) || strings.Contains(errOut, "access_token") {
+		t.Errorf("verbose log should show calls without tokens:\n%s", errOut)
 	}
 
 	changed := strings.Replace(string(samples.StaffCSV), "后端组,工程师,男", "后端组,架构师,男", 1)
