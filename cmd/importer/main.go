@@ -43,13 +43,21 @@ type app struct {
 	logJSON        bool
 }
 
+// logger logs for the reader at hand: on a terminal a person watches the
+// progress lines and the summary, so only warnings are logged, as text;
+// under cron or systemd (stderr not a terminal) every run start and end is
+// logged as JSON lines a log collector can parse.
 func (a *app) logger() *slog.Logger {
-	level := slog.LevelWarn
+	tty := isTerminal(a.stderr)
+	level := slog.LevelInfo
+	if tty {
+		level = slog.LevelWarn
+	}
 	if a.verbose {
 		level = slog.LevelDebug
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if a.logJSON {
+	if a.logJSON || !tty {
 		return slog.New(slog.NewJSONHandler(a.stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(a.stderr, opts))
