@@ -238,29 +238,47 @@ func (b *builder) member(m mapper.Member) {
 		return
 	}
 
-	// The members pass sets everything but direct_leader, because a leader
-	// may be created in the same pass; the leaders pass follows.
+	// direct_leader may name someone this run creates, so it waits for the
+	// leaders pass, unless every leader already exists in WeCom: then it
+	// travels with the member's own create or update, saving a call.
+	leadersReady := len(want.DirectLeader) > 0 && !slices.ContainsFunc(want.DirectLeader, func(l string) bool {
+		_, ok := b.live.Users[key(l)]
+		return !ok || b.vanished[key(l)]
+	})
 	opsBefore := len(b.p.Ops)
 	afterMembers := want
 	switch {
 	case !alive:
-		// Unknown to WeCom (new, or removed by hand): create without leaders.
-		afterMembers.DirectLeader = nil
+		// Unknown to WeCom (new, or removed by hand): create it.
+		if !leadersReady {
+			afterMembers.DirectLeader = nil
+		}
 		a := afterMembers
 		b.add(Op{Phase: PhaseMembers, Kind: UserCreate, Target: want.UserID, Ref: m.Ref, After: &a})
 	case before == nil:
 		// Exists in WeCom but not in the journal: adopt it by pushing the
 		// whole record (fields are unknown, so every field is sent).
-		afterMembers.DirectLeader = nil
+		fields := allFields
+		if leadersReady {
+			fields = append(slices.Clone(allFields), "direct_leader")
+		} else {
+			afterMembers.DirectLeader = nil
+		}
 		a := afterMembers
-		b.add(Op{Phase: PhaseMembers, Kind: UserUpdate, Target: want.UserID, Ref: m.Ref, After: &a, Fields: allFields})
+		b.add(Op{Phase: PhaseMembers, Kind: UserUpdate, Target: want.UserID, Ref: m.Ref, After: &a, Fields: fields})
 	default:
 		afterMembers.DirectLeader = before.DirectLeader
 		if slices.ContainsFunc(before.DirectLeader, func(l string) bool { return b.vanished[key(l)] }) {
 			afterMembers.DirectLeader = nil // WeCom dropped the vanished leader from the list
 		}
-		// direct_leader has its own pass.
-		fields := slices.DeleteFunc(changedFields(*before, afterMembers), func(f string) bool { return f == "direct_leader" })
+		if leadersReady {
+			afterMembers.DirectLeader = want.DirectLeader
+		}
+		fields := changedFields(*before, afterMembers)
+		if !leadersReady {
+			// WeCom already holds what afterMembers says; the leaders pass sets the rest.
+			fields = slices.DeleteFunc(fields, func(f string) bool { return f == "direct_leader" })
+		}
 		if len(fields) == 0 {
 			break
 		}

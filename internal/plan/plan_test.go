@@ -142,9 +142,17 @@ func TestChanges(t *testing.T) {
 			want: []opLine{{PhaseMembers, 0, UserUpdate, "dev1", "department"}},
 		},
 		{
-			name:   "a new leader goes through the leaders pass only",
+			name:   "a leader who already exists travels with the member's update",
 			change: func(d *mapper.Directory) { d.Members[2].User.DirectLeader = []string{"dev1"} },
-			want:   []opLine{{PhaseLeaders, 0, UserLeaders, "sales1", "direct_leader"}},
+			want:   []opLine{{PhaseMembers, 0, UserUpdate, "sales1", "direct_leader"}},
+		},
+		{
+			name: "a leader created in the same run waits for the leaders pass",
+			change: func(d *mapper.Directory) {
+				d.Members = append(d.Members, member("lead2", "新主管", "总部"))
+				d.Members[2].User.DirectLeader = []string{"lead2"}
+			},
+			want: []opLine{{PhaseMembers, 0, UserCreate, "lead2", ""}, {PhaseLeaders, 0, UserLeaders, "sales1", "direct_leader"}},
 		},
 		{
 			name:   "leaver in the feed is disabled",
@@ -180,9 +188,9 @@ func TestChanges(t *testing.T) {
 			want:   []opLine{{PhaseLeavers, 0, UserDisable, "Stranger", "enable"}},
 		},
 		{
-			name: "member deleted by hand in WeCom is created again",
+			name: "member deleted by hand in WeCom is created again, with its existing leader",
 			live: func(l *Live) { delete(l.Users, "dev1") },
-			want: []opLine{{PhaseMembers, 0, UserCreate, "dev1", ""}, {PhaseLeaders, 0, UserLeaders, "dev1", "direct_leader"}},
+			want: []opLine{{PhaseMembers, 0, UserCreate, "dev1", ""}},
 		},
 		{
 			name: "department deleted by hand is created again",
@@ -246,8 +254,7 @@ func TestAdoptionSendsEveryField(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []opLine{
-		{PhaseMembers, 0, UserUpdate, "dev1", strings.Join(allFields, ",")},
-		{PhaseLeaders, 0, UserLeaders, "dev1", "direct_leader"},
+		{PhaseMembers, 0, UserUpdate, "dev1", strings.Join(allFields, ",") + ",direct_leader"},
 	}
 	if diff := cmp.Diff(want, lines(p)); diff != "" {
 		t.Errorf("plan (-want +got):\n%s", diff)
