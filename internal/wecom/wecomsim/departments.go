@@ -2,7 +2,6 @@ package wecomsim
 
 import (
 	"math"
-	"sort"
 	"strconv"
 )
 
@@ -41,34 +40,13 @@ func (s *Server) isWithin(id, anc int) bool {
 	return false
 }
 
-// children indexes sub-departments, each list in the emulator's documented
-// sibling order: order descending, then id ascending.
-func (s *Server) children() map[int][]*dept {
-	idx := map[int][]*dept{}
-	for _, d := range s.depts {
-		if d.ID != 1 {
-			idx[d.ParentID] = append(idx[d.ParentID], d)
-		}
-	}
-	for _, list := range idx {
-		sort.Slice(list, func(i, j int) bool {
-			if list[i].Order != list[j].Order {
-				return list[i].Order > list[j].Order
-			}
-			return list[i].ID < list[j].ID
-		})
-	}
-	return idx
-}
-
 // preorder lists root and its subtree parent-before-child.
 func (s *Server) preorder(root int) []*dept {
-	idx := s.children()
 	var out []*dept
 	var walk func(*dept)
 	walk = func(d *dept) {
 		out = append(out, d)
-		for _, c := range idx[d.ID] {
+		for _, c := range s.sortedChildren(d.ID) {
 			walk(c)
 		}
 	}
@@ -78,37 +56,24 @@ func (s *Server) preorder(root int) []*dept {
 	return out
 }
 
-// subtreeHeight is the number of levels in id's subtree, id included.
+// subtreeHeight is the number of levels in id's subtree, id included. It
+// walks the subtree, which only a department move (with MaxDepth on) pays.
 func (s *Server) subtreeHeight(id int) int {
-	base := s.depthOf(id)
-	h := 1
-	for _, d := range s.preorder(id) {
-		if l := s.depthOf(d.ID) - base + 1; l > h {
-			h = l
+	h := 0
+	var walk func(id, level int)
+	walk = func(id, level int) {
+		h = max(h, level)
+		for c := range s.idx.children[id] {
+			walk(c, level+1)
 		}
 	}
+	walk(id, 1)
 	return h
 }
 
-func (s *Server) memberCount(id int) int {
-	n := 0
-	for _, u := range s.users {
-		if containsInt(u.Department, id) {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) memberCount(id int) int { return len(s.idx.members[id]) }
 
-func (s *Server) childCount(id int) int {
-	n := 0
-	for _, d := range s.depts {
-		if d.ID != 1 && d.ParentID == id {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) childCount(id int) int { return len(s.idx.children[id]) }
 
 // nodesFull reports whether one more node under id would break
 // MaxNodesPerDept.
@@ -120,8 +85,8 @@ func (s *Server) nodesFull(id int) bool {
 }
 
 func (s *Server) siblingNameTaken(parent int, name string, except int) bool {
-	for _, d := range s.depts {
-		if d.ID != 1 && d.ID != except && d.ParentID == parent && d.Name == name {
+	for id := range s.idx.siblings[siblingKey{parent, name}] {
+		if id != except {
 			return true
 		}
 	}
@@ -140,20 +105,6 @@ func visibleDept(s *Server, sec *Secret, id int) bool {
 		}
 	}
 	return false
-}
-
-// leaders derives department_leader from members flagged in
-// is_leader_in_dept, in member listing order.
-func (s *Server) leaders() map[int][]string {
-	out := map[int][]string{}
-	for _, u := range s.sortedUsers() {
-		for i, d := range u.Department {
-			if i < len(u.IsLeaderInDept) && u.IsLeaderInDept[i] == 1 {
-				out[d] = append(out[d], u.UserID)
-			}
-		}
-	}
-	return out
 }
 
 func (s *Server) allocDeptID() int {
@@ -222,7 +173,7 @@ func (s *Server) deptCreate(c *call) (map[string]any, int) {
 	if newID == 0 {
 		newID = s.allocDeptID()
 	}
-	s.depts[newID] = &dept{SnapDept{ID: newID, Name: name, NameEn: nameEn, ParentID: parent, Order: uint32(order)}}
+	s.putDept(&dept{SnapDept{ID: newID, Name: name, NameEn: nameEn, ParentID: parent, Order: uint32(order)}})
 	return map[string]any{"id": newID}, 0
 }
 
@@ -287,7 +238,9 @@ func (s *Server) deptUpdate(c *call) (map[string]any, int) {
 		s.siblingNameTaken(next.ParentID, next.Name, id) {
 		return nil, 60008
 	}
+	s.idx.removeDept(d)
 	d.SnapDept = next.SnapDept
+	s.idx.addDept(d)
 	return nil, 0
 }
 
@@ -306,6 +259,7 @@ func (s *Server) deptDelete(c *call) (map[string]any, int) {
 	case s.childCount(id) > 0:
 		return nil, 60006
 	}
+	s.idx.removeDept(s.depts[id])
 	delete(s.depts, id)
 	if id == s.pendingID {
 		s.pendingID = 0
@@ -340,13 +294,13 @@ func (s *Server) listScope(c *call) ([]*dept, int) {
 	return s.preorder(id), 0
 }
 
-func (s *Server) deptJSON(d *dept, leaders map[int][]string) map[string]any {
+func (s *Server) deptJSON(d *dept) map[string]any {
 	m := map[string]any{
 		"id":                d.ID,
 		"name":              d.Name,
 		"parentid":          d.ParentID,
 		"order":             d.Order,
-		"department_leader": append([]string{}, leaders[d.ID]...),
+		"department_leader": s.deptLeaders(d.ID),
 	}
 	if d.NameEn != "" {
 		m["name_en"] = d.NameEn
@@ -359,10 +313,9 @@ func (s *Server) deptList(c *call) (map[string]any, int) {
 	if code != 0 {
 		return nil, code
 	}
-	leaders := s.leaders()
 	out := make([]map[string]any, 0, len(list))
 	for _, d := range list {
-		out = append(out, s.deptJSON(d, leaders))
+		out = append(out, s.deptJSON(d))
 	}
 	return map[string]any{"department": out}, 0
 }
@@ -396,5 +349,5 @@ func (s *Server) deptGet(c *call) (map[string]any, int) {
 	case !visibleDept(s, c.secret, id):
 		return nil, 60011
 	}
-	return map[string]any{"department": s.deptJSON(s.depts[id], s.leaders())}, 0
+	return map[string]any{"department": s.deptJSON(s.depts[id])}, 0
 }

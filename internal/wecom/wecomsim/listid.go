@@ -65,18 +65,7 @@ func (s *Server) userListID(c *call) (map[string]any, int) {
 		}
 	}
 
-	rows := make([]deptUserRow, 0, len(s.users))
-	for k, u := range s.users {
-		for _, d := range u.Department {
-			rows = append(rows, deptUserRow{key: k, user: u.UserID, dept: d})
-		}
-	}
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].key != rows[j].key {
-			return rows[i].key < rows[j].key
-		}
-		return rows[i].dept < rows[j].dept
-	})
+	rows := s.listIDRows()
 	start := 0
 	if cursor != "" {
 		start = sort.Search(len(rows), func(i int) bool {
@@ -85,13 +74,21 @@ func (s *Server) userListID(c *call) (map[string]any, int) {
 		})
 	}
 	end := min(start+limit, len(rows))
-	page := make([]map[string]any, 0, end-start)
+	page := make([]listIDEntry, 0, end-start)
 	for _, r := range rows[start:end] {
-		page = append(page, map[string]any{"userid": r.user, "department": r.dept})
+		page = append(page, listIDEntry{Department: r.dept, UserID: r.user})
 	}
 	next := ""
 	if end < len(rows) {
 		next = encodeCursor(rows[end-1])
 	}
 	return map[string]any{"next_cursor": next, "dept_user": page}, 0
+}
+
+// listIDEntry is one dept_user row. A struct encodes a 10,000-row page
+// several times faster than maps; the fields are in the sorted order a
+// map's keys were encoded in, so the bytes on the wire are unchanged.
+type listIDEntry struct {
+	Department int    `json:"department"`
+	UserID     string `json:"userid"`
 }

@@ -148,6 +148,13 @@ type Options struct {
 	// Seed seeds the fault draws so a run with the same calls injects the
 	// same faults.
 	Seed int64
+
+	// CallLogLimit bounds CallLog to the most recent CallLogLimit business
+	// calls, so a long-lived emulator (importer sim serving a 100,000-member
+	// import night after night) does not grow without bound. 0 (default)
+	// or negative keeps every call, which tests that inspect the whole log
+	// rely on.
+	CallLogLimit int
 }
 
 const (
@@ -198,6 +205,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.ListSizeLimit < 0 {
 		o.ListSizeLimit = 0
+	}
+	if o.CallLogLimit < 0 {
+		o.CallLogLimit = 0
 	}
 	if o.Latency < 0 {
 		o.Latency = 0

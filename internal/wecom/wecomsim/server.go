@@ -33,6 +33,7 @@ type Server struct {
 	nextDeptID int
 	nextSeq    int64
 	pendingID  int // id of "其他（待设置部门）", 0 until AutoCreateDepartment needs it
+	idx        dirIndex
 
 	tokens  map[string]*token // by token value
 	current map[string]*token // latest token per secret value
@@ -40,7 +41,7 @@ type Server struct {
 	badSecret map[string][]time.Time // wrong-secret gettoken times per IP
 	tokenBan  map[string]time.Time   // IP -> gettoken ban end
 
-	limits map[string]*counter
+	limits map[limitKey]*counter
 
 	script []int
 	rng    *rand.Rand
@@ -106,7 +107,7 @@ func New(opts Options) *Server {
 		current:   map[string]*token{},
 		badSecret: map[string][]time.Time{},
 		tokenBan:  map[string]time.Time{},
-		limits:    map[string]*counter{},
+		limits:    map[limitKey]*counter{},
 		rng:       rand.New(rand.NewSource(o.Seed)),
 		stats:     map[string]int{},
 	}
@@ -120,6 +121,7 @@ func (s *Server) resetDirectory() {
 	s.nextDeptID = 2
 	s.nextSeq = 1
 	s.pendingID = 0
+	s.idx = buildIndex(s.users, s.depts)
 }
 
 // endpoint describes one /cgi-bin/ API.
@@ -238,8 +240,21 @@ func (s *Server) business(api string, ep endpoint, r *http.Request, raw []byte, 
 	if target == "" {
 		target = peekTarget(c.query, raw)
 	}
-	s.calls = append(s.calls, LoggedCall{API: api, Errcode: resp.code, Target: target, At: now, Dropped: resp.drop})
+	s.logCall(LoggedCall{API: api, Errcode: resp.code, Target: target, At: now, Dropped: resp.drop})
 	return resp
+}
+
+// logCall appends to the call log. With CallLogLimit set, the oldest
+// entries are dropped in bulk once the log holds twice the limit, so a
+// long-running emulator keeps bounded memory at O(1) amortised cost per
+// call; CallLog trims to the limit when read.
+func (s *Server) logCall(lc LoggedCall) {
+	s.calls = append(s.calls, lc)
+	if n := s.opts.CallLogLimit; n > 0 && len(s.calls) >= 2*n {
+		kept := copy(s.calls, s.calls[len(s.calls)-n:])
+		clear(s.calls[kept:]) // release the dropped entries' strings
+		s.calls = s.calls[:kept]
+	}
 }
 
 func (s *Server) decide(ep endpoint, c *call, r *http.Request, raw []byte, readErr error) (response, bool) {
@@ -427,11 +442,16 @@ func (s *Server) Stats() map[string]int {
 	return out
 }
 
-// CallLog returns every business call (not gettoken) in arrival order.
+// CallLog returns every business call (not gettoken) in arrival order,
+// or only the most recent Options.CallLogLimit of them when that is set.
 func (s *Server) CallLog() []LoggedCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]LoggedCall(nil), s.calls...)
+	calls := s.calls
+	if n := s.opts.CallLogLimit; n > 0 && len(calls) > n {
+		calls = calls[len(calls)-n:]
+	}
+	return append([]LoggedCall(nil), calls...)
 }
 
 var errUnknownUser = errors.New("wecomsim: userid not found")

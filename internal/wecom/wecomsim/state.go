@@ -205,9 +205,13 @@ func (s *Server) LoadFile(path string) error {
 		}
 	}
 
+	// Indexing is O(directory) and needs no lock: nothing else sees
+	// users and depts yet.
+	idx := buildIndex(users, depts)
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users, s.depts = users, depts
+	s.users, s.depts, s.idx = users, depts, idx
 	s.nextDeptID = max(st.NextDeptID, 2)
 	s.nextSeq = max(st.NextSeq, maxSeq+1)
 	s.pendingID = 0

@@ -330,21 +330,16 @@ func (s *Server) validateUser(u *user, key string) int {
 		if !mobileRe.MatchString(u.Mobile) {
 			return 60103
 		}
-		mk := mobileKey(u.Mobile)
-		for k, o := range s.users {
-			if k != key && o.Mobile != "" && mobileKey(o.Mobile) == mk {
-				return 60104
-			}
+		if heldByOther(s.idx.byMobile, mobileKey(u.Mobile), key) {
+			return 60104
 		}
 	}
 	if u.Email != "" {
 		if len(u.Email) < 6 || len(u.Email) > 64 || !emailRe.MatchString(u.Email) {
 			return 60105
 		}
-		for k, o := range s.users {
-			if k != key && strings.EqualFold(o.Email, u.Email) {
-				return 60106
-			}
+		if heldByOther(s.idx.byEmail, foldKey(u.Email), key) {
+			return 60106
 		}
 	}
 	if u.Mobile == "" && u.Email == "" {
@@ -393,7 +388,7 @@ func (s *Server) commitAutoDepts(u *user, auto []int) {
 			continue
 		}
 		s.pendingID = s.allocDeptID()
-		s.depts[s.pendingID] = &dept{SnapDept{ID: s.pendingID, Name: pendingDeptName, ParentID: 1}}
+		s.putDept(&dept{SnapDept{ID: s.pendingID, Name: pendingDeptName, ParentID: 1}})
 		for i, d := range u.Department {
 			if d == 0 {
 				u.Department[i] = s.pendingID
@@ -410,7 +405,7 @@ func (s *Server) commitAutoDepts(u *user, auto []int) {
 		if s.pendingID == 0 {
 			s.commitAutoDepts(u, []int{0})
 		}
-		s.depts[id] = &dept{SnapDept{ID: id, Name: pendingDeptName + " " + strconv.Itoa(id), ParentID: s.pendingID}}
+		s.putDept(&dept{SnapDept{ID: id, Name: pendingDeptName + " " + strconv.Itoa(id), ParentID: s.pendingID}})
 	}
 }
 
@@ -445,7 +440,7 @@ func (s *Server) userCreate(c *call) (map[string]any, int) {
 	u.seq = s.nextSeq
 	s.nextSeq++
 	u.Status = statusFor(u)
-	s.users[key] = u
+	s.putUser(key, nil, u)
 	return nil, 0
 }
 
@@ -484,7 +479,7 @@ func (s *Server) userUpdate(c *call) (map[string]any, int) {
 	}
 	s.commitAutoDepts(u, auto)
 	u.Status = statusFor(u)
-	s.users[key] = u
+	s.putUser(key, old, u)
 	return nil, 0
 }
 
@@ -558,22 +553,33 @@ func (s *Server) userBatchDelete(c *call) (map[string]any, int) {
 }
 
 // removeUsers deletes members and drops them from everybody's
-// direct_leader, so no dangling reference blocks a later update.
+// direct_leader, so no dangling reference blocks a later update. Only the
+// members the followers index names are edited, not the whole directory.
 func (s *Server) removeUsers(keys []string) {
-	gone := map[string]bool{}
+	gone := make(map[string]bool, len(keys))
 	for _, k := range keys {
-		delete(s.users, k)
+		if u := s.users[k]; u != nil {
+			s.idx.removeUser(k, u)
+			delete(s.users, k)
+		}
 		gone[k] = true
 	}
-	for _, u := range s.users {
-		kept := u.DirectLeader[:0]
-		for _, l := range u.DirectLeader {
-			if !gone[userKey(l)] {
-				kept = append(kept, l)
+	for k := range gone {
+		for f := range s.idx.followers[k] {
+			u := s.users[f]
+			kept := u.DirectLeader[:0]
+			for _, l := range u.DirectLeader {
+				if !gone[userKey(l)] {
+					kept = append(kept, l)
+				}
 			}
+			u.DirectLeader = kept
 		}
-		u.DirectLeader = kept
+		// Every name the followers held for a gone member was just
+		// filtered out, so the whole entry goes.
+		delete(s.idx.followers, k)
 	}
+	s.idx.listValid = false
 }
 
 func (s *Server) userVisible(sec *Secret, u *user) bool {
@@ -633,19 +639,11 @@ func at[T any](list []T, i int) T {
 	return zero
 }
 
-// sortedUsers orders all members by creation.
-func (s *Server) sortedUsers() []*user {
-	out := make([]*user, 0, len(s.users))
-	for _, u := range s.users {
-		out = append(out, u)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
-	return out
-}
-
 // membersOf lists a department's scope: departments in preorder (only the
 // first with fetch_child=0), members of each by per-department order
-// descending then creation ascending, each member once.
+// descending then creation ascending, each member once. A member listing
+// the department twice (only possible in a loaded file) sorts by the
+// larger order, as the stable sort over every entry it replaces did.
 func (s *Server) membersOf(c *call) ([]*user, int) {
 	raw := c.query.Get("department_id")
 	c.target = raw
@@ -662,7 +660,6 @@ func (s *Server) membersOf(c *call) ([]*user, int) {
 	if c.query.Get("fetch_child") == "1" {
 		scope = s.preorder(id)
 	}
-	all := s.sortedUsers()
 	seen := map[string]bool{}
 	var out []*user
 	for _, d := range scope {
@@ -670,20 +667,34 @@ func (s *Server) membersOf(c *call) ([]*user, int) {
 			u     *user
 			order uint32
 		}
-		var members []entry
-		for _, u := range all {
+		set := s.idx.members[d.ID]
+		members := make([]entry, 0, len(set))
+		for k := range set {
+			if seen[k] {
+				continue // listed under an earlier department already
+			}
+			seen[k] = true
+			u := s.users[k]
+			var order uint32
 			for i, ud := range u.Department {
 				if ud == d.ID {
-					members = append(members, entry{u, at(u.Order, i)})
+					order = max(order, at(u.Order, i))
 				}
 			}
+			members = append(members, entry{u, order})
 		}
-		sort.SliceStable(members, func(i, j int) bool { return members[i].order > members[j].order })
-		for _, m := range members {
-			if !seen[m.u.UserID] {
-				seen[m.u.UserID] = true
-				out = append(out, m.u)
+		sort.Slice(members, func(i, j int) bool {
+			a, b := members[i], members[j]
+			switch {
+			case a.order != b.order:
+				return a.order > b.order
+			case a.u.seq != b.u.seq:
+				return a.u.seq < b.u.seq
 			}
+			return userKey(a.u.UserID) < userKey(b.u.UserID)
+		})
+		for _, m := range members {
+			out = append(out, m.u)
 		}
 	}
 	return out, 0

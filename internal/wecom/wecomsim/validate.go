@@ -45,9 +45,19 @@ func userKey(id string) string { return strings.ToLower(id) }
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
 
 // mobileKey makes "+86 138-0000-0000" and "+8613800000000" collide for the
-// uniqueness check, since they are the same phone.
+// uniqueness check, since they are the same phone. A byte loop rather than
+// a strings.Replacer, which would be rebuilt on every call.
 func mobileKey(m string) string {
-	return strings.NewReplacer(" ", "", "-", "").Replace(m)
+	if !strings.ContainsAny(m, " -") {
+		return m
+	}
+	b := make([]byte, 0, len(m))
+	for i := 0; i < len(m); i++ {
+		if c := m[i]; c != ' ' && c != '-' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // checkDeptName applies §3's department-name rules with the given cap.
