@@ -27,6 +27,7 @@ type simFlags struct {
 	ipPerMinute, ipPerHour            int
 	expiredCode                       int
 	seed                              int64
+	callLogLimit                      int
 
 	// Switches for facts the reference marks [?]; see wecomsim's doc.go.
 	newTokenEachFetch, expiresInRemaining bool
@@ -72,6 +73,7 @@ func (f *simFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.ipPerMinute, "ip-per-minute", 0, "calls per minute per caller IP and API (0 = WeCom's 20,000; -1 = unlimited)")
 	fl.IntVar(&f.ipPerHour, "ip-per-hour", 0, "calls per hour per caller IP and API (0 = WeCom's 600,000; -1 = unlimited)")
 	fl.Int64Var(&f.seed, "seed", 1, "seed for injected faults")
+	fl.IntVar(&f.callLogLimit, "call-log-limit", 100000, "calls the emulator remembers for its call log (0 = all; a long rehearsal would otherwise grow without bound)")
 
 	// [?] switches: defaults are the emulator's documented choices.
 	fl.BoolVar(&f.newTokenEachFetch, "new-token-each-fetch", false, "issue a new token on every gettoken (default: the same token inside its lifetime)")
@@ -121,6 +123,7 @@ func (f simFlags) options() wecomsim.Options {
 	return wecomsim.Options{
 		CorpID: f.corpID, Secrets: secrets, TokenTTL: f.tokenTTL, ExpiredCode: f.expiredCode,
 		Latency: f.latency, FailRate: f.failRate, FailCodes: f.failCodes, DropRate: f.dropRate, Seed: f.seed,
+		CallLogLimit:  f.callLogLimit,
 		CorpPerMinute: f.perMinute, CorpPerHour: f.perHour,
 		IPPerMinute: f.ipPerMinute, IPPerHour: f.ipPerHour,
 		NewTokenEachFetch: f.newTokenEachFetch, ExpiresInRemaining: f.expiresInRemaining,

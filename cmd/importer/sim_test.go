@@ -67,6 +67,7 @@ func TestSimFlagsOptions(t *testing.T) {
 			return o.IPPerMinute == 700 && o.IPPerHour == 8000
 		}},
 		{[]string{"--seed", "42"}, func(o wecomsim.Options) bool { return o.Seed == 42 }},
+		{[]string{"--call-log-limit", "500"}, func(o wecomsim.Options) bool { return o.CallLogLimit == 500 }},
 		{[]string{"--new-token-each-fetch", "--expires-in-remaining"}, func(o wecomsim.Options) bool {
 			return o.NewTokenEachFetch && o.ExpiresInRemaining
 		}},

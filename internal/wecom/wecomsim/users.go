@@ -3,6 +3,7 @@ package wecomsim
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -387,8 +388,7 @@ func (s *Server) commitAutoDepts(u *user, auto []int) {
 		if id != 0 {
 			continue
 		}
-		s.pendingID = s.allocDeptID()
-		s.putDept(&dept{SnapDept{ID: s.pendingID, Name: pendingDeptName, ParentID: 1}})
+		s.newPlaceholder(auto)
 		for i, d := range u.Department {
 			if d == 0 {
 				u.Department[i] = s.pendingID
@@ -403,10 +403,21 @@ func (s *Server) commitAutoDepts(u *user, auto []int) {
 			continue
 		}
 		if s.pendingID == 0 {
-			s.commitAutoDepts(u, []int{0})
+			s.newPlaceholder(auto)
 		}
 		s.putDept(&dept{SnapDept{ID: id, Name: pendingDeptName + " " + strconv.Itoa(id), ParentID: s.pendingID}})
 	}
+}
+
+// newPlaceholder creates the 待设置部门 department. It must not take an id
+// the member asked for (avoid): that department is created under it, and
+// would replace it with a department that is its own parent.
+func (s *Server) newPlaceholder(avoid []int) {
+	s.pendingID = s.allocDeptID()
+	for slices.Contains(avoid, s.pendingID) {
+		s.pendingID = s.allocDeptID()
+	}
+	s.putDept(&dept{SnapDept{ID: s.pendingID, Name: pendingDeptName, ParentID: 1}})
 }
 
 func (s *Server) userCreate(c *call) (map[string]any, int) {

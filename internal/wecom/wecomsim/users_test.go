@@ -336,3 +336,24 @@ func TestAutoCreateDepartment(t *testing.T) {
 		t.Fatalf("auto-created 77: %s", r.raw)
 	}
 }
+
+// An unknown department id that is also the next free id must not be given
+// to the 待设置部门 placeholder (it used to be, making a department its own
+// parent and department/list recurse until the process died).
+func TestAutoCreateDepartmentKeepsRequestedID(t *testing.T) {
+	e := newEnv(t, Options{AutoCreateDepartment: true})
+	next := 0
+	for _, d := range e.sim.Snapshot().Departments {
+		next = max(next, d.ID)
+	}
+	next++
+	e.mkUser("collide", []int{next}, nil)
+	for _, d := range e.sim.Snapshot().Departments {
+		if d.ID == d.ParentID {
+			t.Fatalf("department %d is its own parent", d.ID)
+		}
+	}
+	if r := e.get("department/list", nil); r.code != 0 {
+		t.Fatalf("department/list: %s", r.raw)
+	}
+}
