@@ -19,6 +19,8 @@
 package pgtest
 
 import (
+	"github.com/hrfeed/importer/internal/pgcluster"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -40,13 +42,17 @@ const EnvURL = "TEST_DATABASE_URL"
 
 // errUnavailable marks "this machine cannot run PostgreSQL" as opposed to
 // "PostgreSQL is here but broke": only the former may be skipped.
-var errUnavailable = errors.New("postgresql unavailable")
+var errUnavailable = pgcluster.ErrUnavailable
 
 type server struct {
 	admin  string                          // connection string for CREATE/DROP DATABASE
 	dsnFor func(db string) (string, error) // connection string for database db
 	stop   func() error                    // nil for a server pgtest did not start
 }
+
+// clusterPrefix names the temporary directories of test clusters, so a
+// later test binary can find and stop those of one that was killed.
+const clusterPrefix = "pgtest-"
 
 var (
 	mainCalled atomic.Bool
@@ -145,8 +151,17 @@ func get() (*server, error) {
 		startErr = errors.New("call pgtest.Main(m) from TestMain before using pgtest.DSN")
 		return nil, startErr
 	}
-	shared, startErr = startCluster()
-	return shared, startErr
+	c, err := pgcluster.Start(clusterPrefix, false)
+	if err != nil {
+		startErr = err
+		return nil, err
+	}
+	shared = &server{
+		admin:  c.URL("postgres"),
+		dsnFor: func(db string) (string, error) { return c.URL(db), nil },
+		stop:   c.Remove,
+	}
+	return shared, nil
 }
 
 func adminExec(ctx context.Context, dsn, sql string) error {

@@ -1,8 +1,8 @@
-//go:build unix
-
 package pgtest
 
 import (
+	"github.com/hrfeed/importer/internal/pgcluster"
+
 	"errors"
 	"os"
 	"testing"
@@ -14,14 +14,14 @@ import (
 // and it flushes commits as a production server does, so that what was
 // committed before a crash is there after it.
 type Private struct {
-	c *cluster
+	c *pgcluster.Cluster
 }
 
 // NewPrivate starts a private cluster and removes it when t finishes.
 // A machine without PostgreSQL skips the test, or fails it when CI is set.
 func NewPrivate(t testing.TB) *Private {
 	t.Helper()
-	c, err := newCluster(true)
+	c, err := pgcluster.Start(clusterPrefix, true)
 	if errors.Is(err, errUnavailable) {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("pgtest: %v (CI is set, so a missing PostgreSQL is a failure)", err)
@@ -32,7 +32,7 @@ func NewPrivate(t testing.TB) *Private {
 		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := c.stop(); err != nil {
+		if err := c.Remove(); err != nil {
 			t.Logf("pgtest: stop private cluster: %v", err)
 		}
 	})
@@ -40,12 +40,12 @@ func NewPrivate(t testing.TB) *Private {
 }
 
 // DSN is the URL of the cluster's postgres database.
-func (p *Private) DSN() string { return p.c.url("postgres") }
+func (p *Private) DSN() string { return p.c.URL("postgres") }
 
 // Stop stops the server immediately, as a crash would; data is kept.
 func (p *Private) Stop(t testing.TB) {
 	t.Helper()
-	if err := p.c.halt(); err != nil {
+	if err := p.c.Halt(); err != nil {
 		t.Fatalf("pgtest: stop: %v", err)
 	}
 }
@@ -53,7 +53,7 @@ func (p *Private) Stop(t testing.TB) {
 // Start starts a stopped server again.
 func (p *Private) Start(t testing.TB) {
 	t.Helper()
-	if err := p.c.serve(); err != nil {
+	if err := p.c.Serve(); err != nil {
 		t.Fatalf("pgtest: start: %v", err)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package pgtest
+package pgcluster
 
 import (
 	"context"
@@ -18,8 +18,10 @@ import (
 	"time"
 )
 
-// cluster is a PostgreSQL instance in a temporary directory.
-type cluster struct {
+// Cluster is a PostgreSQL server in a temporary directory, started from the
+// machine's own initdb and pg_ctl and reachable only through a Unix socket
+// there.
+type Cluster struct {
 	bin   string // directory holding initdb and pg_ctl
 	base  string // temporary directory: data/, sock/, logs
 	owner *syscall.Credential
@@ -27,22 +29,14 @@ type cluster struct {
 	durable bool
 }
 
-func (c *cluster) data() string { return filepath.Join(c.base, "data") }
-func (c *cluster) sock() string { return filepath.Join(c.base, "sock") }
+func (c *Cluster) data() string { return filepath.Join(c.base, "data") }
+func (c *Cluster) sock() string { return filepath.Join(c.base, "sock") }
 
-func startCluster() (*server, error) {
-	c, err := newCluster(false)
-	if err != nil {
-		return nil, err
-	}
-	return &server{
-		admin:  c.url("postgres"),
-		dsnFor: func(db string) (string, error) { return c.url(db), nil },
-		stop:   c.stop,
-	}, nil
-}
-
-func newCluster(durable bool) (*cluster, error) {
+// Start initialises and starts a cluster in a new directory under /tmp
+// named prefix*. durable keeps PostgreSQL's default flushing; without it
+// fsync and synchronous commit are off, for tests that never crash the
+// server. ErrUnavailable says the machine cannot run PostgreSQL at all.
+func Start(prefix string, durable bool) (*Cluster, error) {
 	bin, err := findBin()
 	if err != nil {
 		return nil, err
@@ -51,15 +45,15 @@ func newCluster(durable bool) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	reapStale(bin, owner)
+	reapStale(bin, owner, prefix)
 
 	// Under /tmp rather than TMPDIR when possible: the socket path must fit
 	// in the ~100 bytes a Unix socket address allows.
-	base, err := os.MkdirTemp(shortTempDir(), "pgtest-")
+	base, err := os.MkdirTemp(shortTempDir(), prefix)
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{bin: bin, base: base, owner: owner, durable: durable}
+	c := &Cluster{bin: bin, base: base, owner: owner, durable: durable}
 	if err := c.start(); err != nil {
 		_ = os.RemoveAll(base)
 		return nil, err
@@ -67,7 +61,7 @@ func newCluster(durable bool) (*cluster, error) {
 	return c, nil
 }
 
-func (c *cluster) start() error {
+func (c *Cluster) start() error {
 	if err := os.Mkdir(c.sock(), 0o700); err != nil {
 		return err
 	}
@@ -89,11 +83,11 @@ func (c *cluster) start() error {
 		"--no-sync", "-E", "UTF8", "--locale=C"); err != nil {
 		return err
 	}
-	return c.serve()
+	return c.Serve()
 }
 
-// serve starts the server on an initialised data directory.
-func (c *cluster) serve() error {
+// Serve starts the server on the initialised data directory.
+func (c *Cluster) Serve() error {
 	opts := fmt.Sprintf("-k '%s' -c listen_addresses='' -c max_connections=200", c.sock())
 	if !c.durable {
 		// Shared test clusters are never crashed on purpose, so skip the
@@ -108,13 +102,13 @@ func (c *cluster) serve() error {
 	return nil
 }
 
-// halt stops the server the way a crash or an operator would, keeping the
-// data directory so serve can start it again.
-func (c *cluster) halt() error {
+// Halt stops the server the way a crash or an operator would, keeping the
+// data directory so Serve can start it again.
+func (c *Cluster) Halt() error {
 	return c.run("pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop")
 }
 
-func (c *cluster) stop() error {
+func (c *Cluster) Remove() error {
 	err := c.run("pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop")
 	if rmErr := os.RemoveAll(c.base); err == nil {
 		err = rmErr
@@ -122,7 +116,7 @@ func (c *cluster) stop() error {
 	return err
 }
 
-func (c *cluster) url(db string) string {
+func (c *Cluster) URL(db string) string {
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.User("postgres"),
@@ -135,7 +129,7 @@ func (c *cluster) url(db string) string {
 // run runs a PostgreSQL tool as the cluster owner. Output goes to a file,
 // not a pipe: pg_ctl leaves a postmaster behind, and a child holding the
 // write end of a pipe would keep Wait from returning.
-func (c *cluster) run(tool string, args ...string) error {
+func (c *Cluster) run(tool string, args ...string) error {
 	out, err := os.CreateTemp(c.base, tool+"-*.out")
 	if err != nil {
 		return err
@@ -163,7 +157,7 @@ func clusterOwner() (*syscall.Credential, error) {
 	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
-		return nil, fmt.Errorf("%w: running as root and there is no postgres OS user to run the server as: %v", errUnavailable, err)
+		return nil, fmt.Errorf("%w: running as root and there is no postgres OS user to run the server as: %v", ErrUnavailable, err)
 	}
 	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
@@ -208,7 +202,7 @@ func findBin() (string, error) {
 		}
 	}
 	if len(cands) == 0 {
-		return "", fmt.Errorf("%w: no initdb and pg_ctl on PATH or in /usr/lib/postgresql/*/bin", errUnavailable)
+		return "", fmt.Errorf("%w: no initdb and pg_ctl on PATH or in /usr/lib/postgresql/*/bin", ErrUnavailable)
 	}
 	sort.Slice(cands, func(i, j int) bool { return versionLess(cands[j].version, cands[i].version) })
 	return cands[0].dir, nil
@@ -233,8 +227,8 @@ func shortTempDir() string {
 // reapStale stops and removes clusters left by test binaries that died
 // before Main could stop them (a panic, a timeout, kill -9). It is best
 // effort: anything it cannot recognize it leaves alone.
-func reapStale(bin string, owner *syscall.Credential) {
-	dirs, _ := filepath.Glob(filepath.Join(shortTempDir(), "pgtest-*"))
+func reapStale(bin string, owner *syscall.Credential, prefix string) {
+	dirs, _ := filepath.Glob(filepath.Join(shortTempDir(), prefix+"*"))
 	for _, base := range dirs {
 		raw, err := os.ReadFile(filepath.Join(base, "owner.pid"))
 		if err != nil {
@@ -244,7 +238,7 @@ func reapStale(bin string, owner *syscall.Credential) {
 		if err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
 			continue
 		}
-		c := &cluster{bin: bin, base: base, owner: owner}
+		c := &Cluster{bin: bin, base: base, owner: owner}
 		if _, err := os.Stat(filepath.Join(c.data(), "postmaster.pid")); err == nil {
 			_ = c.run("pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop")
 		}

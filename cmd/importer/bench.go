@@ -1,0 +1,100 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hrfeed/importer/internal/bench"
+	"github.com/hrfeed/importer/internal/runner"
+)
+
+func (a *app) benchCommand() *cobra.Command {
+	var (
+		quick bool
+		out   string
+		only  []string
+	)
+	cmd := &cobra.Command{
+		Use:   "bench [--quick] [--out FILE] [--only NAME,...]",
+		Short: "Run the performance and fault scenarios against the emulator and print one results table",
+		Long: "Runs the importer for real against the in-process WeCom emulator and an embedded or private\n" +
+			"PostgreSQL journal, and prints one markdown table. Scenarios: " + strings.Join(bench.Scenarios, ", ") + ".\n" +
+			"Exits 1 when a correctness check fails (rows lost, duplicate effects, write calls other than\n" +
+			"the changed records), never because of time.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The bench starts this same binary for the scenarios that need
+			// a process of their own (peak RSS, kill -9).
+			exe, err := os.Executable()
+			if err != nil {
+				return fatal(fmt.Errorf("find the importer binary: %w", err))
+			}
+			command := "importer bench"
+			if quick {
+				command += " --quick"
+			}
+			if len(only) > 0 {
+				command += " --only " + strings.Join(only, ",")
+			}
+			res, err := bench.Run(cmd.Context(), bench.Options{
+				Quick: quick, Only: only, Importer: exe, Command: command, Log: a.stderr,
+			})
+			switch {
+			case errors.Is(err, bench.ErrUnknownScenario):
+				return &exitError{code: runner.ExitUsage, err: err}
+			case err != nil && res == nil:
+				return fatal(err)
+			}
+			res.WriteMarkdown(a.stdout)
+			if out != "" {
+				f, ferr := os.Create(out)
+				if ferr != nil {
+					return fatal(ferr)
+				}
+				res.WriteMarkdown(f)
+				if ferr := f.Close(); ferr != nil {
+					return fatal(ferr)
+				}
+			}
+			switch {
+			case err != nil:
+				return fatal(err)
+			case res.Failed():
+				return fatal(errors.New("bench: a correctness check failed (see the table)"))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&quick, "quick", false, "small size of every scenario (CI): checks correctness, in well under a minute")
+	cmd.Flags().StringVar(&out, "out", "", "also write the table to FILE")
+	cmd.Flags().StringSliceVar(&only, "only", nil, "run only these scenarios: "+strings.Join(bench.Scenarios, ","))
+	cmd.AddCommand(a.benchReadSourceCommand())
+	return cmd
+}
+
+// benchReadSourceCommand is the child process of the source-read scenario:
+// hidden, because it is the bench's instrument, not a user command.
+func (a *app) benchReadSourceCommand() *cobra.Command {
+	var r bench.ReadArgs
+	cmd := &cobra.Command{
+		Use:    "read-source --type TYPE [--path FILE] [--view NAME --key COLUMN]",
+		Short:  "Read a source to the end and print the row count and time (the bench's child process)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bench.ReadSource(cmd.Context(), r, a.stdout); err != nil {
+				return fatal(err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&r.Type, "type", "csv", "csv, xlsx, postgres or none")
+	cmd.Flags().StringVar(&r.Path, "path", "", "file to read (csv, xlsx)")
+	cmd.Flags().StringVar(&r.View, "view", "", "view to read (postgres; the URL is in "+bench.SourceDSNEnv+")")
+	cmd.Flags().StringVar(&r.Key, "key", "", "key column of the view")
+	return cmd
+}

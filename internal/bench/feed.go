@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// staffFeed describes a generated import feed in the layout of
+// samples/staff.csv, so the sample's mapping reads it unchanged.
+type staffFeed struct {
+	Members     int
+	Departments int  // departments in the tree, all under WeCom's root
+	Leaders     bool // every member but the first of each group reports to that first member
+	// Position is every member's position; a new value gives a resumed
+	// or repeated run work to do.
+	Position string
+	// ChangedEvery, when > 0, gives every ChangedEvery-th member (0, n, 2n,
+	// ...) the position Changed instead: the "1% changed" nightly feed.
+	ChangedEvery int
+	Changed      string
+}
+
+// wantMember is what WeCom must hold for a member once the feed is applied.
+type wantMember struct {
+	DeptPath string
+	Position string
+	Leader   string
+}
+
+var staffHeader = []string{"工号", "姓名", "手机", "邮箱", "部门", "职位", "性别", "状态", "直属上级"}
+
+// groups and tops split Departments into top-level departments (about
+// one per 30) and groups beneath them; members sit in the groups.
+func (f staffFeed) tops() int   { return max(1, f.Departments/30) }
+func (f staffFeed) groups() int { return max(1, f.Departments-f.tops()) }
+
+func (f staffFeed) groupPath(g int) string {
+	return fmt.Sprintf("事业部%02d/组%03d", g%f.tops(), g)
+}
+
+func userID(i int) string { return fmt.Sprintf("U%06d", i) }
+
+// row is member i as the feed writes it.
+func (f staffFeed) row(i int) []string {
+	groups := f.groups()
+	leader := ""
+	if f.Leaders && i >= groups {
+		leader = userID(i % groups)
+	}
+	pos := f.Position
+	if f.ChangedEvery > 0 && i%f.ChangedEvery == 0 {
+		pos = f.Changed
+	}
+	return []string{userID(i), fmt.Sprintf("员工%d", i), fmt.Sprintf("139%08d", i), fmt.Sprintf("u%d@example.com", i),
+		f.groupPath(i % groups), pos, []string{"男", "女"}[i%2], "在职", leader}
+}
+
+// changedMembers is how many members the nightly feed changes.
+func (f staffFeed) changedMembers() int {
+	if f.ChangedEvery <= 0 {
+		return 0
+	}
+	return (f.Members + f.ChangedEvery - 1) / f.ChangedEvery
+}
+
+// write writes the feed as UTF-8 CSV and returns what WeCom must hold.
+func (f staffFeed) write(path string) (map[string]wantMember, error) {
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	bw := bufio.NewWriterSize(out, 1<<16)
+	w := csv.NewWriter(bw)
+	if err := w.Write(staffHeader); err != nil {
+		return nil, err
+	}
+	want := make(map[string]wantMember, f.Members)
+	for i := range f.Members {
+		r := f.row(i)
+		if err := w.Write(r); err != nil {
+			return nil, err
+		}
+		want[r[0]] = wantMember{DeptPath: r[4], Position: r[5], Leader: r[8]}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	return want, out.Close()
+}
+
+// jobConfig is samples/importer.yaml with the emulator's address, the
+// bench corp, the given per-API limits (0 = WeCom's documented default,
+// -1 = off) and the embedded
+// journal file journal.db next to it. The mass-change guard is relaxed
+// because the fault campaign rewrites every member between kills.
+func jobConfig(url string, perMinute, perHour, concurrency int) string {
+	return fmt.Sprintf(`wecom:
+  base_url: %s
+  corp_id: %s
+  secret_env: WECOM_SECRET
+  concurrency: %d
+  per_minute: %d
+  per_hour: %d
+journal:
+  dsn_env: DATABASE_URL
+  path: journal.db
+jobs:
+  - name: staff
+    source: {type: csv, path: staff.csv}
+    mapping:
+      fields:
+        userid: 工号
+        name: {column: 姓名, transform: [trim]}
+        mobile: {column: 手机, transform: [mobile]}
+        email: {column: 邮箱, transform: [trim, lower]}
+        position: 职位
+        gender: {column: 性别, map: {男: "1", 女: "2"}}
+        direct_leader: 直属上级
+      status: {column: 状态, map: {在职: active, 离职: leaver}}
+      departments: {path_column: 部门, separator: /}
+    policy:
+      leavers: disable
+      scope: managed
+      max_delete_ratio: 0.5
+`, url, corpID, concurrency, perMinute, perHour)
+}
+
+// workDir makes a scenario's directory under the bench's temporary root.
+func (b *bench) workDir(name string) (string, error) {
+	dir := filepath.Join(b.tmp, strings.NewReplacer(" ", "-", "/", "-").Replace(name))
+	return dir, os.MkdirAll(dir, 0o755)
+}
