@@ -29,8 +29,9 @@ const (
 // b trades responsiveness for throughput: b = n would allow the whole
 // budget at once and then nothing for a full window, b = 1 would space
 // every call evenly. n/60 lets a sync start with a short burst (166 calls
-// for 10,000/min, 2,500 for 150,000/h) and still keeps nearly all of the
-// budget as steady rate.
+// for 10,000/min) and still keeps nearly all of the budget as steady rate.
+// The hour window is counted instead (slidingWindow), where averaging
+// would cost too much.
 //
 // n = 1 leaves no room for a rate (b = 1 already uses the budget). Since
 // events are whole, the real cap is floor(b + r*T), so r = 1/(2T) still
@@ -48,7 +49,8 @@ func windowLimit(n int, window time.Duration) (rate.Limit, int) {
 type apiLimiter struct {
 	mu sync.Mutex
 	// minute and hour are nil when that window is unlimited.
-	minute, hour *rate.Limiter
+	minute       *rate.Limiter
+	hour         *slidingWindow
 	blockedUntil time.Time
 }
 
@@ -58,9 +60,71 @@ func newAPILimiter(l Limits) *apiLimiter {
 		a.minute = rate.NewLimiter(windowLimit(cmp.Or(l.PerMinute, defaultPerMinute), time.Minute))
 	}
 	if l.PerHour >= 0 {
-		a.hour = rate.NewLimiter(windowLimit(cmp.Or(l.PerHour, defaultPerHour), time.Hour))
+		a.hour = newSlidingWindow(cmp.Or(l.PerHour, defaultPerHour), time.Hour)
 	}
 	return a
+}
+
+// slidingWindow admits at most n events in any window of the given length,
+// counting them in one-second slots, as WeCom counts calls per window.
+//
+// The hour limit is not a token bucket because a bucket that may never
+// overfill a window has to average its budget: 150,000/h becomes a steady
+// 41 calls a second after a 2,500-call burst, a quarter of what the minute
+// limit allows, and a 10,000-member import would crawl. Counting lets a run
+// go at the minute limit's pace until the hour's budget is really spent.
+type slidingWindow struct {
+	n     int
+	slots []int // calls per second, a ring; one slot more than the window
+	at    int64 // the unix second slots were last advanced to
+	total int
+}
+
+func newSlidingWindow(n int, window time.Duration) *slidingWindow {
+	// The extra slot makes the count conservative: any real window of this
+	// length lies within that many whole seconds plus one.
+	return &slidingWindow{n: max(n, 1), slots: make([]int, int(window/time.Second)+1)}
+}
+
+// advance drops the seconds that left the window by second sec.
+func (w *slidingWindow) advance(sec int64) {
+	size := int64(len(w.slots))
+	if sec <= w.at {
+		return // a clock that stepped back counts into the current second
+	}
+	if sec-w.at >= size {
+		clear(w.slots)
+		w.total = 0
+	} else {
+		for s := w.at + 1; s <= sec; s++ {
+			i := s % size
+			w.total -= w.slots[i]
+			w.slots[i] = 0
+		}
+	}
+	w.at = sec
+}
+
+// wait is 0 if a call may go at t, else how long until the oldest counted
+// second leaves the window.
+func (w *slidingWindow) wait(t time.Time) time.Duration {
+	w.advance(t.Unix())
+	if w.total < w.n {
+		return 0
+	}
+	size := int64(len(w.slots))
+	for s := w.at - size + 1; s <= w.at; s++ {
+		if w.slots[((s%size)+size)%size] > 0 {
+			free := time.Unix(s+size, 0)
+			return max(free.Sub(t), time.Millisecond)
+		}
+	}
+	return time.Second
+}
+
+func (w *slidingWindow) charge() {
+	w.slots[w.at%int64(len(w.slots))]++
+	w.total++
 }
 
 // reserve admits one call at t and returns 0, or admits nothing and
@@ -75,23 +139,24 @@ func (a *apiLimiter) reserve(t time.Time) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var wait time.Duration
-	for _, l := range []*rate.Limiter{a.minute, a.hour} {
-		if l == nil {
-			continue
-		}
+	if l := a.minute; l != nil {
 		if tokens := l.TokensAt(t); tokens < 1 {
 			secs := (1 - tokens) / float64(l.Limit())
 			// Round up so the next ask does not land a hair early and spin.
-			wait = max(wait, time.Duration(secs*float64(time.Second))+time.Millisecond)
+			wait = time.Duration(secs*float64(time.Second)) + time.Millisecond
 		}
+	}
+	if a.hour != nil {
+		wait = max(wait, a.hour.wait(t))
 	}
 	if wait > 0 {
 		return wait
 	}
-	for _, l := range []*rate.Limiter{a.minute, a.hour} {
-		if l != nil {
-			l.AllowN(t, 1)
-		}
+	if a.minute != nil {
+		a.minute.AllowN(t, 1)
+	}
+	if a.hour != nil {
+		a.hour.charge()
 	}
 	return 0
 }

@@ -141,8 +141,8 @@ func TestAPILimiterUnlimitedAndDefaults(t *testing.T) {
 		}
 	}
 	d := newAPILimiter(Limits{})
-	if d.minute.Burst() != 166 || d.hour.Burst() != 2500 {
-		t.Errorf("default bursts = %d, %d", d.minute.Burst(), d.hour.Burst())
+	if d.minute.Burst() != 166 || d.hour.n != 150000 {
+		t.Errorf("defaults: minute burst %d, hour budget %d", d.minute.Burst(), d.hour.n)
 	}
 	m := newAPILimiter(Limits{PerMinute: -1})
 	if m.minute != nil || m.hour == nil {
@@ -173,13 +173,42 @@ func TestClientSpendsLimiterPerAttempt(t *testing.T) {
 		if _, err := h.c.GetUser(context.Background(), "a"); err != nil {
 			t.Fatal(err)
 		}
-		// Burst 10: three user/get attempts leave 7, two gettokens (the
-		// first and the refresh after 42001) leave 8.
-		if tokens := h.c.limits.get("user/get").hour.Tokens(); tokens != 7 {
-			t.Errorf("user/get tokens left = %v, want 7", tokens)
+		// Three user/get attempts and two gettokens (the first and the
+		// refresh after 42001) are counted in the hour window.
+		if n := h.c.limits.get("user/get").hour.total; n != 3 {
+			t.Errorf("user/get calls counted = %v, want 3", n)
 		}
-		if tokens := h.c.limits.get("gettoken").hour.Tokens(); tokens != 8 {
-			t.Errorf("gettoken tokens left = %v, want 8", tokens)
+		if n := h.c.limits.get("gettoken").hour.total; n != 2 {
+			t.Errorf("gettoken calls counted = %v, want 2", n)
 		}
 	})
+}
+
+// The hour budget may be spent at the minute limit's pace: no averaging
+// down to budget/3600 a second once a burst is gone.
+func TestHourBudgetAtMinutePace(t *testing.T) {
+	a := newAPILimiter(Limits{PerMinute: 600, PerHour: 3000})
+	now := time.Unix(1_700_000_000, 0)
+	start := now
+	var sent []time.Time
+	for len(sent) < 3000 {
+		if d := a.reserve(now); d > 0 {
+			now = now.Add(d)
+			continue
+		}
+		sent = append(sent, now)
+	}
+	// At 600/min the whole hour budget goes in about 5 minutes.
+	if took := now.Sub(start); took > 6*time.Minute {
+		t.Errorf("3,000 calls took %v; the hour window should not slow a run below the minute limit", took)
+	}
+	// And then the hour window holds: nothing more until the first second
+	// of the hour leaves it.
+	d := a.reserve(now)
+	if d < 50*time.Minute {
+		t.Errorf("after spending the hour's budget the next call may go in %v", d)
+	}
+	if got := maxInWindow(sent, time.Hour); got > 3000 {
+		t.Errorf("an hour window held %d calls", got)
+	}
 }
