@@ -17,9 +17,19 @@ type FieldChange struct {
 // every field set; updates only the fields they send.
 func (op Op) Changes() []FieldChange {
 	if op.Dept != nil {
+		d := op.Dept
 		switch op.Kind {
-		case DeptCreate, DeptUpdate:
-			return []FieldChange{{Field: "name", After: op.Dept.Name}, {Field: "parent", After: parentLabel(op.Dept.ParentKey)}}
+		case DeptCreate:
+			return []FieldChange{{Field: "name", After: d.Name}, {Field: "parent", After: parentLabel(d.ParentKey)}}
+		case DeptUpdate:
+			var out []FieldChange
+			if d.PrevName != d.Name {
+				out = append(out, FieldChange{Field: "name", Before: d.PrevName, After: d.Name})
+			}
+			if d.PrevParentKey != d.ParentKey {
+				out = append(out, FieldChange{Field: "parent", Before: parentLabel(d.PrevParentKey), After: parentLabel(d.ParentKey)})
+			}
+			return out
 		}
 		return nil
 	}
@@ -72,7 +82,15 @@ func (r Record) field(name string) string {
 	case "address":
 		return r.Address
 	case "department":
-		return strings.Join(r.DeptKeys, ";")
+		// order and the leader flags travel with the department list.
+		v := strings.Join(r.DeptKeys, ";")
+		if len(r.Order) > 0 {
+			v += fmt.Sprintf(" order=%v", r.Order)
+		}
+		if len(r.IsLeader) > 0 {
+			v += fmt.Sprintf(" leader=%v", r.IsLeader)
+		}
+		return v
 	case "enable":
 		if r.Enabled {
 			return "1"

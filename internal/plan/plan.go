@@ -62,6 +62,9 @@ type Dept struct {
 	ParentKey string // "" = WeCom root (id 1)
 	Order     uint32
 	ID        int // known WeCom id for update and delete
+	// PrevName and PrevParentKey are what an update changes from, for
+	// review; PrevParentKey is "?" when the old parent is not one of ours.
+	PrevName, PrevParentKey string
 }
 
 // Op is one planned WeCom write.
@@ -174,6 +177,7 @@ type builder struct {
 	live  Live
 	// vanished holds journal-known members WeCom no longer lists.
 	vanished map[string]bool
+	keys     map[int]string // WeCom id -> HR key, built on first use
 }
 
 func (b *builder) add(op Op) { b.p.Ops = append(b.p.Ops, op) }
@@ -205,6 +209,7 @@ func (b *builder) department(d mapper.Department) {
 		parentMoved = true // moved by hand in WeCom; the feed wins
 	}
 	if applied.Name != d.Name || applied.Order != d.Order || parentMoved {
+		want.PrevName, want.PrevParentKey = applied.Name, b.keyOfID(applied.ParentID)
 		b.add(Op{Phase: PhaseDepartments, Level: d.Depth, Kind: DeptUpdate, Target: d.Key, Ref: d.Ref, Dept: want})
 		return
 	}
@@ -374,6 +379,24 @@ func (b *builder) cleanup(desired map[string]bool) {
 		b.add(Op{Phase: PhaseCleanup, Level: maxDepth - depth[d.WeComID], Kind: DeptDelete, Target: d.Key,
 			Dept: &Dept{Key: d.Key, Name: d.Name, ID: d.WeComID}})
 	}
+}
+
+// keyOfID names a recorded WeCom department id by its HR key ("" for the
+// root, "?" for a department the journal does not know).
+func (b *builder) keyOfID(id int) string {
+	if id == 1 {
+		return ""
+	}
+	if b.keys == nil {
+		b.keys = map[int]string{}
+		for k, d := range b.state.Departments {
+			b.keys[d.WeComID] = k
+		}
+	}
+	if k, ok := b.keys[id]; ok {
+		return k
+	}
+	return "?"
 }
 
 // stateDepths gives each known department its depth below WeCom's root
