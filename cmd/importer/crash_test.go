@@ -209,24 +209,8 @@ func TestKillNineAndResume(t *testing.T) {
 func checkDirectory(t *testing.T, sim *wecomsim.Server, want map[string][]string) {
 	t.Helper()
 	snap := sim.Snapshot()
-	paths := map[int]string{}
-	byID := map[int]wecomsim.SnapDept{}
-	for _, d := range snap.Departments {
-		byID[d.ID] = d
-	}
-	var path func(id int) string
-	path = func(id int) string {
-		if p, ok := paths[id]; ok {
-			return p
-		}
-		d := byID[id]
-		p := d.Name
-		if d.ParentID != 1 && d.ID != 1 {
-			p = path(d.ParentID) + "/" + d.Name
-		}
-		paths[id] = p
-		return p
-	}
+	paths := snap.Paths()
+	path := func(id int) string { return paths[id] }
 	seenPaths := map[string]int{}
 	for _, d := range snap.Departments {
 		if d.ID != 1 {

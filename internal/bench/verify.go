@@ -20,24 +20,8 @@ type directoryCheck struct {
 
 func checkDirectory(snap wecomsim.Snapshot, want map[string]wantMember) directoryCheck {
 	var c directoryCheck
-	byID := map[int]wecomsim.SnapDept{}
-	for _, d := range snap.Departments {
-		byID[d.ID] = d
-	}
-	paths := map[int]string{}
-	var path func(id int) string
-	path = func(id int) string {
-		if p, ok := paths[id]; ok {
-			return p
-		}
-		d := byID[id]
-		p := d.Name
-		if d.ParentID != 1 && d.ID != 1 {
-			p = path(d.ParentID) + "/" + d.Name
-		}
-		paths[id] = p
-		return p
-	}
+	paths := snap.Paths()
+	path := func(id int) string { return paths[id] }
 	seen := map[string]int{}
 	for _, d := range snap.Departments {
 		if d.ID != 1 {

@@ -142,17 +142,8 @@ func TestRandomFeedsConverge(t *testing.T) {
 func checkConverged(t *testing.T, sim *wecomsim.Server, before, after []person) {
 	t.Helper()
 	snap := sim.Snapshot()
-	depts := map[int]wecomsim.SnapDept{}
-	for _, d := range snap.Departments {
-		depts[d.ID] = d
-	}
-	path := func(id int) string {
-		var parts []string
-		for d := depts[id]; d.ID > 1; d = depts[d.ParentID] {
-			parts = append([]string{d.Name}, parts...)
-		}
-		return strings.Join(parts, "/")
-	}
+	paths := snap.Paths()
+	path := func(id int) string { return paths[id] }
 	users := map[string]wecomsim.SnapUser{}
 	for _, u := range snap.Users {
 		users[u.UserID] = u

@@ -233,3 +233,36 @@ func checkAcyclic(depts map[int]*dept) error {
 	}
 	return nil
 }
+
+// Paths names every department but the root by its path below the root,
+// "总部/研发中心/后端组", the way HR feeds name departments, so tests can
+// compare a directory with a feed.
+func (s Snapshot) Paths() map[int]string {
+	byID := make(map[int]SnapDept, len(s.Departments))
+	for _, d := range s.Departments {
+		byID[d.ID] = d
+	}
+	paths := make(map[int]string, len(s.Departments))
+	var path func(id, depth int) string
+	path = func(id, depth int) string {
+		if p, ok := paths[id]; ok {
+			return p
+		}
+		d, ok := byID[id]
+		if !ok || id == 1 || depth > len(byID) {
+			return "" // the root, or a corrupt chain: never loop
+		}
+		p := d.Name
+		if parent := path(d.ParentID, depth+1); parent != "" {
+			p = parent + "/" + d.Name
+		}
+		paths[id] = p
+		return p
+	}
+	for _, d := range s.Departments {
+		if d.ID != 1 {
+			path(d.ID, 0)
+		}
+	}
+	return paths
+}

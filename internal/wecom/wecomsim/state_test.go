@@ -104,3 +104,12 @@ func TestSimStateEndpoint(t *testing.T) {
 		t.Fatal("Snapshot shares memory with the server")
 	}
 }
+
+func TestSnapshotPaths(t *testing.T) {
+	snap := Snapshot{Departments: []SnapDept{{ID: 1, Name: "corp"}, {ID: 2, Name: "总部", ParentID: 1}, {ID: 3, Name: "研发", ParentID: 2}, {ID: 4, Name: "后端", ParentID: 3}}}
+	got := snap.Paths()
+	want := map[int]string{2: "总部", 3: "总部/研发", 4: "总部/研发/后端"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Paths() = %v, want %v", got, want)
+	}
+}
