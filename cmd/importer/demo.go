@@ -49,6 +49,7 @@ func simWrites(sim *wecomsim.Server) int {
 }
 
 func (a *app) demo(ctx context.Context, dir string) error {
+	a.story = true
 	if err := os.RemoveAll(dir); err != nil {
 		return fatal(err)
 	}

@@ -41,6 +41,9 @@ type app struct {
 	stdout, stderr io.Writer
 	verbose        bool
 	logJSON        bool
+	// story is set by commands whose output is the story itself (demo):
+	// info logs would only interleave with it.
+	story bool
 }
 
 // logger logs for the reader at hand: on a terminal a person watches the
@@ -50,7 +53,7 @@ type app struct {
 func (a *app) logger() *slog.Logger {
 	tty := isTerminal(a.stderr)
 	level := slog.LevelInfo
-	if tty {
+	if tty || a.story {
 		level = slog.LevelWarn
 	}
 	if a.verbose {

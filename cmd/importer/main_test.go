@@ -34,6 +34,9 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
+	if strings.Contains(errOut, "run started") {
+		t.Errorf("demo output is the story; info logs should not interleave with it:\n%s", errOut)
+	}
 	passes := strings.Split(out, "== ")
 	if len(passes) != 4 {
 		t.Fatalf("want 3 passes in the demo output, got:\n%s", out)
