@@ -24,6 +24,7 @@ type Client interface {
 	UpdateDepartment(ctx context.Context, p wecom.DepartmentPatch) error
 	DeleteDepartment(ctx context.Context, id int) error
 	ListDepartments(ctx context.Context, id int) ([]wecom.Department, error)
+	SimpleListDepartments(ctx context.Context, id int) ([]wecom.DepartmentRef, error)
 }
 
 // Outcomes of one planned operation, as counted in a run's summary.

@@ -19,6 +19,7 @@ const (
 	corp   = "ww-exec"
 	secret = "exec-secret"
 	roSec  = "readonly-secret"
+	newIP  = "new-ip-secret" // a sync secret on a newly added IP: 48009 on detail reads
 )
 
 type fixture struct {
@@ -31,7 +32,8 @@ type fixture struct {
 func newFixture(t *testing.T, sec string) *fixture {
 	t.Helper()
 	sim := wecomsim.New(wecomsim.Options{CorpID: corp, Secrets: []wecomsim.Secret{
-		{Value: secret, Kind: wecomsim.SyncEdit}, {Value: roSec, Kind: wecomsim.SyncReadOnly}}})
+		{Value: secret, Kind: wecomsim.SyncEdit}, {Value: roSec, Kind: wecomsim.SyncReadOnly},
+		{Value: newIP, Kind: wecomsim.SyncEdit, NewIP: true}}})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	client, err := wecom.New(wecom.Config{BaseURL: srv.URL, CorpID: corp, Secret: sec,
@@ -230,5 +232,43 @@ func TestCreateSendsMainDepartmentAndExtras(t *testing.T) {
 	snap := f.sim.Snapshot()
 	if len(snap.Users) != 1 || snap.Users[0].MainDepartment != st.Departments["A/B"].WeComID {
 		t.Errorf("main department not sent: %+v", snap.Users)
+	}
+}
+
+// From a new IP department/list answers 48009: an existing department is
+// adopted by id when it is the only one under its parent the journal does
+// not know, and otherwise left as a row failure — never a stopped run.
+func TestAdoptionFromNewIP(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		byHand  []string
+		outcome string
+	}{
+		{"one unknown sibling", []string{"A"}, executor.Adopted},
+		{"two unknown siblings", []string{"A", "Z"}, executor.Failed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, newIP)
+			ctx := context.Background()
+			ids := map[string]int{}
+			for _, name := range tt.byHand {
+				id, err := f.client.CreateDepartment(ctx, wecom.Department{Name: name, ParentID: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids[name] = id
+			}
+			sum, err := f.exec(t, f.store, nil, deptCreate("A", "A", "", 1))
+			if err != nil {
+				t.Fatalf("a 48009 on adoption must not stop the run: %v", err)
+			}
+			if sum.Counts["department_create/"+tt.outcome] != 1 {
+				t.Fatalf("summary %+v, want department_create/%s", sum, tt.outcome)
+			}
+			st, _ := f.store.LoadState(ctx, corp)
+			if got := st.Departments["A"].WeComID; tt.outcome == executor.Adopted && got != ids["A"] {
+				t.Errorf("adopted id %d, want %d", got, ids["A"])
+			}
+		})
 	}
 }

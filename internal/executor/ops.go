@@ -50,6 +50,31 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 			}
 			return nil, &wecom.APIError{API: "department/list", Code: 60008, Msg: fmt.Sprintf("department %q exists under %d but was not listed", d.Name, parents[0])}
 		})
+	if fatal == nil && wecom.CodeOf(werr) == 48009 {
+		// A contacts-sync secret calling from a new IP may not read names
+		// (48009), only ids: adopt the one department under the parent that
+		// the journal does not know, if there is exactly one.
+		werr, fatal = e.call(ctx, op, "department_adopt", "department/simplelist", map[string]any{"id": parents[0], "name": d.Name},
+			func(ctx context.Context) (*journal.StateChange, error) {
+				refs, err := e.client.SimpleListDepartments(ctx, parents[0])
+				if err != nil {
+					return nil, err
+				}
+				known := e.knownDeptIDs()
+				var unknown []int
+				for _, r := range refs {
+					if r.ParentID == parents[0] && r.ID != parents[0] && !known[r.ID] {
+						unknown = append(unknown, r.ID)
+					}
+				}
+				if len(unknown) == 1 {
+					return applied(unknown[0]), nil
+				}
+				return nil, &wecom.APIError{API: "department/simplelist", Code: 60008, Msg: fmt.Sprintf(
+					"department %q exists under %d, which holds %d departments the journal does not know; names cannot be read (48009), so it is left for a person to map",
+					d.Name, parents[0], len(unknown))}
+			})
+	}
 	if fatal != nil {
 		return result(op, Failed, werr), fatal
 	}

@@ -27,6 +27,17 @@ func (e *Executor) deptIDs(keys []string) ([]int, error) {
 	return ids, nil
 }
 
+// knownDeptIDs is the set of WeCom department ids this importer manages.
+func (e *Executor) knownDeptIDs() map[int]bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	known := make(map[int]bool, len(e.ids))
+	for _, id := range e.ids {
+		known[id] = true
+	}
+	return known
+}
+
 func enableFlag(enabled bool) *int {
 	v := 0
 	if enabled {
