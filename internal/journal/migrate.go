@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -108,4 +109,48 @@ func (s *SQLite) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Pending lists the migrations this binary embeds that the database has
+// not recorded, for readiness checks; a newer binary's extra versions are
+// not a problem, since migrations only add.
+func (p *Postgres) Pending(ctx context.Context) ([]migrations.Migration, error) {
+	rows, err := p.pool.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	have, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return pending(migrations.ForPostgres, have)
+}
+
+// Pending is Postgres.Pending for the embedded journal.
+func (s *SQLite) Pending(ctx context.Context) ([]migrations.Migration, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	defer rows.Close()
+	var have []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		have = append(have, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return pending(migrations.ForSQLite, have)
+}
+
+func pending(embedded func() ([]migrations.Migration, error), have []int) ([]migrations.Migration, error) {
+	want, err := embedded()
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return slices.DeleteFunc(want, func(m migrations.Migration) bool { return slices.Contains(have, m.Version) }), nil
 }

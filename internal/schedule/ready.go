@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/migrations"
@@ -15,59 +14,19 @@ import (
 // binary embeds. A journal migrated further by a newer binary is ready: its
 // migrations only add.
 func Ready(ctx context.Context, store journal.Store) error {
-	var (
-		want []migrations.Migration
-		have []int
-		err  error
-	)
-	switch st := unwrap(store).(type) {
-	case *journal.Postgres:
-		if want, err = migrations.ForPostgres(); err != nil {
-			return err
-		}
-		rows, qerr := st.Pool().Query(ctx, `SELECT version FROM schema_migrations`)
-		if qerr != nil {
-			return fmt.Errorf("journal: %w", qerr)
-		}
-		for rows.Next() {
-			var v int
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
-				return fmt.Errorf("journal: %w", err)
-			}
-			have = append(have, v)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-	case *journal.SQLite:
-		if want, err = migrations.ForSQLite(); err != nil {
-			return err
-		}
-		rows, qerr := st.DB().QueryContext(ctx, `SELECT version FROM schema_migrations`)
-		if qerr != nil {
-			return fmt.Errorf("journal: %w", qerr)
-		}
-		for rows.Next() {
-			var v int
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
-				return fmt.Errorf("journal: %w", err)
-			}
-			have = append(have, v)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-	default:
+	st, ok := unwrap(store).(interface {
+		Pending(context.Context) ([]migrations.Migration, error)
+	})
+	if !ok {
 		return errors.New("journal: unknown store type")
 	}
-	for _, m := range want {
-		if !slices.Contains(have, m.Version) {
-			return fmt.Errorf("journal: migration %04d_%s is not applied (run importer migrate)", m.Version, m.Name)
-		}
+	missing, err := st.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		m := missing[0]
+		return fmt.Errorf("journal: migration %04d_%s is not applied (run importer migrate)", m.Version, m.Name)
 	}
 	return nil
 }
