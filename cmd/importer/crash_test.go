@@ -86,6 +86,22 @@ func newCrashRig(t *testing.T, dsn string, latency time.Duration) *crashRig {
 	return r
 }
 
+// startRun starts `importer run --json` and returns once WeCom has received
+// creates user/create calls, so what the test does next lands mid-import.
+func (r *crashRig) startRun(t *testing.T, creates int) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := r.command("run", "--config", r.cfgPath, "--json")
+	stdout := &bytes.Buffer{}
+	cmd.Stdout = stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for r.sim.Stats()["user/create"] < creates {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return cmd, stdout
+}
+
 // command is the importer with args, as the rig runs it.
 func (r *crashRig) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(r.bin, args...)
@@ -304,15 +320,7 @@ func TestPostgresStopsMidRun(t *testing.T) {
 	rig := newCrashRig(t, pg.DSN(), 2*time.Millisecond)
 	sim := rig.sim
 
-	cmd := rig.command("run", "--config", rig.cfgPath, "--json")
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for sim.Stats()["user/create"] < 300 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd, stdout := rig.startRun(t, 300)
 	pg.Stop(t)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -364,15 +372,7 @@ func TestInterruptStopsCleanly(t *testing.T) {
 	rig := newCrashRig(t, dsn, 2*time.Millisecond)
 	sim := rig.sim
 
-	cmd := rig.command("run", "--config", rig.cfgPath, "--json")
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for sim.Stats()["user/create"] < 300 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	cmd, stdout := rig.startRun(t, 300)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,9 @@ func openJournal(ctx context.Context, dsn string) (journal.Store, error) {
 	return st, nil
 }
 
-func newClient(c *config.Config, secret string, log *slog.Logger) (*wecom.Client, error) {
+// newClient is the WeCom client the config describes; onCall (may be nil)
+// sees every round trip, for metrics.
+func newClient(c *config.Config, secret string, log *slog.Logger, onCall func(wecom.CallInfo)) (*wecom.Client, error) {
 	cl, err := wecom.New(wecom.Config{
 		BaseURL:    c.WeCom.BaseURL,
 		CorpID:     c.WeCom.CorpID,
@@ -136,6 +138,7 @@ func newClient(c *config.Config, secret string, log *slog.Logger) (*wecom.Client
 		HTTPClient: &http.Client{Timeout: c.WeCom.Timeout},
 		Limits:     wecom.Limits{PerMinute: c.WeCom.PerMinute, PerHour: c.WeCom.PerHour},
 		Logger:     log,
+		OnCall:     onCall,
 	})
 	if err != nil {
 		return nil, fatal(err)

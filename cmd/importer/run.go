@@ -95,7 +95,7 @@ func (a *app) locked(ctx context.Context, job string, store journal.Store, fn fu
 
 func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, store journal.Store, secret string, f runFlags, resumedFrom int64) error {
 	log := a.logger()
-	client, err := newClient(c, secret, log)
+	client, err := newClient(c, secret, log, nil)
 	if err != nil {
 		return err
 	}

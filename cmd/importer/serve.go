@@ -18,7 +18,6 @@ import (
 	"github.com/hrfeed/importer/internal/notify"
 	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/schedule"
-	"github.com/hrfeed/importer/internal/wecom"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -71,17 +70,9 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 	}
 
 	m := metrics.NewImporter()
-	client, err := wecom.New(wecom.Config{
-		BaseURL:    c.WeCom.BaseURL,
-		CorpID:     c.WeCom.CorpID,
-		Secret:     secret,
-		HTTPClient: &http.Client{Timeout: c.WeCom.Timeout},
-		Limits:     wecom.Limits{PerMinute: c.WeCom.PerMinute, PerHour: c.WeCom.PerHour},
-		Logger:     log,
-		OnCall:     m.ObserveCall,
-	})
+	client, err := newClient(c, secret, log, m.ObserveCall)
 	if err != nil {
-		return fatal(err)
+		return err
 	}
 	notifier := newNotifier(c.Serve.Notify)
 	notifier.OnSend = m.Notification
