@@ -13,7 +13,7 @@ import (
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/plan"
-	"github.com/hrfeed/importer/internal/source"
+	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/wecom"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
@@ -24,26 +24,10 @@ func mapFeed(ctx context.Context, cfgPath, feedPath string) (mapper.Directory, e
 	if err != nil {
 		return mapper.Directory{}, err
 	}
-	m, err := mapper.New(job.Mapping)
+	dir, err := runner.ReadDirectory(ctx, job, feedPath, nil)
 	if err != nil {
 		return mapper.Directory{}, err
 	}
-	spec, err := job.SourceSpec(feedPath)
-	if err != nil {
-		return mapper.Directory{}, err
-	}
-	src, err := source.Open(ctx, spec)
-	if err != nil {
-		return mapper.Directory{}, err
-	}
-	defer src.Close()
-	for src.Next() {
-		m.Add(src.Row())
-	}
-	if err := src.Err(); err != nil {
-		return mapper.Directory{}, err
-	}
-	dir := m.Directory()
 	if len(dir.Rejects) > 0 {
 		return dir, fmt.Errorf("the generated feed has %d rejected rows, e.g. %v", len(dir.Rejects), dir.Rejects[0])
 	}

@@ -97,12 +97,21 @@ func (f staffFeed) write(path string) (map[string]wantMember, error) {
 	return want, out.Close()
 }
 
+// benchConcurrency is every scenario's worker count: the sample config's.
+const benchConcurrency = 8
+
+// writeJobConfig writes dir/importer.yaml and returns its path.
+func writeJobConfig(dir, url string, perMinute, perHour int) (string, error) {
+	path := filepath.Join(dir, "importer.yaml")
+	return path, os.WriteFile(path, []byte(jobConfig(url, perMinute, perHour)), 0o644)
+}
+
 // jobConfig is samples/importer.yaml with the emulator's address, the
 // bench corp, the given per-API limits (0 = WeCom's documented default,
 // -1 = off) and the embedded
 // journal file journal.db next to it. The mass-change guard is relaxed
 // because the fault campaign rewrites every member between kills.
-func jobConfig(url string, perMinute, perHour, concurrency int) string {
+func jobConfig(url string, perMinute, perHour int) string {
 	return fmt.Sprintf(`wecom:
   base_url: %s
   corp_id: %s
@@ -131,7 +140,7 @@ jobs:
       leavers: disable
       scope: managed
       max_delete_ratio: 0.5
-`, url, corpID, concurrency, perMinute, perHour)
+`, url, corpID, benchConcurrency, perMinute, perHour)
 }
 
 // workDir makes a scenario's directory under the bench's temporary root.

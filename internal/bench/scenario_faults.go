@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
@@ -54,8 +53,8 @@ func (b *bench) killNine(ctx context.Context) error {
 		return err
 	}
 	defer em.close()
-	cfgPath := filepath.Join(dir, "importer.yaml")
-	if err := os.WriteFile(cfgPath, []byte(jobConfig(em.url, -1, -1, 8)), 0o644); err != nil {
+	cfgPath, err := writeJobConfig(dir, em.url, -1, -1)
+	if err != nil {
 		return err
 	}
 	feedPath := filepath.Join(dir, "staff.csv")
@@ -190,8 +189,8 @@ func (b *bench) faultMix(ctx context.Context) error {
 		return err
 	}
 	defer em.close()
-	cfgPath := filepath.Join(dir, "importer.yaml")
-	if err := os.WriteFile(cfgPath, []byte(jobConfig(em.url, -1, -1, 8)), 0o644); err != nil {
+	cfgPath, err := writeJobConfig(dir, em.url, -1, -1)
+	if err != nil {
 		return err
 	}
 	feed := b.faultFeed(1)
@@ -333,8 +332,8 @@ func (b *bench) postgresRestart(ctx context.Context) error {
 		return err
 	}
 	defer em.close()
-	cfgPath := filepath.Join(dir, "importer.yaml")
-	if err := os.WriteFile(cfgPath, []byte(jobConfig(em.url, -1, -1, 8)), 0o644); err != nil {
+	cfgPath, err := writeJobConfig(dir, em.url, -1, -1)
+	if err != nil {
 		return err
 	}
 	want, err := b.faultFeed(1).write(filepath.Join(dir, "staff.csv"))

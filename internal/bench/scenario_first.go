@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -49,8 +48,8 @@ func (b *bench) firstImportOn(ctx context.Context, kind string, feed staffFeed, 
 		return err
 	}
 	defer em.close()
-	cfgPath := filepath.Join(dir, "importer.yaml")
-	if err := os.WriteFile(cfgPath, []byte(jobConfig(em.url, -1, -1, 8)), 0o644); err != nil {
+	cfgPath, err := writeJobConfig(dir, em.url, -1, -1)
+	if err != nil {
 		return err
 	}
 	want, err := feed.write(filepath.Join(dir, "staff.csv"))

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -54,8 +53,8 @@ func (b *bench) limitRun(ctx context.Context, c limitCase) error {
 		return err
 	}
 	defer em.close()
-	cfgPath := filepath.Join(dir, "importer.yaml")
-	if err := os.WriteFile(cfgPath, []byte(jobConfig(em.url, c.perMinute, c.perHour, 8)), 0o644); err != nil {
+	cfgPath, err := writeJobConfig(dir, em.url, c.perMinute, c.perHour)
+	if err != nil {
 		return err
 	}
 	// No leaders: their second pass would be a second user/update stream

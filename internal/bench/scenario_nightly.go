@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -41,10 +40,10 @@ func (b *bench) nightlyRun(ctx context.Context) error {
 	}
 	b.nightly = &nightlyResult{em: em, members: n}
 	// Run closes the emulator: the seed-approach scenario reuses it.
-	cfgPath := filepath.Join(dir, "importer.yaml")
 	// per_minute 0: the client keeps WeCom's documented 10,000/min per API,
 	// as a production config does.
-	if err := os.WriteFile(cfgPath, []byte(jobConfig(em.url, 0, 0, 8)), 0o644); err != nil {
+	cfgPath, err := writeJobConfig(dir, em.url, 0, 0)
+	if err != nil {
 		return err
 	}
 	old := staffFeed{Members: n, Departments: 300, Leaders: true, Position: "工程师"}

@@ -228,21 +228,26 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 	return journal.RunDone
 }
 
-// readDirectory streams the job's source through the mapper. The source
-// is the file at p.SourcePath (csv or xlsx, by its name), or, for a
-// postgres job run without a file, the configured view; ctx bounds the
-// read, which for PostgreSQL is one long query.
 func readDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
-	m, err := mapper.New(p.Job.Mapping)
+	return ReadDirectory(ctx, p.Job, p.SourcePath, p.DepartmentSpec)
+}
+
+// ReadDirectory streams the job's source through the mapper, after the
+// department table when departments (may be nil) names one. The source
+// is the file at sourcePath (csv or xlsx, by its name), or, for a postgres
+// job run without a file, the configured view; ctx bounds the read, which
+// for PostgreSQL is one long query.
+func ReadDirectory(ctx context.Context, job *config.Job, sourcePath string, departments *source.Spec) (mapper.Directory, error) {
+	m, err := mapper.New(job.Mapping)
 	if err != nil {
 		return mapper.Directory{}, fmt.Errorf("mapping: %w", err)
 	}
-	if p.DepartmentSpec != nil {
-		if err := readDepartments(ctx, m, p.Job.Mapping, *p.DepartmentSpec); err != nil {
+	if departments != nil {
+		if err := readDepartments(ctx, m, job.Mapping, *departments); err != nil {
 			return mapper.Directory{}, err
 		}
 	}
-	spec, err := p.Job.SourceSpec(p.SourcePath)
+	spec, err := job.SourceSpec(sourcePath)
 	if err != nil {
 		return mapper.Directory{}, err
 	}
@@ -251,7 +256,7 @@ func readDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
 		return mapper.Directory{}, err
 	}
 	defer src.Close()
-	if err := p.Job.Mapping.CheckColumns(src.Columns()); err != nil {
+	if err := job.Mapping.CheckColumns(src.Columns()); err != nil {
 		return mapper.Directory{}, fmt.Errorf("%s: %w", sourceName(spec), err)
 	}
 	for src.Next() {
