@@ -11,14 +11,14 @@ import (
 
 func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 	d := op.Dept
-	parents, err := e.deptIDs([]string{d.ParentKey})
+	parent, err := e.deptID(d.ParentKey)
 	if err != nil {
 		return e.skip(ctx, op, err)
 	}
-	body := wecom.Department{Name: d.Name, ParentID: parents[0], Order: d.Order}
+	body := wecom.Department{Name: d.Name, ParentID: parent, Order: d.Order}
 	applied := func(id int) *journal.StateChange {
 		return &journal.StateChange{PutDepartment: &journal.AppliedDepartment{
-			Key: d.Key, WeComID: id, ParentID: parents[0], Name: d.Name, Order: d.Order, RunID: e.runID,
+			Key: d.Key, WeComID: id, ParentID: parent, Name: d.Name, Order: d.Order, RunID: e.runID,
 		}}
 	}
 	werr, fatal := e.call(ctx, op, op.Kind, "department/create", body, func(ctx context.Context) (*journal.StateChange, error) {
@@ -37,33 +37,33 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 	// 60008: a sibling with this name exists (made by hand, or by a run
 	// that died before recording the answer). Adopt it: look it up by name
 	// under the parent and record its id.
-	werr, fatal = e.call(ctx, op, "department_adopt", "department/list", map[string]any{"id": parents[0], "name": d.Name},
+	werr, fatal = e.call(ctx, op, "department_adopt", "department/list", map[string]any{"id": parent, "name": d.Name},
 		func(ctx context.Context) (*journal.StateChange, error) {
-			list, err := e.client.ListDepartments(ctx, parents[0])
+			list, err := e.client.ListDepartments(ctx, parent)
 			if err != nil {
 				return nil, err
 			}
 			for _, x := range list {
-				if x.ParentID == parents[0] && x.Name == d.Name {
+				if x.ParentID == parent && x.Name == d.Name {
 					return applied(x.ID), nil
 				}
 			}
-			return nil, &wecom.APIError{API: "department/list", Code: 60008, Msg: fmt.Sprintf("department %q exists under %d but was not listed", d.Name, parents[0])}
+			return nil, &wecom.APIError{API: "department/list", Code: 60008, Msg: fmt.Sprintf("department %q exists under %d but was not listed", d.Name, parent)}
 		})
 	if fatal == nil && wecom.CodeOf(werr) == 48009 {
 		// A contacts-sync secret calling from a new IP may not read names
 		// (48009), only ids: adopt the one department under the parent that
 		// the journal does not know, if there is exactly one.
-		werr, fatal = e.call(ctx, op, "department_adopt", "department/simplelist", map[string]any{"id": parents[0], "name": d.Name},
+		werr, fatal = e.call(ctx, op, "department_adopt", "department/simplelist", map[string]any{"id": parent, "name": d.Name},
 			func(ctx context.Context) (*journal.StateChange, error) {
-				refs, err := e.client.SimpleListDepartments(ctx, parents[0])
+				refs, err := e.client.SimpleListDepartments(ctx, parent)
 				if err != nil {
 					return nil, err
 				}
 				known := e.knownDeptIDs()
 				var unknown []int
 				for _, r := range refs {
-					if r.ParentID == parents[0] && r.ID != parents[0] && !known[r.ID] {
+					if r.ParentID == parent && r.ID != parent && !known[r.ID] {
 						unknown = append(unknown, r.ID)
 					}
 				}
@@ -72,7 +72,7 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 				}
 				return nil, &wecom.APIError{API: "department/simplelist", Code: 60008, Msg: fmt.Sprintf(
 					"department %q exists under %d, which holds %d departments the journal does not know; names cannot be read (48009), so it is left for a person to map",
-					d.Name, parents[0], len(unknown))}
+					d.Name, parent, len(unknown))}
 			})
 	}
 	if fatal != nil {
@@ -83,17 +83,17 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 
 func (e *Executor) deptUpdate(ctx context.Context, op plan.Op) (Result, error) {
 	d := op.Dept
-	parents, err := e.deptIDs([]string{d.ParentKey})
+	parent, err := e.deptID(d.ParentKey)
 	if err != nil {
 		return e.skip(ctx, op, err)
 	}
-	body := wecom.DepartmentPatch{"id": d.ID, "name": d.Name, "parentid": parents[0], "order": d.Order}
+	body := wecom.DepartmentPatch{"id": d.ID, "name": d.Name, "parentid": parent, "order": d.Order}
 	werr, fatal := e.call(ctx, op, op.Kind, "department/update", body, func(ctx context.Context) (*journal.StateChange, error) {
 		if err := e.client.UpdateDepartment(ctx, body); err != nil {
 			return nil, err
 		}
 		return &journal.StateChange{PutDepartment: &journal.AppliedDepartment{
-			Key: d.Key, WeComID: d.ID, ParentID: parents[0], Name: d.Name, Order: d.Order, RunID: e.runID,
+			Key: d.Key, WeComID: d.ID, ParentID: parent, Name: d.Name, Order: d.Order, RunID: e.runID,
 		}}, nil
 	})
 	return result(op, OK, werr), fatal

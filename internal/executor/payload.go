@@ -38,6 +38,15 @@ func (e *Executor) knownDeptIDs() map[int]bool {
 	return known
 }
 
+// deptID resolves one HR department key, "" being WeCom's root.
+func (e *Executor) deptID(key string) (int, error) {
+	ids, err := e.deptIDs([]string{key})
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
 func enableFlag(enabled bool) *int {
 	v := 0
 	if enabled {
@@ -72,11 +81,9 @@ func (e *Executor) userCreate(r *plan.Record) (*wecom.User, error) {
 		ExternalPosition: r.ExternalPosition,
 	}
 	if r.MainDept != "" {
-		main, err := e.deptIDs([]string{r.MainDept})
-		if err != nil {
+		if u.MainDepartment, err = e.deptID(r.MainDept); err != nil {
 			return nil, err
 		}
-		u.MainDepartment = main[0]
 	}
 	if len(r.ExtAttr) > 0 {
 		u.ExtAttr = extAttr(r.ExtAttr)
@@ -133,11 +140,11 @@ func (e *Executor) userPatch(r *plan.Record, fields []string) (wecom.UserPatch, 
 			// WeCom keeps its own main department when none is sent, so an
 			// empty value is left out rather than cleared.
 			if r.MainDept != "" {
-				main, err := e.deptIDs([]string{r.MainDept})
+				main, err := e.deptID(r.MainDept)
 				if err != nil {
 					return nil, err
 				}
-				p["main_department"] = main[0]
+				p["main_department"] = main
 			}
 		case "biz_mail":
 			// biz_mail may be set, never cleared (and changed only once).
