@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -41,14 +42,18 @@ func TestDemo(t *testing.T) {
 	if len(passes) != 4 {
 		t.Fatalf("want 3 passes in the demo output, got:\n%s", out)
 	}
-	for i, want := range []string{
-		"WeCom write calls received by the emulator: 69", // 12 departments + 29 members + 28 leaders
-		"WeCom write calls received by the emulator: 0",
-		"WeCom write calls received by the emulator: 2",
-	} {
-		if !strings.Contains(passes[i+1], want) {
-			t.Errorf("pass %d: want %q in:\n%s", i+1, want, passes[i+1])
+	writes := make([]int, 3)
+	for i := range writes {
+		_, after, ok := strings.Cut(passes[i+1], "WeCom write calls received by the emulator: ")
+		if _, err := fmt.Sscan(after, &writes[i]); !ok || err != nil {
+			t.Fatalf("pass %d names no write count:\n%s", i+1, passes[i+1])
 		}
+	}
+	countSample(t).firstImportWrites(t, "demo pass 1", writes[0])
+	// The same feed again changes nothing; the third pass changes one
+	// member's position and marks one leaver: one call each.
+	if writes[1] != 0 || writes[2] != 2 {
+		t.Errorf("demo passes 2 and 3: %d and %d writes, want 0 and 2", writes[1], writes[2])
 	}
 	if _, err := os.Stat(filepath.Join(dir, "hrfeed-journal.db")); err != nil {
 		t.Errorf("demo journal: %v", err)
@@ -119,16 +124,18 @@ func TestRunJSONAndExitCodes(t *testing.T) {
 
 	code, out, errOut := runCLI(t, "plan", "--config", e.config, "--json")
 	s := parseSummary(t, out)
-	if code != 0 || s.Status != "dry_run" || s.Planned["user_create"] != 29 || s.Writes != 0 || len(s.Ops) != 69 {
+	feed := countSample(t)
+	if code != 0 || s.Status != "dry_run" || s.Planned["user_create"] != feed.members || s.Writes != 0 {
 		t.Fatalf("plan: exit %d, %+v\n%s", code, s, errOut)
 	}
+	feed.firstImportWrites(t, "plan", len(s.Ops))
 	if n := e.sim.Stats()["user/create"]; n != 0 {
 		t.Fatalf("plan sent %d user/create calls", n)
 	}
 
 	code, out, errOut = runCLI(t, "run", "--config", e.config, "--json")
 	s = parseSummary(t, out)
-	if code != 0 || s.Status != "done" || s.Counts["user_create/ok"] != 29 || s.Counts["department_create/ok"] != 12 {
+	if code != 0 || s.Status != "done" || s.Counts["user_create/ok"] != feed.members || s.Counts["department_create/ok"] != feed.departments {
 		t.Fatalf("run: exit %d, %+v\n%s", code, s, errOut)
 	}
 
@@ -158,15 +165,22 @@ func TestRunJSONAndExitCodes(t *testing.T) {
 	}
 }
 
-func TestRejectedRowsExitThree(t *testing.T) {
+// TestRejectedRowsExitFive: a run whose calls all succeeded but that
+// rejected a row ends done_with_rejects and exits 5, and plan exits the
+// same way beforehand.
+func TestRejectedRowsExitFive(t *testing.T) {
 	e := newCLIEnv(t, "")
 	bad := string(samples.StaffCSV) + "E2001,错号码,1380013800x,,总部,职员,男,在职,\n"
 	if err := os.WriteFile(e.feed, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := runCLI(t, "run", "--config", e.config, "--json")
+	code, out, _ := runCLI(t, "plan", "--config", e.config, "--json")
+	if s := parseSummary(t, out); code != 5 || s.Status != "dry_run" || s.Rejected != 1 {
+		t.Fatalf("plan: exit %d, %+v", code, s)
+	}
+	code, out, _ = runCLI(t, "run", "--config", e.config, "--json")
 	s := parseSummary(t, out)
-	if code != 3 || s.Status != "partial" || s.Rejected != 1 {
+	if code != 5 || s.Status != "done_with_rejects" || s.Rejected != 1 {
 		t.Fatalf("exit %d, %+v", code, s)
 	}
 	code, out, _ = runCLI(t, "journal", "failures", "1", "--config", e.config)
@@ -185,9 +199,10 @@ func TestGuardRefusesThenForce(t *testing.T) {
 	if err := os.WriteFile(e.feed, []byte(strings.Join(lines[:11], "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	updates := e.sim.Stats()["user/update"]
 	code, out, _ := runCLI(t, "run", "--config", e.config, "--json")
-	if s := parseSummary(t, out); code != 4 || s.Status != "refused" || e.sim.Stats()["user/update"] != 28 {
-		t.Fatalf("guard: exit %d, %+v, updates %d", code, s, e.sim.Stats()["user/update"])
+	if s := parseSummary(t, out); code != 4 || s.Status != "refused" || e.sim.Stats()["user/update"] != updates {
+		t.Fatalf("guard: exit %d, %+v, updates %d, were %d", code, s, e.sim.Stats()["user/update"], updates)
 	}
 	code, out, _ = runCLI(t, "run", "--config", e.config, "--json", "--force")
 	if s := parseSummary(t, out); code != 0 || s.Counts["user_disable/ok"] != 19 {

@@ -33,6 +33,12 @@ type runSummary struct {
 	DurationMS int64          `json:"duration_ms"`
 	Error      string         `json:"error,omitempty"`
 	Rejects    []rejectJSON   `json:"rejects,omitempty"`
+	// Held lists members whose row is in the feed but was not applied, and
+	// Warnings rows applied with a caveat.
+	Held     []heldJSON   `json:"held,omitempty"`
+	Warnings []rejectJSON `json:"warnings,omitempty"`
+	// Suspended says why no one was treated as absent in this run.
+	Suspended string `json:"suspended,omitempty"`
 	// Ops is the whole plan, on a dry run only.
 	Ops []opJSON `json:"ops,omitempty"`
 }
@@ -44,6 +50,13 @@ type opJSON struct {
 	Target  string             `json:"target"`
 	Ref     string             `json:"ref,omitempty"`
 	Changes []plan.FieldChange `json:"changes,omitempty"`
+}
+
+type heldJSON struct {
+	UserID  string `json:"userid"`
+	Ref     string `json:"ref"`
+	Rule    string `json:"rule"`
+	Message string `json:"message,omitempty"`
 }
 
 type rejectJSON struct {
@@ -80,6 +93,15 @@ func reportJSON(r *runner.Report) runSummary {
 	for _, re := range r.Rejects {
 		s.Rejects = append(s.Rejects, rejectJSON{Ref: re.Ref, Column: re.Column, Rule: re.Rule, Message: re.Message})
 	}
+	for _, w := range r.Warnings {
+		s.Warnings = append(s.Warnings, rejectJSON{Ref: w.Ref, Column: w.Column, Rule: w.Rule, Message: w.Message})
+	}
+	if r.Plan != nil {
+		for _, h := range r.Plan.Held {
+			s.Held = append(s.Held, heldJSON{UserID: h.UserID, Ref: h.Ref, Rule: h.Rule, Message: h.Message})
+		}
+		s.Suspended = r.Plan.Suspended
+	}
 	if r.Status == journal.RunDryRun && r.Plan != nil {
 		for _, op := range r.Plan.Ops {
 			s.Ops = append(s.Ops, opJSON{Seq: op.Seq, Phase: op.Phase, Kind: op.Kind, Target: op.Target, Ref: op.Ref, Changes: op.Changes()})
@@ -115,6 +137,33 @@ func printReport(w io.Writer, r *runner.Report) {
 			break
 		}
 		fmt.Fprintf(w, "    %s\n", re.Error())
+	}
+	if r.Plan != nil && len(r.Plan.Held) > 0 {
+		fmt.Fprintf(w, "  held (in the feed, left as WeCom has them): %d\n", len(r.Plan.Held))
+		for i, h := range r.Plan.Held {
+			if i == 10 {
+				fmt.Fprintf(w, "    … %d more\n", len(r.Plan.Held)-10)
+				break
+			}
+			line := fmt.Sprintf("    %s (row %s, %s)", h.UserID, h.Ref, h.Rule)
+			if h.Message != "" {
+				line += ": " + h.Message
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintf(w, "  applied with a warning: %d\n", len(r.Warnings))
+		for i, wr := range r.Warnings {
+			if i == 10 {
+				fmt.Fprintf(w, "    … %d more\n", len(r.Warnings)-10)
+				break
+			}
+			fmt.Fprintf(w, "    %s\n", wr.Error())
+		}
+	}
+	if r.Plan != nil && r.Plan.Suspended != "" {
+		fmt.Fprintf(w, "  leavers and cleanup suspended: %s\n", r.Plan.Suspended)
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	if r.Plan != nil && len(r.Summary.Counts) == 0 {

@@ -65,6 +65,9 @@ func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
 	if err != nil {
 		return &exitError{code: runner.ExitUsage, err: err}
 	}
+	if _, err := c.DepartmentSpec(job); err != nil {
+		return fatal(err)
+	}
 	secret, err := c.Secret()
 	if err != nil {
 		return fatal(err)
@@ -99,17 +102,15 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	if err != nil {
 		return err
 	}
-	depts, err := c.DepartmentSpec(job)
+	prog := newProgress(a.stderr, !a.verbose)
+	params, err := runner.ForJob(c, job.Name, runner.Options{
+		Source: f.source, DryRun: f.dryRun, Force: f.force, ResumedFrom: resumedFrom, Reload: f.reload,
+		Store: store, Client: client, Logger: log, OnPlan: prog.plan, OnResult: prog.result,
+	})
 	if err != nil {
 		return fatal(err)
 	}
-	prog := newProgress(a.stderr, !a.verbose)
-	rep, err := runner.Run(ctx, runner.Params{
-		Job: job, CorpID: c.WeCom.CorpID, SourcePath: runner.SourcePath(c, job, f.source), DepartmentSpec: depts,
-		DryRun: f.dryRun, Force: f.force, ResumedFrom: resumedFrom, Reload: f.reload,
-		Store: store, Client: client, Concurrency: c.WeCom.Concurrency, Logger: log,
-		OnPlan: prog.plan, OnResult: prog.result,
-	})
+	rep, err := runner.Run(ctx, params)
 	prog.finish()
 	if err != nil {
 		return fatal(err)

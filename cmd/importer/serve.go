@@ -134,15 +134,13 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 // service's store (which records the run in the job's lease) and logger.
 func serveRunner(c *config.Config, client runner.Client) schedule.RunFunc {
 	return func(ctx context.Context, req schedule.RunRequest) (*runner.Report, error) {
-		job, err := c.Job(req.Job)
+		params, err := runner.ForJob(c, req.Job, runner.Options{
+			Source: req.Source, ResumedFrom: req.ResumedFrom, Store: req.Store, Client: client, Logger: req.Logger,
+		})
 		if err != nil {
 			return nil, err
 		}
-		return runner.Run(ctx, runner.Params{
-			Job: job, CorpID: c.WeCom.CorpID, SourcePath: runner.SourcePath(c, job, req.Source),
-			ResumedFrom: req.ResumedFrom, Store: req.Store, Client: client,
-			Concurrency: c.WeCom.Concurrency, Logger: req.Logger,
-		})
+		return runner.Run(ctx, params)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hrfeed/importer/internal/config"
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/plan"
@@ -20,11 +21,15 @@ import (
 
 // mapFeed reads a feed through the job's mapping, as a run does.
 func mapFeed(ctx context.Context, cfgPath, feedPath string) (mapper.Directory, error) {
-	_, job, err := loadJob(cfgPath)
+	c, err := config.Load(cfgPath)
 	if err != nil {
 		return mapper.Directory{}, err
 	}
-	dir, err := runner.ReadDirectory(ctx, job, feedPath, nil)
+	params, err := runner.ForJob(c, "", runner.Options{Source: feedPath})
+	if err != nil {
+		return mapper.Directory{}, err
+	}
+	dir, err := runner.ReadDirectory(ctx, params)
 	if err != nil {
 		return mapper.Directory{}, err
 	}

@@ -200,14 +200,15 @@ func loadJob(path string) (*config.Config, *config.Job, error) {
 // `importer run` (resumedFrom 0) or `importer resume` does, minus the
 // terminal output; source, when set, is the file a resumed run read.
 func runInProcess(ctx context.Context, cfgPath string, st journal.Store, cl runner.Client, resumedFrom int64, source string) (*runner.Report, error) {
-	c, job, err := loadJob(cfgPath)
+	c, err := config.Load(cfgPath)
 	if err != nil {
 		return nil, err
 	}
-	return runner.Run(ctx, runner.Params{
-		Job: job, CorpID: c.WeCom.CorpID, SourcePath: runner.SourcePath(c, job, source), ResumedFrom: resumedFrom,
-		Store: st, Client: cl, Concurrency: c.WeCom.Concurrency,
-	})
+	params, err := runner.ForJob(c, "", runner.Options{Source: source, ResumedFrom: resumedFrom, Store: st, Client: cl})
+	if err != nil {
+		return nil, err
+	}
+	return runner.Run(ctx, params)
 }
 
 // operations sums a run's outcomes per operation kind ("user_create"),

@@ -390,9 +390,9 @@ func (s *Serve) validate() error {
 	}
 	for _, st := range s.Notify.On {
 		switch st {
-		case "done", "partial", "failed", "refused", "canceled":
+		case "done", "done_with_rejects", "partial", "failed", "refused", "canceled":
 		default:
-			return fmt.Errorf("serve.notify.on: %q: want done, partial, failed, refused or canceled", st)
+			return fmt.Errorf("serve.notify.on: %q: want done, done_with_rejects, partial, failed, refused or canceled", st)
 		}
 	}
 	return nil

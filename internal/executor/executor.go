@@ -331,7 +331,7 @@ func (e *Executor) dispatch(ctx context.Context, op plan.Op) (Result, error) {
 		return e.deptDelete(ctx, op)
 	case plan.UserCreate:
 		return e.userCreateOp(ctx, op)
-	case plan.UserUpdate, plan.UserLeaders, plan.UserDisable:
+	case plan.UserUpdate, plan.UserLeaders, plan.UserDisable, plan.UserRelease:
 		return e.userUpdateOp(ctx, op, op.Kind)
 	case plan.UserDelete:
 		return e.userDelete(ctx, op)

@@ -9,13 +9,16 @@ import (
 
 // Run statuses.
 const (
-	RunRunning  = "running"
-	RunDone     = "done"     // finished, nothing failed
-	RunPartial  = "partial"  // finished, some rows or calls failed
-	RunFailed   = "failed"   // stopped by a fatal error
-	RunRefused  = "refused"  // refused by a safety rule
-	RunDryRun   = "dry_run"  // planned only
-	RunCanceled = "canceled" // interrupted (signal); resumable
+	RunRunning = "running"
+	RunDone    = "done"    // finished, nothing failed
+	RunPartial = "partial" // finished, some calls failed (resume retries them)
+	// RunDoneWithRejects: every call succeeded, but some rows were rejected
+	// and their members held; the source needs fixing, not a resume.
+	RunDoneWithRejects = "done_with_rejects"
+	RunFailed          = "failed"   // stopped by a fatal error
+	RunRefused         = "refused"  // refused by a safety rule
+	RunDryRun          = "dry_run"  // planned only
+	RunCanceled        = "canceled" // interrupted (signal); resumable
 )
 
 // Call outcomes.

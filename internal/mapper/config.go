@@ -20,7 +20,21 @@ type Config struct {
 	// to their source. WeCom silently ignores a name it does not know, so
 	// a typo here shows up only as an attribute that never fills.
 	ExtAttr map[string]AttrSource `yaml:"extattr"`
+	// OnUnknownLeader says what a direct_leader naming someone the feed
+	// cannot vouch for (not in the feed, a leaver, a rejected row) does to
+	// the member: LeaderKeep (default) applies the rest of the row and
+	// leaves direct_leader as WeCom holds it, LeaderDrop applies the row
+	// with that leader removed, LeaderReject rejects the row (which then
+	// holds the member, and spreads to the rows it leads).
+	OnUnknownLeader string `yaml:"on_unknown_leader"`
 }
+
+// On-unknown-leader policies (Config.OnUnknownLeader).
+const (
+	LeaderKeep   = "keep"
+	LeaderDrop   = "drop"
+	LeaderReject = "reject"
+)
 
 // DeptConfig says where members' departments come from: a path column in
 // the member rows (PathColumn), or a separate department table (Table)
@@ -163,6 +177,11 @@ func (c Config) Validate() error {
 		if f, ok := c.Fields[name]; ok {
 			errs = append(errs, f.validate("fields."+name, enums[name])...)
 		}
+	}
+	switch c.OnUnknownLeader {
+	case "", LeaderKeep, LeaderDrop, LeaderReject:
+	default:
+		bad("on_unknown_leader %q: want keep, drop or reject", c.OnUnknownLeader)
 	}
 	if c.Status != nil {
 		errs = append(errs, c.Status.validate("status", enums["status"])...)

@@ -69,6 +69,7 @@ func (t *deptTable) add(row source.Row) error {
 	}
 	if first, dup := t.byID[id]; dup {
 		early(c.IDColumn, RuleDuplicateDepartmentID, fmt.Sprintf("department id %q is already on row %s", id, first.ref))
+		t.early[len(t.early)-1].err.DeptKey = id
 		return nil
 	}
 	d := &tableDept{seq: seq, ref: row.Ref, id: id, root: id == c.RootID,
@@ -145,6 +146,7 @@ func (t *deptTable) seal() {
 	all := slices.Clone(t.early)
 	for _, d := range t.depts {
 		if d.err != nil {
+			d.err.DeptKey = d.id
 			all = append(all, reject{d.seq, d.err})
 		}
 	}

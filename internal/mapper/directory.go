@@ -44,14 +44,24 @@ type Member struct {
 	// even when empty (an empty value clears it in WeCom); nil when none
 	// are configured.
 	ExtAttr []ExtAttr
+
+	// LeaderKept is set when the row names a direct leader the feed cannot
+	// vouch for and the policy is LeaderKeep: User.DirectLeader is then
+	// empty and means "leave it as WeCom holds it", not "clear it".
+	LeaderKept bool
 }
 
 // Directory is what the feed says the directory should hold.
 type Directory struct {
 	Departments []Department // parents before children
 	Members     []Member     // feed order
-	Rejects     []*RowError
-	Rows        int // data rows seen
+	// Rejects are the rows refused; a member whose row is refused is held:
+	// the planner leaves them exactly as WeCom has them.
+	Rejects []*RowError
+	// Warnings are rows applied with a caveat (a direct leader kept as
+	// WeCom holds it, or dropped); they are not rejects.
+	Warnings []*RowError
+	Rows     int // data rows seen
 	// DepartmentRows is the number of department-table rows seen; their
 	// rejects come first in Rejects, in table order.
 	DepartmentRows int
@@ -63,7 +73,18 @@ type RowError struct {
 	Column  string // source column, "" when the rule is about the whole row
 	Rule    string // short stable rule id, e.g. "mobile_format", "duplicate_userid"
 	Message string // human sentence, may include the offending value (never a secret)
+	// UserID is the member the rejected row is about, when its userid
+	// could be read; "" means the row's person cannot be told, so the run
+	// cannot tell who is absent from the feed either.
+	UserID string
+	// DeptKey is, for a department-table row, the department it is about
+	// when its id could be read.
+	DeptKey string
 }
+
+// Readable reports whether the rejected row still names its subject (a
+// member, or a department-table row), so that subject can be held.
+func (e *RowError) Readable() bool { return e.UserID != "" || e.DeptKey != "" }
 
 func (e *RowError) Error() string {
 	if e.Column == "" {

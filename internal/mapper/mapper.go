@@ -25,6 +25,8 @@ type Mapper struct {
 	table  *deptTable // departments.table mode
 	codes  *codeIndex // path mode with code_column
 
+	onUnknownLeader string
+
 	rows      int
 	entries   []*entry // accepted rows in feed order; nil where superseded
 	rejects   []reject
@@ -64,6 +66,8 @@ func New(cfg Config) (*Mapper, error) {
 		byBizMail: map[string]int{},
 
 		rejectedIDs: map[string]*RowError{},
+
+		onUnknownLeader: cmp.Or(cfg.OnUnknownLeader, LeaderKeep),
 	}
 	// Validate has checked every template, regex and layout, so the
 	// compile errors below cannot happen; they are passed on rather than
@@ -124,7 +128,11 @@ func (m *Mapper) Add(row source.Row) {
 	e, rerr := m.mapRow(row)
 	if rerr != nil {
 		userid := ""
-		if f := m.fields[FieldUserID]; f != nil && row.Problem == "" {
+		// A row the source could not trust as a whole (a wrong field count
+		// shifts every column) names nobody; one bad cell elsewhere in the
+		// row still leaves its userid readable.
+		trusted := row.Problem == "" || (row.ProblemColumn != "" && row.ProblemColumn != m.column(FieldUserID))
+		if f := m.fields[FieldUserID]; f != nil && trusted {
 			if v, err := f.value(row); err == nil {
 				if rule, _ := checkUserid(v); rule == "" {
 					userid = v
@@ -456,7 +464,7 @@ func (m *Mapper) accept(e *entry) {
 	if superseded >= 0 {
 		old := m.entries[superseded]
 		m.rejects = append(m.rejects, reject{old.seq, &RowError{
-			Ref: old.member.Ref, Column: m.column(FieldUserID), Rule: RuleDuplicateUserid,
+			Ref: old.member.Ref, Column: m.column(FieldUserID), Rule: RuleDuplicateUserid, UserID: old.member.User.UserID,
 			Message: fmt.Sprintf("userid %q is also on row %s, which is active and wins over this leaver row", old.member.User.UserID, e.member.Ref),
 		}})
 		m.entries[superseded] = nil
@@ -491,6 +499,7 @@ func (m *Mapper) rejectDup(e *entry, rule, field, what, value string, first *ent
 // is remembered so that a member naming it as direct leader is told which
 // row to fix rather than that the manager is missing.
 func (m *Mapper) rejectRow(seq int, rerr *RowError, userid string) {
+	rerr.UserID = userid
 	m.rejects = append(m.rejects, reject{seq, rerr})
 	if userid == "" {
 		return
@@ -528,6 +537,7 @@ func (m *Mapper) Directory() Directory {
 	// index keeps that linear: a long chain under a missing top (a rejected
 	// CEO row) would otherwise take one pass over the feed per level.
 	rejects := slices.Clone(m.rejects)
+	var warnings []reject
 	dropped := map[*entry]bool{}
 	reports := map[string][]*entry{} // leader key -> active rows naming it
 	var queue []*entry
@@ -536,8 +546,12 @@ func (m *Mapper) Directory() Directory {
 		queue = append(queue, e)
 		rejects = append(rejects, reject{e.seq, &RowError{
 			Ref: e.member.Ref, Column: m.column(FieldDirectLeader), Rule: RuleUnknownLeader, Message: msg,
+			UserID: e.member.User.UserID,
 		}})
 	}
+	// Under keep and drop a leader problem stays with the member's
+	// direct_leader, so nothing spreads; the member is applied with a warning.
+	kept := map[*entry][]string{} // entry -> the leaders it may be sent with (drop)
 	for _, e := range live {
 		if e.member.Leaver {
 			continue
@@ -545,8 +559,24 @@ func (m *Mapper) Directory() Directory {
 		for _, l := range e.leaders {
 			reports[useridKey(l)] = append(reports[useridKey(l)], e)
 		}
-		if msg := m.leaderProblem(e, byID, dropped); msg != "" {
+		msg := m.leaderProblem(e, byID, dropped)
+		if msg == "" {
+			continue
+		}
+		switch m.onUnknownLeader {
+		case LeaderReject:
 			drop(e, msg)
+		case LeaderDrop:
+			kept[e] = slices.DeleteFunc(slices.Clone(e.leaders), func(l string) bool {
+				le, ok := byID[useridKey(l)]
+				return !ok || le.member.Leaver
+			})
+			warnings = append(warnings, reject{e.seq, &RowError{Ref: e.member.Ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderDropped,
+				Message: msg + "; the member is applied without that leader (on_unknown_leader: drop)", UserID: e.member.User.UserID}})
+		default:
+			kept[e] = nil
+			warnings = append(warnings, reject{e.seq, &RowError{Ref: e.member.Ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderKept,
+				Message: msg + "; the rest of the row is applied and direct_leader stays as WeCom has it (on_unknown_leader: keep)", UserID: e.member.User.UserID}})
 		}
 	}
 	for len(queue) > 0 {
@@ -580,11 +610,16 @@ func (m *Mapper) Directory() Directory {
 		mem.ExtAttr = slices.Clone(mem.ExtAttr)
 		mem.User.IsLeaderInDept = slices.Clone(mem.User.IsLeaderInDept)
 		mem.User.Order = slices.Clone(mem.User.Order)
-		if len(e.leaders) > 0 {
+		leaders := e.leaders
+		if ok, problem := kept[e]; problem {
+			leaders = ok
+			mem.LeaderKept = m.onUnknownLeader != LeaderDrop
+		}
+		if len(leaders) > 0 {
 			// WeCom matches userids case-insensitively; send the leader's
 			// userid spelled as the feed spells it on the leader's own row.
-			mem.User.DirectLeader = make([]string, len(e.leaders))
-			for i, l := range e.leaders {
+			mem.User.DirectLeader = make([]string, len(leaders))
+			for i, l := range leaders {
 				mem.User.DirectLeader[i] = byID[useridKey(l)].member.User.UserID
 			}
 		}
@@ -607,6 +642,10 @@ func (m *Mapper) Directory() Directory {
 	slices.SortStableFunc(rejects, func(a, b reject) int { return cmp.Compare(a.seq, b.seq) })
 	for _, r := range rejects {
 		dir.Rejects = append(dir.Rejects, r.err)
+	}
+	slices.SortStableFunc(warnings, func(a, b reject) int { return cmp.Compare(a.seq, b.seq) })
+	for _, w := range warnings {
+		dir.Warnings = append(dir.Warnings, w.err)
 	}
 	return dir
 }

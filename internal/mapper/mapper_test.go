@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -223,6 +224,7 @@ func TestFeedRules(t *testing.T) {
 		members []string
 		rejects []rej
 		message string // substring of the first reject's message
+		leaders string // on_unknown_leader; "" is the default (keep)
 	}{
 		{
 			name: "duplicate userid ignores case; later row loses",
@@ -269,6 +271,22 @@ func TestFeedRules(t *testing.T) {
 			},
 			rejects: []rej{{"s.csv:2", "上级", "unknown_leader"}},
 			message: `direct leader "nobody" is not in this feed: no row has that userid`,
+			leaders: LeaderReject,
+		},
+		{
+			name:    "unknown leader kept by default: the member is applied",
+			rows:    []source.Row{staffRow("s.csv:2", "上级", "nobody")},
+			members: []string{"zhangsan"},
+		},
+		{
+			name: "a leader who left does not sink the rows they led",
+			rows: []source.Row{
+				staffRow("s.csv:2", "工号", "boss", "状态", "离职"),
+				staffRow("s.csv:3", "上级", "boss"),
+				staffRow("s.csv:4", "工号", "c", "手机", "13800000004", "邮箱", "", "上级", "zhangsan"),
+			},
+			members: []string{"boss", "zhangsan", "c"},
+			leaders: LeaderDrop,
 		},
 		{
 			name: "leader defined later in the feed is fine",
@@ -289,6 +307,7 @@ func TestFeedRules(t *testing.T) {
 			members: []string{"d"},
 			rejects: []rej{{"s.csv:2", "上级", "unknown_leader"}, {"s.csv:3", "上级", "unknown_leader"}, {"s.csv:4", "上级", "unknown_leader"}},
 			message: `direct leader "b" was rejected`,
+			leaders: LeaderReject,
 		},
 		{
 			name: "leader who is a leaver",
@@ -299,6 +318,7 @@ func TestFeedRules(t *testing.T) {
 			members: []string{"boss"},
 			rejects: []rej{{"s.csv:3", "上级", "unknown_leader"}},
 			message: "is a leaver (row s.csv:2)",
+			leaders: LeaderReject,
 		},
 		{
 			name: "leavers are checked only for userid and status",
@@ -347,7 +367,9 @@ func TestFeedRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := mustNew(t, staffConfig())
+			cfg := staffConfig()
+			cfg.OnUnknownLeader = tt.leaders
+			m := mustNew(t, cfg)
 			for _, r := range tt.rows {
 				m.Add(r)
 			}
@@ -384,7 +406,7 @@ func TestDirectory(t *testing.T) {
 		staffRow("staff.csv:6", "工号", "zhaoliu", "姓名", "赵六", "手机", "13800000001", "邮箱", "zl@example.com",
 			"部门", "总部/销售部/华南区"), // same mobile as zhangsan
 		staffRow("staff.csv:7", "工号", "qianqi", "姓名", "钱七", "手机", "13800000007", "邮箱", "", "部门", "总部/法务部",
-			"上级", "nobody"), // orphan: its department must not appear
+			"上级", "nobody"), // unknown leader: applied, direct_leader kept as WeCom has it
 		staffRow("staff.csv:8", "工号", "sunba", "姓名", "孙八", "状态", "离职", "部门", "总部/行政部"),
 	}
 	for _, r := range rows {
@@ -396,6 +418,7 @@ func TestDirectory(t *testing.T) {
 			{Key: "总部", Name: "总部", Depth: 1, Ref: "staff.csv:2"},
 			{Key: "总部/研发中心", Name: "研发中心", ParentKey: "总部", Depth: 2, Ref: "staff.csv:2"},
 			{Key: "总部/销售部", Name: "销售部", ParentKey: "总部", Depth: 2, Ref: "staff.csv:5"},
+			{Key: "总部/法务部", Name: "法务部", ParentKey: "总部", Depth: 2, Ref: "staff.csv:7"},
 			{Key: "总部/研发中心/后端组", Name: "后端组", ParentKey: "总部/研发中心", Depth: 3, Ref: "staff.csv:3"},
 			{Key: "总部/研发中心/前端组", Name: "前端组", ParentKey: "总部/研发中心", Depth: 3, Ref: "staff.csv:3"},
 			{Key: "总部/销售部/华东区", Name: "华东区", ParentKey: "总部/销售部", Depth: 3, Ref: "staff.csv:5"},
@@ -417,11 +440,19 @@ func TestDirectory(t *testing.T) {
 					Enable: &zero, IsLeaderInDept: []int{0}, ToInvite: &no},
 				DeptKeys: []string{"总部/销售部/华东区"}, Ref: "staff.csv:5",
 			},
+			{
+				User: wecom.User{UserID: "qianqi", Name: "钱七", Mobile: "13800000007", Position: "工程师", Gender: "1",
+					IsLeaderInDept: []int{0}, Enable: &one, ToInvite: &no},
+				DeptKeys: []string{"总部/法务部"}, Ref: "staff.csv:7", LeaderKept: true,
+			},
 			{User: wecom.User{UserID: "sunba", Name: "孙八"}, Leaver: true, Ref: "staff.csv:8"},
 		},
 		Rejects: []*RowError{
-			{Ref: "staff.csv:6", Column: "手机", Rule: "duplicate_mobile", Message: `mobile "13800000001" is already used by row staff.csv:3`},
-			{Ref: "staff.csv:7", Column: "上级", Rule: "unknown_leader", Message: `direct leader "nobody" is not in this feed: no row has that userid, and WeCom only accepts a leader who exists`},
+			{Ref: "staff.csv:6", Column: "手机", Rule: "duplicate_mobile", Message: `mobile "13800000001" is already used by row staff.csv:3`, UserID: "zhaoliu"},
+		},
+		Warnings: []*RowError{
+			{Ref: "staff.csv:7", Column: "上级", Rule: "leader_kept", UserID: "qianqi",
+				Message: `direct leader "nobody" is not in this feed: no row has that userid, and WeCom only accepts a leader who exists; the rest of the row is applied and direct_leader stays as WeCom has it (on_unknown_leader: keep)`},
 		},
 		Rows: 6,
 	}
@@ -557,6 +588,7 @@ func TestCodeColumn(t *testing.T) {
 
 func TestLeaderMessages(t *testing.T) {
 	cfg := staffConfig()
+	cfg.OnUnknownLeader = LeaderReject
 	cfg.Fields[FieldBizMail] = Field{Template: "{工号}@corp.example.com"}
 	m := mustNew(t, cfg)
 	for _, r := range []source.Row{
@@ -582,5 +614,73 @@ func TestLeaderMessages(t *testing.T) {
 	m.Add(staffRow("s.csv:3", "工号", "lisi", "手机", "13800000002", "邮箱", "lisi@example.com", "企业邮箱", "ZS@corp.example.com"))
 	if diff := cmp.Diff([]rej{{"s.csv:3", "企业邮箱", "duplicate_biz_mail"}}, rejects(m.Directory())); diff != "" {
 		t.Errorf("biz_mail rejects (-want +got):\n%s", diff)
+	}
+}
+
+// TestLeaderPolicies: what each on_unknown_leader setting makes of a row
+// whose leader left, and of the row led by that row.
+func TestLeaderPolicies(t *testing.T) {
+	rows := []source.Row{
+		staffRow("s.csv:2", "工号", "boss", "状态", "离职"),
+		staffRow("s.csv:3", "上级", "boss"),
+		staffRow("s.csv:4", "工号", "c", "手机", "13800000004", "邮箱", "", "上级", "zhangsan"),
+	}
+	for _, tt := range []struct {
+		policy   string
+		members  []string
+		kept     bool
+		leaders  []string // zhangsan's direct_leader
+		warnings []rej
+		rejects  []rej
+	}{
+		{policy: "", members: []string{"boss", "zhangsan", "c"}, kept: true,
+			warnings: []rej{{"s.csv:3", "上级", RuleLeaderKept}}},
+		{policy: LeaderDrop, members: []string{"boss", "zhangsan", "c"},
+			warnings: []rej{{"s.csv:3", "上级", RuleLeaderDropped}}},
+		{policy: LeaderReject, members: []string{"boss"},
+			rejects: []rej{{"s.csv:3", "上级", RuleUnknownLeader}, {"s.csv:4", "上级", RuleUnknownLeader}}},
+	} {
+		t.Run("policy="+tt.policy, func(t *testing.T) {
+			cfg := staffConfig()
+			cfg.OnUnknownLeader = tt.policy
+			m := mustNew(t, cfg)
+			for _, r := range rows {
+				m.Add(r)
+			}
+			d := m.Directory()
+			if diff := cmp.Diff(tt.members, userids(d)); diff != "" {
+				t.Errorf("members (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.rejects, rejects(d)); diff != "" {
+				t.Errorf("rejects (-want +got):\n%s", diff)
+			}
+			var warns []rej
+			for _, w := range d.Warnings {
+				warns = append(warns, rej{w.Ref, w.Column, w.Rule})
+				if w.UserID != "zhangsan" {
+					t.Errorf("warning names %q, want zhangsan", w.UserID)
+				}
+			}
+			if diff := cmp.Diff(tt.warnings, warns); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+			for _, mem := range d.Members {
+				switch mem.User.UserID {
+				case "zhangsan":
+					if mem.LeaderKept != tt.kept || len(mem.User.DirectLeader) != 0 {
+						t.Errorf("zhangsan: LeaderKept %v direct_leader %v, want %v and none", mem.LeaderKept, mem.User.DirectLeader, tt.kept)
+					}
+				case "c":
+					if mem.LeaderKept || !slices.Equal(mem.User.DirectLeader, []string{"zhangsan"}) {
+						t.Errorf("c: LeaderKept %v direct_leader %v, want its leader zhangsan", mem.LeaderKept, mem.User.DirectLeader)
+					}
+				}
+			}
+			for _, r := range d.Rejects {
+				if r.UserID == "" {
+					t.Errorf("reject %s names no userid", r.Ref)
+				}
+			}
+		})
 	}
 }

@@ -71,6 +71,9 @@ const (
 	// department's path key.
 	RuleDepartmentCodeConflict = "department_code_conflict"
 	RuleUnknownLeader          = "unknown_leader"
+	// Warnings, not rejects: the row is applied (Directory.Warnings).
+	RuleLeaderKept    = "leader_kept"
+	RuleLeaderDropped = "leader_dropped"
 )
 
 // Rule ids of department-table rows (AddDepartmentRow). A row's own
@@ -106,7 +109,6 @@ const (
 
 var (
 	useridRe    = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_\-@.]*$`)
-	mobileRe    = regexp.MustCompile(`^\+?[0-9][0-9 \-]{4,31}$`)
 	telephoneRe = regexp.MustCompile(`^[0-9+\-,]*$`)
 	// Deliberately simple: WeCom's own check is undocumented, and the aim
 	// is to catch typos (missing @, spaces, a trailing dot), not to
@@ -153,8 +155,10 @@ func checkValue(name, v string) (rule, msg string) {
 			return RuleAliasLength, fmt.Sprintf("alias is %d characters, WeCom allows %d", chars(v), maxAliasChars)
 		}
 	case FieldMobile:
-		if v != "" && !mobileRe.MatchString(v) {
-			return RuleMobileFormat, fmt.Sprintf("mobile %q: want digits, spaces and -, optionally a leading +, 5 to 32 characters", v)
+		if v != "" {
+			if msg := checkMobile(v); msg != "" {
+				return RuleMobileFormat, fmt.Sprintf("mobile %q: %s", v, msg)
+			}
 		}
 	case FieldEmail:
 		switch {
@@ -233,4 +237,14 @@ func splitLeaders(v string) []string {
 // "+86 138…" and "138…" as one number and addresses case-insensitively.
 func mobileKey(v string) string { return normalizeMobile(v) }
 func emailKey(v string) string  { return strings.ToLower(v) }
+
+// UniqueKey is the form in which WeCom compares a value of a field it
+// keeps unique per corp (mobile, email, biz_mail), so the planner can tell
+// when a value moves from one member to another.
+func UniqueKey(field, v string) string {
+	if field == FieldMobile {
+		return mobileKey(v)
+	}
+	return emailKey(v)
+}
 func useridKey(v string) string { return strings.ToLower(v) }

@@ -14,14 +14,17 @@ import (
 // Phases, in the order the executor runs them.
 const (
 	PhaseDepartments = "departments"
-	PhaseMembers     = "members"
-	PhaseLeaders     = "leaders"
-	PhaseLeavers     = "leavers"
-	PhaseCleanup     = "cleanup"
+	// PhaseRelease frees mobiles and addresses that move to another member
+	// in this run, before anyone is given them: WeCom keeps them unique.
+	PhaseRelease = "release"
+	PhaseMembers = "members"
+	PhaseLeaders = "leaders"
+	PhaseLeavers = "leavers"
+	PhaseCleanup = "cleanup"
 )
 
 // Phases lists the phases in execution order.
-var Phases = []string{PhaseDepartments, PhaseMembers, PhaseLeaders, PhaseLeavers, PhaseCleanup}
+var Phases = []string{PhaseDepartments, PhaseRelease, PhaseMembers, PhaseLeaders, PhaseLeavers, PhaseCleanup}
 
 // Kind is what an operation does; it is also the journal's operation name.
 type Kind string
@@ -33,6 +36,9 @@ const (
 	UserCreate  Kind = "user_create"
 	UserUpdate  Kind = "user_update"
 	UserLeaders Kind = "user_leaders"
+	// UserRelease clears a member's mobile, email or biz_mail that another
+	// member of the feed takes over in the same run.
+	UserRelease Kind = "user_release"
 	UserDisable Kind = "user_disable"
 	UserDelete  Kind = "user_delete"
 )
@@ -94,6 +100,21 @@ type Plan struct {
 	// Removals is the number of members the plan disables or deletes, and
 	// Members the directory size the guard compares it with.
 	Removals, Members int
+	// Held lists members whose row is in the feed but was rejected: the
+	// plan leaves them exactly as WeCom has them, departments included.
+	Held []Held
+	// Suspended, when set, says why this plan treats no one as absent and
+	// deletes no department: some rejected row could not even be told
+	// whose it is, so absence from the feed proves nothing.
+	Suspended string
+}
+
+// Held is a member the plan does not touch because their row was rejected.
+type Held struct {
+	UserID, Ref, Rule string
+	// Message says why, when the rule alone does not (the row itself was
+	// fine, but what it asks for cannot be done yet).
+	Message string
 }
 
 // Counts returns the number of operations per kind.
@@ -138,6 +159,26 @@ func Build(dir mapper.Directory, state journal.State, live Live, pol Policy) (*P
 		desiredDepts[d.Key] = true
 		b.department(d)
 	}
+	accepted := make(map[string]bool, len(dir.Members))
+	for _, m := range dir.Members {
+		accepted[key(m.User.UserID)] = true
+	}
+	// A rejected row holds its member and its department; a row that names
+	// no one makes every absence doubtful.
+	held := map[string]bool{}
+	for _, r := range dir.Rejects {
+		switch {
+		case r.UserID != "":
+			if k := key(r.UserID); !accepted[k] && !held[k] {
+				held[k] = true
+				p.Held = append(p.Held, Held{UserID: r.UserID, Ref: r.Ref, Rule: r.Rule})
+			}
+		case r.DeptKey != "":
+			desiredDepts[r.DeptKey] = true
+		case p.Suspended == "":
+			p.Suspended = fmt.Sprintf("row %s was rejected (%s) and names no one, so this run cannot tell who is absent: no member is treated as a leaver for missing from the feed, and no department is removed", r.Ref, r.Rule)
+		}
+	}
 	// Deleting a member in WeCom also drops them from everyone's
 	// direct_leader, so the journal's record of those lists is stale for
 	// every member led by someone who vanished.
@@ -147,13 +188,14 @@ func Build(dir mapper.Directory, state journal.State, live Live, pol Policy) (*P
 			b.vanished[k] = true
 		}
 	}
-	desired := map[string]bool{}
 	for _, m := range dir.Members {
-		desired[key(m.User.UserID)] = true
 		b.member(m)
 	}
-	b.absentMembers(desired)
-	b.cleanup(desiredDepts)
+	if p.Suspended == "" {
+		b.absentMembers(func(k string) bool { return accepted[k] || held[k] })
+		b.cleanup(desiredDepts, held)
+	}
+	b.releaseMoved(dir, held)
 
 	for i := range p.Ops {
 		p.Ops[i].Seq = i + 1
@@ -164,7 +206,7 @@ func Build(dir mapper.Directory, state journal.State, live Live, pol Policy) (*P
 	}
 
 	p.Members = max(len(live.Users), len(state.Members))
-	if err := guard(p, pol); err != nil {
+	if err := guard(p, dir, pol); err != nil {
 		return p, err
 	}
 	return p, nil
@@ -221,6 +263,17 @@ func (b *builder) member(m mapper.Member) {
 	k := key(want.UserID)
 	_, alive := b.live.Users[k]
 	applied, known := b.state.Members[k]
+	if m.LeaderKept {
+		// The feed cannot say who leads this member: ask for what WeCom
+		// holds, which is the last-applied list less anyone WeCom dropped.
+		want.DirectLeader = nil
+		if known {
+			if r, err := ParseRecord(applied.Payload); err == nil &&
+				!slices.ContainsFunc(r.DirectLeader, func(l string) bool { return b.vanished[key(l)] }) {
+				want.DirectLeader = r.DirectLeader
+			}
+		}
+	}
 	// Most of a nightly feed is unchanged: an equal digest settles it
 	// without decoding the journal's record.
 	if known && alive && applied.Hash == want.Hash() && !m.Leaver &&
@@ -328,7 +381,7 @@ func (b *builder) leaver(userid, ref string, before *Record, alive bool) {
 // absentMembers treats members the feed no longer lists as leavers: in
 // managed scope only those the journal knows, in authoritative scope every
 // live member.
-func (b *builder) absentMembers(desired map[string]bool) {
+func (b *builder) absentMembers(inFeed func(key string) bool) {
 	var candidates []string
 	switch b.pol.Scope {
 	case ScopeAuthoritative:
@@ -342,7 +395,7 @@ func (b *builder) absentMembers(desired map[string]bool) {
 	}
 	sort.Strings(candidates)
 	for _, k := range candidates {
-		if desired[k] {
+		if inFeed(k) {
 			continue
 		}
 		userid, alive := b.live.Users[k]
@@ -358,11 +411,37 @@ func (b *builder) absentMembers(desired map[string]bool) {
 }
 
 // cleanup deletes departments this importer created that the feed no
-// longer has, deepest first, after members have moved out of them.
-func (b *builder) cleanup(desired map[string]bool) {
+// longer has, deepest first, after members have moved out of them. A
+// department a held member sits in, and its ancestors, stay: the member's
+// row did not say to move them.
+func (b *builder) cleanup(desired, heldMembers map[string]bool) {
+	keep := map[int]bool{}
+	if len(heldMembers) > 0 {
+		parent := map[int]int{}
+		for _, d := range b.state.Departments {
+			parent[d.WeComID] = d.ParentID
+		}
+		for k := range heldMembers {
+			applied, ok := b.state.Members[k]
+			if !ok {
+				continue
+			}
+			r, err := ParseRecord(applied.Payload)
+			if err != nil {
+				continue
+			}
+			for _, dk := range r.DeptKeys {
+				d, ok := b.state.Departments[dk]
+				for n := 0; ok && !keep[d.WeComID] && n <= len(parent); n++ {
+					keep[d.WeComID] = true
+					d, ok = b.deptByID(parent[d.WeComID])
+				}
+			}
+		}
+	}
 	var gone []journal.AppliedDepartment
 	for k, d := range b.state.Departments {
-		if desired[k] || b.pol.protectedDept(k) {
+		if desired[k] || b.pol.protectedDept(k) || keep[d.WeComID] {
 			continue
 		}
 		if _, alive := b.live.Departments[d.WeComID]; !alive {
@@ -379,6 +458,13 @@ func (b *builder) cleanup(desired map[string]bool) {
 		b.add(Op{Phase: PhaseCleanup, Level: maxDepth - depth[d.WeComID], Kind: DeptDelete, Target: d.Key,
 			Dept: &Dept{Key: d.Key, Name: d.Name, ID: d.WeComID}})
 	}
+}
+
+// deptByID finds a recorded department by its WeCom id.
+func (b *builder) deptByID(id int) (journal.AppliedDepartment, bool) {
+	k := b.keyOfID(id)
+	d, ok := b.state.Departments[k]
+	return d, ok && k != ""
 }
 
 // keyOfID names a recorded WeCom department id by its HR key ("" for the
@@ -482,15 +568,22 @@ func sortOps(ops []Op) {
 	})
 }
 
-func guard(p *Plan, pol Policy) error {
+func guard(p *Plan, dir mapper.Directory, pol Policy) error {
+	rejected, rows := len(dir.Rejects), dir.Rows+dir.DepartmentRows
+	if pol.MaxRejectCount > 0 && rejected > pol.MaxRejectCount {
+		return &RefusedError{Guard: GuardRejects, Rejected: rejected, Rows: rows, Rule: fmt.Sprintf("max_reject_count %d", pol.MaxRejectCount)}
+	}
+	if pol.MaxRejectRatio > 0 && rejected > rejectRatioFloor && float64(rejected)/float64(rows) > pol.MaxRejectRatio {
+		return &RefusedError{Guard: GuardRejects, Rejected: rejected, Rows: rows, Rule: fmt.Sprintf("max_reject_ratio %.2f", pol.MaxRejectRatio)}
+	}
 	if p.Removals == 0 {
 		return nil
 	}
 	if pol.MaxDeleteCount > 0 && p.Removals > pol.MaxDeleteCount {
-		return &RefusedError{Removals: p.Removals, Members: p.Members, Rule: fmt.Sprintf("max_delete_count %d", pol.MaxDeleteCount)}
+		return &RefusedError{Guard: GuardMassChange, Removals: p.Removals, Members: p.Members, Rule: fmt.Sprintf("max_delete_count %d", pol.MaxDeleteCount)}
 	}
 	if pol.MaxDeleteRatio > 0 && p.Members > 0 && float64(p.Removals)/float64(p.Members) > pol.MaxDeleteRatio {
-		return &RefusedError{Removals: p.Removals, Members: p.Members, Rule: fmt.Sprintf("max_delete_ratio %.2f", pol.MaxDeleteRatio)}
+		return &RefusedError{Guard: GuardMassChange, Removals: p.Removals, Members: p.Members, Rule: fmt.Sprintf("max_delete_ratio %.2f", pol.MaxDeleteRatio)}
 	}
 	return nil
 }

@@ -36,7 +36,22 @@ type Policy struct {
 	// MaxDeleteCount refuses a plan that disables or deletes more than this
 	// many members. 0 means no count rule.
 	MaxDeleteCount int `yaml:"max_delete_count"`
+	// MaxRejectRatio refuses a run when more than this share of the feed's
+	// rows is rejected: an export in the wrong encoding, with the wrong
+	// separator, or cut short rejects most of its rows, and acting on the
+	// rest would be acting on a broken file. 0 means the default 0.1; a
+	// negative value turns the rule off. It applies only once more than
+	// rejectRatioFloor rows are rejected, so a five-row spreadsheet with
+	// one typo still runs.
+	MaxRejectRatio float64 `yaml:"max_reject_ratio"`
+	// MaxRejectCount refuses a run with more than this many rejected rows.
+	// 0 means no count rule.
+	MaxRejectCount int `yaml:"max_reject_count"`
 }
+
+// rejectRatioFloor is how many rejected rows the ratio rule tolerates
+// whatever the feed's size.
+const rejectRatioFloor = 3
 
 // WithDefaults fills unset fields.
 func (p Policy) WithDefaults() Policy {
@@ -48,6 +63,9 @@ func (p Policy) WithDefaults() Policy {
 	}
 	if p.MaxDeleteRatio == 0 {
 		p.MaxDeleteRatio = 0.2
+	}
+	if p.MaxRejectRatio == 0 {
+		p.MaxRejectRatio = 0.1
 	}
 	return p
 }
@@ -71,6 +89,12 @@ func (p Policy) Validate() error {
 	if p.MaxDeleteCount < 0 {
 		return fmt.Errorf("policy.max_delete_count %d: want 0 or more", p.MaxDeleteCount)
 	}
+	if p.MaxRejectRatio > 1 {
+		return fmt.Errorf("policy.max_reject_ratio %v: want a share between 0 and 1", p.MaxRejectRatio)
+	}
+	if p.MaxRejectCount < 0 {
+		return fmt.Errorf("policy.max_reject_count %d: want 0 or more", p.MaxRejectCount)
+	}
 	return nil
 }
 
@@ -92,12 +116,23 @@ func (p Policy) protectedDept(key string) bool {
 	return false
 }
 
-// RefusedError is a plan the mass-change guard would not run.
+// Guards that can refuse a plan.
+const (
+	GuardMassChange = "mass_change" // too many members disabled or deleted
+	GuardRejects    = "rejects"     // too many rows rejected: the export looks broken
+)
+
+// RefusedError is a plan a safety guard would not run.
 type RefusedError struct {
-	Removals, Members int
+	Guard             string
+	Removals, Members int // GuardMassChange
+	Rejected, Rows    int // GuardRejects
 	Rule              string
 }
 
 func (e *RefusedError) Error() string {
+	if e.Guard == GuardRejects {
+		return fmt.Sprintf("plan refused: %d of %d rows were rejected (%s), so the export looks broken (encoding, separator, a truncated file); nothing was sent. Fix the source, or review the rejects with `importer plan` and rerun with --force", e.Rejected, e.Rows, e.Rule)
+	}
 	return fmt.Sprintf("plan refused: it would disable or delete %d of %d members (%s); review it with `importer plan` and rerun with --force if it is intended", e.Removals, e.Members, e.Rule)
 }

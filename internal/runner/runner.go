@@ -60,13 +60,57 @@ type Params struct {
 	OnPlan func(*plan.Plan)
 }
 
+// Options are what a caller decides about one run. Everything the config
+// decides (the job, its source path, its department table, the corp, the
+// concurrency) is resolved by ForJob, so run, plan, resume, serve, demo and
+// bench cannot differ in how they read a job.
+type Options struct {
+	// Source is a file to read instead of the job's source.path.
+	Source                string
+	DryRun, Force, Reload bool
+	ResumedFrom           int64
+	Store                 journal.Store
+	Client                Client
+	Logger                *slog.Logger
+	OnResult              func(executor.Result)
+	OnPlan                func(*plan.Plan)
+}
+
+// UnknownJobError is a job name the config does not have (a usage error).
+type UnknownJobError struct{ Err error }
+
+func (e *UnknownJobError) Error() string { return e.Err.Error() }
+func (e *UnknownJobError) Unwrap() error { return e.Err }
+
+// ForJob is the one place that turns "run job name of config c" into a
+// run's parameters. An empty name means the config's only job.
+func ForJob(c *config.Config, name string, o Options) (Params, error) {
+	job, err := c.Job(name)
+	if err != nil {
+		return Params{}, &UnknownJobError{err}
+	}
+	depts, err := c.DepartmentSpec(job)
+	if err != nil {
+		return Params{}, fmt.Errorf("job %s: %w", job.Name, err)
+	}
+	return Params{
+		Job: job, CorpID: c.WeCom.CorpID, SourcePath: SourcePath(c, job, o.Source), DepartmentSpec: depts,
+		DryRun: o.DryRun, Force: o.Force, ResumedFrom: o.ResumedFrom, Reload: o.Reload,
+		Store: o.Store, Client: o.Client, Concurrency: c.WeCom.Concurrency, Logger: o.Logger,
+		OnResult: o.OnResult, OnPlan: o.OnPlan,
+	}, nil
+}
+
 // Exit codes, per the command-line contract.
 const (
 	ExitOK      = 0
 	ExitFatal   = 1
 	ExitUsage   = 2
-	ExitPartial = 3
+	ExitPartial = 3 // calls failed or the run was interrupted: resume it
 	ExitRefused = 4
+	// ExitRejects: every call succeeded, but rows were rejected and their
+	// members held; fix the source (resume would not help).
+	ExitRejects = 5
 )
 
 // Report is what a run did.
@@ -76,9 +120,11 @@ type Report struct {
 	Status  string
 	Rows    int
 	Rejects []*mapper.RowError
-	Plan    *plan.Plan
-	Summary executor.Summary
-	Refusal *plan.RefusedError
+	// Warnings are rows applied with a caveat (a direct leader kept or dropped).
+	Warnings []*mapper.RowError
+	Plan     *plan.Plan
+	Summary  executor.Summary
+	Refusal  *plan.RefusedError
 	// Held counts operations a resume left out because the resumed run's
 	// call for that record failed with a row error (see Params.Reload).
 	Held     int
@@ -90,11 +136,20 @@ type Report struct {
 // ExitCode maps the report to the contract's exit codes.
 func (r *Report) ExitCode() int {
 	switch r.Status {
-	case journal.RunDone, journal.RunDryRun:
-		if r.Status == journal.RunDryRun && r.Refusal != nil {
+	case journal.RunDone:
+		return ExitOK
+	case journal.RunDryRun:
+		// A plan exits the way the run would, as far as it can tell
+		// without sending anything.
+		switch {
+		case r.Refusal != nil:
 			return ExitRefused
+		case r.heldOrRejected():
+			return ExitRejects
 		}
 		return ExitOK
+	case journal.RunDoneWithRejects:
+		return ExitRejects
 	case journal.RunPartial, journal.RunCanceled:
 		// Interrupted runs are resumable like partial ones.
 		return ExitPartial
@@ -103,6 +158,11 @@ func (r *Report) ExitCode() int {
 	default:
 		return ExitFatal
 	}
+}
+
+// heldOrRejected reports whether some row of the feed was not applied.
+func (r *Report) heldOrRejected() bool {
+	return len(r.Rejects) > 0 || (r.Plan != nil && len(r.Plan.Held) > 0)
 }
 
 // Run executes one job. The returned error is non-nil only when no run
@@ -148,17 +208,23 @@ func Run(ctx context.Context, p Params) (*Report, error) {
 }
 
 func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) string {
-	dir, err := readDirectory(ctx, p)
+	dir, err := ReadDirectory(ctx, p)
 	if err != nil {
 		rep.Fatal = err
 		return journal.RunFailed
 	}
-	rep.Rows, rep.Rejects = dir.Rows, dir.Rejects
-	for _, re := range dir.Rejects {
+	rep.Rows, rep.Rejects, rep.Warnings = dir.Rows, dir.Rejects, dir.Warnings
+	// Warnings go to the same table: an auditor reading a row's findings
+	// sees them all, and their rules (leader_kept, leader_dropped) say the
+	// row was applied.
+	for _, re := range slices.Concat(dir.Rejects, dir.Warnings) {
 		if err := p.Store.AddReject(ctx, journal.Reject{RunID: rep.RunID, SourceRef: re.Ref, Column: re.Column, Rule: re.Rule, Message: re.Message}); err != nil {
 			rep.Fatal = fmt.Errorf("record reject %s: %w", re.Ref, err)
 			return journal.RunFailed
 		}
+	}
+	for _, w := range dir.Warnings {
+		log.Warn("row applied with a warning", "ref", w.Ref, "column", w.Column, "rule", w.Rule, "message", w.Message)
 	}
 	var skip map[string]bool
 	if p.ResumedFrom != 0 {
@@ -184,6 +250,22 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 	}
 	pl, err := plan.Build(dir, state, plan.LiveFrom(users, depts), p.Job.Policy)
 	rep.Plan = pl
+	if pl != nil {
+		// Members held for a reason only the plan knows (a value someone
+		// else still holds) are journaled like the mapper's rejects.
+		for _, h := range pl.Held {
+			if h.Message == "" {
+				continue
+			}
+			if err := p.Store.AddReject(ctx, journal.Reject{RunID: rep.RunID, SourceRef: h.Ref, Rule: h.Rule, Message: h.Message}); err != nil {
+				rep.Fatal = fmt.Errorf("record held member %s: %w", h.Ref, err)
+				return journal.RunFailed
+			}
+		}
+		if pl.Suspended != "" {
+			log.Warn("leavers and cleanup suspended", "why", pl.Suspended)
+		}
+	}
 	if err != nil {
 		var refused *plan.RefusedError
 		if !errors.As(err, &refused) {
@@ -192,7 +274,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 		}
 		rep.Refusal = refused
 		if !p.Force && !p.DryRun {
-			log.Warn("plan refused by the mass-change guard", "removals", refused.Removals, "members", refused.Members)
+			log.Warn("plan refused by a safety guard", "guard", refused.Guard, "rule", refused.Rule)
 			return journal.RunRefused
 		}
 	}
@@ -222,22 +304,21 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 		return journal.RunFailed
 	case ctx.Err() != nil:
 		return journal.RunCanceled
-	case rep.Summary.Failed > 0 || len(rep.Rejects) > 0 || rep.Held > 0:
+	case rep.Summary.Failed > 0 || rep.Held > 0:
 		return journal.RunPartial
+	case rep.heldOrRejected():
+		return journal.RunDoneWithRejects
 	}
 	return journal.RunDone
 }
 
-func readDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
-	return ReadDirectory(ctx, p.Job, p.SourcePath, p.DepartmentSpec)
-}
-
-// ReadDirectory streams the job's source through the mapper, after the
-// department table when departments (may be nil) names one. The source
-// is the file at sourcePath (csv or xlsx, by its name), or, for a postgres
-// job run without a file, the configured view; ctx bounds the read, which
-// for PostgreSQL is one long query.
-func ReadDirectory(ctx context.Context, job *config.Job, sourcePath string, departments *source.Spec) (mapper.Directory, error) {
+// ReadDirectory streams the run's source through the mapper, after the
+// department table when the job has one. The source is the file at
+// p.SourcePath (csv or xlsx, by its name), or, for a postgres job run
+// without a file, the configured view; ctx bounds the read, which for
+// PostgreSQL is one long query.
+func ReadDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
+	job, sourcePath, departments := p.Job, p.SourcePath, p.DepartmentSpec
 	m, err := mapper.New(job.Mapping)
 	if err != nil {
 		return mapper.Directory{}, fmt.Errorf("mapping: %w", err)
@@ -297,6 +378,12 @@ func sourceName(spec source.Spec) string {
 // counts is the run's summary as the journal keeps it.
 func (r *Report) counts() map[string]int {
 	c := map[string]int{"rows": r.Rows, "rejected": len(r.Rejects)}
+	if len(r.Warnings) > 0 {
+		c["warnings"] = len(r.Warnings)
+	}
+	if r.Plan != nil && len(r.Plan.Held) > 0 {
+		c["held"] = len(r.Plan.Held)
+	}
 	if r.Held > 0 {
 		c["held_row_errors"] = r.Held
 	}

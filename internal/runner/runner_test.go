@@ -74,7 +74,11 @@ func (e *env) writes() map[string]int {
 
 func (e *env) run(params func(*runner.Params)) *runner.Report {
 	e.t.Helper()
-	p := runner.Params{Job: &e.cfg.Jobs[0], CorpID: corpID, SourcePath: e.feed, Store: e.store, Client: e.client, Concurrency: 4}
+	p, err := runner.ForJob(e.cfg, "", runner.Options{Source: e.feed, Store: e.store, Client: e.client})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	p.Concurrency = 4
 	if params != nil {
 		params(&p)
 	}

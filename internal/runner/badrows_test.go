@@ -1,0 +1,262 @@
+package runner_test
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/internal/runner"
+	"github.com/hrfeed/importer/internal/wecom/wecomsim"
+	"github.com/hrfeed/importer/samples"
+)
+
+// bothJournals runs a scenario on the embedded journal and on PostgreSQL.
+func bothJournals(t *testing.T, scenario func(t *testing.T, e *env)) {
+	for name, open := range map[string]func(*testing.T) journal.Store{"sqlite": sqliteStore, "postgres": postgresStore} {
+		t.Run(name, func(t *testing.T) { scenario(t, newEnv(t, open(t))) })
+	}
+}
+
+// editFeed rewrites the sample feed: each edit maps a userid to its new
+// line ("" drops the row); extra lines are appended.
+func (e *env) editFeed(edits map[string]string, extra ...string) {
+	e.t.Helper()
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(samples.StaffCSV)), "\n") {
+		id, _, _ := strings.Cut(line, ",")
+		if repl, ok := edits[id]; ok {
+			if repl != "" {
+				out = append(out, repl)
+			}
+			continue
+		}
+		out = append(out, line)
+	}
+	out = append(out, extra...)
+	if err := os.WriteFile(e.feed, []byte(strings.Join(out, "\n")+"\n"), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// sampleLine is the sample feed's row of userid, with one column replaced.
+func sampleLine(t *testing.T, userid string, col int, value string) string {
+	t.Helper()
+	for _, line := range strings.Split(string(samples.StaffCSV), "\n") {
+		if strings.HasPrefix(line, userid+",") {
+			cells := strings.Split(line, ",")
+			cells[col] = value
+			return strings.Join(cells, ",")
+		}
+	}
+	t.Fatalf("no sample row %s", userid)
+	return ""
+}
+
+// Columns of the sample feed.
+const (
+	colMobile = 2
+	colStatus = 7
+	colLeader = 8
+)
+
+func (e *env) user(userid string) wecomsim.SnapUser {
+	e.t.Helper()
+	for _, u := range e.sim.Snapshot().Users {
+		if strings.EqualFold(u.UserID, userid) {
+			return u
+		}
+	}
+	e.t.Fatalf("%s is not in WeCom", userid)
+	return wecomsim.SnapUser{}
+}
+
+func (e *env) firstImport() wecomsim.Snapshot {
+	e.t.Helper()
+	if rep := e.run(nil); rep.Status != journal.RunDone {
+		e.t.Fatalf("first import: %s %v %v", rep.Status, rep.Fatal, rep.Rejects)
+	}
+	return e.sim.Snapshot()
+}
+
+// unchangedExcept fails if any member of before other than those named
+// differs in WeCom now.
+func (e *env) unchangedExcept(before wecomsim.Snapshot, changed ...string) {
+	e.t.Helper()
+	now := map[string]wecomsim.SnapUser{}
+	for _, u := range e.sim.Snapshot().Users {
+		now[u.UserID] = u
+	}
+	for _, u := range before.Users {
+		if slices.Contains(changed, u.UserID) {
+			continue
+		}
+		if got, ok := now[u.UserID]; !ok {
+			e.t.Errorf("%s was deleted", u.UserID)
+		} else if fmt.Sprint(got) != fmt.Sprint(u) {
+			e.t.Errorf("%s changed:\n was %+v\n now %+v", u.UserID, u, got)
+		}
+	}
+	if len(e.sim.Snapshot().Departments) != len(before.Departments) {
+		e.t.Errorf("departments: %d, were %d", len(e.sim.Snapshot().Departments), len(before.Departments))
+	}
+}
+
+// TestTypoHoldsOnlyItsRow: one mistyped mobile on a manager's row holds
+// that manager exactly as WeCom has them, and changes no one else: not
+// the people they lead, not their department, under either leavers policy.
+func TestTypoHoldsOnlyItsRow(t *testing.T) {
+	for _, leavers := range []string{plan.LeaversDisable, plan.LeaversDelete} {
+		t.Run(leavers, func(t *testing.T) {
+			bothJournals(t, func(t *testing.T, e *env) {
+				e.cfg.Jobs[0].Policy.Leavers = leavers
+				before := e.firstImport()
+				e.editFeed(map[string]string{"E1005": sampleLine(t, "E1005", colMobile, "13800138006x")})
+				calls := e.sim.Stats()
+
+				dry := e.run(func(p *runner.Params) { p.DryRun = true })
+				if len(dry.Plan.Ops) != 0 || dry.ExitCode() != runner.ExitRejects {
+					t.Fatalf("plan: %d ops (%v), exit %d; want none, exit %d", len(dry.Plan.Ops), dry.Plan.Counts(), dry.ExitCode(), runner.ExitRejects)
+				}
+				if want := []plan.Held{{UserID: "E1005", Ref: "staff.csv:6", Rule: mapper.RuleMobileFormat}}; !slices.Equal(dry.Plan.Held, want) {
+					t.Errorf("held = %+v, want %+v", dry.Plan.Held, want)
+				}
+				rep := e.run(nil)
+				if rep.Status != journal.RunDoneWithRejects || rep.ExitCode() != runner.ExitRejects {
+					t.Fatalf("run: %s exit %d", rep.Status, rep.ExitCode())
+				}
+				if got := writesSince(e, calls); got != 0 {
+					t.Errorf("%d writes sent, want 0", got)
+				}
+				e.unchangedExcept(before)
+				if l := e.user("E1006").DirectLeader; !slices.Equal(l, []string{"E1005"}) {
+					t.Errorf("E1006 leader = %v, want E1005 kept", l)
+				}
+			})
+		})
+	}
+}
+
+func writesSince(e *env, before map[string]int) int {
+	n := 0
+	now := e.sim.Stats()
+	for _, api := range writeAPIs {
+		n += now[api] - before[api]
+	}
+	return n
+}
+
+// TestManagerLeaves: a manager marked 离职 is disabled; the people they
+// led are not rejected, keep them as leader (WeCom still lists the
+// disabled manager), and the run is done.
+func TestManagerLeaves(t *testing.T) {
+	bothJournals(t, func(t *testing.T, e *env) {
+		before := e.firstImport()
+		e.editFeed(map[string]string{"E1005": sampleLine(t, "E1005", colStatus, "离职")})
+		rep := e.run(nil)
+		if rep.Status != journal.RunDone || len(rep.Rejects) != 0 {
+			t.Fatalf("run: %s, rejects %v", rep.Status, rep.Rejects)
+		}
+		if len(rep.Warnings) != 2 {
+			t.Errorf("warnings = %v, want one for each of E1006 and E1007", rep.Warnings)
+		}
+		if u := e.user("E1005"); u.Enable != 0 {
+			t.Errorf("E1005 enable = %d, want disabled", u.Enable)
+		}
+		e.unchangedExcept(before, "E1005")
+		// Under drop, their leader is cleared instead.
+		e.cfg.Jobs[0].Mapping.OnUnknownLeader = mapper.LeaderDrop
+		if rep := e.run(nil); rep.Status != journal.RunDone {
+			t.Fatalf("drop run: %s %v", rep.Status, rep.Fatal)
+		}
+		for _, id := range []string{"E1006", "E1007"} {
+			if l := e.user(id).DirectLeader; len(l) != 0 {
+				t.Errorf("%s leader = %v, want dropped", id, l)
+			}
+		}
+	})
+}
+
+// TestMobileHandedOver: a leaver's mobile given to a new hire, and two
+// members swapping mobiles, converge in one run with no 60104.
+func TestMobileHandedOver(t *testing.T) {
+	bothJournals(t, func(t *testing.T, e *env) {
+		e.firstImport()
+		e1029 := e.user("E1029").Mobile
+		e1003, e1004 := e.user("E1003").Mobile, e.user("E1004").Mobile
+		e.editFeed(map[string]string{
+			"E1029": sampleLine(t, "E1029", colStatus, "离职"),
+			"E1003": sampleLine(t, "E1003", colMobile, e1004),
+			"E1004": sampleLine(t, "E1004", colMobile, e1003),
+		}, "E2001,新同事,"+e1029+",newhire@example.com,总部/行政部,前台,女,在职,E1028")
+		rep := e.run(nil)
+		if rep.Status != journal.RunDone || rep.Summary.Failed != 0 {
+			t.Fatalf("run: %s, failed %d, errcodes %v", rep.Status, rep.Summary.Failed, rep.Summary.Errcodes)
+		}
+		if got := e.user("E2001").Mobile; got != e1029 {
+			t.Errorf("E2001 mobile = %q, want %q", got, e1029)
+		}
+		if u := e.user("E1029"); u.Enable != 0 || u.Mobile != "" {
+			t.Errorf("E1029: enable %d mobile %q, want disabled with the number freed", u.Enable, u.Mobile)
+		}
+		if e.user("E1003").Mobile != e1004 || e.user("E1004").Mobile != e1003 {
+			t.Errorf("swap: E1003 %q E1004 %q", e.user("E1003").Mobile, e.user("E1004").Mobile)
+		}
+		again := e.run(nil)
+		if n := len(again.Plan.Ops); n != 0 || again.Status != journal.RunDone {
+			t.Errorf("second run: %s with %d ops %v, want nothing", again.Status, n, again.Plan.Counts())
+		}
+	})
+}
+
+// TestUnreadableUseridSuspendsLeavers: a row whose userid cannot be read
+// might be anyone, so nobody missing from the feed is disabled, and no
+// department is removed.
+func TestUnreadableUseridSuspendsLeavers(t *testing.T) {
+	bothJournals(t, func(t *testing.T, e *env) {
+		before := e.firstImport()
+		e.editFeed(map[string]string{
+			"E1029": strings.Replace(sampleLine(t, "E1029", 0, "E-1029!"), "E-1029!", "", 1),
+			"E1027": "",
+		})
+		rep := e.run(nil)
+		if rep.Plan.Suspended == "" || !strings.Contains(rep.Plan.Suspended, "staff.csv:") {
+			t.Errorf("suspended = %q, want the reason naming the row", rep.Plan.Suspended)
+		}
+		if rep.Status != journal.RunDoneWithRejects {
+			t.Errorf("status %s, want %s", rep.Status, journal.RunDoneWithRejects)
+		}
+		e.unchangedExcept(before)
+	})
+}
+
+// TestRejectGuard: an export whose rows are mostly rejected (here every
+// mobile cut short) is refused before any write.
+func TestRejectGuard(t *testing.T) {
+	bothJournals(t, func(t *testing.T, e *env) {
+		before := e.firstImport()
+		edits := map[string]string{}
+		for i := 1001; i <= 1010; i++ {
+			id := fmt.Sprintf("E%d", i)
+			edits[id] = sampleLine(t, id, colMobile, "1380013")
+		}
+		e.editFeed(edits)
+		calls := e.sim.Stats()
+		rep := e.run(nil)
+		if rep.Status != journal.RunRefused || rep.ExitCode() != runner.ExitRefused || rep.Refusal == nil || rep.Refusal.Guard != plan.GuardRejects {
+			t.Fatalf("run: %s exit %d refusal %v", rep.Status, rep.ExitCode(), rep.Refusal)
+		}
+		if n := writesSince(e, calls); n != 0 {
+			t.Errorf("%d writes, want none", n)
+		}
+		e.unchangedExcept(before)
+		if rep := e.run(func(p *runner.Params) { p.Force = true }); rep.Status != journal.RunDoneWithRejects {
+			t.Errorf("forced: %s", rep.Status)
+		}
+		e.unchangedExcept(before)
+	})
+}
