@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/runner"
+	"github.com/hrfeed/importer/internal/wecom"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 	"github.com/hrfeed/importer/samples"
 )
@@ -258,5 +260,30 @@ func TestRejectGuard(t *testing.T) {
 			t.Errorf("forced: %s", rep.Status)
 		}
 		e.unchangedExcept(before)
+	})
+}
+
+// TestTakenMobileNamesHolder: a mobile held by a member this importer does
+// not manage cannot be freed; the failed call's reject says so.
+func TestTakenMobileNamesHolder(t *testing.T) {
+	bothJournals(t, func(t *testing.T, e *env) {
+		e.firstImport()
+		if err := e.client.CreateUser(context.Background(), &wecom.User{UserID: "byhand", Name: "手工", Mobile: "13900000001", Department: []int{1}}); err != nil {
+			t.Fatal(err)
+		}
+		e.editFeed(nil, "E2001,新同事,13900000001,,总部/行政部,前台,女,在职,")
+		rep := e.run(nil)
+		if rep.Status != journal.RunPartial || rep.Summary.Errcodes[60104] != 1 {
+			t.Fatalf("run: %s errcodes %v", rep.Status, rep.Summary.Errcodes)
+		}
+		rejects, err := e.store.ListRejects(context.Background(), rep.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(rejects, func(r journal.Reject) bool {
+			return r.Rule == plan.RuleValueTaken && r.SourceRef == "staff.csv:32" && strings.Contains(r.Message, "no member this importer manages")
+		}) {
+			t.Errorf("rejects = %+v, want a value_taken one for staff.csv:32", rejects)
+		}
 	})
 }

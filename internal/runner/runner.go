@@ -293,11 +293,20 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 	for k, d := range state.Departments {
 		ids[k] = d.WeComID
 	}
+	var taken takenValues
 	ex := executor.New(executor.Config{
 		Client: p.Client, Store: p.Store, RunID: rep.RunID, Concurrency: p.Concurrency,
-		Logger: log, DeptIDs: ids, OnResult: p.OnResult,
+		Logger: log, DeptIDs: ids, OnResult: func(r executor.Result) {
+			taken.note(r)
+			if p.OnResult != nil {
+				p.OnResult(r)
+			}
+		},
 	})
 	rep.Summary, err = ex.Execute(ctx, pl)
+	if err == nil {
+		err = taken.explain(context.WithoutCancel(ctx), p.Store, rep.RunID, state)
+	}
 	switch {
 	case err != nil:
 		rep.Fatal = err

@@ -1,0 +1,78 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/hrfeed/importer/internal/executor"
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/internal/wecom"
+)
+
+// takenErrcodes are WeCom's answers for a unique value another member
+// holds: mobile (60104), email (60106), biz_mail (60145).
+var takenErrcodes = map[int]string{60104: mapper.FieldMobile, 60106: mapper.FieldEmail, 60145: mapper.FieldBizMail}
+
+// takenValues collects the calls WeCom refused because someone else holds
+// the value, so the run can say who: WeCom's answer does not.
+type takenValues struct {
+	mu     sync.Mutex
+	failed []executor.Result
+}
+
+func (t *takenValues) note(r executor.Result) {
+	if _, ok := takenErrcodes[r.Errcode]; ok && r.Outcome == executor.Failed && r.Op.After != nil {
+		t.mu.Lock()
+		t.failed = append(t.failed, r)
+		t.mu.Unlock()
+	}
+}
+
+// explain records, for each such failure, a reject naming the member the
+// journal last saw holding the value, or saying that no member this
+// importer manages holds it. It reads the journal's records only when
+// there is something to explain.
+func (t *takenValues) explain(ctx context.Context, store journal.Store, runID int64, state journal.State) error {
+	if len(t.failed) == 0 {
+		return nil
+	}
+	holders := map[string]string{} // field + "\x00" + value key -> userid
+	for _, m := range state.Members {
+		r, err := plan.ParseRecord(m.Payload)
+		if err != nil {
+			continue
+		}
+		for _, f := range []string{mapper.FieldMobile, mapper.FieldEmail, mapper.FieldBizMail} {
+			if v := recordValue(r, f); v != "" {
+				holders[f+"\x00"+mapper.UniqueKey(f, v)] = r.UserID
+			}
+		}
+	}
+	for _, res := range t.failed {
+		f := takenErrcodes[res.Errcode]
+		v := recordValue(*res.Op.After, f)
+		who := "no member this importer manages: find it in the WeCom admin console"
+		if h := holders[f+"\x00"+mapper.UniqueKey(f, v)]; h != "" && !strings.EqualFold(h, res.Op.Target) {
+			who = h + ", per the journal"
+		}
+		msg := fmt.Sprintf("%s %s: %s %q is held by %s (WeCom %d)", res.Op.Kind, res.Op.Target, f, v, who, wecom.CodeOf(res.Err))
+		if err := store.AddReject(ctx, journal.Reject{RunID: runID, SourceRef: res.Op.Ref, Column: f, Rule: plan.RuleValueTaken, Message: msg}); err != nil {
+			return fmt.Errorf("record reject %s: %w", res.Op.Ref, err)
+		}
+	}
+	return nil
+}
+
+func recordValue(r plan.Record, field string) string {
+	switch field {
+	case mapper.FieldMobile:
+		return r.Mobile
+	case mapper.FieldEmail:
+		return r.Email
+	}
+	return r.BizMail
+}
