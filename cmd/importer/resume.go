@@ -15,7 +15,7 @@ import (
 func (a *app) resumeCommand() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "resume RUN_ID --config FILE [--reload] [--force] [--json]",
+		Use:   "resume RUN_ID --config FILE [--reload] [--replan] [--force] [--json]",
 		Short: "Finish a run that failed or was interrupted: re-plan from the journal and WeCom, send what is still missing",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -47,6 +47,17 @@ func (a *app) resumeCommand() *cobra.Command {
 			if err != nil {
 				return &exitError{code: runner.ExitUsage, err: fmt.Errorf("run %d: %w", id, err)}
 			}
+			err = runner.CheckResume(ctx, store, prev, f.replan)
+			var superseded *runner.SupersededError
+			var changed *runner.SourceChangedError
+			switch {
+			case errors.As(err, &superseded):
+				return &exitError{code: runner.ExitUsage, err: err}
+			case errors.As(err, &changed):
+				return &exitError{code: runner.ExitRefused, err: err}
+			case err != nil:
+				return fatal(err)
+			}
 			secret, err := c.Secret()
 			if err != nil {
 				return fatal(err)
@@ -62,6 +73,7 @@ func (a *app) resumeCommand() *cobra.Command {
 	cmd.Flags().StringVar(&f.config, "config", "", "config file (YAML)")
 	cmd.Flags().BoolVar(&f.force, "force", false, "run a plan the mass-change guard refused")
 	cmd.Flags().BoolVar(&f.reload, "reload", false, "also retry rows whose calls failed with a row error (after HR fixed the source)")
+	cmd.Flags().BoolVar(&f.replan, "replan", false, "resume even though the source file changed since the run read it, planning against the file as it is now")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON summary object on stdout")
 	return cmd
 }

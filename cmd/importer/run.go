@@ -15,7 +15,7 @@ import (
 type runFlags struct {
 	config, job, source string
 	dryRun, force, json bool
-	reload              bool
+	reload, replan      bool
 }
 
 func (a *app) runCommand() *cobra.Command {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,6 +69,11 @@ type Executor struct {
 	mu  sync.Mutex
 	ids map[string]int // HR department key -> WeCom id
 	sum Summary
+	// notCreated holds members whose create did not take effect in this
+	// run, and stillThere departments whose delete did not: calls that
+	// depend on them could only fail (60111, 60006), so they are not sent.
+	notCreated map[string]bool
+	stillThere map[string]bool
 }
 
 // Config wires an Executor.
@@ -81,6 +87,10 @@ type Config struct {
 	DeptIDs map[string]int
 	// OnResult, if set, is called after each operation (for progress output).
 	OnResult func(Result)
+	// Absent names members known not to exist in WeCom although the plan
+	// does not create them (a resume holds their failed create): calls that
+	// need them are not sent, as for a create that fails in this run.
+	Absent []string
 	// CallTimeout bounds one operation once started; an interrupted run
 	// still lets started calls finish within it. Default 60 s.
 	CallTimeout time.Duration
@@ -98,6 +108,8 @@ func New(cfg Config) *Executor {
 		callTimeout: cfg.CallTimeout,
 		ids:         map[string]int{},
 		sum:         Summary{Counts: map[string]int{}, Errcodes: map[int]int{}},
+		notCreated:  map[string]bool{},
+		stillThere:  map[string]bool{},
 	}
 	if e.concurrency <= 0 {
 		e.concurrency = 4
@@ -110,6 +122,9 @@ func New(cfg Config) *Executor {
 	}
 	for k, v := range cfg.DeptIDs {
 		e.ids[k] = v
+	}
+	for _, u := range cfg.Absent {
+		e.notCreated[strings.ToLower(u)] = true
 	}
 	return e
 }
@@ -198,6 +213,12 @@ feed:
 
 func (e *Executor) record(r Result) {
 	e.mu.Lock()
+	switch {
+	case r.Op.Kind == plan.UserCreate && r.Outcome != OK && r.Outcome != Adopted:
+		e.notCreated[strings.ToLower(r.Op.Target)] = true
+	case r.Op.Kind == plan.DeptDelete && r.Outcome != OK && r.Outcome != Gone:
+		e.stillThere[r.Op.Target] = true
+	}
 	e.sum.Counts[string(r.Op.Kind)+"/"+r.Outcome]++
 	if r.Errcode != 0 {
 		e.sum.Errcodes[r.Errcode]++
@@ -321,7 +342,42 @@ func (e *Executor) runOp(parent context.Context, op plan.Op) error {
 	return nil
 }
 
+// blocked says why op cannot succeed because of what this run already
+// failed to do, or "".
+func (e *Executor) blocked(op plan.Op) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch op.Kind {
+	case plan.UserLeaders:
+		if e.notCreated[strings.ToLower(op.Target)] {
+			return fmt.Sprintf("%s was not created in this run", op.Target)
+		}
+		if op.After != nil {
+			for _, l := range op.After.DirectLeader {
+				if e.notCreated[strings.ToLower(l)] {
+					return fmt.Sprintf("its leader %s was not created in this run", l)
+				}
+			}
+		}
+	case plan.DeptDelete:
+		for _, c := range op.Dept.Children {
+			if e.stillThere[c] {
+				return fmt.Sprintf("its sub-department %s is still there", c)
+			}
+		}
+	}
+	return ""
+}
+
 func (e *Executor) dispatch(ctx context.Context, op plan.Op) (Result, error) {
+	if why := e.blocked(op); why != "" {
+		if op.Kind == plan.DeptDelete {
+			// Like a delete WeCom refuses for its children (60006): the
+			// department stays, and that is not the run's failure.
+			return Result{Op: op, Outcome: Kept, Err: errors.New(why)}, nil
+		}
+		return e.skip(ctx, op, errors.New(why))
+	}
 	switch op.Kind {
 	case plan.DeptCreate:
 		return e.deptCreate(ctx, op)

@@ -24,7 +24,7 @@ func stamp(t time.Time) time.Time {
 // finalStatus reports whether a run may end with status.
 func finalStatus(status string) error {
 	switch status {
-	case RunDone, RunDoneWithRejects, RunPartial, RunFailed, RunRefused, RunDryRun, RunCanceled:
+	case RunDone, RunDoneWithRejects, RunPartial, RunFailed, RunRefused, RunDryRun, RunCanceled, RunInterrupted, RunSuperseded:
 		return nil
 	case RunRunning:
 		return errors.New("status running does not finish a run")

@@ -15,10 +15,16 @@ const (
 	// RunDoneWithRejects: every call succeeded, but some rows were rejected
 	// and their members held; the source needs fixing, not a resume.
 	RunDoneWithRejects = "done_with_rejects"
-	RunFailed          = "failed"   // stopped by a fatal error
-	RunRefused         = "refused"  // refused by a safety rule
-	RunDryRun          = "dry_run"  // planned only
-	RunCanceled        = "canceled" // interrupted (signal); resumable
+	// RunInterrupted: the process died mid-run; a later run of the job
+	// closed it and settled its unanswered calls.
+	RunInterrupted = "interrupted"
+	// RunSuperseded: a later run of the job came after this one stopped,
+	// so resuming it would go back in time.
+	RunSuperseded = "superseded"
+	RunFailed     = "failed"   // stopped by a fatal error
+	RunRefused    = "refused"  // refused by a safety rule
+	RunDryRun     = "dry_run"  // planned only
+	RunCanceled   = "canceled" // interrupted (signal); resumable
 )
 
 // Call outcomes.

@@ -71,6 +71,9 @@ type Dept struct {
 	// PrevName and PrevParentKey are what an update changes from, for
 	// review; PrevParentKey is "?" when the old parent is not one of ours.
 	PrevName, PrevParentKey string
+	// Children, on a cleanup delete, are the keys of its sub-departments
+	// this plan deletes first: if one stays, this delete cannot succeed.
+	Children []string
 }
 
 // Op is one planned WeCom write.
@@ -454,9 +457,15 @@ func (b *builder) cleanup(desired, heldMembers map[string]bool) {
 	for _, d := range gone {
 		maxDepth = max(maxDepth, depth[d.WeComID])
 	}
+	children := map[int][]string{}
 	for _, d := range gone {
+		children[d.ParentID] = append(children[d.ParentID], d.Key)
+	}
+	for _, d := range gone {
+		kids := children[d.WeComID]
+		sort.Strings(kids)
 		b.add(Op{Phase: PhaseCleanup, Level: maxDepth - depth[d.WeComID], Kind: DeptDelete, Target: d.Key,
-			Dept: &Dept{Key: d.Key, Name: d.Name, ID: d.WeComID}})
+			Dept: &Dept{Key: d.Key, Name: d.Name, ID: d.WeComID, Children: kids}})
 	}
 }
 

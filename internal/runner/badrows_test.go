@@ -287,3 +287,89 @@ func TestTakenMobileNamesHolder(t *testing.T) {
 		}
 	})
 }
+
+// TestNoLeaderCallForFailedCreate: when a manager's create fails, the
+// leaders pass sends nothing for the people they lead (it could only
+// fail), and a resume that holds the failed create does not send it either.
+func TestNoLeaderCallForFailedCreate(t *testing.T) {
+	bothJournals(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		// A member made by hand holds the manager's mobile.
+		if err := e.client.CreateUser(ctx, &wecom.User{UserID: "byhand", Name: "手工", Mobile: "13800138005", Department: []int{1}}); err != nil {
+			t.Fatal(err)
+		}
+		sentFor := func(runID int64, targets ...string) []string {
+			calls, err := e.store.ListCalls(ctx, runID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, c := range calls {
+				if slices.Contains(targets, c.Target) {
+					out = append(out, c.Operation+" "+c.Target)
+				}
+			}
+			return out
+		}
+		rep := e.run(nil)
+		if rep.Status != journal.RunPartial || rep.Summary.Errcodes[60104] != 1 {
+			t.Fatalf("run: %s errcodes %v", rep.Status, rep.Summary.Errcodes)
+		}
+		if got := sentFor(rep.RunID, "E1006", "E1007"); slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "user_leaders") }) {
+			t.Errorf("leaders calls sent for members of a manager never created: %v", got)
+		}
+		// E1005's own leader, and the two people E1005 leads.
+		if rep.Summary.Counts["user_leaders/skipped"] != 3 {
+			t.Errorf("counts %v, want 3 leaders skipped", rep.Summary.Counts)
+		}
+		res := e.run(func(p *runner.Params) { p.ResumedFrom = rep.RunID })
+		if got := sentFor(res.RunID, "E1005", "E1006", "E1007"); len(got) != 0 {
+			t.Errorf("resume sent %v for a held manager and their reports", got)
+		}
+	})
+}
+
+// TestNoCleanupAboveKeptDepartment: when WeCom keeps a department on
+// cleanup (someone else's member is inside, 60005), its parent's delete is
+// not sent: it could only answer 60006.
+func TestNoCleanupAboveKeptDepartment(t *testing.T) {
+	bothJournals(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.firstImport()
+		var backend int
+		for id, path := range e.sim.Snapshot().Paths() {
+			if path == "总部/研发中心/后端组" {
+				backend = id
+			}
+		}
+		if err := e.client.CreateUser(ctx, &wecom.User{UserID: "byhand", Name: "手工", Mobile: "13900000009", Department: []int{backend}}); err != nil {
+			t.Fatal(err)
+		}
+		// HR closes 研发中心: everyone in it moves to 总部.
+		edits := map[string]string{}
+		for _, line := range strings.Split(string(samples.StaffCSV), "\n") {
+			if id, _, _ := strings.Cut(line, ","); strings.Contains(line, ",总部/研发中心") {
+				cells := strings.Split(line, ",")
+				cells[4] = "总部"
+				edits[id] = strings.Join(cells, ",")
+			}
+		}
+		e.editFeed(edits)
+		rep := e.run(nil)
+		if rep.Status != journal.RunDone {
+			t.Fatalf("run: %s %v counts %v", rep.Status, rep.Fatal, rep.Summary.Counts)
+		}
+		calls, err := e.store.ListCalls(ctx, rep.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range calls {
+			if c.Operation == "department_delete" && c.Target == "总部/研发中心" {
+				t.Errorf("delete of 总部/研发中心 sent although its sub-department 后端组 stays: %+v", c)
+			}
+		}
+		if rep.Summary.Counts["department_delete/kept"] != 2 || rep.Summary.Counts["department_delete/ok"] != 2 {
+			t.Errorf("counts %v, want 后端组 and 研发中心 kept, 前端组 and 测试组 deleted", rep.Summary.Counts)
+		}
+	})
+}

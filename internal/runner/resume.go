@@ -2,58 +2,181 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom"
 )
 
-// reconcile prepares a resume of run origin. Calls the origin left pending
-// (the process died between journaling a call and recording its answer)
-// are closed as interrupted: whether they took effect is settled by the new
-// plan, which sees WeCom's live directory, and a create that did take
-// effect is adopted rather than repeated. A run that never finished is
-// marked failed so it no longer looks alive. It returns the targets whose
-// calls failed with a row error, which the resume leaves alone unless
-// Reload is set.
-func reconcile(ctx context.Context, p Params, runID int64) (map[string]bool, error) {
-	origin, err := p.Store.GetRun(ctx, p.ResumedFrom)
+// reconcile settles what earlier runs of the job left open, before run
+// runID reads the state. Every other run of the job still marked running
+// died (the caller holds the job's lock): its calls left pending are
+// closed and it ends interrupted. A pending delete is settled by the live
+// listing, so the state follows what WeCom holds; any other pending call
+// is closed as failed, and the new plan, which sees WeCom's live
+// directory, sends what did not take effect (a create that did is adopted,
+// never repeated). For a resume, the resumed run's pending calls are
+// closed the same way, whatever its status, and reconcile returns the
+// targets whose calls failed with a row error there, which the resume
+// leaves alone unless Reload is set.
+func reconcile(ctx context.Context, p Params, runID int64, live plan.Live) (map[string]bool, error) {
+	runs, err := p.Store.ListRuns(ctx, 0)
 	if err != nil {
-		return nil, fmt.Errorf("resume run %d: %w", p.ResumedFrom, err)
+		return nil, fmt.Errorf("list runs: %w", err)
 	}
-	calls, err := p.Store.ListCalls(ctx, origin.ID)
-	if err != nil {
-		return nil, fmt.Errorf("resume run %d: %w", origin.ID, err)
-	}
-	skip := map[string]bool{}
-	pending := 0
-	for _, c := range calls {
-		switch {
-		case c.Outcome == journal.CallPending:
-			pending++
-			msg := fmt.Sprintf("no answer recorded (the run was interrupted); reconciled against WeCom by run %d", runID)
-			err := p.Store.CompleteCall(ctx, c.ID, journal.CallFailed, 0, msg, nil)
+	var skip map[string]bool
+	for _, r := range runs {
+		resumed := r.ID == p.ResumedFrom
+		abandoned := r.Status == journal.RunRunning && r.Mode != "dry_run" && r.ID != runID &&
+			r.Job == p.Job.Name && r.CorpID == p.CorpID
+		if !resumed && !abandoned {
+			continue
+		}
+		calls, err := p.Store.ListCalls(ctx, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", r.ID, err)
+		}
+		pending, err := closePending(ctx, p.Store, calls, runID, live)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", r.ID, err)
+		}
+		if resumed {
+			skip = rowErrors(calls, p.Reload)
+		}
+		if r.Status == journal.RunRunning {
+			err := p.Store.FinishRun(ctx, r.ID, journal.RunInterrupted, map[string]int{"interrupted_calls": pending})
 			if err != nil && !errors.Is(err, journal.ErrCompleted) {
-				return nil, fmt.Errorf("resume run %d: close call %d: %w", origin.ID, c.ID, err)
+				return nil, fmt.Errorf("close run %d: %w", r.ID, err)
 			}
-		case c.Outcome == journal.CallFailed && !p.Reload && wecom.ClassifyCode(c.API, c.Errcode) == wecom.ClassRow:
+		}
+	}
+	return skip, nil
+}
+
+// closePending completes the calls that never got an answer.
+func closePending(ctx context.Context, store journal.Store, calls []journal.Call, runID int64, live plan.Live) (int, error) {
+	n := 0
+	for _, c := range calls {
+		if c.Outcome != journal.CallPending {
+			continue
+		}
+		n++
+		outcome, msg := journal.CallFailed, fmt.Sprintf("no answer recorded (the run was interrupted); reconciled against WeCom by run %d", runID)
+		var change *journal.StateChange
+		if gone := deleted(c, live); gone != nil {
+			outcome, change = journal.CallOK, gone
+			msg = fmt.Sprintf("no answer recorded, but WeCom no longer lists it: the delete took effect (reconciled by run %d)", runID)
+		}
+		err := store.CompleteCall(ctx, c.ID, outcome, 0, msg, change)
+		if err != nil && !errors.Is(err, journal.ErrCompleted) {
+			return n, fmt.Errorf("close call %d: %w", c.ID, err)
+		}
+	}
+	return n, nil
+}
+
+// deleted is the state change of a pending delete that took effect, or nil.
+func deleted(c journal.Call, live plan.Live) *journal.StateChange {
+	switch plan.Kind(c.Operation) {
+	case plan.UserDelete:
+		if _, alive := live.Users[strings.ToLower(c.Target)]; !alive {
+			return &journal.StateChange{DeleteMember: c.Target}
+		}
+	case plan.DeptDelete:
+		var body struct {
+			ID int `json:"id"`
+		}
+		if json.Unmarshal(c.Payload, &body) != nil || body.ID == 0 {
+			return nil
+		}
+		if _, alive := live.Departments[body.ID]; !alive {
+			return &journal.StateChange{DeleteDepartment: c.Target}
+		}
+	}
+	return nil
+}
+
+// rowErrors are the targets whose calls failed with a row error and never
+// succeeded afterwards (e.g. 60102 → adopt); with reload, none.
+func rowErrors(calls []journal.Call, reload bool) map[string]bool {
+	skip := map[string]bool{}
+	if reload {
+		return skip
+	}
+	for _, c := range calls {
+		if c.Outcome == journal.CallFailed && wecom.ClassifyCode(c.API, c.Errcode) == wecom.ClassRow {
 			skip[strings.ToLower(c.Target)] = true
 		}
 	}
-	// A later successful attempt on the same target clears the skip: the
-	// row error was followed by something that worked (e.g. 60102 → adopt).
 	for _, c := range calls {
 		if c.Outcome == journal.CallOK {
 			delete(skip, strings.ToLower(c.Target))
 		}
 	}
-	if origin.Status == journal.RunRunning {
-		err := p.Store.FinishRun(ctx, origin.ID, journal.RunFailed, map[string]int{"interrupted_calls": pending})
-		if err != nil && !errors.Is(err, journal.ErrCompleted) {
-			return nil, fmt.Errorf("resume run %d: %w", origin.ID, err)
-		}
+	return skip
+}
+
+// SupersededError refuses to resume a run that a later run of the job
+// came after: resuming it would re-apply an older feed over newer work.
+type SupersededError struct {
+	Run, By  int64
+	ByStatus string
+}
+
+func (e *SupersededError) Error() string {
+	return fmt.Sprintf("run %d was superseded by run %d (%s) of the same job: resuming it would go back in time; resume run %d if it did not finish, or start a new run", e.Run, e.By, e.ByStatus, e.By)
+}
+
+// SourceChangedError refuses to resume a run whose source file is no
+// longer the file it read.
+type SourceChangedError struct {
+	Run          int64
+	Source       string
+	Was, Now     string
+	ReplanOption string
+}
+
+func (e *SourceChangedError) Error() string {
+	now := e.Now
+	if now == "" {
+		now = "unreadable"
 	}
-	return skip, nil
+	return fmt.Sprintf("run %d read %s with digest %s, but the file is now %s: resuming would apply a different export; start a new run, or resume with %s to plan against the file as it is", e.Run, e.Source, e.Was, now, e.ReplanOption)
+}
+
+// CheckResume says whether run prev may be resumed: only the newest run of
+// its job may be (a superseded run still marked running is closed as
+// superseded), and only against the file it read unless replan is set.
+func CheckResume(ctx context.Context, store journal.Store, prev journal.Run, replan bool) error {
+	runs, err := store.ListRuns(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("list runs: %w", err)
+	}
+	for _, r := range runs {
+		if r.ID <= prev.ID || r.Job != prev.Job || r.CorpID != prev.CorpID || r.Mode == "dry_run" {
+			continue
+		}
+		if prev.Status == journal.RunRunning {
+			err := store.FinishRun(ctx, prev.ID, journal.RunSuperseded, prev.Counts)
+			if err != nil && !errors.Is(err, journal.ErrCompleted) {
+				return fmt.Errorf("close run %d: %w", prev.ID, err)
+			}
+		}
+		return &SupersededError{Run: prev.ID, By: r.ID, ByStatus: r.Status}
+	}
+	if replan || prev.SourceDigest == "" {
+		return nil
+	}
+	now, err := fileDigest(prev.Source)
+	if err != nil {
+		now = ""
+	}
+	if now != prev.SourceDigest {
+		return &SourceChangedError{Run: prev.ID, Source: prev.Source, Was: prev.SourceDigest, Now: now, ReplanOption: "--replan"}
+	}
+	return nil
 }

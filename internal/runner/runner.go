@@ -226,18 +226,6 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 	for _, w := range dir.Warnings {
 		log.Warn("row applied with a warning", "ref", w.Ref, "column", w.Column, "rule", w.Rule, "message", w.Message)
 	}
-	var skip map[string]bool
-	if p.ResumedFrom != 0 {
-		if skip, err = reconcile(ctx, p, rep.RunID); err != nil {
-			rep.Fatal = err
-			return journal.RunFailed
-		}
-	}
-	state, err := p.Store.LoadState(ctx, p.CorpID)
-	if err != nil {
-		rep.Fatal = fmt.Errorf("load state: %w", err)
-		return journal.RunFailed
-	}
 	users, err := p.Client.AllUserIDs(ctx)
 	if err != nil {
 		rep.Fatal = fmt.Errorf("list live members: %w", err)
@@ -248,7 +236,23 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 		rep.Fatal = fmt.Errorf("list live departments: %w", err)
 		return journal.RunFailed
 	}
-	pl, err := plan.Build(dir, state, plan.LiveFrom(users, depts), p.Job.Policy)
+	live := plan.LiveFrom(users, depts)
+	var skip map[string]bool
+	if !p.DryRun {
+		// The caller holds the job's lock, so a run of this job still
+		// marked running died; its unanswered calls are settled against
+		// what WeCom lists before the state is read.
+		if skip, err = reconcile(ctx, p, rep.RunID, live); err != nil {
+			rep.Fatal = err
+			return journal.RunFailed
+		}
+	}
+	state, err := p.Store.LoadState(ctx, p.CorpID)
+	if err != nil {
+		rep.Fatal = fmt.Errorf("load state: %w", err)
+		return journal.RunFailed
+	}
+	pl, err := plan.Build(dir, state, live, p.Job.Policy)
 	rep.Plan = pl
 	if pl != nil {
 		// Members held for a reason only the plan knows (a value someone
@@ -278,10 +282,16 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 			return journal.RunRefused
 		}
 	}
+	var absent []string
 	if len(skip) > 0 {
 		n := len(pl.Ops)
 		pl.Ops = slices.DeleteFunc(pl.Ops, func(op plan.Op) bool { return skip[strings.ToLower(op.Target)] })
 		rep.Held = n - len(pl.Ops)
+		for k := range skip {
+			if _, ok := live.Users[k]; !ok {
+				absent = append(absent, k)
+			}
+		}
 	}
 	if p.DryRun {
 		return journal.RunDryRun
@@ -296,7 +306,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 	var taken takenValues
 	ex := executor.New(executor.Config{
 		Client: p.Client, Store: p.Store, RunID: rep.RunID, Concurrency: p.Concurrency,
-		Logger: log, DeptIDs: ids, OnResult: func(r executor.Result) {
+		Logger: log, DeptIDs: ids, Absent: absent, OnResult: func(r executor.Result) {
 			taken.note(r)
 			if p.OnResult != nil {
 				p.OnResult(r)
