@@ -149,6 +149,12 @@ type Options struct {
 	// same faults.
 	Seed int64
 
+	// AfterEffect, if set, is called for every business call after the
+	// emulator has applied it and before the answer is written, with the
+	// API and the errcode it will answer. A test blocks in it to hold an
+	// answer back while it kills the caller: the effect happened, and the
+	// caller never learns of it.
+	AfterEffect func(api string, errcode int)
 	// CallLogLimit bounds CallLog to the most recent CallLogLimit business
 	// calls, so a long-lived emulator (importer sim serving a 100,000-member
 	// import night after night) does not grow without bound. 0 (default)

@@ -217,6 +217,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	resp := s.business(api, ep, r, raw, readErr, ip, now)
 	s.mu.Unlock()
+	if s.opts.AfterEffect != nil {
+		s.opts.AfterEffect(api, resp.code)
+	}
 	s.write(w, resp)
 }
 
