@@ -334,6 +334,7 @@ func (c *Client) roundTrip(ctx context.Context, r request, payload []byte, tok s
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	}
 	req.Header.Set("Accept", "application/json")
+	noReplay(req)
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -376,6 +377,36 @@ func (c *Client) roundTrip(ctx context.Context, r request, payload []byte, tok s
 	}
 	return 0, false, nil
 }
+
+// noReplay stops net/http from sending req a second time on its own.
+//
+// The http.Transport doc: it "only retries a request upon encountering a
+// network error if the connection has already been used successfully and
+// if the request is idempotent and either has no body or has its
+// Request.GetBody defined". WeCom's deletes are GETs, which it counts as
+// idempotent, so a keep-alive connection that closed after the server read
+// a user/delete made the transport send it again on a fresh one, unseen by
+// the AttemptHook: two requests, one journal row. No header marks a GET as
+// non-idempotent (an Idempotency-Key header, even an empty one, does the
+// opposite), so every request gets a body it cannot rewind: an empty one
+// for a GET, which is sent as a GET without a body (the transport reads it
+// before writing and finds nothing), and no GetBody for a POST. The
+// HTTP/2 transport then replays only a request that never got a stream.
+// A failure after sending reaches do as a TransportError, and the client's
+// own retry goes through the hook like any other attempt.
+func noReplay(req *http.Request) {
+	if req.Body == nil || req.Body == http.NoBody {
+		req.Body = emptyBody{}
+	}
+	req.GetBody = nil
+}
+
+// emptyBody is a body with nothing in it that is not http.NoBody, which
+// net/http would treat as no body at all.
+type emptyBody struct{}
+
+func (emptyBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (emptyBody) Close() error             { return nil }
 
 const redacted = "[REDACTED]"
 

@@ -34,6 +34,10 @@
 // records each send before it leaves and its outcome after) puts an
 // AttemptHook on the call's context with WithAttemptHook; it is told about
 // each attempt, retries included, and can veto one before it is sent.
+// Every request that leaves is such an attempt: the client does not let
+// net/http resend a request on its own after a keep-alive connection
+// dropped (see noReplay), which it would otherwise do for the GETs that
+// delete users and departments.
 //
 // Writes are not idempotent on the server: a user/create retried after a
 // network failure whose request did reach WeCom answers 60102 (userid
