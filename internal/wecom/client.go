@@ -206,17 +206,21 @@ func (c *Client) do(ctx context.Context, r request) error {
 		}
 		payload = buf.Bytes()
 	}
+	wait, stop := waitContext(ctx)
+	defer stop()
+	s := send{ctx: ctx}
+	s.left, s.bounded = sendBudget(ctx)
 	refreshed := false
 	retries := 0
 	for attempt := 1; ; attempt++ {
 		var tok string
 		if !r.noToken {
 			var err error
-			if tok, err = c.token(ctx); err != nil {
+			if tok, err = c.token(wait); err != nil {
 				return err
 			}
 		}
-		err := c.attempt(ctx, r, payload, tok, attempt)
+		err := c.attempt(wait, &s, r, payload, tok, attempt)
 		if err == nil {
 			return nil
 		}
@@ -241,7 +245,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 				return err
 			}
 			retries++
-			if err := c.sleep(ctx, backoff(retries)); err != nil {
+			if err := c.sleep(wait, backoff(retries)); err != nil {
 				return err
 			}
 		case ClassRateLimited:
@@ -257,13 +261,29 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 }
 
-// attempt waits for the API's turn and performs one round trip.
-func (c *Client) attempt(ctx context.Context, r request, payload []byte, tok string, n int) error {
+// send is what bounds the requests of one call: ctx, and when the call
+// was detached (see Detach), the time it has left on the wire.
+type send struct {
+	ctx     context.Context
+	left    time.Duration
+	bounded bool
+}
+
+// attempt waits for the API's turn under wait and performs one round trip
+// under s.
+func (c *Client) attempt(wait context.Context, s *send, r request, payload []byte, tok string, n int) error {
+	if s.bounded && s.left <= 0 {
+		return context.DeadlineExceeded
+	}
 	queued := time.Now()
-	if err := c.waitTurn(ctx, r.api); err != nil {
+	if err := c.waitTurn(wait, r.api); err != nil {
 		return err
 	}
-	wait := time.Since(queued)
+	if err := wait.Err(); err != nil {
+		return err
+	}
+	waited := time.Since(queued)
+	ctx := s.ctx
 	// The hook runs after the limiter wait, so what it records happens
 	// just before the request leaves, and an attempt abandoned while
 	// queued (ctx ended) is never announced.
@@ -275,9 +295,15 @@ func (c *Client) attempt(ctx context.Context, r request, payload []byte, tok str
 		}
 		finish = f
 	}
+	if s.bounded {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.left)
+		defer cancel()
+	}
 	start := time.Now()
 	code, transport, err := c.roundTrip(ctx, r, payload, tok)
 	d := time.Since(start)
+	s.left -= d
 	if finish != nil {
 		finish(code, err)
 	}
@@ -287,7 +313,7 @@ func (c *Client) attempt(ctx context.Context, r request, payload []byte, tok str
 		slog.Int("attempt", n),
 		slog.Duration("duration", d))
 	if c.onCall != nil {
-		c.onCall(CallInfo{API: r.api, Errcode: code, Transport: transport, Attempt: n, Duration: d, LimiterWait: wait})
+		c.onCall(CallInfo{API: r.api, Errcode: code, Transport: transport, Attempt: n, Duration: d, LimiterWait: waited})
 	}
 	return err
 }

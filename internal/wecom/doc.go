@@ -37,7 +37,10 @@
 // Every request that leaves is such an attempt: the client does not let
 // net/http resend a request on its own after a keep-alive connection
 // dropped (see noReplay), which it would otherwise do for the GETs that
-// delete users and departments.
+// delete users and departments. Such a caller makes its calls with
+// Detach, so that an interruption or a deadline cuts off waiting but never
+// a request that has been announced, and the rate limits' waits do not
+// use up its time.
 //
 // Writes are not idempotent on the server: a user/create retried after a
 // network failure whose request did reach WeCom answers 60102 (userid
