@@ -92,9 +92,9 @@ func (b *bubble) seedUpdates(t *testing.T, perMinute, n int) []plan.Op {
 
 // WeCom grants less than the client was told (another app spends part of
 // the corp's budget, or the real limit is below the documented one), so a
-// burst of updates meets 45009 and a minute's ban, more than once, with
-// WeCom's budget far below the client's and just below it. Every
-// operation still ends ok
+// burst of updates meets 45009 and a minute's ban, more than once: far
+// below, where even the client's slower pace after a ban overruns WeCom,
+// and just below, where that pace fits. Every operation still ends ok
 // within one Execute at the default CallTimeout. Inside a synctest bubble
 // the bans pass in no real time and the durations are exact.
 func TestRateLimitBurstWaitsOutTheBan(t *testing.T) {

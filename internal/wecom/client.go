@@ -253,8 +253,11 @@ func (c *Client) do(ctx context.Context, r request) error {
 				return err
 			}
 			retries++
-			// The next attempt waits for the pause in attempt().
-			c.limits.get(r.api).blockUntil(c.now().Add(rateLimitPause))
+			// The next attempt waits for the pause in attempt(), and
+			// the API goes slower for a while after it.
+			a := c.limits.get(r.api)
+			a.blockUntil(c.now().Add(rateLimitPause))
+			a.slowDown(time.Now())
 		default:
 			return err
 		}

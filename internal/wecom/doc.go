@@ -14,7 +14,9 @@
 //     sized so that no sliding window ever carries more calls than WeCom
 //     allows; see limiter.go for the arithmetic. A 45009 answer pauses the
 //     API for 60 s instead of hammering a server that has already banned
-//     us for the rest of the window.
+//     us for the rest of the window, and the API then runs at 90% of its
+//     minute budget for a minute, so it does not meet the ban again at
+//     once.
 //   - Retry of transient failures (-1, 6000, 45033, HTTP non-200, network
 //     errors) with capped, jittered exponential backoff. Row and config
 //     errors are returned at once; see ClassOf.
