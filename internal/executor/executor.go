@@ -47,7 +47,9 @@ type Result struct {
 }
 
 // Summary counts outcomes per operation kind ("user_create/ok") and the
-// errcodes seen.
+// errcodes seen: every errcode WeCom answered to an attempt, retried ones
+// included (a 45009 that was waited out counts), plus an operation's own
+// errcode where no attempt answered it (a gettoken failure).
 type Summary struct {
 	Counts   map[string]int
 	Errcodes map[int]int
@@ -202,9 +204,6 @@ feed:
 func (e *Executor) record(r Result) {
 	e.mu.Lock()
 	e.sum.Counts[string(r.Op.Kind)+"/"+r.Outcome]++
-	if r.Errcode != 0 {
-		e.sum.Errcodes[r.Errcode]++
-	}
 	if r.Outcome == Failed || r.Outcome == Skipped || r.Outcome == Canceled {
 		e.sum.Failed++
 	}
@@ -247,6 +246,9 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 		}
 		open = id
 		return func(code int, err error) {
+			if c := wecom.CodeOf(err); c != 0 {
+				e.countErrcode(ctx, c)
+			}
 			if err == nil || !retried(err) {
 				return // the last attempt: completed below with the outcome of the whole call
 			}
@@ -317,7 +319,14 @@ func (e *Executor) runOp(parent context.Context, op plan.Op) error {
 	// row, three 60 s pauses apart, as under an hour's ban; a minute's ban
 	// costs an operation a minute or two, not a failure.
 	ctx := wecom.Detach(parent, e.callTimeout)
+	seen := answered{}
+	ctx = context.WithValue(ctx, answeredKey{}, seen)
 	res, err := e.dispatch(ctx, op)
+	if c := res.Errcode; c != 0 && !seen[c] {
+		e.mu.Lock()
+		e.sum.Errcodes[c]++
+		e.mu.Unlock()
+	}
 	if res.Outcome == Failed && parent.Err() != nil && errors.Is(res.Err, context.Canceled) {
 		// The interruption cut off its wait for a turn: whatever it had
 		// sent is recorded, and what it had not is left for resume.
@@ -338,6 +347,26 @@ func (e *Executor) runOp(parent context.Context, op plan.Op) error {
 	}
 	e.record(res)
 	return nil
+}
+
+// answered is the errcodes WeCom answered to one operation's attempts,
+// each already counted in the summary. runOp counts the operation's own
+// errcode only if it is not among them: one no attempt saw (gettoken's),
+// not one an attempt already answered (a failed adoption repeats its
+// create's 60008).
+type answered map[int]bool
+
+type answeredKey struct{}
+
+// countErrcode counts an errcode WeCom answered to an attempt of the
+// operation running under ctx.
+func (e *Executor) countErrcode(ctx context.Context, code int) {
+	if seen, ok := ctx.Value(answeredKey{}).(answered); ok {
+		seen[code] = true
+	}
+	e.mu.Lock()
+	e.sum.Errcodes[code]++
+	e.mu.Unlock()
 }
 
 func (e *Executor) dispatch(ctx context.Context, op plan.Op) (Result, error) {

@@ -95,8 +95,9 @@ func (b *bubble) seedUpdates(t *testing.T, perMinute, n int) []plan.Op {
 // burst of updates meets 45009 and a minute's ban, more than once: far
 // below, where even the client's slower pace after a ban overruns WeCom,
 // and just below, where that pace fits. Every operation still ends ok
-// within one Execute at the default CallTimeout. Inside a synctest bubble
-// the bans pass in no real time and the durations are exact.
+// within one Execute at the default CallTimeout, and every 45009 WeCom
+// answered is in the summary. Inside a synctest bubble the bans pass in no
+// real time and the durations are exact.
 func TestRateLimitBurstWaitsOutTheBan(t *testing.T) {
 	for _, tc := range []struct {
 		name                             string
@@ -129,6 +130,9 @@ func TestRateLimitBurstWaitsOutTheBan(t *testing.T) {
 				if refused == 0 {
 					t.Fatal("the emulator never answered 45009: the test proves nothing")
 				}
+				if sum.Errcodes[45009] != refused {
+					t.Errorf("summary counts %d × 45009, WeCom answered %d", sum.Errcodes[45009], refused)
+				}
 				calls, err := b.store.ListCalls(context.Background(), b.runID)
 				if err != nil {
 					t.Fatal(err)
@@ -160,7 +164,7 @@ func TestInterruptCutsOffTheRateLimitPause(t *testing.T) {
 		if d := time.Since(start); d != 10*time.Second {
 			t.Errorf("Execute returned after %v, want at the interruption, 10 s into the pause", d)
 		}
-		if sum.Counts["user_update/canceled"] != 1 {
+		if sum.Counts["user_update/canceled"] != 1 || sum.Errcodes[45009] != 1 {
 			t.Errorf("summary %+v: want the update canceled after one 45009", sum)
 		}
 		calls, _ := b.store.ListCalls(context.Background(), b.runID)
