@@ -36,7 +36,7 @@ const (
 	Kept     = "kept"     // cleanup of a department WeCom refused to delete (it still has members or children)
 	Failed   = "failed"   // recorded with its errcode; resume or the next run retries it
 	Skipped  = "skipped"  // not sent: something it depends on failed
-	Canceled = "canceled" // not started because the run was interrupted
+	Canceled = "canceled" // not started, or cut off waiting to send, because the run was interrupted
 )
 
 // Result is what happened to one operation.
@@ -48,7 +48,9 @@ type Result struct {
 }
 
 // Summary counts outcomes per operation kind ("user_create/ok") and the
-// errcodes seen.
+// errcodes seen: every errcode WeCom answered to an attempt, retried ones
+// included (a 45009 that was waited out counts), plus an operation's own
+// errcode where no attempt answered it (a gettoken failure).
 type Summary struct {
 	Counts   map[string]int
 	Errcodes map[int]int
@@ -91,8 +93,11 @@ type Config struct {
 	// does not create them (a resume holds their failed create): calls that
 	// need them are not sent, as for a create that fails in this run.
 	Absent []string
-	// CallTimeout bounds one operation once started; an interrupted run
-	// still lets started calls finish within it. Default 60 s.
+	// CallTimeout bounds how long each WeCom call of an operation may
+	// have requests on the wire, its retries included; an interrupted run
+	// still lets requests already sent finish within it. Waiting for the
+	// rate limits, a 45009 pause among them, is not counted (see
+	// wecom.Detach). Default 60 s.
 	CallTimeout time.Duration
 }
 
@@ -220,9 +225,6 @@ func (e *Executor) record(r Result) {
 		e.stillThere[r.Op.Target] = true
 	}
 	e.sum.Counts[string(r.Op.Kind)+"/"+r.Outcome]++
-	if r.Errcode != 0 {
-		e.sum.Errcodes[r.Errcode]++
-	}
 	if r.Outcome == Failed || r.Outcome == Skipped || r.Outcome == Canceled {
 		e.sum.Failed++
 	}
@@ -265,7 +267,10 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 		}
 		open = id
 		return func(code int, err error) {
-			if err == nil || ctx.Err() != nil || !retried(err) {
+			if c := wecom.CodeOf(err); c != 0 {
+				e.countErrcode(ctx, c)
+			}
+			if err == nil || !retried(err) {
 				return // the last attempt: completed below with the outcome of the whole call
 			}
 			if cerr := e.store.CompleteCall(context.WithoutCancel(ctx), id, journal.CallFailed, code, errmsgOf(err), nil); cerr != nil {
@@ -290,10 +295,11 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 		code, msg = wecom.CodeOf(callErr), errmsgOf(callErr)
 	} else if callErr != nil {
 		outcome, code, msg = journal.CallFailed, wecom.CodeOf(callErr), errmsgOf(callErr)
-		if code == 0 && ctx.Err() != nil {
-			// The answer never came: the call may or may not have taken
-			// effect. Leave it pending so resume reconciles it.
-			return callErr, &FatalError{fmt.Errorf("%s %s: interrupted with the call in flight: %w", kind, op.Target, callErr)}
+		if code == 0 && errors.Is(callErr, context.DeadlineExceeded) {
+			// The answer did not come within CallTimeout: the call may or
+			// may not have taken effect. Leave it pending so resume
+			// reconciles it.
+			return callErr, &FatalError{fmt.Errorf("%s %s: no answer within the call timeout: %w", kind, op.Target, callErr)}
 		}
 	}
 	if err := e.store.CompleteCall(context.WithoutCancel(ctx), open, outcome, code, msg, change); err != nil {
@@ -320,11 +326,33 @@ func retried(err error) bool {
 }
 
 func (e *Executor) runOp(parent context.Context, op plan.Op) error {
-	// A started operation finishes even if the run is interrupted, so its
-	// journal row is completed rather than left in doubt.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), e.callTimeout)
-	defer cancel()
+	// A request already sent is answered even if the run is interrupted,
+	// so its journal row is completed rather than left in doubt; waiting
+	// for a turn is cut off instead, since nothing is in flight then.
+	//
+	// The call timeout counts only time on the wire. A deadline over the
+	// whole operation would have to outlast the client's waits: a 45009
+	// pause alone is 60 s, the old default deadline, so every operation
+	// that met the rate limit failed after one attempt while the API sat
+	// idle; and how long the waits may be is the client's business (its
+	// MaxRetries, its limits), not the executor's. With the client's
+	// defaults a call gives up only when WeCom refuses it four times in a
+	// row, three 60 s pauses apart, as under an hour's ban; a minute's ban
+	// costs an operation a minute or two, not a failure.
+	ctx := wecom.Detach(parent, e.callTimeout)
+	seen := answered{}
+	ctx = context.WithValue(ctx, answeredKey{}, seen)
 	res, err := e.dispatch(ctx, op)
+	if c := res.Errcode; c != 0 && !seen[c] {
+		e.mu.Lock()
+		e.sum.Errcodes[c]++
+		e.mu.Unlock()
+	}
+	if res.Outcome == Failed && parent.Err() != nil && errors.Is(res.Err, context.Canceled) {
+		// The interruption cut off its wait for a turn: whatever it had
+		// sent is recorded, and what it had not is left for resume.
+		res.Outcome = Canceled
+	}
 	if err != nil {
 		var fe *FatalError
 		if !errors.As(err, &fe) {
@@ -367,6 +395,26 @@ func (e *Executor) blocked(op plan.Op) string {
 		}
 	}
 	return ""
+}
+
+// answered is the errcodes WeCom answered to one operation's attempts,
+// each already counted in the summary. runOp counts the operation's own
+// errcode only if it is not among them: one no attempt saw (gettoken's),
+// not one an attempt already answered (a failed adoption repeats its
+// create's 60008).
+type answered map[int]bool
+
+type answeredKey struct{}
+
+// countErrcode counts an errcode WeCom answered to an attempt of the
+// operation running under ctx.
+func (e *Executor) countErrcode(ctx context.Context, code int) {
+	if seen, ok := ctx.Value(answeredKey{}).(answered); ok {
+		seen[code] = true
+	}
+	e.mu.Lock()
+	e.sum.Errcodes[code]++
+	e.mu.Unlock()
 }
 
 func (e *Executor) dispatch(ctx context.Context, op plan.Op) (Result, error) {

@@ -51,7 +51,7 @@ func NewImporter() *Importer {
 		operations: r.Counter("hrfeed_operations_total",
 			"Planned operations by kind (user_create, ...) and outcome (ok, adopted, failed, ...).", "job", "kind", "outcome"),
 		runErrcodes: r.Counter("hrfeed_run_errcodes_total",
-			"WeCom errcodes the runs' operations ended with, by job.", "job", "errcode"),
+			"WeCom errcodes answered to the runs' calls, each attempt counted (retried ones too), by job.", "job", "errcode"),
 		calls: r.Counter("hrfeed_wecom_calls_total",
 			"WeCom HTTP round trips by API path and errcode (HTTP status or -1 for transport failures), retries and gettoken included.", "api", "errcode"),
 		callDuration: r.Histogram("hrfeed_wecom_call_duration_seconds", "Duration of WeCom HTTP round trips.",

@@ -206,17 +206,21 @@ func (c *Client) do(ctx context.Context, r request) error {
 		}
 		payload = buf.Bytes()
 	}
+	wait, stop := waitContext(ctx)
+	defer stop()
+	s := send{ctx: ctx}
+	s.left, s.bounded = sendBudget(ctx)
 	refreshed := false
 	retries := 0
 	for attempt := 1; ; attempt++ {
 		var tok string
 		if !r.noToken {
 			var err error
-			if tok, err = c.token(ctx); err != nil {
+			if tok, err = c.token(wait); err != nil {
 				return err
 			}
 		}
-		err := c.attempt(ctx, r, payload, tok, attempt)
+		err := c.attempt(wait, &s, r, payload, tok, attempt)
 		if err == nil {
 			return nil
 		}
@@ -241,7 +245,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 				return err
 			}
 			retries++
-			if err := c.sleep(ctx, backoff(retries)); err != nil {
+			if err := c.sleep(wait, backoff(retries)); err != nil {
 				return err
 			}
 		case ClassRateLimited:
@@ -249,21 +253,40 @@ func (c *Client) do(ctx context.Context, r request) error {
 				return err
 			}
 			retries++
-			// The next attempt waits for the pause in attempt().
-			c.limits.get(r.api).blockUntil(c.now().Add(rateLimitPause))
+			// The next attempt waits for the pause in attempt(), and
+			// the API goes slower for a while after it.
+			a := c.limits.get(r.api)
+			a.blockUntil(c.now().Add(rateLimitPause))
+			a.slowDown(time.Now())
 		default:
 			return err
 		}
 	}
 }
 
-// attempt waits for the API's turn and performs one round trip.
-func (c *Client) attempt(ctx context.Context, r request, payload []byte, tok string, n int) error {
+// send is what bounds the requests of one call: ctx, and when the call
+// was detached (see Detach), the time it has left on the wire.
+type send struct {
+	ctx     context.Context
+	left    time.Duration
+	bounded bool
+}
+
+// attempt waits for the API's turn under wait and performs one round trip
+// under s.
+func (c *Client) attempt(wait context.Context, s *send, r request, payload []byte, tok string, n int) error {
+	if s.bounded && s.left <= 0 {
+		return context.DeadlineExceeded
+	}
 	queued := time.Now()
-	if err := c.waitTurn(ctx, r.api); err != nil {
+	if err := c.waitTurn(wait, r.api); err != nil {
 		return err
 	}
-	wait := time.Since(queued)
+	if err := wait.Err(); err != nil {
+		return err
+	}
+	waited := time.Since(queued)
+	ctx := s.ctx
 	// The hook runs after the limiter wait, so what it records happens
 	// just before the request leaves, and an attempt abandoned while
 	// queued (ctx ended) is never announced.
@@ -275,9 +298,15 @@ func (c *Client) attempt(ctx context.Context, r request, payload []byte, tok str
 		}
 		finish = f
 	}
+	if s.bounded {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.left)
+		defer cancel()
+	}
 	start := time.Now()
 	code, transport, err := c.roundTrip(ctx, r, payload, tok)
 	d := time.Since(start)
+	s.left -= d
 	if finish != nil {
 		finish(code, err)
 	}
@@ -287,7 +316,7 @@ func (c *Client) attempt(ctx context.Context, r request, payload []byte, tok str
 		slog.Int("attempt", n),
 		slog.Duration("duration", d))
 	if c.onCall != nil {
-		c.onCall(CallInfo{API: r.api, Errcode: code, Transport: transport, Attempt: n, Duration: d, LimiterWait: wait})
+		c.onCall(CallInfo{API: r.api, Errcode: code, Transport: transport, Attempt: n, Duration: d, LimiterWait: waited})
 	}
 	return err
 }
@@ -334,6 +363,7 @@ func (c *Client) roundTrip(ctx context.Context, r request, payload []byte, tok s
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	}
 	req.Header.Set("Accept", "application/json")
+	noReplay(req)
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -376,6 +406,36 @@ func (c *Client) roundTrip(ctx context.Context, r request, payload []byte, tok s
 	}
 	return 0, false, nil
 }
+
+// noReplay stops net/http from sending req a second time on its own.
+//
+// The http.Transport doc: it "only retries a request upon encountering a
+// network error if the connection has already been used successfully and
+// if the request is idempotent and either has no body or has its
+// Request.GetBody defined". WeCom's deletes are GETs, which it counts as
+// idempotent, so a keep-alive connection that closed after the server read
+// a user/delete made the transport send it again on a fresh one, unseen by
+// the AttemptHook: two requests, one journal row. No header marks a GET as
+// non-idempotent (an Idempotency-Key header, even an empty one, does the
+// opposite), so every request gets a body it cannot rewind: an empty one
+// for a GET, which is sent as a GET without a body (the transport reads it
+// before writing and finds nothing), and no GetBody for a POST. The
+// HTTP/2 transport then replays only a request that never got a stream.
+// A failure after sending reaches do as a TransportError, and the client's
+// own retry goes through the hook like any other attempt.
+func noReplay(req *http.Request) {
+	if req.Body == nil || req.Body == http.NoBody {
+		req.Body = emptyBody{}
+	}
+	req.GetBody = nil
+}
+
+// emptyBody is a body with nothing in it that is not http.NoBody, which
+// net/http would treat as no body at all.
+type emptyBody struct{}
+
+func (emptyBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (emptyBody) Close() error             { return nil }
 
 const redacted = "[REDACTED]"
 

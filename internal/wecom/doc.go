@@ -14,7 +14,9 @@
 //     sized so that no sliding window ever carries more calls than WeCom
 //     allows; see limiter.go for the arithmetic. A 45009 answer pauses the
 //     API for 60 s instead of hammering a server that has already banned
-//     us for the rest of the window.
+//     us for the rest of the window, and the API then runs at 90% of its
+//     minute budget for a minute, so it does not meet the ban again at
+//     once.
 //   - Retry of transient failures (-1, 6000, 45033, HTTP non-200, network
 //     errors) with capped, jittered exponential backoff. Row and config
 //     errors are returned at once; see ClassOf.
@@ -34,6 +36,13 @@
 // records each send before it leaves and its outcome after) puts an
 // AttemptHook on the call's context with WithAttemptHook; it is told about
 // each attempt, retries included, and can veto one before it is sent.
+// Every request that leaves is such an attempt: the client does not let
+// net/http resend a request on its own after a keep-alive connection
+// dropped (see noReplay), which it would otherwise do for the GETs that
+// delete users and departments. Such a caller makes its calls with
+// Detach, so that an interruption or a deadline cuts off waiting but never
+// a request that has been announced, and the rate limits' waits do not
+// use up its time.
 //
 // Writes are not idempotent on the server: a user/create retried after a
 // network failure whose request did reach WeCom answers 60102 (userid

@@ -13,6 +13,9 @@ import (
 // advance. It is exported (to package wecom_test only; this is a test
 // file) so both test packages share it.
 //
+// A request whose context ends before the handler returns fails with the
+// context's error, as over a socket.
+//
 // A handler that drops the connection (the emulator's -2/-3 faults panic
 // with http.ErrAbortHandler on a writer that cannot be hijacked) comes back
 // as a transport error, as a reset socket would.
@@ -35,5 +38,10 @@ func (m InMemoryTransport) RoundTrip(req *http.Request) (resp *http.Response, er
 	}
 	rec := httptest.NewRecorder()
 	m.Handler.ServeHTTP(rec, srvReq)
+	if err := req.Context().Err(); err != nil {
+		// A real transport gives up when the request's context ends,
+		// answer or not; the emulator's Latency stops short then.
+		return nil, err
+	}
 	return rec.Result(), nil
 }

@@ -35,6 +35,9 @@ type recorded struct {
 	Query  url.Values
 	Body   string
 	Header http.Header
+	// Framing is how the body was delimited on the wire: "length N",
+	// "chunked" or "none".
+	Framing string
 }
 
 // fakeWeCom scripts WeCom answers per API. gettoken hands out tok-1,
@@ -85,13 +88,23 @@ func (f *fakeWeCom) requests(api string) []recorded {
 	return out
 }
 
+func framing(r *http.Request) string {
+	switch {
+	case len(r.TransferEncoding) > 0:
+		return strings.Join(r.TransferEncoding, ",")
+	case r.ContentLength > 0:
+		return fmt.Sprintf("length %d", r.ContentLength)
+	}
+	return "none"
+}
+
 func (f *fakeWeCom) serve(w http.ResponseWriter, r *http.Request) {
 	api := strings.TrimPrefix(r.URL.Path, "/cgi-bin/")
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	f.hits[api]++
 	n := f.hits[api]
-	f.reqs = append(f.reqs, recorded{Method: r.Method, API: api, Query: r.URL.Query(), Body: string(body), Header: r.Header.Clone()})
+	f.reqs = append(f.reqs, recorded{Method: r.Method, API: api, Query: r.URL.Query(), Body: string(body), Header: r.Header.Clone(), Framing: framing(r)})
 	var step any
 	if s := f.script[api]; len(s) > 0 {
 		step, f.script[api] = s[0], s[1:]

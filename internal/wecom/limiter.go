@@ -17,6 +17,14 @@ const (
 	// so we assume the minute window and let MaxRetries end the call if it
 	// was the hour one.
 	rateLimitPause = time.Minute
+	// slowdownShare is the part of its minute budget an API gets for the
+	// window after a 45009 pause. A 45009 says WeCom's budget is smaller
+	// than ours (other apps of the corp spend from it, or the real limit is
+	// below the documented one); coming back at full speed would meet it
+	// again within the minute. A tenth less for one window, then the
+	// configured rate again, keeps that simple: it does not search for the
+	// real limit, and a run that only met a short dip loses little.
+	slowdownShare = 0.9
 )
 
 // windowLimit sizes a token bucket so that no window of length window —
@@ -52,12 +60,17 @@ type apiLimiter struct {
 	minute       *rate.Limiter
 	hour         *slidingWindow
 	blockedUntil time.Time
+	// perMinute is the minute budget minute was sized for. While
+	// slowUntil (wall clock) is set, minute runs at slowdownShare of it.
+	perMinute int
+	slowUntil time.Time
 }
 
 func newAPILimiter(l Limits) *apiLimiter {
 	a := &apiLimiter{}
 	if l.PerMinute >= 0 {
-		a.minute = rate.NewLimiter(windowLimit(cmp.Or(l.PerMinute, defaultPerMinute), time.Minute))
+		a.perMinute = cmp.Or(l.PerMinute, defaultPerMinute)
+		a.minute = rate.NewLimiter(windowLimit(a.perMinute, time.Minute))
 	}
 	if l.PerHour >= 0 {
 		a.hour = newSlidingWindow(cmp.Or(l.PerHour, defaultPerHour), time.Hour)
@@ -138,6 +151,10 @@ func (w *slidingWindow) charge() {
 func (a *apiLimiter) reserve(t time.Time) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if !a.slowUntil.IsZero() && !t.Before(a.slowUntil) {
+		a.setMinute(t, a.perMinute)
+		a.slowUntil = time.Time{}
+	}
 	var wait time.Duration
 	if l := a.minute; l != nil {
 		if tokens := l.TokensAt(t); tokens < 1 {
@@ -168,6 +185,37 @@ func (a *apiLimiter) blockUntil(t time.Time) {
 	if t.After(a.blockedUntil) {
 		a.blockedUntil = t
 	}
+}
+
+// slowDown runs the minute limiter at slowdownShare of its budget from
+// now (wall clock, like reserve) until the window after the 45009 pause
+// has passed; a later 45009 extends that, it does not compound. A Sleep
+// that cuts the pause short leaves the slower rate on for longer, which
+// errs on the safe side. An API without a minute limit has nothing to slow.
+//
+// The switch keeps windowLimit's bound in both directions: the bucket
+// never holds more than its current burst, so a window that spans a switch
+// carries at most the larger budget.
+func (a *apiLimiter) slowDown(now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.minute == nil {
+		return
+	}
+	if a.slowUntil.IsZero() {
+		a.setMinute(now, int(float64(a.perMinute)*slowdownShare))
+	}
+	if until := now.Add(rateLimitPause + time.Minute); until.After(a.slowUntil) {
+		a.slowUntil = until
+	}
+}
+
+// setMinute resizes the minute limiter to a budget of n from t on.
+// Callers hold a.mu.
+func (a *apiLimiter) setMinute(t time.Time, n int) {
+	r, b := windowLimit(n, time.Minute)
+	a.minute.SetLimitAt(t, r)
+	a.minute.SetBurstAt(t, b)
 }
 
 func (a *apiLimiter) blocked() time.Time {

@@ -212,3 +212,65 @@ func TestHourBudgetAtMinutePace(t *testing.T) {
 		t.Errorf("an hour window held %d calls", got)
 	}
 }
+
+// After a 45009 the minute limiter runs at 90% of its budget until the
+// window after the pause has passed, then at the full budget again; no
+// window ever holds more than the budget in force.
+func TestAPILimiterSlowsDownAfterRateLimit(t *testing.T) {
+	const perMinute = 600
+	a := newAPILimiter(Limits{PerMinute: perMinute, PerHour: -1})
+	start := time.Unix(1_700_000_000, 0)
+	var sent []time.Time
+	greedy := func(from, to time.Time) {
+		for now := from; now.Before(to); {
+			if d := a.reserve(now); d > 0 {
+				now = now.Add(d)
+				continue
+			}
+			sent = append(sent, now)
+		}
+	}
+	greedy(start, start.Add(2*time.Minute))
+	banned := start.Add(2 * time.Minute)
+	a.blockUntil(banned.Add(rateLimitPause))
+	a.slowDown(banned)
+	// The pause itself is waitTurn's; the limiter only sees no calls.
+	resumed := banned.Add(rateLimitPause)
+	greedy(resumed, resumed.Add(3*time.Minute))
+
+	in := func(from, to time.Time) []time.Time {
+		var out []time.Time
+		for _, s := range sent {
+			if !s.Before(from) && s.Before(to) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	slow := in(resumed, resumed.Add(time.Minute))
+	if got := maxInWindow(slow, time.Minute); got > perMinute*9/10 {
+		t.Errorf("the minute after the pause held %d calls, want at most %d", got, perMinute*9/10)
+	}
+	if len(slow) < perMinute*9/10-1 {
+		t.Errorf("the minute after the pause held only %d calls: slowed down more than to 90%%", len(slow))
+	}
+	// At full speed the bucket's steady rate is the budget less its burst.
+	if got, want := len(in(resumed.Add(2*time.Minute), resumed.Add(3*time.Minute))), perMinute-perMinute/60; got < want {
+		t.Errorf("two minutes after the pause a minute held %d calls: the rate did not recover to %d", got, want)
+	}
+	if got := maxInWindow(sent, time.Minute); got > perMinute {
+		t.Errorf("a minute held %d calls across the switches, limit %d", got, perMinute)
+	}
+	if !a.slowUntil.IsZero() {
+		t.Errorf("still slowed until %v", a.slowUntil)
+	}
+}
+
+// An API without a minute limit has no rate to lower.
+func TestAPILimiterSlowDownWithoutMinuteLimit(t *testing.T) {
+	a := newAPILimiter(Limits{PerMinute: -1, PerHour: 100})
+	a.slowDown(time.Unix(1_700_000_000, 0))
+	if a.minute != nil || !a.slowUntil.IsZero() {
+		t.Fatalf("slowDown made a minute limit up: %+v", a)
+	}
+}

@@ -206,3 +206,59 @@ func TestSyncLimiterMatchesEmulatorWindow(t *testing.T) {
 		}
 	})
 }
+
+// WeCom's budget is a tenth below the client's. The first minute at full
+// speed meets 45009; after the minute's pause the client runs at 90% of
+// its budget for a window, which fits WeCom's, so the ban does not come
+// back at once (at full speed it would, some 55 s after the pause); after
+// that window the client is back at full speed and meets it again.
+func TestSyncRateLimitSlowsTheNextWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const clientLimit, wecomLimit, workers = 60, 54, 4
+		sim := bubbleSim(wecomsim.Options{CorpPerMinute: wecomLimit, IPPerMinute: -1, IPPerHour: -1})
+		c := bubbleClient(t, sim, wecom.Limits{PerMinute: clientLimit, PerHour: -1})
+		ctx := context.Background()
+		if _, err := c.Token(ctx); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for time.Since(start) < 6*time.Minute {
+					if _, err := c.GetDepartment(ctx, 1); err != nil && wecom.CodeOf(err) != 45009 {
+						t.Errorf("department/get: %v", err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		var refused []time.Duration
+		for _, lc := range sim.CallLog() {
+			if lc.API == "department/get" && lc.Errcode == 45009 {
+				refused = append(refused, lc.At.Sub(start))
+			}
+		}
+		if len(refused) == 0 {
+			t.Fatal("no 45009: the client never overran WeCom's budget")
+		}
+		// The first ban's 45009s come within seconds (one per worker);
+		// the next ban is the first 45009 a pause's length later.
+		first := refused[0]
+		var again time.Duration
+		for _, at := range refused {
+			if at >= first+time.Minute {
+				again = at
+				break
+			}
+		}
+		t.Logf("45009 answers at %v", refused)
+		if again == 0 {
+			t.Fatalf("45009 only around %v: the client never went back to full speed", first)
+		}
+		if again < first+2*time.Minute {
+			t.Errorf("45009 again at %v, %v after the first: the window after the pause was not slowed", again, again-first)
+		}
+	})
+}

@@ -94,8 +94,12 @@ func TestTokenOnlyInQueryAndMethods(t *testing.T) {
 				t.Errorf("%s: body is not JSON: %q", c.api, r.Body)
 			}
 		case "GET":
-			if r.Body != "" {
-				t.Errorf("%s: GET with a body: %q", c.api, r.Body)
+			// noReplay gives every GET an empty body; it must not show on
+			// the wire as a Content-Length. (An empty chunked body could,
+			// should net/http's 200 ms probe of the body ever lose its
+			// race; a GET framed so still carries nothing.)
+			if r.Body != "" || strings.HasPrefix(r.Framing, "length") {
+				t.Errorf("%s: GET with a body: %q, framing %s", c.api, r.Body, r.Framing)
 			}
 		}
 	}

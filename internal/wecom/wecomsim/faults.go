@@ -24,7 +24,8 @@ const (
 // which net/http's server recovers silently. Note that Go's HTTP client
 // transparently retries an idempotent request (GET) once when a reused
 // keep-alive connection closes before any answer, so a dropped GET may
-// reach the emulator a second time.
+// reach the emulator a second time (package wecom's client prevents that,
+// so its requests are each counted once).
 func (s *Server) InjectFaults(codes ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
