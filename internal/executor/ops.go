@@ -31,7 +31,7 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 	if fatal != nil {
 		return result(op, Failed, werr), fatal
 	}
-	if wecom.CodeOf(werr) != 60008 {
+	if wecom.CodeOf(werr) != wecom.CodeDeptExists {
 		return result(op, OK, werr), nil
 	}
 	// 60008: a sibling with this name exists (made by hand, or by a run
@@ -48,9 +48,9 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 					return applied(x.ID), nil
 				}
 			}
-			return nil, &wecom.APIError{API: "department/list", Code: 60008, Msg: fmt.Sprintf("department %q exists under %d but was not listed", d.Name, parent)}
+			return nil, &wecom.APIError{API: "department/list", Code: wecom.CodeDeptExists, Msg: fmt.Sprintf("department %q exists under %d but was not listed", d.Name, parent)}
 		})
-	if fatal == nil && wecom.CodeOf(werr) == 48009 {
+	if fatal == nil && wecom.CodeOf(werr) == wecom.CodeNewIPNoDetails {
 		// A contacts-sync secret calling from a new IP may not read names
 		// (48009), only ids: adopt the one department under the parent that
 		// the journal does not know, if there is exactly one.
@@ -70,7 +70,7 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 				if len(unknown) == 1 {
 					return applied(unknown[0]), nil
 				}
-				return nil, &wecom.APIError{API: "department/simplelist", Code: 60008, Msg: fmt.Sprintf(
+				return nil, &wecom.APIError{API: "department/simplelist", Code: wecom.CodeDeptExists, Msg: fmt.Sprintf(
 					"department %q exists under %d, which holds %d departments the journal does not know; names cannot be read (48009), so it is left for a person to map",
 					d.Name, parent, len(unknown))}
 			})
@@ -104,7 +104,7 @@ func (e *Executor) deptDelete(ctx context.Context, op plan.Op) (Result, error) {
 	gone := &journal.StateChange{DeleteDepartment: d.Key}
 	werr, fatal := e.call(ctx, op, op.Kind, "department/delete", map[string]any{"id": d.ID}, func(ctx context.Context) (*journal.StateChange, error) {
 		if err := e.client.DeleteDepartment(ctx, d.ID); err != nil {
-			if wecom.CodeOf(err) == 60003 {
+			if wecom.CodeOf(err) == wecom.CodeDeptNotFound {
 				return gone, err
 			}
 			return nil, err
@@ -115,9 +115,9 @@ func (e *Executor) deptDelete(ctx context.Context, op plan.Op) (Result, error) {
 		return result(op, Failed, werr), fatal
 	}
 	switch wecom.CodeOf(werr) {
-	case 60003:
-		return Result{Op: op, Outcome: Gone, Errcode: 60003}, nil
-	case 60005, 60006:
+	case wecom.CodeDeptNotFound:
+		return Result{Op: op, Outcome: Gone, Errcode: wecom.CodeDeptNotFound}, nil
+	case wecom.CodeDeptHasMembers, wecom.CodeDeptHasChildren:
 		// Someone else's members or departments are still inside; the
 		// department stays, and that is not this run's failure.
 		return Result{Op: op, Outcome: Kept, Errcode: wecom.CodeOf(werr)}, nil
@@ -136,7 +136,7 @@ func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error)
 		}
 		return memberChange(op.After, e.runID), nil
 	})
-	if fatal != nil || wecom.CodeOf(werr) != 60102 {
+	if fatal != nil || wecom.CodeOf(werr) != wecom.CodeUserExists {
 		return result(op, OK, werr), fatal
 	}
 	// 60102: the userid exists (case-insensitively). Adopt it by pushing
@@ -176,15 +176,15 @@ func (e *Executor) userDelete(ctx context.Context, op plan.Op) (Result, error) {
 	gone := &journal.StateChange{DeleteMember: op.Target}
 	werr, fatal := e.call(ctx, op, op.Kind, "user/delete", map[string]any{"userid": op.Target}, func(ctx context.Context) (*journal.StateChange, error) {
 		if err := e.client.DeleteUser(ctx, op.Target); err != nil {
-			if wecom.CodeOf(err) == 60111 {
+			if wecom.CodeOf(err) == wecom.CodeUserNotFound {
 				return gone, err
 			}
 			return nil, err
 		}
 		return gone, nil
 	})
-	if fatal == nil && wecom.CodeOf(werr) == 60111 {
-		return Result{Op: op, Outcome: Gone, Errcode: 60111}, nil
+	if fatal == nil && wecom.CodeOf(werr) == wecom.CodeUserNotFound {
+		return Result{Op: op, Outcome: Gone, Errcode: wecom.CodeUserNotFound}, nil
 	}
 	return result(op, OK, werr), fatal
 }

@@ -15,7 +15,7 @@ import (
 
 // takenErrcodes are WeCom's answers for a unique value another member
 // holds: mobile (60104), email (60106), biz_mail (60145).
-var takenErrcodes = map[int]string{60104: mapper.FieldMobile, 60106: mapper.FieldEmail, 60145: mapper.FieldBizMail}
+var takenErrcodes = map[int]string{wecom.CodeMobileTaken: mapper.FieldMobile, wecom.CodeEmailTaken: mapper.FieldEmail, wecom.CodeBizMailTaken: mapper.FieldBizMail}
 
 // takenValues collects the calls WeCom refused because someone else holds
 // the value, so the run can say who: WeCom's answer does not.

@@ -62,18 +62,20 @@ func ClassifyCode(api string, code int) Class {
 	switch code {
 	case 0:
 		return ClassNone
-	case -1, 6000, 45033:
+	case CodeSystemBusy, CodeVersionConflict, CodeConcurrency:
 		return ClassRetry
-	case 40014, 42001:
+	case CodeInvalidToken, CodeTokenExpired:
 		return ClassRefresh
-	case 40001:
+	case CodeInvalidCredential:
 		if api == "gettoken" {
 			return ClassConfig
 		}
 		return ClassRefresh
-	case 45009:
+	case CodeRateLimited:
 		return ClassRateLimited
-	case 40013, 41002, 41004, 48002, 48008, 48009, 60011, 60020, 60021, 50002, 45024, 41001, 40033, 40032, 40035:
+	case CodeInvalidCorpID, CodeCorpIDMissing, CodeSecretMissing, CodeAPIForbidden, CodeGrantForbidden, CodeNewIPNoDetails,
+		CodeNoPrivilege, CodeUntrustedIP, CodeNotVisible, CodeOutOfRange, CodeSeatLimit, CodeTokenMissing,
+		CodeIllegalChars, CodeListTooLong, CodeInvalidParameter:
 		return ClassConfig
 	}
 	if code >= 500 && code < 600 {
