@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hrfeed/importer/internal/bench"
-	"github.com/hrfeed/importer/internal/runner"
 )
 
 func (a *app) benchCommand() *cobra.Command {
@@ -45,7 +44,7 @@ func (a *app) benchCommand() *cobra.Command {
 			})
 			switch {
 			case errors.Is(err, bench.ErrUnknownScenario):
-				return &exitError{code: runner.ExitUsage, err: err}
+				return &exitError{code: exitUsage, err: err}
 			case err != nil && res == nil:
 				return fatal(err)
 			}

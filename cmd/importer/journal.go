@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hrfeed/importer/internal/journal"
-	"github.com/hrfeed/importer/internal/runner"
 )
 
 type journalFlags struct {
@@ -91,7 +90,7 @@ func (a *app) withJournal(ctx context.Context, f journalFlags, fn func(journal.S
 	if dsn == "" {
 		c, err := loadConfig(f.config)
 		if err != nil {
-			return &exitError{code: runner.ExitUsage, err: errors.New("name the journal with --config FILE or --journal PATH")}
+			return &exitError{code: exitUsage, err: errors.New("name the journal with --config FILE or --journal PATH")}
 		}
 		dsn = c.JournalDSN()
 	}
@@ -160,12 +159,12 @@ type showJSON struct {
 func (a *app) showRun(ctx context.Context, f journalFlags, arg string, failuresOnly bool) error {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil {
-		return &exitError{code: runner.ExitUsage, err: fmt.Errorf("RUN_ID %q: want a run number", arg)}
+		return &exitError{code: exitUsage, err: fmt.Errorf("RUN_ID %q: want a run number", arg)}
 	}
 	return a.withJournal(ctx, f, func(st journal.Store) error {
 		run, err := st.GetRun(ctx, id)
 		if errors.Is(err, journal.ErrNotFound) {
-			return &exitError{code: runner.ExitUsage, err: fmt.Errorf("run %d is not in the journal", id)}
+			return &exitError{code: exitUsage, err: fmt.Errorf("run %d is not in the journal", id)}
 		}
 		if err != nil {
 			return fatal(err)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/hrfeed/importer/internal/config"
 	"github.com/hrfeed/importer/internal/journal"
-	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/wecom"
 )
 
@@ -34,7 +33,7 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 
-func fatal(err error) error { return &exitError{code: runner.ExitFatal, err: err} }
+func fatal(err error) error { return &exitError{code: exitFatal, err: err} }
 
 // app is what every subcommand shares.
 type app struct {
@@ -92,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	// Anything cobra itself rejects (unknown flag, missing argument) is a usage error.
 	fmt.Fprintln(stderr, "importer:", err)
-	return runner.ExitUsage
+	return exitUsage
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -111,7 +110,7 @@ func (a *app) rootCommand() *cobra.Command {
 
 func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
-		return nil, &exitError{code: runner.ExitUsage, err: errors.New("--config FILE is required")}
+		return nil, &exitError{code: exitUsage, err: errors.New("--config FILE is required")}
 	}
 	c, err := config.Load(path)
 	if err != nil {

@@ -68,7 +68,7 @@ type rejectJSON struct {
 
 func reportJSON(r *runner.Report) runSummary {
 	s := runSummary{
-		RunID: r.RunID, Job: r.Job, Status: r.Status, ExitCode: r.ExitCode(), Rows: r.Rows,
+		RunID: r.RunID, Job: r.Job, Status: r.Status, ExitCode: exitCode(r), Rows: r.Rows,
 		Rejected: len(r.Rejects), Counts: map[string]int{}, Errcodes: map[string]int{},
 		DurationMS: r.Duration.Milliseconds(),
 	}

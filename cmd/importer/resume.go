@@ -21,7 +21,7 @@ func (a *app) resumeCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id <= 0 {
-				return &exitError{code: runner.ExitUsage, err: fmt.Errorf("RUN_ID %q: want a run number from `importer journal runs`", args[0])}
+				return &exitError{code: exitUsage, err: fmt.Errorf("RUN_ID %q: want a run number from `importer journal runs`", args[0])}
 			}
 			ctx := cmd.Context()
 			c, err := loadConfig(f.config)
@@ -35,26 +35,26 @@ func (a *app) resumeCommand() *cobra.Command {
 			defer store.Close()
 			prev, err := store.GetRun(ctx, id)
 			if errors.Is(err, journal.ErrNotFound) {
-				return &exitError{code: runner.ExitUsage, err: fmt.Errorf("run %d is not in the journal", id)}
+				return &exitError{code: exitUsage, err: fmt.Errorf("run %d is not in the journal", id)}
 			}
 			if err != nil {
 				return fatal(err)
 			}
 			if prev.Status == journal.RunDone || prev.Status == journal.RunDryRun {
-				return &exitError{code: runner.ExitUsage, err: fmt.Errorf("run %d is %s: nothing to resume", id, prev.Status)}
+				return &exitError{code: exitUsage, err: fmt.Errorf("run %d is %s: nothing to resume", id, prev.Status)}
 			}
 			job, err := c.Job(prev.Job)
 			if err != nil {
-				return &exitError{code: runner.ExitUsage, err: fmt.Errorf("run %d: %w", id, err)}
+				return &exitError{code: exitUsage, err: fmt.Errorf("run %d: %w", id, err)}
 			}
 			err = runner.CheckResume(ctx, store, prev, f.replan)
 			var superseded *runner.SupersededError
 			var changed *runner.SourceChangedError
 			switch {
 			case errors.As(err, &superseded):
-				return &exitError{code: runner.ExitUsage, err: err}
+				return &exitError{code: exitUsage, err: err}
 			case errors.As(err, &changed):
-				return &exitError{code: runner.ExitRefused, err: err}
+				return &exitError{code: exitRefused, err: err}
 			case err != nil:
 				return fatal(err)
 			}

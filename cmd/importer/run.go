@@ -63,7 +63,7 @@ func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
 	}
 	job, err := c.Job(f.job)
 	if err != nil {
-		return &exitError{code: runner.ExitUsage, err: err}
+		return &exitError{code: exitUsage, err: err}
 	}
 	if _, err := c.DepartmentSpec(job); err != nil {
 		return fatal(err)
@@ -122,7 +122,7 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	} else {
 		printReport(a.stdout, rep)
 	}
-	if code := rep.ExitCode(); code != 0 {
+	if code := exitCode(rep); code != 0 {
 		var err error
 		if rep.Fatal != nil {
 			err = rep.Fatal

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
 
@@ -137,7 +136,7 @@ func (f simFlags) options() wecomsim.Options {
 
 func (a *app) serveSim(ctx context.Context, f simFlags) error {
 	if err := f.validate(); err != nil {
-		return &exitError{code: runner.ExitUsage, err: err}
+		return &exitError{code: exitUsage, err: err}
 	}
 	sim := wecomsim.New(f.options())
 	if f.stateFile != "" {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
 
@@ -108,8 +107,8 @@ func TestSimFlagsRejected(t *testing.T) {
 		{"--dept-name-max", "0"},
 	} {
 		code, _, _ := runCLI(t, append([]string{"sim", "--listen", "127.0.0.1:0"}, args...)...)
-		if code != runner.ExitUsage {
-			t.Errorf("%v: exit %d, want %d (usage)", args, code, runner.ExitUsage)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (usage)", args, code, exitUsage)
 		}
 	}
 }

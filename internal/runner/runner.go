@@ -101,18 +101,6 @@ func ForJob(c *config.Config, name string, o Options) (Params, error) {
 	}, nil
 }
 
-// Exit codes, per the command-line contract.
-const (
-	ExitOK      = 0
-	ExitFatal   = 1
-	ExitUsage   = 2
-	ExitPartial = 3 // calls failed or the run was interrupted: resume it
-	ExitRefused = 4
-	// ExitRejects: every call succeeded, but rows were rejected and their
-	// members held; fix the source (resume would not help).
-	ExitRejects = 5
-)
-
 // Report is what a run did.
 type Report struct {
 	RunID   int64
@@ -133,35 +121,9 @@ type Report struct {
 	Duration time.Duration
 }
 
-// ExitCode maps the report to the contract's exit codes.
-func (r *Report) ExitCode() int {
-	switch r.Status {
-	case journal.RunDone:
-		return ExitOK
-	case journal.RunDryRun:
-		// A plan exits the way the run would, as far as it can tell
-		// without sending anything.
-		switch {
-		case r.Refusal != nil:
-			return ExitRefused
-		case r.heldOrRejected():
-			return ExitRejects
-		}
-		return ExitOK
-	case journal.RunDoneWithRejects:
-		return ExitRejects
-	case journal.RunPartial, journal.RunCanceled:
-		// Interrupted runs are resumable like partial ones.
-		return ExitPartial
-	case journal.RunRefused:
-		return ExitRefused
-	default:
-		return ExitFatal
-	}
-}
-
-// heldOrRejected reports whether some row of the feed was not applied.
-func (r *Report) heldOrRejected() bool {
+// Unapplied reports whether some row of the feed was not applied: a row
+// rejected, or a member held.
+func (r *Report) Unapplied() bool {
 	return len(r.Rejects) > 0 || (r.Plan != nil && len(r.Plan.Held) > 0)
 }
 
@@ -325,7 +287,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 		return journal.RunCanceled
 	case rep.Summary.Failed > 0 || rep.Held > 0:
 		return journal.RunPartial
-	case rep.heldOrRejected():
+	case rep.Unapplied():
 		return journal.RunDoneWithRejects
 	}
 	return journal.RunDone
