@@ -51,14 +51,14 @@ type applied struct {
 func applyDirectory(dir mapper.Directory) applied {
 	a := applied{
 		State: journal.State{Departments: map[string]journal.AppliedDepartment{}, Members: map[string]journal.AppliedMember{}},
-		Live:  plan.Live{Users: map[string]string{}, Departments: map[int]wecom.DepartmentRef{1: {ID: 1}}},
+		Live:  plan.Live{Users: map[string]string{}, Departments: map[int]plan.LiveDept{1: {ID: 1}}},
 		ids:   map[string]int{"": 1},
 	}
 	for i, d := range dir.Departments {
 		id, parent := i+2, a.ids[d.ParentKey]
 		a.ids[d.Key] = id
 		a.State.Departments[d.Key] = journal.AppliedDepartment{Key: d.Key, WeComID: id, ParentID: parent, Name: d.Name, Order: d.Order}
-		a.Live.Departments[id] = wecom.DepartmentRef{ID: id, ParentID: parent, Order: d.Order}
+		a.Live.Departments[id] = plan.LiveDept{ID: id, ParentID: parent}
 	}
 	for _, m := range dir.Members {
 		r := plan.RecordOf(m)

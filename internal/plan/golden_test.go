@@ -13,7 +13,6 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
-	"github.com/hrfeed/importer/internal/wecom"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.plan")
@@ -31,7 +30,7 @@ func codeDept(key, name, parent string, depth int) mapper.Department {
 
 var goldenScenarios = []goldenScenario{
 	{"path_first_import", func() (mapper.Directory, journal.State, Live, Policy) {
-		return feed(), emptyState(), Live{Users: map[string]string{}, Departments: map[int]wecom.DepartmentRef{1: {ID: 1}}}, Policy{}
+		return feed(), emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}, Policy{}
 	}},
 	{"multi_department_member", func() (mapper.Directory, journal.State, Live, Policy) {
 		st, live := applied(feed())

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
-	"github.com/hrfeed/importer/internal/wecom"
 )
 
 // Phases, in the order the executor runs them.
@@ -134,20 +133,11 @@ func (p *Plan) Counts() map[Kind]int {
 // may not read details (48009).
 type Live struct {
 	Users       map[string]string // lower-cased userid -> userid as WeCom spells it
-	Departments map[int]wecom.DepartmentRef
+	Departments map[int]LiveDept
 }
 
-// LiveFrom builds Live from the two list calls' answers.
-func LiveFrom(users []wecom.DeptUser, depts []wecom.DepartmentRef) Live {
-	l := Live{Users: map[string]string{}, Departments: map[int]wecom.DepartmentRef{}}
-	for _, u := range users {
-		l.Users[key(u.UserID)] = u.UserID
-	}
-	for _, d := range depts {
-		l.Departments[d.ID] = d
-	}
-	return l
-}
+// LiveDept is a department as department/simplelist reports it.
+type LiveDept struct{ ID, ParentID int }
 
 // Build diffs the desired directory against known state and returns the
 // ordered plan. It is pure. A plan that trips the mass-change guard is

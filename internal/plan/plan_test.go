@@ -41,14 +41,14 @@ func feed() mapper.Directory {
 // was fully applied, giving departments ids from 2 up.
 func applied(dir mapper.Directory) (journal.State, Live) {
 	st := journal.State{Departments: map[string]journal.AppliedDepartment{}, Members: map[string]journal.AppliedMember{}}
-	live := Live{Users: map[string]string{}, Departments: map[int]wecom.DepartmentRef{1: {ID: 1}}}
+	live := Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}
 	for i, d := range dir.Departments {
 		parent := 1
 		if d.ParentKey != "" {
 			parent = st.Departments[d.ParentKey].WeComID
 		}
 		st.Departments[d.Key] = journal.AppliedDepartment{Key: d.Key, WeComID: i + 2, ParentID: parent, Name: d.Name, Order: d.Order}
-		live.Departments[i+2] = wecom.DepartmentRef{ID: i + 2, ParentID: parent}
+		live.Departments[i+2] = LiveDept{ID: i + 2, ParentID: parent}
 	}
 	for _, m := range dir.Members {
 		r := RecordOf(m)
@@ -79,7 +79,7 @@ func emptyState() journal.State {
 }
 
 func TestFirstImportOrdersParentsLeadersLast(t *testing.T) {
-	p, err := Build(feed(), emptyState(), Live{Users: map[string]string{}, Departments: map[int]wecom.DepartmentRef{1: {ID: 1}}}, Policy{})
+	p, err := Build(feed(), emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestChanges(t *testing.T) {
 		},
 		{
 			name: "department moved by hand is moved back",
-			live: func(l *Live) { l.Departments[5] = wecom.DepartmentRef{ID: 5, ParentID: 3} },
+			live: func(l *Live) { l.Departments[5] = LiveDept{ID: 5, ParentID: 3} },
 			want: []opLine{{PhaseDepartments, 2, DeptUpdate, "总部/销售部", ""}},
 		},
 		{
@@ -370,7 +370,7 @@ func TestCleanupOrderWithCodeKeys(t *testing.T) {
 	st.Departments["D1"] = journal.AppliedDepartment{Key: "D1", WeComID: 10, ParentID: 1, Name: "A"}
 	st.Departments["D22"] = journal.AppliedDepartment{Key: "D22", WeComID: 11, ParentID: 10, Name: "B"}
 	st.Departments["D3"] = journal.AppliedDepartment{Key: "D3", WeComID: 12, ParentID: 11, Name: "C"}
-	live := Live{Users: map[string]string{}, Departments: map[int]wecom.DepartmentRef{1: {ID: 1}, 10: {ID: 10}, 11: {ID: 11, ParentID: 10}, 12: {ID: 12, ParentID: 11}}}
+	live := Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}, 10: {ID: 10}, 11: {ID: 11, ParentID: 10}, 12: {ID: 12, ParentID: 11}}}
 	p, err := Build(mapper.Directory{}, st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)

@@ -198,7 +198,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 		rep.Fatal = fmt.Errorf("list live departments: %w", err)
 		return journal.RunFailed
 	}
-	live := plan.LiveFrom(users, depts)
+	live := liveFrom(users, depts)
 	var skip map[string]bool
 	if !p.DryRun {
 		// The caller holds the job's lock, so a run of this job still
@@ -291,6 +291,18 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 		return journal.RunDoneWithRejects
 	}
 	return journal.RunDone
+}
+
+// liveFrom builds the planner's view of WeCom from the two list calls' answers.
+func liveFrom(users []wecom.DeptUser, depts []wecom.DepartmentRef) plan.Live {
+	l := plan.Live{Users: make(map[string]string, len(users)), Departments: make(map[int]plan.LiveDept, len(depts))}
+	for _, u := range users {
+		l.Users[strings.ToLower(u.UserID)] = u.UserID
+	}
+	for _, d := range depts {
+		l.Departments[d.ID] = plan.LiveDept{ID: d.ID, ParentID: d.ParentID}
+	}
+	return l
 }
 
 // ReadDirectory streams the run's source through the mapper, after the
