@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/pgtest"
-	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
 
@@ -227,7 +227,7 @@ func checkAppliedState(t *testing.T, sim *wecomsim.Server, store journal.Store) 
 			t.Errorf("journal state has member %s, WeCom does not", m.UserID)
 			continue
 		}
-		r, err := plan.ParseRecord(m.Payload)
+		r, err := member.ParseRecord(m.Payload)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom"
 )
 
 // Client is the part of the WeCom client the executor writes with.
 type Client interface {
-	CreateUser(ctx context.Context, u *wecom.User) error
+	CreateUserBody(ctx context.Context, body wecom.UserPatch) error
 	UpdateUser(ctx context.Context, p wecom.UserPatch) error
 	DeleteUser(ctx context.Context, userid string) error
 	CreateDepartment(ctx context.Context, d wecom.Department) (int, error)
@@ -461,7 +462,7 @@ func result(op plan.Op, outcome string, wecomErr error) Result {
 	return Result{Op: op, Outcome: outcome}
 }
 
-func memberChange(r *plan.Record, runID int64) *journal.StateChange {
+func memberChange(r *member.Record, runID int64) *journal.StateChange {
 	if r == nil {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/executor"
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
@@ -62,8 +63,8 @@ func (f *fixture) exec(t *testing.T, store journal.Store, ids map[string]int, op
 	return ex.Execute(context.Background(), &plan.Plan{Ops: ops})
 }
 
-func rec(id, dept string) *plan.Record {
-	return &plan.Record{UserID: id, Name: "测试" + id, Mobile: "+86 1380000" + id[len(id)-4:], DeptKeys: []string{dept}, Enabled: true}
+func rec(id, dept string) *member.Record {
+	return &member.Record{UserID: id, Name: "测试" + id, Mobile: "+86 1380000" + id[len(id)-4:], DeptKeys: []string{dept}, Enabled: true}
 }
 
 func deptCreate(key, name, parent string, level int) plan.Op {

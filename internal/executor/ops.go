@@ -131,7 +131,7 @@ func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error)
 		return e.skip(ctx, op, err)
 	}
 	werr, fatal := e.call(ctx, op, op.Kind, "user/create", body, func(ctx context.Context) (*journal.StateChange, error) {
-		if err := e.client.CreateUser(ctx, body); err != nil {
+		if err := e.client.CreateUserBody(ctx, body); err != nil {
 			return nil, err
 		}
 		return memberChange(op.After, e.runID), nil

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/wecom"
 )
 
@@ -55,73 +55,62 @@ func enableFlag(enabled bool) *int {
 	return &v
 }
 
-// userCreate builds the user/create body from a record.
-func (e *Executor) userCreate(r *plan.Record) (*wecom.User, error) {
+// userCreate builds the user/create body from a record: the text fields
+// from the member table, the rest by hand; empty values are left out, so
+// WeCom applies its defaults.
+func (e *Executor) userCreate(r *member.Record) (wecom.UserPatch, error) {
 	ids, err := e.deptIDs(r.DeptKeys)
 	if err != nil {
 		return nil, err
 	}
-	u := &wecom.User{
-		UserID:           r.UserID,
-		Name:             r.Name,
-		Alias:            r.Alias,
-		Mobile:           r.Mobile,
-		Email:            r.Email,
-		Position:         r.Position,
-		Gender:           r.Gender,
-		Telephone:        r.Telephone,
-		Address:          r.Address,
-		Department:       ids,
-		Order:            r.Order,
-		IsLeaderInDept:   r.IsLeader,
-		DirectLeader:     r.DirectLeader,
-		Enable:           enableFlag(r.Enabled),
-		ToInvite:         r.ToInvite,
-		BizMail:          r.BizMail,
-		ExternalPosition: r.ExternalPosition,
+	body := wecom.UserPatch{"userid": r.UserID, "department": ids, "enable": *enableFlag(r.Enabled)}
+	for _, f := range member.TextFields {
+		if v := f.Get(r); v != "" {
+			body[f.Name] = v
+		}
+	}
+	if len(r.Order) > 0 {
+		body["order"] = r.Order
+	}
+	if len(r.IsLeader) > 0 {
+		body["is_leader_in_dept"] = r.IsLeader
+	}
+	if len(r.DirectLeader) > 0 {
+		body["direct_leader"] = r.DirectLeader
+	}
+	if r.ToInvite != nil {
+		body["to_invite"] = *r.ToInvite
 	}
 	if r.MainDept != "" {
-		if u.MainDepartment, err = e.deptID(r.MainDept); err != nil {
+		if body["main_department"], err = e.deptID(r.MainDept); err != nil {
 			return nil, err
 		}
 	}
 	if len(r.ExtAttr) > 0 {
-		u.ExtAttr = extAttr(r.ExtAttr)
+		body["extattr"] = extAttr(r.ExtAttr)
 	}
-	return u, nil
+	return body, nil
 }
 
 // extAttr wraps the record's attrs array in WeCom's {"attrs": [...]} object.
 func extAttr(attrs json.RawMessage) json.RawMessage {
-	b, _ := json.Marshal(map[string]json.RawMessage{"attrs": attrs}) // attrs is valid JSON from plan.Record
+	b, _ := json.Marshal(map[string]json.RawMessage{"attrs": attrs}) // attrs is valid JSON from member.Record
 	return b
 }
 
-// userPatch builds a partial user/update body holding only fields.
-// Empty strings are sent to clear a field, except gender, which WeCom only
-// accepts as "1" or "2".
-func (e *Executor) userPatch(r *plan.Record, fields []string) (wecom.UserPatch, error) {
+// userPatch builds a partial user/update body holding only fields. An
+// empty text value is sent to clear the field, except where WeCom refuses
+// one (member.Text.NoClear).
+func (e *Executor) userPatch(r *member.Record, fields []string) (wecom.UserPatch, error) {
 	p := wecom.UserPatch{"userid": r.UserID}
 	for _, f := range fields {
-		switch f {
-		case "name":
-			p["name"] = r.Name
-		case "alias":
-			p["alias"] = r.Alias
-		case "mobile":
-			p["mobile"] = r.Mobile
-		case "email":
-			p["email"] = r.Email
-		case "position":
-			p["position"] = r.Position
-		case "gender":
-			if r.Gender != "" {
-				p["gender"] = r.Gender
+		if t, ok := member.TextField(f); ok {
+			if v := t.Get(r); v != "" || !t.NoClear {
+				p[t.Name] = v
 			}
-		case "telephone":
-			p["telephone"] = r.Telephone
-		case "address":
-			p["address"] = r.Address
+			continue
+		}
+		switch f {
 		case "department":
 			ids, err := e.deptIDs(r.DeptKeys)
 			if err != nil {
@@ -146,13 +135,6 @@ func (e *Executor) userPatch(r *plan.Record, fields []string) (wecom.UserPatch, 
 				}
 				p["main_department"] = main
 			}
-		case "biz_mail":
-			// biz_mail may be set, never cleared (and changed only once).
-			if r.BizMail != "" {
-				p["biz_mail"] = r.BizMail
-			}
-		case "external_position":
-			p["external_position"] = r.ExternalPosition
 		case "extattr":
 			attrs := r.ExtAttr
 			if len(attrs) == 0 {

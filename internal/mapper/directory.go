@@ -3,7 +3,7 @@ package mapper
 import (
 	"fmt"
 
-	"github.com/hrfeed/importer/internal/wecom"
+	"github.com/hrfeed/importer/internal/member"
 )
 
 // Department is one node of the desired tree. Key is stable across runs:
@@ -20,34 +20,23 @@ type Department struct {
 	Ref       string // first row that mentioned it
 }
 
-// Member is one desired member. User holds every field the feed sets;
-// User.Department is left empty because WeCom ids are only known to the
-// planner: DeptKeys lists the member's departments by Key, in feed order.
+// Member is one desired member: Record is what the feed wants WeCom to
+// hold, with departments named by Key (in feed order) because WeCom ids
+// are only known to the planner; MainDept is one of those keys, or "" for
+// WeCom's default (the first department); ExtAttr lists the configured
+// attributes sorted by name, each present even when empty (an empty value
+// clears it in WeCom), or is nil when none are configured.
 type Member struct {
-	User     wecom.User
-	DeptKeys []string
+	member.Record
 	// Leaver is true when the feed marks the person as gone (e.g. 离职);
-	// the planner applies the leavers policy to them.
+	// the planner applies the leavers policy to them. Only UserID and
+	// Name are read from a leaver's row.
 	Leaver bool
 	Ref    string
 
-	// MainDeptKey is the Key of the member's main department, one of
-	// DeptKeys; "" leaves WeCom's default (the first department). The
-	// planner turns it into User.MainDepartment once ids are known.
-	MainDeptKey string
-
-	// Fields wecom.User does not carry yet; they belong there (biz_mail,
-	// external_position, extattr.attrs) and are here until it does.
-	BizMail          string
-	ExternalPosition string
-	// ExtAttr lists the configured attributes sorted by name, each present
-	// even when empty (an empty value clears it in WeCom); nil when none
-	// are configured.
-	ExtAttr []ExtAttr
-
 	// LeaderKept is set when the row names a direct leader the feed cannot
-	// vouch for and the policy is LeaderKeep: User.DirectLeader is then
-	// empty and means "leave it as WeCom holds it", not "clear it".
+	// vouch for and the policy is LeaderKeep: DirectLeader is then empty
+	// and means "leave it as WeCom holds it", not "clear it".
 	LeaderKept bool
 }
 

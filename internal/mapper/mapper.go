@@ -2,14 +2,15 @@ package mapper
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/source"
-	"github.com/hrfeed/importer/internal/wecom"
 )
 
 // Mapper turns rows into the desired directory. With a department table,
@@ -203,13 +204,13 @@ func (m *Mapper) mapRow(row source.Row) (*entry, *RowError) {
 		// A leaver only has to be found and switched off: holding the row
 		// to every field rule would let a stale phone number keep a
 		// departed employee's account alive.
-		u := wecom.User{UserID: vals[FieldUserID]}
+		mem := Member{Record: member.Record{UserID: vals[FieldUserID]}, Leaver: true, Ref: row.Ref}
 		if f := m.fields[FieldName]; f != nil {
 			if v, rerr := f.value(row); rerr == nil {
-				u.Name = v
+				mem.Name = v
 			}
 		}
-		return &entry{member: Member{User: u, Leaver: true, Ref: row.Ref}}, nil
+		return &entry{member: mem}, nil
 	}
 
 	for _, name := range memberFields[1:] {
@@ -245,9 +246,9 @@ func (m *Mapper) mapRow(row source.Row) (*entry, *RowError) {
 			Message: fmt.Sprintf("mobile (%s) and email (%s) are both empty; WeCom needs one (60129)", m.column(FieldMobile), m.column(FieldEmail))}
 	}
 	mem := m.member(row.Ref, vals, lists, places)
-	mem.MainDeptKey = mainKey
+	mem.MainDept = mainKey
 	if len(attrs) > 0 {
-		mem.ExtAttr = attrs
+		mem.ExtAttr, _ = json.Marshal(attrs) // plain strings and ints always encode
 	}
 	return &entry{member: mem, places: places, leaders: leaders}, nil
 }
@@ -368,23 +369,12 @@ func (m *Mapper) directLeaders(ref, userid, cell string) ([]string, *RowError) {
 }
 
 func (m *Mapper) member(ref string, vals map[string]string, lists map[string][]string, places []placement) Member {
-	u := wecom.User{
-		UserID:    vals[FieldUserID],
-		Name:      vals[FieldName],
-		Alias:     vals[FieldAlias],
-		Mobile:    vals[FieldMobile],
-		Email:     vals[FieldEmail],
-		Position:  vals[FieldPosition],
-		Gender:    vals[FieldGender],
-		Telephone: vals[FieldTelephone],
-		Address:   vals[FieldAddress],
+	u := member.Record{UserID: vals[FieldUserID], Enabled: vals[FieldEnable] != "0"}
+	for _, f := range member.TextFields {
+		f.Set(&u, vals[f.Name])
 	}
 	// checkValue has vetted every value parsed below, so errors cannot occur.
-	if v := vals[FieldEnable]; v != "" {
-		n, _ := strconv.Atoi(v)
-		u.Enable = &n
-	}
-	u.IsLeaderInDept = perPlace(vals[FieldIsLeader], lists[FieldIsLeader], places, func(v string) int {
+	u.IsLeader = perPlace(vals[FieldIsLeader], lists[FieldIsLeader], places, func(v string) int {
 		n, _ := strconv.Atoi(v)
 		return n
 	})
@@ -396,12 +386,11 @@ func (m *Mapper) member(ref string, vals map[string]string, lists map[string][]s
 		b := v == "true"
 		u.ToInvite = &b
 	}
-	keys := make([]string, len(places))
+	u.DeptKeys = make([]string, len(places))
 	for i, p := range places {
-		keys[i] = p.key
+		u.DeptKeys[i] = p.key
 	}
-	return Member{User: u, DeptKeys: keys, Ref: ref,
-		BizMail: vals[FieldBizMail], ExternalPosition: vals[FieldExternalPosition]}
+	return Member{Record: u, Ref: ref}
 }
 
 // perPlace gives each department its value of a per-department field: the
@@ -429,7 +418,7 @@ func perPlace[T any](single string, list []string, places []placement, parse fun
 // later row loses, except that an active row beats a leaver row for the
 // same userid: a rehire listed twice must stay enabled.
 func (m *Mapper) accept(e *entry) {
-	u := e.member.User
+	u := e.member.Record
 	superseded := -1
 	if i, dup := m.byUserID[useridKey(u.UserID)]; dup {
 		first := m.entries[i]
@@ -464,8 +453,8 @@ func (m *Mapper) accept(e *entry) {
 	if superseded >= 0 {
 		old := m.entries[superseded]
 		m.rejects = append(m.rejects, reject{old.seq, &RowError{
-			Ref: old.member.Ref, Column: m.column(FieldUserID), Rule: RuleDuplicateUserid, UserID: old.member.User.UserID,
-			Message: fmt.Sprintf("userid %q is also on row %s, which is active and wins over this leaver row", old.member.User.UserID, e.member.Ref),
+			Ref: old.member.Ref, Column: m.column(FieldUserID), Rule: RuleDuplicateUserid, UserID: old.member.UserID,
+			Message: fmt.Sprintf("userid %q is also on row %s, which is active and wins over this leaver row", old.member.UserID, e.member.Ref),
 		}})
 		m.entries[superseded] = nil
 	}
@@ -492,7 +481,7 @@ func (m *Mapper) rejectDup(e *entry, rule, field, what, value string, first *ent
 	m.rejectRow(e.seq, &RowError{
 		Ref: e.member.Ref, Column: m.column(field), Rule: rule,
 		Message: fmt.Sprintf("%s %q is already used by row %s", what, value, first.member.Ref),
-	}, e.member.User.UserID)
+	}, e.member.UserID)
 }
 
 // rejectRow records a rejected row. userid, when the row had a valid one,
@@ -529,7 +518,7 @@ func (m *Mapper) Directory() Directory {
 	}
 	byID := map[string]*entry{}
 	for _, e := range live {
-		byID[useridKey(e.member.User.UserID)] = e
+		byID[useridKey(e.member.UserID)] = e
 	}
 
 	// A row rejected for its leader may itself be someone's leader, so the
@@ -546,7 +535,7 @@ func (m *Mapper) Directory() Directory {
 		queue = append(queue, e)
 		rejects = append(rejects, reject{e.seq, &RowError{
 			Ref: e.member.Ref, Column: m.column(FieldDirectLeader), Rule: RuleUnknownLeader, Message: msg,
-			UserID: e.member.User.UserID,
+			UserID: e.member.UserID,
 		}})
 	}
 	// Under keep and drop a leader problem stays with the member's
@@ -572,17 +561,17 @@ func (m *Mapper) Directory() Directory {
 				return !ok || le.member.Leaver
 			})
 			warnings = append(warnings, reject{e.seq, &RowError{Ref: e.member.Ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderDropped,
-				Message: msg + "; the member is applied without that leader (on_unknown_leader: drop)", UserID: e.member.User.UserID}})
+				Message: msg + "; the member is applied without that leader (on_unknown_leader: drop)", UserID: e.member.UserID}})
 		default:
 			kept[e] = nil
 			warnings = append(warnings, reject{e.seq, &RowError{Ref: e.member.Ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderKept,
-				Message: msg + "; the rest of the row is applied and direct_leader stays as WeCom has it (on_unknown_leader: keep)", UserID: e.member.User.UserID}})
+				Message: msg + "; the rest of the row is applied and direct_leader stays as WeCom has it (on_unknown_leader: keep)", UserID: e.member.UserID}})
 		}
 	}
 	for len(queue) > 0 {
 		d := queue[0]
 		queue = queue[1:]
-		for _, e := range reports[useridKey(d.member.User.UserID)] {
+		for _, e := range reports[useridKey(d.member.UserID)] {
 			if !dropped[e] {
 				drop(e, m.leaderProblem(e, byID, dropped))
 			}
@@ -603,13 +592,12 @@ func (m *Mapper) Directory() Directory {
 			for i, k := range mem.DeptKeys {
 				mem.DeptKeys[i] = resolve(k)
 			}
-			if mem.MainDeptKey != "" {
-				mem.MainDeptKey = resolve(mem.MainDeptKey)
+			if mem.MainDept != "" {
+				mem.MainDept = resolve(mem.MainDept)
 			}
 		}
-		mem.ExtAttr = slices.Clone(mem.ExtAttr)
-		mem.User.IsLeaderInDept = slices.Clone(mem.User.IsLeaderInDept)
-		mem.User.Order = slices.Clone(mem.User.Order)
+		mem.IsLeader = slices.Clone(mem.IsLeader)
+		mem.Order = slices.Clone(mem.Order)
 		leaders := e.leaders
 		if ok, problem := kept[e]; problem {
 			leaders = ok
@@ -618,9 +606,9 @@ func (m *Mapper) Directory() Directory {
 		if len(leaders) > 0 {
 			// WeCom matches userids case-insensitively; send the leader's
 			// userid spelled as the feed spells it on the leader's own row.
-			mem.User.DirectLeader = make([]string, len(leaders))
+			mem.DirectLeader = make([]string, len(leaders))
 			for i, l := range leaders {
-				mem.User.DirectLeader[i] = byID[useridKey(l)].member.User.UserID
+				mem.DirectLeader[i] = byID[useridKey(l)].member.UserID
 			}
 		}
 		dir.Members = append(dir.Members, mem)

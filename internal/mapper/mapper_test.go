@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/source"
-	"github.com/hrfeed/importer/internal/wecom"
 )
 
 // staffConfig maps the columns of a typical Chinese HR export.
@@ -212,7 +212,7 @@ func rejects(d Directory) []rej {
 func userids(d Directory) []string {
 	var out []string
 	for _, m := range d.Members {
-		out = append(out, m.User.UserID)
+		out = append(out, m.UserID)
 	}
 	return out
 }
@@ -412,7 +412,7 @@ func TestDirectory(t *testing.T) {
 	for _, r := range rows {
 		m.Add(r)
 	}
-	one, zero, no := 1, 0, false
+	no := false
 	want := Directory{
 		Departments: []Department{
 			{Key: "总部", Name: "总部", Depth: 1, Ref: "staff.csv:2"},
@@ -425,27 +425,28 @@ func TestDirectory(t *testing.T) {
 		},
 		Members: []Member{
 			{
-				User: wecom.User{UserID: "wangwu", Name: "王五", Mobile: "13900000003", Email: "wangwu@example.com",
-					Position: "研发总监", Gender: "1", Enable: &one, IsLeaderInDept: []int{1}, Order: []uint32{100}, ToInvite: &no},
-				DeptKeys: []string{"总部/研发中心"}, Ref: "staff.csv:2",
+				Record: member.Record{UserID: "wangwu", Name: "王五", Mobile: "13900000003", Email: "wangwu@example.com",
+					Position: "研发总监", Gender: "1", Enabled: true, IsLeader: []int{1}, Order: []uint32{100}, ToInvite: &no,
+					DeptKeys: []string{"总部/研发中心"}},
+				Ref: "staff.csv:2",
 			},
 			{
-				User: wecom.User{UserID: "zhangsan", Name: "张 三", Mobile: "13800000001", Email: "zhangsan@example.com",
-					Position: "工程师", Gender: "1", Telephone: "010-12345678", Enable: &one, IsLeaderInDept: []int{0, 0},
-					DirectLeader: []string{"wangwu"}, ToInvite: &no},
-				DeptKeys: []string{"总部/研发中心/后端组", "总部/研发中心/前端组"}, Ref: "staff.csv:3",
+				Record: member.Record{UserID: "zhangsan", Name: "张 三", Mobile: "13800000001", Email: "zhangsan@example.com",
+					Position: "工程师", Gender: "1", Telephone: "010-12345678", Enabled: true, IsLeader: []int{0, 0},
+					DirectLeader: []string{"wangwu"}, ToInvite: &no, DeptKeys: []string{"总部/研发中心/后端组", "总部/研发中心/前端组"}},
+				Ref: "staff.csv:3",
 			},
 			{
-				User: wecom.User{UserID: "lisi", Name: "李四", Email: "lisi@example.com", Position: "销售经理", Gender: "2",
-					Enable: &zero, IsLeaderInDept: []int{0}, ToInvite: &no},
-				DeptKeys: []string{"总部/销售部/华东区"}, Ref: "staff.csv:5",
+				Record: member.Record{UserID: "lisi", Name: "李四", Email: "lisi@example.com", Position: "销售经理", Gender: "2",
+					IsLeader: []int{0}, ToInvite: &no, DeptKeys: []string{"总部/销售部/华东区"}},
+				Ref: "staff.csv:5",
 			},
 			{
-				User: wecom.User{UserID: "qianqi", Name: "钱七", Mobile: "13800000007", Position: "工程师", Gender: "1",
-					IsLeaderInDept: []int{0}, Enable: &one, ToInvite: &no},
-				DeptKeys: []string{"总部/法务部"}, Ref: "staff.csv:7", LeaderKept: true,
+				Record: member.Record{UserID: "qianqi", Name: "钱七", Mobile: "13800000007", Position: "工程师", Gender: "1",
+					IsLeader: []int{0}, Enabled: true, ToInvite: &no, DeptKeys: []string{"总部/法务部"}},
+				Ref: "staff.csv:7", LeaderKept: true,
 			},
-			{User: wecom.User{UserID: "sunba", Name: "孙八"}, Leaver: true, Ref: "staff.csv:8"},
+			{Record: member.Record{UserID: "sunba", Name: "孙八"}, Leaver: true, Ref: "staff.csv:8"},
 		},
 		Rejects: []*RowError{
 			{Ref: "staff.csv:6", Column: "手机", Rule: "duplicate_mobile", Message: `mobile "13800000001" is already used by row staff.csv:3`, UserID: "zhaoliu"},
@@ -565,7 +566,7 @@ func TestCodeColumn(t *testing.T) {
 	}
 	var keys []string
 	for _, mem := range d.Members {
-		keys = append(keys, mem.User.UserID+"="+strings.Join(mem.DeptKeys, ",")+"^"+mem.MainDeptKey)
+		keys = append(keys, mem.UserID+"="+strings.Join(mem.DeptKeys, ",")+"^"+mem.MainDept)
 	}
 	wantKeys := []string{"u2=D42^", "u3=D10^", "u4=D42^", "u7=总部/D10^", "u9=总部/销售部,D44^D44"}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
@@ -665,14 +666,14 @@ func TestLeaderPolicies(t *testing.T) {
 				t.Errorf("warnings (-want +got):\n%s", diff)
 			}
 			for _, mem := range d.Members {
-				switch mem.User.UserID {
+				switch mem.UserID {
 				case "zhangsan":
-					if mem.LeaderKept != tt.kept || len(mem.User.DirectLeader) != 0 {
-						t.Errorf("zhangsan: LeaderKept %v direct_leader %v, want %v and none", mem.LeaderKept, mem.User.DirectLeader, tt.kept)
+					if mem.LeaderKept != tt.kept || len(mem.DirectLeader) != 0 {
+						t.Errorf("zhangsan: LeaderKept %v direct_leader %v, want %v and none", mem.LeaderKept, mem.DirectLeader, tt.kept)
 					}
 				case "c":
-					if mem.LeaderKept || !slices.Equal(mem.User.DirectLeader, []string{"zhangsan"}) {
-						t.Errorf("c: LeaderKept %v direct_leader %v, want its leader zhangsan", mem.LeaderKept, mem.User.DirectLeader)
+					if mem.LeaderKept || !slices.Equal(mem.DirectLeader, []string{"zhangsan"}) {
+						t.Errorf("c: LeaderKept %v direct_leader %v, want its leader zhangsan", mem.LeaderKept, mem.DirectLeader)
 					}
 				}
 			}

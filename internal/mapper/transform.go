@@ -6,8 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode"
 
+	"github.com/hrfeed/importer/internal/member"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/width"
 )
@@ -51,7 +51,7 @@ var transforms = map[string]func(string) string{
 	// Full-width digits and letters (１３８…, ＡＢＣ) are common in
 	// hand-typed Chinese HR data and fail every WeCom format check.
 	"halfwidth": width.Narrow.String,
-	"mobile":    normalizeMobile,
+	"mobile":    member.NormalizeMobile,
 }
 
 // transformNames is every name a Transform.Name may hold, for messages.
@@ -151,35 +151,4 @@ func compileStep(t Transform) (step, error) {
 		return nil, fmt.Errorf("transform %s: %w", t, err)
 	}
 	return func(s string) (string, *stepError) { return re.ReplaceAllString(s, t.Replace), nil }, nil
-}
-
-// normalizeMobile strips spaces and dashes and drops the +86/0086 country
-// code from an 11-digit mainland number, which WeCom accepts bare; other
-// countries keep their code because WeCom needs it.
-func normalizeMobile(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '-' || unicode.IsSpace(r) {
-			return -1
-		}
-		return r
-	}, s)
-	for _, cc := range []string{"+86", "0086"} {
-		if rest, ok := strings.CutPrefix(s, cc); ok && isCNMobile(rest) {
-			return rest
-		}
-	}
-	return s
-}
-
-func isCNMobile(s string) bool {
-	return len(s) == 11 && s[0] == '1' && allDigits(s)
-}
-
-func allDigits(s string) bool {
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

@@ -6,34 +6,37 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hrfeed/importer/internal/member"
 )
 
 // Rule ids of RowError, stable: the journal stores them and operators
 // filter on them. Within one row the checks run in the order listed and
 // the first failure is reported.
 const (
-	RuleRaggedRow         = "ragged_row" // and whatever rule a source sets on a row Problem
-	RuleUnmappedValue     = "unmapped_value"
-	RuleUseridRequired    = "userid_required"
-	RuleUseridLength      = "userid_length"
-	RuleUseridFormat      = "userid_format"
-	RuleStatusValue       = "status_value"
-	RuleNameRequired      = "name_required"
-	RuleNameLength        = "name_length"
-	RuleAliasLength       = "alias_length"
-	RuleMobileFormat      = "mobile_format"
-	RuleEmailLength       = "email_length"
-	RuleEmailFormat       = "email_format"
-	RuleBizMailLength     = "biz_mail_length"
-	RuleBizMailFormat     = "biz_mail_format"
-	RulePositionLength    = "position_length"
-	RuleGenderValue       = "gender_value"
-	RuleTelephoneFormat   = "telephone_format"
-	RuleAddressLength     = "address_length"
+	RuleRaggedRow      = "ragged_row" // and whatever rule a source sets on a row Problem
+	RuleUnmappedValue  = "unmapped_value"
+	RuleUseridRequired = "userid_required"
+	RuleUseridLength   = "userid_length"
+	RuleUseridFormat   = "userid_format"
+	RuleStatusValue    = "status_value"
+	// The text fields' rules are the member package's, with the field table.
+	RuleNameRequired      = member.RuleNameRequired
+	RuleNameLength        = member.RuleNameLength
+	RuleAliasLength       = member.RuleAliasLength
+	RuleMobileFormat      = member.RuleMobileFormat
+	RuleEmailLength       = member.RuleEmailLength
+	RuleEmailFormat       = member.RuleEmailFormat
+	RuleBizMailLength     = member.RuleBizMailLength
+	RuleBizMailFormat     = member.RuleBizMailFormat
+	RulePositionLength    = member.RulePositionLength
+	RuleGenderValue       = member.RuleGenderValue
+	RuleTelephoneFormat   = member.RuleTelephoneFormat
+	RuleAddressLength     = member.RuleAddressLength
+	RuleExternalPosLength = member.RuleExternalPosLength
 	RuleEnableValue       = "enable_value"
 	RuleIsLeaderValue     = "is_leader_value"
 	RuleOrderValue        = "order_value"
-	RuleExternalPosLength = "external_position_length"
 	RuleDateFormat        = "date_format" // a date transform could not read the value
 	RuleExtAttrTextLength = "extattr_text_length"
 	RuleExtAttrWebURL     = "extattr_web_url"
@@ -92,35 +95,19 @@ const (
 	RuleDuplicateDepartmentName  = "duplicate_department_name"
 )
 
-// WeCom limits (wecom-api.md §2.1, §3).
+// WeCom limits of the fields that are not in the member table (user/create,
+// developer.work.weixin.qq.com document path 90195).
 const (
-	maxUseridBytes    = 64
-	maxNameChars      = 64
-	maxAliasChars     = 64
-	maxPositionChars  = 128
-	maxAddressChars   = 128
-	maxTelephoneBytes = 32
-	minEmailBytes     = 6
-	maxEmailBytes     = 64
-	maxExternalPos    = 12  // characters; documented as "12 Chinese characters"
-	maxDirectLeaders  = 5   // errcode 60257; some 2025 copies say 1 [?]
-	maxDepartments    = 100 // per member; older docs say 20 [?]
+	maxUseridBytes   = 64
+	maxDirectLeaders = 5   // errcode 60257; some 2025 copies say 1 [?]
+	maxDepartments   = 100 // per member; older docs say 20 [?]
 )
 
-var (
-	useridRe    = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_\-@.]*$`)
-	telephoneRe = regexp.MustCompile(`^[0-9+\-,]*$`)
-	// Deliberately simple: WeCom's own check is undocumented, and the aim
-	// is to catch typos (missing @, spaces, a trailing dot), not to
-	// implement RFC 5322.
-	emailRe = regexp.MustCompile(`^[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$`)
-)
+var useridRe = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_\-@.]*$`)
 
 // forbiddenDeptChars are rejected by department/create (60009); the docs
 // print the full-width ｜ and the errcode text the ASCII |, so both go.
 const forbiddenDeptChars = `\:*?"<>|｜`
-
-func chars(s string) int { return utf8.RuneCountInString(s) }
 
 // checkUserid applies WeCom's userid rules; it is shared by the userid
 // field and by each direct_leader entry.
@@ -140,62 +127,12 @@ func checkUserid(v string) (rule, msg string) {
 // final value; "" rule means the value is fine. Empty values of optional
 // fields are fine: the field is then simply not sent.
 func checkValue(name, v string) (rule, msg string) {
+	if f, ok := member.TextField(name); ok {
+		return f.Check(v)
+	}
 	switch name {
 	case FieldUserID:
 		return checkUserid(v)
-	case FieldName:
-		switch {
-		case v == "":
-			return RuleNameRequired, "name is empty"
-		case chars(v) > maxNameChars:
-			return RuleNameLength, fmt.Sprintf("name is %d characters, WeCom allows %d", chars(v), maxNameChars)
-		}
-	case FieldAlias:
-		if chars(v) > maxAliasChars {
-			return RuleAliasLength, fmt.Sprintf("alias is %d characters, WeCom allows %d", chars(v), maxAliasChars)
-		}
-	case FieldMobile:
-		if v != "" {
-			if msg := checkMobile(v); msg != "" {
-				return RuleMobileFormat, fmt.Sprintf("mobile %q: %s", v, msg)
-			}
-		}
-	case FieldEmail:
-		switch {
-		case v == "":
-		case len(v) < minEmailBytes || len(v) > maxEmailBytes:
-			return RuleEmailLength, fmt.Sprintf("email is %d bytes, WeCom wants %d to %d", len(v), minEmailBytes, maxEmailBytes)
-		case !emailRe.MatchString(v):
-			return RuleEmailFormat, fmt.Sprintf("email %q is not a valid address", v)
-		}
-	case FieldBizMail:
-		switch {
-		case v == "":
-		case len(v) < minEmailBytes || len(v) > maxEmailBytes:
-			return RuleBizMailLength, fmt.Sprintf("biz_mail is %d bytes, WeCom wants %d to %d", len(v), minEmailBytes, maxEmailBytes)
-		case !emailRe.MatchString(v):
-			return RuleBizMailFormat, fmt.Sprintf("biz_mail %q is not a valid address", v)
-		}
-	case FieldExternalPosition:
-		if chars(v) > maxExternalPos {
-			return RuleExternalPosLength, fmt.Sprintf("external_position is %d characters, WeCom allows %d", chars(v), maxExternalPos)
-		}
-	case FieldPosition:
-		if chars(v) > maxPositionChars {
-			return RulePositionLength, fmt.Sprintf("position is %d characters, WeCom allows %d", chars(v), maxPositionChars)
-		}
-	case FieldGender:
-		if v != "" && v != "1" && v != "2" {
-			return RuleGenderValue, fmt.Sprintf("gender %q: want 1 (male) or 2 (female); map the source's words", v)
-		}
-	case FieldTelephone:
-		if len(v) > maxTelephoneBytes || !telephoneRe.MatchString(v) {
-			return RuleTelephoneFormat, fmt.Sprintf("telephone %q: want at most %d digits, +, - and ,", v, maxTelephoneBytes)
-		}
-	case FieldAddress:
-		if chars(v) > maxAddressChars {
-			return RuleAddressLength, fmt.Sprintf("address is %d characters, WeCom allows %d", chars(v), maxAddressChars)
-		}
 	case FieldEnable:
 		if v != "" && v != "0" && v != "1" {
 			return RuleEnableValue, fmt.Sprintf("enable %q: want 1 or 0", v)
@@ -233,18 +170,18 @@ func splitLeaders(v string) []string {
 	return out
 }
 
-// mobileKey and emailKey are what uniqueness is judged on: WeCom treats
-// "+86 138…" and "138…" as one number and addresses case-insensitively.
-func mobileKey(v string) string { return normalizeMobile(v) }
-func emailKey(v string) string  { return strings.ToLower(v) }
+func chars(s string) int { return utf8.RuneCountInString(s) }
 
-// UniqueKey is the form in which WeCom compares a value of a field it
-// keeps unique per corp (mobile, email, biz_mail), so the planner can tell
-// when a value moves from one member to another.
-func UniqueKey(field, v string) string {
-	if field == FieldMobile {
-		return mobileKey(v)
+func allDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
 	}
-	return emailKey(v)
+	return s != ""
 }
+
+// mobileKey and emailKey are what uniqueness is judged on.
+func mobileKey(v string) string { return member.UniqueKey(FieldMobile, v) }
+func emailKey(v string) string  { return member.UniqueKey(FieldEmail, v) }
 func useridKey(v string) string { return strings.ToLower(v) }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
-	"github.com/hrfeed/importer/internal/wecom"
+	"github.com/hrfeed/importer/internal/member"
 )
 
 // nightly builds a directory of n members over 300 departments, the state
@@ -24,13 +24,12 @@ func nightly(n int) (mapper.Directory, mapper.Directory, journal.State, Live) {
 	}
 	for i := range n {
 		m := mapper.Member{
-			User: wecom.User{UserID: fmt.Sprintf("U%06d", i), Name: fmt.Sprintf("员工%d", i), Mobile: fmt.Sprintf("139%08d", i),
-				Position: "工程师", Gender: "1"},
-			DeptKeys: []string{fmt.Sprintf("事业部%d/组%d", (i%300)/30, i%300)},
-			Ref:      fmt.Sprintf("staff.csv:%d", i+2),
+			Record: member.Record{UserID: fmt.Sprintf("U%06d", i), Name: fmt.Sprintf("员工%d", i), Mobile: fmt.Sprintf("139%08d", i),
+				Position: "工程师", Gender: "1", DeptKeys: []string{fmt.Sprintf("事业部%d/组%d", (i%300)/30, i%300)}, Enabled: true},
+			Ref: fmt.Sprintf("staff.csv:%d", i+2),
 		}
 		if i >= 300 {
-			m.User.DirectLeader = []string{fmt.Sprintf("U%06d", i%300)}
+			m.DirectLeader = []string{fmt.Sprintf("U%06d", i%300)}
 		}
 		dir.Members = append(dir.Members, m)
 	}
@@ -38,7 +37,7 @@ func nightly(n int) (mapper.Directory, mapper.Directory, journal.State, Live) {
 	changed := dir
 	changed.Members = append([]mapper.Member(nil), dir.Members...)
 	for i := 0; i < n; i += 100 {
-		changed.Members[i].User.Position = "高级工程师"
+		changed.Members[i].Position = "高级工程师"
 	}
 	return dir, changed, st, live
 }

@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"strings"
+
+	"github.com/hrfeed/importer/internal/member"
 )
 
 // FieldChange is one field of an operation, before and after, as a person
@@ -42,10 +44,10 @@ func (op Op) Changes() []FieldChange {
 	}
 	var out []FieldChange
 	for _, f := range fields {
-		after := op.After.field(f)
+		after := field(op.After, f)
 		before := ""
 		if op.Before != nil {
-			before = op.Before.field(f)
+			before = field(op.Before, f)
 		}
 		if op.Kind == UserCreate && after == "" {
 			continue
@@ -62,25 +64,12 @@ func parentLabel(key string) string {
 	return key
 }
 
-// field renders one update field of the record for display.
-func (r Record) field(name string) string {
+// field renders one update field of a record for display.
+func field(r *member.Record, name string) string {
+	if t, ok := member.TextField(name); ok {
+		return t.Get(r)
+	}
 	switch name {
-	case "name":
-		return r.Name
-	case "alias":
-		return r.Alias
-	case "mobile":
-		return r.Mobile
-	case "email":
-		return r.Email
-	case "position":
-		return r.Position
-	case "gender":
-		return r.Gender
-	case "telephone":
-		return r.Telephone
-	case "address":
-		return r.Address
 	case "department":
 		// order and the leader flags travel with the department list.
 		v := strings.Join(r.DeptKeys, ";")
@@ -98,10 +87,6 @@ func (r Record) field(name string) string {
 		return "0"
 	case "main_department":
 		return r.MainDept
-	case "biz_mail":
-		return r.BizMail
-	case "external_position":
-		return r.ExternalPosition
 	case "extattr":
 		return string(r.ExtAttr)
 	case "direct_leader":

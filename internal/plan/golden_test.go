@@ -37,9 +37,9 @@ var goldenScenarios = []goldenScenario{
 		d := feed()
 		m := &d.Members[1]
 		m.DeptKeys = []string{"总部/研发中心/后端组", "总部/销售部"}
-		m.User.IsLeaderInDept = []int{0, 1}
-		m.User.Order = []uint32{10, 20}
-		m.MainDeptKey = "总部/销售部"
+		m.IsLeader = []int{0, 1}
+		m.Order = []uint32{10, 20}
+		m.MainDept = "总部/销售部"
 		return d, st, live, Policy{}
 	}},
 	{"path_rename", func() (mapper.Directory, journal.State, Live, Policy) {
@@ -55,7 +55,7 @@ var goldenScenarios = []goldenScenario{
 		// With HR codes as keys a rename or a move is department/update.
 		base := mapper.Directory{
 			Departments: []mapper.Department{codeDept("D1", "总部", "", 1), codeDept("D2", "研发中心", "D1", 2), codeDept("D3", "后端组", "D2", 3), codeDept("D4", "销售部", "D1", 2)},
-			Members:     []mapper.Member{member("dev1", "张伟", "D3")},
+			Members:     []mapper.Member{person("dev1", "张伟", "D3")},
 		}
 		st, live := applied(base)
 		d := base
@@ -77,9 +77,9 @@ var goldenScenarios = []goldenScenario{
 	{"protected_accounts", func() (mapper.Directory, journal.State, Live, Policy) {
 		st, live := applied(feed())
 		d := feed()
-		d.Members[0].User.Position = "董事长" // protected: not updated
-		d.Members = d.Members[:2]          // sales1 absent but protected: kept
-		d.Departments = d.Departments[:3]  // 销售部 dropped but protected: kept
+		d.Members[0].Position = "董事长"     // protected: not updated
+		d.Members = d.Members[:2]         // sales1 absent but protected: kept
+		d.Departments = d.Departments[:3] // 销售部 dropped but protected: kept
 		return d, st, live, Policy{ProtectedUsers: []string{"boss", "sales1"}, ProtectedDepartments: []string{"总部/销售部"}}
 	}},
 	{"guard_tripped", func() (mapper.Directory, journal.State, Live, Policy) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/member"
 )
 
 // Phases, in the order the executor runs them.
@@ -89,8 +90,8 @@ type Op struct {
 	Dept   *Dept
 	// Before is the member as last applied (nil when unknown); After is
 	// what the journal records once the call succeeded.
-	Before *Record
-	After  *Record
+	Before *member.Record
+	After  *member.Record
 	Fields []string // member fields the update sends
 }
 
@@ -154,7 +155,7 @@ func Build(dir mapper.Directory, state journal.State, live Live, pol Policy) (*P
 	}
 	accepted := make(map[string]bool, len(dir.Members))
 	for _, m := range dir.Members {
-		accepted[key(m.User.UserID)] = true
+		accepted[key(m.UserID)] = true
 	}
 	// A rejected row holds its member and its department; a row that names
 	// no one makes every absence doubtful.
@@ -252,7 +253,7 @@ func (b *builder) department(d mapper.Department) {
 }
 
 func (b *builder) member(m mapper.Member) {
-	want := RecordOf(m)
+	want := m.Record
 	k := key(want.UserID)
 	_, alive := b.live.Users[k]
 	applied, known := b.state.Members[k]
@@ -261,7 +262,7 @@ func (b *builder) member(m mapper.Member) {
 		// holds, which is the last-applied list less anyone WeCom dropped.
 		want.DirectLeader = nil
 		if known {
-			if r, err := ParseRecord(applied.Payload); err == nil &&
+			if r, err := member.ParseRecord(applied.Payload); err == nil &&
 				!slices.ContainsFunc(r.DirectLeader, func(l string) bool { return b.vanished[key(l)] }) {
 				want.DirectLeader = r.DirectLeader
 			}
@@ -274,9 +275,9 @@ func (b *builder) member(m mapper.Member) {
 		b.p.UnchangedMembers++
 		return
 	}
-	var before *Record
+	var before *member.Record
 	if known {
-		if r, err := ParseRecord(applied.Payload); err == nil {
+		if r, err := member.ParseRecord(applied.Payload); err == nil {
 			before = &r
 		}
 	}
@@ -284,7 +285,7 @@ func (b *builder) member(m mapper.Member) {
 		b.p.UnchangedMembers++
 		return
 	}
-	if !want.Enabled && m.Leaver {
+	if m.Leaver {
 		b.leaver(want.UserID, m.Ref, before, alive)
 		return
 	}
@@ -347,7 +348,7 @@ func (b *builder) member(m mapper.Member) {
 }
 
 // leaver applies the leavers policy to one member that is gone from HR.
-func (b *builder) leaver(userid, ref string, before *Record, alive bool) {
+func (b *builder) leaver(userid, ref string, before *member.Record, alive bool) {
 	if !alive || b.pol.protectedUser(userid) {
 		return
 	}
@@ -357,7 +358,7 @@ func (b *builder) leaver(userid, ref string, before *Record, alive bool) {
 			b.p.UnchangedMembers++
 			return
 		}
-		var after *Record
+		var after *member.Record
 		if before != nil {
 			a := *before
 			a.Enabled = false
@@ -392,10 +393,10 @@ func (b *builder) absentMembers(inFeed func(key string) bool) {
 			continue
 		}
 		userid, alive := b.live.Users[k]
-		var before *Record
+		var before *member.Record
 		if applied, ok := b.state.Members[k]; ok {
 			userid = applied.UserID
-			if r, err := ParseRecord(applied.Payload); err == nil {
+			if r, err := member.ParseRecord(applied.Payload); err == nil {
 				before = &r
 			}
 		}
@@ -419,7 +420,7 @@ func (b *builder) cleanup(desired, heldMembers map[string]bool) {
 			if !ok {
 				continue
 			}
-			r, err := ParseRecord(applied.Payload)
+			r, err := member.ParseRecord(applied.Payload)
 			if err != nil {
 				continue
 			}
@@ -512,40 +513,47 @@ func (b *builder) stateDepths() map[int]int {
 	return depth
 }
 
-var allFields = []string{"name", "alias", "mobile", "email", "position", "gender", "telephone", "address", "department", "enable",
-	"main_department", "biz_mail", "external_position", "extattr"}
+// allFields is every member field an update can send except
+// direct_leader, which has its own pass: what adopting an existing member
+// pushes. Text fields come from the member table.
+var allFields = func() []string {
+	var f []string
+	for _, t := range member.TextFields {
+		f = append(f, t.Name)
+	}
+	return append(f, slices.DeleteFunc(slices.Clone(member.Structured), func(s string) bool { return s == "direct_leader" })...)
+}()
 
 // AllFields is every member field an update can send except direct_leader,
 // which has its own pass: what adopting an existing member pushes.
 func AllFields() []string { return slices.Clone(allFields) }
 
-// changedFields lists the WeCom update fields whose values differ.
-// department, order and is_leader_in_dept travel together because WeCom
-// reads order and the leader flags against the department list sent with them.
-func changedFields(a, b Record) []string {
+// changedFields lists the WeCom update fields whose values differ, text
+// fields in table order, then the structured ones. department, order and
+// is_leader_in_dept travel together because WeCom reads order and the
+// leader flags against the department list sent with them.
+func changedFields(a, b member.Record) []string {
 	var f []string
+	for _, t := range member.TextFields {
+		if t.Get(&a) != t.Get(&b) {
+			f = append(f, t.Name)
+		}
+	}
 	add := func(name string, differ bool) {
 		if differ {
 			f = append(f, name)
 		}
 	}
-	add("name", a.Name != b.Name)
-	add("alias", a.Alias != b.Alias)
-	add("mobile", a.Mobile != b.Mobile)
-	add("email", a.Email != b.Email)
-	add("position", a.Position != b.Position)
-	add("gender", a.Gender != b.Gender)
-	add("telephone", a.Telephone != b.Telephone)
-	add("address", a.Address != b.Address)
 	add("department", !slices.Equal(a.DeptKeys, b.DeptKeys) || !slices.Equal(a.Order, b.Order) || !slices.Equal(a.IsLeader, b.IsLeader))
 	add("enable", a.Enabled != b.Enabled)
 	add("main_department", a.MainDept != b.MainDept)
-	add("biz_mail", a.BizMail != b.BizMail)
-	add("external_position", a.ExternalPosition != b.ExternalPosition)
 	add("extattr", !bytes.Equal(a.ExtAttr, b.ExtAttr))
 	add("direct_leader", !slices.Equal(a.DirectLeader, b.DirectLeader))
 	return f
 }
+
+// key is the case-insensitive identity of a userid, as WeCom compares them.
+func key(userid string) string { return member.Key(userid) }
 
 func phaseIndex(ph string) int { return slices.Index(Phases, ph) }
 

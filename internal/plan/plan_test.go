@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,7 +11,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
-	"github.com/hrfeed/importer/internal/wecom"
+	"github.com/hrfeed/importer/internal/member"
 )
 
 func dept(key string) mapper.Department {
@@ -18,11 +19,11 @@ func dept(key string) mapper.Department {
 	return mapper.Department{Key: key, Name: parts[len(parts)-1], ParentKey: strings.Join(parts[:len(parts)-1], "/"), Depth: len(parts)}
 }
 
-func member(id, name, deptKey string, leaders ...string) mapper.Member {
+func person(id, name, deptKey string, leaders ...string) mapper.Member {
 	return mapper.Member{
-		User:     wecom.User{UserID: id, Name: name, Mobile: "1380000" + fmt.Sprintf("%04d", len(id)), DirectLeader: leaders},
-		DeptKeys: []string{deptKey},
-		Ref:      "staff.csv:" + id,
+		Record: member.Record{UserID: id, Name: name, Mobile: "1380000" + fmt.Sprintf("%04d", len(id)), DirectLeader: leaders,
+			DeptKeys: []string{deptKey}, Enabled: true},
+		Ref: "staff.csv:" + id,
 	}
 }
 
@@ -30,9 +31,9 @@ func feed() mapper.Directory {
 	return mapper.Directory{
 		Departments: []mapper.Department{dept("总部"), dept("总部/研发中心"), dept("总部/研发中心/后端组"), dept("总部/销售部")},
 		Members: []mapper.Member{
-			member("boss", "王总", "总部"),
-			member("dev1", "张伟", "总部/研发中心/后端组", "boss"),
-			member("sales1", "李娜", "总部/销售部", "boss"),
+			person("boss", "王总", "总部"),
+			person("dev1", "张伟", "总部/研发中心/后端组", "boss"),
+			person("sales1", "李娜", "总部/销售部", "boss"),
 		},
 	}
 }
@@ -51,7 +52,7 @@ func applied(dir mapper.Directory) (journal.State, Live) {
 		live.Departments[i+2] = LiveDept{ID: i + 2, ParentID: parent}
 	}
 	for _, m := range dir.Members {
-		r := RecordOf(m)
+		r := m.Record
 		st.Members[key(r.UserID)] = journal.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled}
 		live.Users[key(r.UserID)] = r.UserID
 	}
@@ -131,7 +132,7 @@ func TestChanges(t *testing.T) {
 	}{
 		{
 			name:   "one field changes, only it is sent",
-			change: func(d *mapper.Directory) { d.Members[1].User.Position = "高级工程师" },
+			change: func(d *mapper.Directory) { d.Members[1].Position = "高级工程师" },
 			want:   []opLine{{PhaseMembers, 0, UserUpdate, "dev1", "position"}},
 		},
 		{
@@ -143,14 +144,14 @@ func TestChanges(t *testing.T) {
 		},
 		{
 			name:   "a leader who already exists travels with the member's update",
-			change: func(d *mapper.Directory) { d.Members[2].User.DirectLeader = []string{"dev1"} },
+			change: func(d *mapper.Directory) { d.Members[2].DirectLeader = []string{"dev1"} },
 			want:   []opLine{{PhaseMembers, 0, UserUpdate, "sales1", "direct_leader"}},
 		},
 		{
 			name: "a leader created in the same run waits for the leaders pass",
 			change: func(d *mapper.Directory) {
-				d.Members = append(d.Members, member("lead2", "新主管", "总部"))
-				d.Members[2].User.DirectLeader = []string{"lead2"}
+				d.Members = append(d.Members, person("lead2", "新主管", "总部"))
+				d.Members[2].DirectLeader = []string{"lead2"}
 			},
 			want: []opLine{{PhaseMembers, 0, UserCreate, "lead2", ""}, {PhaseLeaders, 0, UserLeaders, "sales1", "direct_leader"}},
 		},
@@ -264,7 +265,7 @@ func TestAdoptionSendsEveryField(t *testing.T) {
 func TestUserIDsCompareCaseInsensitively(t *testing.T) {
 	st, live := applied(feed())
 	d := feed()
-	d.Members[1].User.UserID = "DEV1"
+	d.Members[1].UserID = "DEV1"
 	p, err := Build(d, st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)
@@ -316,8 +317,8 @@ func TestPolicyValidate(t *testing.T) {
 }
 
 func TestRecordHashIsStable(t *testing.T) {
-	a := RecordOf(member("dev1", "张伟", "总部", "boss"))
-	b := RecordOf(member("dev1", "张伟", "总部", "boss"))
+	a := person("dev1", "张伟", "总部", "boss").Record
+	b := person("dev1", "张伟", "总部", "boss").Record
 	if a.Hash() != b.Hash() {
 		t.Fatal("equal records hash differently")
 	}
@@ -325,7 +326,7 @@ func TestRecordHashIsStable(t *testing.T) {
 	if a.Hash() == b.Hash() {
 		t.Fatal("different records hash equally")
 	}
-	back, err := ParseRecord(a.JSON())
+	back, err := member.ParseRecord(a.JSON())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,10 +342,20 @@ func TestNewMemberFieldsAreDiffed(t *testing.T) {
 	}{
 		{func(m *mapper.Member) { m.BizMail = "boss@corp.example" }, "biz_mail"},
 		{func(m *mapper.Member) { m.ExternalPosition = "总经理" }, "external_position"},
-		{func(m *mapper.Member) { m.MainDeptKey = "总部" }, "main_department"},
+		{func(m *mapper.Member) { m.MainDept = "总部" }, "main_department"},
 		{func(m *mapper.Member) {
-			m.ExtAttr = []mapper.ExtAttr{{Type: mapper.AttrTypeText, Name: "工号", Text: mapper.ExtAttrText{Value: "E1"}}}
+			m.ExtAttr = json.RawMessage(`[{"type":0,"name":"工号","text":{"value":"E1"}}]`)
 		}, "extattr"},
+	}
+	// Every text field of the member table is diffed and sent on its own.
+	for _, f := range member.TextFields {
+		if f.Name == "name" || f.Name == "mobile" {
+			continue // the fixture's own values; changed below by others
+		}
+		tests = append(tests, struct {
+			change func(*mapper.Member)
+			field  string
+		}{func(m *mapper.Member) { f.Set(&m.Record, "x"+f.Name) }, f.Name})
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
@@ -388,7 +399,7 @@ func TestCleanupOrderWithCodeKeys(t *testing.T) {
 func TestChangesShowBeforeAndAfter(t *testing.T) {
 	st, live := applied(feed())
 	d := feed()
-	d.Members[1].User.Position = "架构师"
+	d.Members[1].Position = "架构师"
 	d.Members[1].DeptKeys = []string{"总部/销售部"}
 	p, err := Build(d, st, live, Policy{})
 	if err != nil {

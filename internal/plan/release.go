@@ -5,12 +5,21 @@ import (
 	"slices"
 
 	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/member"
 )
 
 // uniqueFields are the member fields WeCom keeps unique per corp: a value
 // can be given to a member only once nobody else holds it (60104, 60106,
 // 60145).
-var uniqueFields = []string{mapper.FieldMobile, mapper.FieldEmail, mapper.FieldBizMail}
+var uniqueFields = func() []string {
+	var f []string
+	for _, t := range member.TextFields {
+		if t.Taken != 0 {
+			f = append(f, t.Name)
+		}
+	}
+	return f
+}()
 
 // releaseMoved orders the plan so that a mobile, email or biz_mail moving
 // from one member to another (a leaver's number handed to a new hire, two
@@ -31,10 +40,10 @@ func (b *builder) releaseMoved(dir mapper.Directory, held map[string]bool) {
 		if m.Leaver {
 			continue
 		}
-		r := RecordOf(m)
+		r := m.Record
 		for _, f := range uniqueFields {
-			if v := r.field(f); v != "" {
-				wants[f][mapper.UniqueKey(f, v)] = key(r.UserID)
+			if v := field(&r, f); v != "" {
+				wants[f][member.UniqueKey(f, v)] = key(r.UserID)
 			}
 		}
 	}
@@ -48,15 +57,15 @@ func (b *builder) releaseMoved(dir mapper.Directory, held map[string]bool) {
 		}
 		var give []string
 		for _, f := range uniqueFields {
-			v := op.Before.field(f)
+			v := field(op.Before, f)
 			if v == "" {
 				continue
 			}
-			taker, ok := wants[f][mapper.UniqueKey(f, v)]
+			taker, ok := wants[f][member.UniqueKey(f, v)]
 			if !ok || taker == key(op.Target) {
 				continue
 			}
-			if op.After != nil && op.Kind != UserDisable && mapper.UniqueKey(f, op.After.field(f)) == mapper.UniqueKey(f, v) {
+			if op.After != nil && op.Kind != UserDisable && member.UniqueKey(f, field(op.After, f)) == member.UniqueKey(f, v) {
 				continue
 			}
 			give = append(give, f)
@@ -70,15 +79,16 @@ func (b *builder) releaseMoved(dir mapper.Directory, held map[string]bool) {
 		}
 		freed := *op.Before
 		for _, f := range give {
-			freed.setField(f, "")
+			t, _ := member.TextField(f)
+			t.Set(&freed, "")
 		}
 		if freed.Mobile == "" && freed.Email == "" {
 			// WeCom needs one of the two (60129): the value cannot be freed
 			// by this importer, and whoever wants it must wait.
 			for _, f := range give {
-				blocked[wants[f][mapper.UniqueKey(f, op.Before.field(f))]] = fmt.Sprintf(
+				blocked[wants[f][member.UniqueKey(f, field(op.Before, f))]] = fmt.Sprintf(
 					"%s %q still belongs to %s, who would be left with neither mobile nor email if it were cleared; give %s another mobile or an email first",
-					f, op.Before.field(f), op.Target, op.Target)
+					f, field(op.Before, f), op.Target, op.Target)
 			}
 			continue
 		}
@@ -95,7 +105,7 @@ func (b *builder) releaseMoved(dir mapper.Directory, held map[string]bool) {
 			Before: op.Before, After: &rel, Fields: give})
 		op.Before = &rel
 		op.Fields = slices.DeleteFunc(op.Fields, func(f string) bool {
-			return slices.Contains(give, f) && op.After.field(f) == ""
+			return slices.Contains(give, f) && field(op.After, f) == ""
 		})
 	}
 	// A held member keeps its values; whoever wants one waits for HR.
@@ -104,13 +114,13 @@ func (b *builder) releaseMoved(dir mapper.Directory, held map[string]bool) {
 		if !ok {
 			continue
 		}
-		r, err := ParseRecord(applied.Payload)
+		r, err := member.ParseRecord(applied.Payload)
 		if err != nil {
 			continue
 		}
 		for _, f := range uniqueFields {
-			if v := r.field(f); v != "" {
-				if taker, ok := wants[f][mapper.UniqueKey(f, v)]; ok && taker != k {
+			if v := field(&r, f); v != "" {
+				if taker, ok := wants[f][member.UniqueKey(f, v)]; ok && taker != k {
 					blocked[taker] = fmt.Sprintf("%s %q still belongs to %s, whose own row was rejected, so it is not changed in this run", f, v, r.UserID)
 				}
 			}
@@ -124,21 +134,9 @@ func (b *builder) releaseMoved(dir mapper.Directory, held map[string]bool) {
 		return op.Kind == UserUpdate && len(op.Fields) == 0 && op.Before != nil && op.After != nil && op.Before.Hash() == op.After.Hash()
 	})
 	for _, m := range dir.Members {
-		if why := blocked[key(m.User.UserID)]; why != "" {
-			b.p.Held = append(b.p.Held, Held{UserID: m.User.UserID, Ref: m.Ref, Rule: RuleValueTaken, Message: why})
+		if why := blocked[key(m.UserID)]; why != "" {
+			b.p.Held = append(b.p.Held, Held{UserID: m.UserID, Ref: m.Ref, Rule: RuleValueTaken, Message: why})
 		}
-	}
-}
-
-// setField sets one of the unique fields.
-func (r *Record) setField(name, v string) {
-	switch name {
-	case mapper.FieldMobile:
-		r.Mobile = v
-	case mapper.FieldEmail:
-		r.Email = v
-	case mapper.FieldBizMail:
-		r.BizMail = v
 	}
 }
 

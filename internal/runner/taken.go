@@ -8,14 +8,22 @@ import (
 
 	"github.com/hrfeed/importer/internal/executor"
 	"github.com/hrfeed/importer/internal/journal"
-	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom"
 )
 
-// takenErrcodes are WeCom's answers for a unique value another member
-// holds: mobile (60104), email (60106), biz_mail (60145).
-var takenErrcodes = map[int]string{wecom.CodeMobileTaken: mapper.FieldMobile, wecom.CodeEmailTaken: mapper.FieldEmail, wecom.CodeBizMailTaken: mapper.FieldBizMail}
+// takenErrcodes map WeCom's answer for a unique value another member
+// holds to the field it is about, from the member table.
+var takenErrcodes = func() map[int]string {
+	m := map[int]string{}
+	for _, f := range member.TextFields {
+		if f.Taken != 0 {
+			m[f.Taken] = f.Name
+		}
+	}
+	return m
+}()
 
 // takenValues collects the calls WeCom refused because someone else holds
 // the value, so the run can say who: WeCom's answer does not.
@@ -42,13 +50,13 @@ func (t *takenValues) explain(ctx context.Context, store journal.Store, runID in
 	}
 	holders := map[string]string{} // field + "\x00" + value key -> userid
 	for _, m := range state.Members {
-		r, err := plan.ParseRecord(m.Payload)
+		r, err := member.ParseRecord(m.Payload)
 		if err != nil {
 			continue
 		}
-		for _, f := range []string{mapper.FieldMobile, mapper.FieldEmail, mapper.FieldBizMail} {
-			if v := recordValue(r, f); v != "" {
-				holders[f+"\x00"+mapper.UniqueKey(f, v)] = r.UserID
+		for _, tf := range member.TextFields {
+			if v := tf.Get(&r); v != "" && tf.Taken != 0 {
+				holders[tf.Name+"\x00"+member.UniqueKey(tf.Name, v)] = r.UserID
 			}
 		}
 	}
@@ -56,7 +64,7 @@ func (t *takenValues) explain(ctx context.Context, store journal.Store, runID in
 		f := takenErrcodes[res.Errcode]
 		v := recordValue(*res.Op.After, f)
 		who := "no member this importer manages: find it in the WeCom admin console"
-		if h := holders[f+"\x00"+mapper.UniqueKey(f, v)]; h != "" && !strings.EqualFold(h, res.Op.Target) {
+		if h := holders[f+"\x00"+member.UniqueKey(f, v)]; h != "" && !strings.EqualFold(h, res.Op.Target) {
 			who = h + ", per the journal"
 		}
 		msg := fmt.Sprintf("%s %s: %s %q is held by %s (WeCom %d)", res.Op.Kind, res.Op.Target, f, v, who, wecom.CodeOf(res.Err))
@@ -67,12 +75,7 @@ func (t *takenValues) explain(ctx context.Context, store journal.Store, runID in
 	return nil
 }
 
-func recordValue(r plan.Record, field string) string {
-	switch field {
-	case mapper.FieldMobile:
-		return r.Mobile
-	case mapper.FieldEmail:
-		return r.Email
-	}
-	return r.BizMail
+func recordValue(r member.Record, field string) string {
+	t, _ := member.TextField(field)
+	return t.Get(&r)
 }

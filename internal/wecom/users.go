@@ -28,6 +28,20 @@ func (c *Client) CreateUser(ctx context.Context, u *User) error {
 	return nil
 }
 
+// CreateUserBody creates a member from a body built as a map (POST
+// user/create), for callers that assemble it from a field table rather
+// than a User. It must hold "userid".
+func (c *Client) CreateUserBody(ctx context.Context, body UserPatch) error {
+	id, _ := body["userid"].(string)
+	if id == "" {
+		return errors.New("create user: body has no userid")
+	}
+	if err := c.post(ctx, "user/create", body, nil); err != nil {
+		return fmt.Errorf("create user %s: %w", id, err)
+	}
+	return nil
+}
+
 // GetUser reads one member (GET user/get). The lookup is case-insensitive
 // on the server; an unknown userid is errcode 60111.
 func (c *Client) GetUser(ctx context.Context, userid string) (*User, error) {

@@ -21,6 +21,7 @@ import (
 type dirIndex struct {
 	byMobile map[string]keySet // mobileKey(mobile) -> users, non-empty mobiles only
 	byEmail  map[string]keySet // foldKey(email) -> users, non-empty emails only
+	byBiz    map[string]keySet // foldKey(biz_mail) -> users, non-empty only
 	// followers[userKey(l)] holds the users naming l in direct_leader, so
 	// deleting l edits only them. It is keyed by the folded id whether or
 	// not l exists, because a loaded file may name an absent leader and
@@ -48,6 +49,7 @@ func newDirIndex() dirIndex {
 	return dirIndex{
 		byMobile:  map[string]keySet{},
 		byEmail:   map[string]keySet{},
+		byBiz:     map[string]keySet{},
 		followers: map[string]keySet{},
 		members:   map[int]keySet{},
 		leaders:   map[int]map[string]int{},
@@ -105,6 +107,9 @@ func (x *dirIndex) addUser(k string, u *user) {
 	if u.Email != "" {
 		setAdd(x.byEmail, foldKey(u.Email), k)
 	}
+	if u.BizMail != "" {
+		setAdd(x.byBiz, foldKey(u.BizMail), k)
+	}
 	for _, l := range u.DirectLeader {
 		setAdd(x.followers, userKey(l), k)
 	}
@@ -127,6 +132,9 @@ func (x *dirIndex) removeUser(k string, u *user) {
 	}
 	if u.Email != "" {
 		setDel(x.byEmail, foldKey(u.Email), k)
+	}
+	if u.BizMail != "" {
+		setDel(x.byBiz, foldKey(u.BizMail), k)
 	}
 	for _, l := range u.DirectLeader {
 		setDel(x.followers, userKey(l), k)

@@ -11,22 +11,26 @@ import (
 
 // SnapUser is every stored field of a member, with wire-style JSON names.
 type SnapUser struct {
-	UserID         string   `json:"userid"`
-	Name           string   `json:"name"`
-	Alias          string   `json:"alias"`
-	Mobile         string   `json:"mobile"`
-	Email          string   `json:"email"`
-	Position       string   `json:"position"`
-	Gender         string   `json:"gender"`
-	Telephone      string   `json:"telephone"`
-	Address        string   `json:"address"`
-	Department     []int    `json:"department"`
-	Order          []uint32 `json:"order"`
-	IsLeaderInDept []int    `json:"is_leader_in_dept"`
-	DirectLeader   []string `json:"direct_leader"`
-	MainDepartment int      `json:"main_department"`
-	Enable         int      `json:"enable"`
-	Status         int      `json:"status"`
+	UserID    string `json:"userid"`
+	Name      string `json:"name"`
+	Alias     string `json:"alias"`
+	Mobile    string `json:"mobile"`
+	Email     string `json:"email"`
+	Position  string `json:"position"`
+	Gender    string `json:"gender"`
+	Telephone string `json:"telephone"`
+	Address   string `json:"address"`
+	// BizMail and ExternalPosition are stored only as set: the emulator
+	// has no enterprise mail to generate a default address from.
+	BizMail          string   `json:"biz_mail,omitempty"`
+	ExternalPosition string   `json:"external_position,omitempty"`
+	Department       []int    `json:"department"`
+	Order            []uint32 `json:"order"`
+	IsLeaderInDept   []int    `json:"is_leader_in_dept"`
+	DirectLeader     []string `json:"direct_leader"`
+	MainDepartment   int      `json:"main_department"`
+	Enable           int      `json:"enable"`
+	Status           int      `json:"status"`
 }
 
 // SnapDept is every stored field of a department.

@@ -48,6 +48,7 @@ type userInput struct {
 	userID, newUserID                   *string
 	name, alias, mobile, email          *string
 	position, gender, telephone, addr   *string
+	bizMail, externalPosition           *string
 	department                          []int
 	order                               []int64
 	isLeader                            []int
@@ -127,8 +128,11 @@ func parseUserInput(body map[string]json.RawMessage) (*userInput, int) {
 		gender:    optGender(body, &ok),
 		telephone: optString(body, "telephone", &ok),
 		addr:      optString(body, "address", &ok),
-		mainDept:  optInt(body, "main_department", &ok),
-		enable:    optInt(body, "enable", &ok),
+		bizMail:   optString(body, "biz_mail", &ok),
+
+		externalPosition: optString(body, "external_position", &ok),
+		mainDept:         optInt(body, "main_department", &ok),
+		enable:           optInt(body, "enable", &ok),
 	}
 	var good bool
 	if in.hasDept, good = getField(body, "department", &in.department); !good {
@@ -185,6 +189,8 @@ func (s *Server) apply(u *user, in *userInput, creating bool) ([]int, int) {
 	set(&u.Gender, in.gender)
 	set(&u.Telephone, in.telephone)
 	set(&u.Address, in.addr)
+	set(&u.BizMail, in.bizMail)
+	set(&u.ExternalPosition, in.externalPosition)
 	if creating || !u.activated {
 		// An activated member's mobile belongs to them: silently ignored.
 		set(&u.Mobile, in.mobile)
@@ -342,6 +348,20 @@ func (s *Server) validateUser(u *user, key string) int {
 		if heldByOther(s.idx.byEmail, foldKey(u.Email), key) {
 			return 60106
 		}
+	}
+	if u.BizMail != "" {
+		// 60143: invalid enterprise mailbox; 60145: already used.
+		if len(u.BizMail) < 6 || len(u.BizMail) > 64 || !emailRe.MatchString(u.BizMail) {
+			return 60143
+		}
+		if heldByOther(s.idx.byBiz, foldKey(u.BizMail), key) {
+			return 60145
+		}
+	}
+	if runeLen(u.ExternalPosition) > 12 {
+		// The create page limits it to 12 characters and names no errcode;
+		// 40058 is WeCom's answer for a value too long.
+		return 40058
 	}
 	if u.Mobile == "" && u.Email == "" {
 		return 60129
@@ -627,6 +647,8 @@ func (s *Server) userJSON(u *user, sec *Secret) map[string]any {
 		"email":             u.Email,
 		"telephone":         u.Telephone,
 		"address":           u.Address,
+		"biz_mail":          u.BizMail,
+		"external_position": u.ExternalPosition,
 		"avatar":            "",
 		"thumb_avatar":      "",
 		"enable":            u.Enable,
@@ -637,7 +659,7 @@ func (s *Server) userJSON(u *user, sec *Secret) map[string]any {
 	}
 	if sec != nil && sec.Kind == App && sec.Restricted {
 		m["gender"] = "0"
-		m["mobile"], m["email"], m["address"] = "", "", ""
+		m["mobile"], m["email"], m["address"], m["biz_mail"] = "", "", "", ""
 	}
 	return m
 }

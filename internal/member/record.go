@@ -1,14 +1,16 @@
-package plan
+package member
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"slices"
 	"strings"
-
-	"github.com/hrfeed/importer/internal/mapper"
 )
+
+// RecordFormat is the version of Record's encoding the journal stores.
+// Adding an optional field keeps it: omitted when empty, the field leaves
+// every existing record's encoding, and so its digest, as it was.
+const RecordFormat = 1
 
 // Record is the canonical form of a member as this importer pushed it. It
 // names departments by HR key rather than WeCom id, so comparing the feed
@@ -39,38 +41,6 @@ type Record struct {
 	ToInvite *bool `json:"-"`
 }
 
-// RecordOf turns a mapped member into its canonical record.
-func RecordOf(m mapper.Member) Record {
-	u := m.User
-	r := Record{
-		UserID:           u.UserID,
-		Name:             u.Name,
-		Alias:            u.Alias,
-		Mobile:           u.Mobile,
-		Email:            u.Email,
-		Position:         u.Position,
-		Gender:           u.Gender,
-		Telephone:        u.Telephone,
-		Address:          u.Address,
-		DeptKeys:         slices.Clone(m.DeptKeys),
-		Order:            slices.Clone(u.Order),
-		IsLeader:         slices.Clone(u.IsLeaderInDept),
-		DirectLeader:     slices.Clone(u.DirectLeader),
-		Enabled:          u.Enable == nil || *u.Enable == 1,
-		ToInvite:         u.ToInvite,
-		MainDept:         m.MainDeptKey,
-		BizMail:          m.BizMail,
-		ExternalPosition: m.ExternalPosition,
-	}
-	if len(m.ExtAttr) > 0 {
-		r.ExtAttr, _ = json.Marshal(m.ExtAttr) // plain strings and ints always encode
-	}
-	if m.Leaver {
-		r.Enabled = false
-	}
-	return r
-}
-
 // JSON is the canonical encoding: fixed field order, so equal records hash equally.
 func (r Record) JSON() json.RawMessage {
 	b, _ := json.Marshal(r) // a struct of strings, slices and bools always encodes
@@ -90,5 +60,5 @@ func ParseRecord(b []byte) (Record, error) {
 	return r, err
 }
 
-// key is the case-insensitive identity of a userid, as WeCom compares them.
-func key(userid string) string { return strings.ToLower(userid) }
+// Key is the case-insensitive identity of a userid, as WeCom compares them.
+func Key(userid string) string { return strings.ToLower(userid) }

@@ -1,8 +1,9 @@
-package mapper
+package member
 
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // WeCom's create-user page: a mainland China number may be given without
@@ -90,4 +91,35 @@ func checkMobile(v string) string {
 		return "too short for an international number"
 	}
 	return ""
+}
+
+// NormalizeMobile strips spaces and dashes and drops the +86/0086 country
+// code from an 11-digit mainland number, which WeCom accepts bare; other
+// countries keep their code because WeCom needs it.
+func NormalizeMobile(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '-' || unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+	for _, cc := range []string{"+86", "0086"} {
+		if rest, ok := strings.CutPrefix(s, cc); ok && isCNMobile(rest) {
+			return rest
+		}
+	}
+	return s
+}
+
+func isCNMobile(s string) bool {
+	return len(s) == 11 && s[0] == '1' && allDigits(s)
+}
+
+func allDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -1,4 +1,4 @@
-package mapper
+package member
 
 import "testing"
 
@@ -26,7 +26,8 @@ func TestMobileRule(t *testing.T) {
 		{"+99 123", false},
 	}
 	for _, tt := range tests {
-		rule, msg := checkValue(FieldMobile, tt.in)
+		f, _ := TextField("mobile")
+		rule, msg := f.Check(tt.in)
 		if (rule == "") != tt.ok {
 			t.Errorf("mobile %q: rule %q (%s), want ok=%v", tt.in, rule, msg, tt.ok)
 		}
