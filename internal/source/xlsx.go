@@ -25,6 +25,8 @@ type XLSXOptions struct {
 	Columns []string
 	// TmpDir is where large parts spill; "" is the system default.
 	TmpDir string
+
+	limits *limits // nil: the defaults
 }
 
 // Memory bounds handed to excelize. A worksheet or shared-strings part
@@ -45,6 +47,8 @@ const headerScan = 50
 type XLSX struct {
 	name  string // file base name, for errors
 	sheet string
+	lim   limits
+	n     int // data rows yielded
 	f     *excelize.File
 	rows  *excelize.Rows
 	line  int  // sheet row number of the row the iterator is on
@@ -76,9 +80,9 @@ func OpenXLSX(path string, opts XLSXOptions) (*XLSX, error) {
 		if f != nil {
 			_ = f.Close()
 		}
-		return nil, fmt.Errorf("%s: open workbook: %w", name, err)
+		return nil, fmt.Errorf("%s: open workbook: %w", name, clip(err))
 	}
-	x := &XLSX{name: name, f: f}
+	x := &XLSX{name: name, f: f, lim: opts.limits.or()}
 	if err := x.open(opts); err != nil {
 		_ = x.Close()
 		return nil, err
@@ -198,14 +202,20 @@ func (x *XLSX) setHeader(cells []string) error {
 			// refusing the sheet as the CSV reader does.
 			continue
 		}
+		if rule, msg := vetCell(h, colName(i), x.lim); rule != "" {
+			return fmt.Errorf("%s: %s!%d: header: %s", x.name, x.sheet, x.line, msg)
+		}
 		if j, dup := seen[h]; dup {
-			return fmt.Errorf("%s: %s!%d: header column %s %q duplicates column %s", x.name, x.sheet, x.line, colName(i), h, colName(j))
+			return fmt.Errorf("%s: %s!%d: header column %s %s duplicates column %s", x.name, x.sheet, x.line, colName(i), excerpt(h), colName(j))
 		}
 		seen[h] = i
 		x.header[i] = h
 	}
 	if len(seen) == 0 {
 		return fmt.Errorf("%s: %s!%d: the header row is empty", x.name, x.sheet, x.line)
+	}
+	if len(seen) > x.lim.columns {
+		return errTooManyColumns(fmt.Sprintf("%s: %s!%d", x.name, x.sheet, x.line), len(seen), x.lim.columns, x.Columns())
 	}
 	return nil
 }
@@ -242,7 +252,13 @@ func (x *XLSX) Next() bool {
 		if blank(cells) {
 			continue
 		}
-		x.row = Row{Ref: x.sheet + "!" + strconv.Itoa(x.line), Values: make(map[string]string, len(x.header))}
+		ref := x.sheet + "!" + strconv.Itoa(x.line)
+		if x.n == x.lim.rows {
+			x.err = errTooManyRows(x.name+": "+ref, x.lim.rows)
+			return false
+		}
+		x.n++
+		x.row = Row{Ref: ref, Values: make(map[string]string, len(x.header))}
 		for i, h := range x.header {
 			if h == "" {
 				continue
@@ -253,6 +269,7 @@ func (x *XLSX) Next() bool {
 			}
 			x.row.Values[h] = v
 		}
+		vet(&x.row, x.header, x.lim)
 		return true
 	}
 	if err := x.rows.Error(); err != nil {
@@ -262,7 +279,7 @@ func (x *XLSX) Next() bool {
 }
 
 func (x *XLSX) readErr(err error) error {
-	return fmt.Errorf("%s: %s!%d: %w", x.name, x.sheet, x.line, err)
+	return fmt.Errorf("%s: %s!%d: %w", x.name, x.sheet, x.line, clip(err))
 }
 
 // Row is the row Next just read. Its Values map is the caller's to keep.
