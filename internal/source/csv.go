@@ -32,6 +32,7 @@ type CSV struct {
 	offset   int // physical lines consumed before the csv.Reader started
 	header   []string
 	encoding string
+	note     encodingNote
 	delim    rune
 	lim      limits
 	rows     int // data rows yielded
@@ -68,13 +69,13 @@ func newCSV(name string, r io.Reader, opts CSVOptions) (*CSV, error) {
 	if opts.HeaderRow < 0 {
 		return nil, fmt.Errorf("%s: header row %d: must be 1 or more", name, opts.HeaderRow)
 	}
-	dec, enc, err := decode(r, opts.Encoding)
+	dec, enc, note, err := decode(r, opts.Encoding, opts.HeaderRow)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	br := bufio.NewReaderSize(dec, sniffSize)
 
-	c := &CSV{name: name, encoding: enc, lim: opts.limits.or()}
+	c := &CSV{name: name, encoding: enc, note: note, lim: opts.limits.or()}
 	for c.offset+1 < opts.HeaderRow {
 		if err := skipLine(br); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -119,6 +120,13 @@ func (c *CSV) readHeader() error {
 	if len(rec) > c.lim.columns {
 		return errTooManyColumns(fmt.Sprintf("%s:%d", c.name, line), len(rec), c.lim.columns, rec)
 	}
+	if c.encoding == EncodingGB18030 && c.note.headerUTF8 {
+		// Read as GB18030 the header is garbled without a byte that fails
+		// to decode, so nothing below would say what went wrong.
+		return fmt.Errorf("%s:%d: the header is UTF-8 text, but %d bytes in the first 64 KiB are not UTF-8 (the first is 0x%02X on line %d), "+
+			"so the file was read as GB18030 and the header came out garbled: set encoding: utf-8 under source: in the job's config "+
+			"to read it as UTF-8 and reject the rows with other bytes, or fix the export", c.name, line, c.note.notUTF8, c.note.firstByte, c.note.firstLine)
+	}
 	c.header = make([]string, len(rec))
 	seen := make(map[string]int, len(rec))
 	for i, h := range rec {
@@ -142,8 +150,8 @@ func (c *CSV) readHeader() error {
 // does not decode, or that breaks a cell rule. A bad header spoils every
 // row, so it ends the read rather than rejecting rows one by one.
 func (c *CSV) checkHeaderName(line, i int, h string) error {
-	if hasInvalid(h) {
-		return fmt.Errorf("%s:%d: header column %d %s has invalid characters for encoding %s", c.name, line, i+1, excerpt(h), c.encoding)
+	if at, what := invalidAt(h); at >= 0 {
+		return fmt.Errorf("%s:%d: header column %d %s has %s, which is not valid %s; %s", c.name, line, i+1, excerptAt(h, at), what, c.encoding, c.note.hint(c.encoding))
 	}
 	if rule, msg := vetCell(h, strconv.Itoa(i+1), c.lim); rule != "" {
 		return fmt.Errorf("%s:%d: header: %s", c.name, line, msg)
@@ -200,10 +208,12 @@ func (c *CSV) makeRow(rec []string) Row {
 			break
 		}
 		row.Values[c.header[i]] = v
-		if row.Problem == "" && hasInvalid(v) {
-			row.Problem = fmt.Sprintf("invalid characters for encoding %s in column %s", c.encoding, c.header[i])
-			row.ProblemRule = RuleInvalidEncoding
-			row.ProblemColumn = c.header[i]
+		if row.Problem == "" {
+			if at, what := invalidAt(v); at >= 0 {
+				row.Problem = c.encodingProblem(i, v, at, what)
+				row.ProblemRule = RuleInvalidEncoding
+				row.ProblemColumn = c.header[i]
+			}
 		}
 	}
 	vet(&row, c.header, c.lim)
@@ -215,6 +225,16 @@ func (c *CSV) makeRow(rec []string) Row {
 		row.ProblemColumn = ""
 	}
 	return row
+}
+
+// encodingProblem describes the character at byte at of field i, value v,
+// that did not decode: where it is, down to the line of a multi-line
+// cell, and what to configure if the file is not in the encoding it was
+// read in.
+func (c *CSV) encodingProblem(i int, v string, at int, what string) string {
+	line, _ := c.r.FieldPos(i)
+	line += c.offset + strings.Count(v[:at], "\n")
+	return fmt.Sprintf("%s in column %s (line %d, byte %d of the cell) is not valid %s; %s", what, c.header[i], line, at+1, c.encoding, c.note.hint(c.encoding))
 }
 
 // line is the physical line where the last record read started.
@@ -262,13 +282,6 @@ func blank(rec []string) bool {
 		}
 	}
 	return true
-}
-
-// hasInvalid reports a decoding failure: the x/text decoders turn bad
-// bytes into U+FFFD, and the UTF-8 path leaves them as invalid bytes;
-// strings.ContainsRune with RuneError matches both.
-func hasInvalid(s string) bool {
-	return strings.ContainsRune(s, utf8.RuneError)
 }
 
 // skipLine consumes one physical line, however long.
