@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,10 +16,14 @@ import (
 // CSVOptions tells OpenCSV and NewCSV how to read a file; the zero value
 // sniffs everything.
 type CSVOptions struct {
-	Encoding  string  // "" or "auto" (sniff), "utf-8", "gb18030"/"gbk", "utf-16"
-	Delimiter rune    // 0 = auto among ',', '\t', ';' from the header line
-	HeaderRow int     // 1-based line of the header; 0 = 1
-	limits    *limits // nil: the defaults
+	Encoding  string // "" or "auto" (sniff), "utf-8", "gb18030"/"gbk", "utf-16"
+	Delimiter rune   // 0 = auto among ',', '\t', ';' from the header line
+	HeaderRow int    // 1-based line of the header; 0 = 1
+	// AllowNonRegular lets OpenCSV read a pipe or a device; see
+	// Spec.AllowNonRegular.
+	AllowNonRegular bool
+
+	limits *limits // nil: the defaults
 }
 
 // CSV reads delimited text. It implements Reader.
@@ -46,11 +49,18 @@ var _ Reader = (*CSV)(nil)
 // OpenCSV opens path and reads its header. Refs name the file by its base
 // name, which is what an operator sees in the drop folder.
 func OpenCSV(path string, opts CSVOptions) (*CSV, error) {
-	f, err := os.Open(path)
+	name := filepath.Base(path)
+	f, regular, err := openFile(path, opts.AllowNonRegular)
 	if err != nil {
 		return nil, fmt.Errorf("open csv: %w", err)
 	}
-	c, err := newCSV(filepath.Base(path), f, opts)
+	if regular {
+		if err := checkText(f); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	c, err := newCSV(name, f, opts)
 	if err != nil {
 		_ = f.Close()
 		return nil, err

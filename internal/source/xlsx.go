@@ -68,7 +68,14 @@ func OpenXLSX(path string, opts XLSXOptions) (*XLSX, error) {
 	if opts.HeaderRow < 0 {
 		return nil, fmt.Errorf("%s: header row %d: must be 1 or more", name, opts.HeaderRow)
 	}
-	if err := checkWorkbook(path); err != nil {
+	// A workbook is read by random access, so never from a pipe.
+	file, _, err := openFile(path, false)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	err = checkWorkbook(file)
+	_ = file.Close()
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	f, err := excelize.OpenFile(path, excelize.Options{
