@@ -12,8 +12,9 @@ const (
 	MaxCellBytes = 32 << 10
 
 	// MaxRecordBytes caps one CSV record (a physical line, or the lines of
-	// one quoted record). A real HR record is well under 1 KiB; 1 MiB holds
-	// 32 full cells and is still a buffer the reader can afford. Over it
+	// one quoted record) and one worksheet row (its XML plus the shared
+	// strings it uses). A real HR record is well under 1 KiB; 1 MiB holds
+	// 32 full cells and is still a buffer the readers can afford. Over it
 	// the stream ends: the reader cannot tell where the next record starts
 	// without holding this one.
 	MaxRecordBytes = 1 << 20
@@ -29,6 +30,41 @@ const (
 	// a feed past this would exhaust the machine long before WeCom refused
 	// it.
 	MaxRows = 2_000_000
+
+	// MaxSheetRows is Excel's last row. A worksheet numbering a row past it
+	// was not written by a spreadsheet (excelize refuses numbered rows past
+	// it too; unnumbered ones are counted here).
+	MaxSheetRows = 1_048_576
+
+	// MaxWorkbookBytes caps the declared uncompressed size of a whole
+	// workbook. The 100,000-row, 12-column benchmark workbook unzips to
+	// 53 MB, so a sheet as long as Excel allows is ~560 MB; this leaves
+	// room for wider rows. Each worksheet over 1 MiB and the shared strings
+	// are unzipped to temporary files, so this is also the disk a workbook
+	// may take.
+	MaxWorkbookBytes = 1 << 30
+
+	// MaxSharedStringsBytes caps xl/sharedStrings.xml, which excelize
+	// unzips to a temporary file and indexes. The benchmark workbook's is
+	// 12 MB, ~120 bytes a row: twice what a sheet at Excel's row limit
+	// would need.
+	MaxSharedStringsBytes = 256 << 20
+
+	// MaxSharedStrings caps the number of shared strings. excelize keeps an
+	// index entry of about 50 bytes per string in memory, so this is
+	// ~250 MB at most; the benchmark workbook has 0.4 million, 4 a row.
+	MaxSharedStrings = 5_000_000
+
+	// MaxWorkbookMemoryBytes caps the parts excelize unzips into memory
+	// rather than to a temporary file: styles, the workbook, relations,
+	// worksheets and shared strings under 1 MiB, pictures. A roster with a
+	// photo per person is tens of MB.
+	MaxWorkbookMemoryBytes = 128 << 20
+
+	// MaxWorkbookParts caps the zip entries of a workbook. A workbook has
+	// tens of parts, a few hundred with many sheets or pictures; the zip
+	// reader holds every entry's header in memory.
+	MaxWorkbookParts = 10_000
 )
 
 // limits is the set of limits a reader applies. Tests lower them to
@@ -38,13 +74,21 @@ type limits struct {
 	recordBytes int
 	columns     int
 	rows        int
+
+	workbookBytes, sharedStringsBytes, workbookMemoryBytes int64
+	sharedStrings, workbookParts                           int
 }
 
 var defaultLimits = limits{
-	cellBytes:   MaxCellBytes,
-	recordBytes: MaxRecordBytes,
-	columns:     MaxColumns,
-	rows:        MaxRows,
+	cellBytes:           MaxCellBytes,
+	recordBytes:         MaxRecordBytes,
+	columns:             MaxColumns,
+	rows:                MaxRows,
+	workbookBytes:       MaxWorkbookBytes,
+	sharedStringsBytes:  MaxSharedStringsBytes,
+	workbookMemoryBytes: MaxWorkbookMemoryBytes,
+	sharedStrings:       MaxSharedStrings,
+	workbookParts:       MaxWorkbookParts,
 }
 
 // or is l, or the defaults when no test set it.
