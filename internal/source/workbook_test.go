@@ -168,7 +168,7 @@ func TestXMLScanner(t *testing.T) {
 		}
 		switch tok {
 		case tokStart:
-			got = append(got, "<"+string(s.name)+" a="+s.attr("a")+">")
+			got = append(got, "<"+string(s.name)+" a="+string(s.attr("a"))+">")
 		case tokEmpty:
 			got = append(got, "<"+string(s.name)+"/>")
 		case tokEnd:

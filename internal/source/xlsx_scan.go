@@ -10,20 +10,19 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"strconv"
 	"strings"
 )
 
 // A workbook is checked in two steps before excelize reads a row of it.
-// First the zip directory: what each part declares it unzips to, which
-// archive/zip holds the part to. That alone refuses the zip bomb (a 2 MB
-// file holding a 2 GiB cell) and is what keeps excelize from allocating
-// or spilling more than the limits, as it sizes buffers by the declared
-// size. Then the shared strings and the sheet to be read are streamed
-// once through xmlScanner, which measures every token and every row
-// without holding more than one token: excelize's decoder holds a whole
-// text node, and a whole row's cells, so a part within the size limits
-// can still hold one text node big enough to exhaust memory.
+// First the zip directory: what each part declares it unzips to, a size
+// archive/zip does not let the part's data exceed. That alone refuses the
+// zip bomb (a 2 MB file holding a 2 GiB cell) and is what keeps excelize
+// from allocating or spilling more than the limits, as it sizes buffers
+// by the declared size. Then the shared strings and the sheet to be read
+// are streamed once through xmlScanner, which measures every token and
+// every row without holding more than one token: excelize's decoder holds
+// a whole text node, and a whole row's cells, so a part within the size
+// limits can still hold one text node big enough to exhaust memory.
 
 // maxDirectoryPerPart bounds the zip's central directory per entry
 // (header, name, extra fields): the zip reader holds all of it.
@@ -305,6 +304,8 @@ func scanSheet(f *zip.File, where string, big map[int]int64, lim limits) error {
 	for _, n := range big {
 		largest = max(largest, n)
 	}
+	// Without a tracked string, which cell uses which string is moot.
+	track := len(big) > 0
 	start = -1
 	for {
 		tok, err := s.next()
@@ -322,7 +323,7 @@ func scanSheet(f *zip.File, where string, big map[int]int64, lim limits) error {
 			case s.is("row") && start < 0:
 				// Rows without a number follow the one before, as in
 				// excelize's iterator.
-				if r, err := strconv.Atoi(s.attr("r")); err == nil && r > 0 {
+				if r, ok := atoi(s.attr("r")); ok && r > 0 {
 					row = r
 				} else {
 					row++
@@ -333,9 +334,9 @@ func scanSheet(f *zip.File, where string, big map[int]int64, lim limits) error {
 				if tok == tokStart {
 					start, strs = s.tokStart, 0
 				}
-			case s.is("c") && start >= 0:
+			case s.is("c") && start >= 0 && track:
 				inCell = tok == tokStart
-				sharedString = s.attr("t") == "s"
+				sharedString = string(s.attr("t")) == "s"
 			case s.is("v") && inCell && tok == tokStart:
 				inV, v, plain = true, v[:0], true
 			}
@@ -357,7 +358,7 @@ func scanSheet(f *zip.File, where string, big map[int]int64, lim limits) error {
 				// CDATA, padding) is not what a spreadsheet writes: count
 				// it as the largest string, which excelize may resolve it
 				// to.
-				if i, err := strconv.Atoi(string(bytes.TrimSpace(v))); err == nil && plain {
+				if i, ok := atoi(bytes.TrimSpace(v)); ok && plain {
 					strs += big[i]
 				} else {
 					strs += largest
@@ -595,8 +596,11 @@ func (s *xmlScanner) eof(err error) error {
 // from.
 func (s *xmlScanner) setName(from int) {
 	name := s.tag[from:]
-	if i := bytes.IndexAny(name, " \t\r\n/>"); i >= 0 {
-		name = name[:i]
+	for i, c := range name {
+		if isSpace(c) || c == '/' || c == '>' {
+			name = name[:i]
+			break
+		}
 	}
 	if i := bytes.LastIndexByte(name, ':'); i >= 0 {
 		name = name[i+1:]
@@ -604,31 +608,57 @@ func (s *xmlScanner) setName(from int) {
 	s.name = name
 }
 
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	return b
+}
+
+// atoi is strconv.Atoi on bytes, for digits only.
+func atoi(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
 // attr is the value of the last attribute of the last tag whose local
 // name is name, as encoding/xml, which excelize decodes cells with,
-// would set it.
-func (s *xmlScanner) attr(name string) string {
+// would set it. It is nil when there is none, and valid until the next
+// token.
+func (s *xmlScanner) attr(name string) []byte {
 	if len(s.tag) < 2 {
-		return ""
+		return nil
 	}
 	t := s.tag[1:]
-	if i := bytes.IndexAny(t, " \t\r\n"); i >= 0 {
-		t = t[i:]
-	} else {
-		return ""
+	for len(t) > 0 && !isSpace(t[0]) { // the element name
+		t = t[1:]
 	}
-	value := ""
+	var value []byte
 	for {
-		t = bytes.TrimLeft(t, " \t\r\n")
+		t = skipSpace(t)
 		eq := bytes.IndexByte(t, '=')
 		if eq < 0 {
 			return value
 		}
-		key := bytes.TrimRight(t[:eq], " \t\r\n")
+		key := t[:eq]
+		for len(key) > 0 && isSpace(key[len(key)-1]) {
+			key = key[:len(key)-1]
+		}
 		if i := bytes.LastIndexByte(key, ':'); i >= 0 {
 			key = key[i+1:]
 		}
-		t = bytes.TrimLeft(t[eq+1:], " \t\r\n")
+		t = skipSpace(t[eq+1:])
 		if len(t) == 0 || (t[0] != '"' && t[0] != '\'') {
 			return value
 		}
@@ -637,7 +667,7 @@ func (s *xmlScanner) attr(name string) string {
 			return value
 		}
 		if string(key) == name {
-			value = string(t[1 : 1+end])
+			value = t[1 : 1+end]
 		}
 		t = t[end+2:]
 	}
