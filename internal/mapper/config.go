@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/hrfeed/importer/internal/source"
 )
 
 // Config maps source columns to WeCom members and departments. The lead's
@@ -361,7 +363,8 @@ func missingColumns(want, header []string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("source has no column %s (header: %s)", strings.Join(missing, ", "), strings.Join(header, ", "))
+		// The header is cut short: it may be thousands of columns of noise.
+		return fmt.Errorf("source has no column %s (header: %s)", strings.Join(missing, ", "), source.QuoteColumns(header))
 	}
 	return nil
 }

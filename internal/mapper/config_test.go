@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -166,6 +167,17 @@ func TestCheckColumns(t *testing.T) {
 	err := c.CheckColumns([]string{"工号", "姓名"})
 	if err == nil || !strings.HasPrefix(err.Error(), `source has no column "上级", "启用"`) {
 		t.Fatalf("CheckColumns = %v", err)
+	}
+
+	// A header of a thousand columns, none of them the mapped ones, is
+	// named by its first few.
+	wide := make([]string, 1000)
+	for i := range wide {
+		wide[i] = fmt.Sprintf("column %d with a long title", i)
+	}
+	err = c.CheckColumns(wide)
+	if err == nil || len(err.Error()) > 1000 || !strings.Contains(err.Error(), `"column 9 with a long title", … and 990 more)`) {
+		t.Fatalf("CheckColumns = %v (%d bytes)", err, len(err.Error()))
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -19,6 +19,11 @@ type CSVOptions struct {
 	Encoding  string // "" or "auto" (sniff), "utf-8", "gb18030"/"gbk", "utf-16"
 	Delimiter rune   // 0 = auto among ',', '\t', ';' from the header line
 	HeaderRow int    // 1-based line of the header; 0 = 1
+	// AllowNonRegular lets OpenCSV read a pipe or a device; see
+	// Spec.AllowNonRegular.
+	AllowNonRegular bool
+
+	limits *limits // nil: the defaults
 }
 
 // CSV reads delimited text. It implements Reader.
@@ -26,10 +31,14 @@ type CSV struct {
 	name     string
 	closer   io.Closer
 	r        *csv.Reader
+	guard    *recordGuard
 	offset   int // physical lines consumed before the csv.Reader started
 	header   []string
 	encoding string
+	note     encodingNote
 	delim    rune
+	lim      limits
+	rows     int // data rows yielded
 
 	row Row
 	err error
@@ -40,11 +49,18 @@ var _ Reader = (*CSV)(nil)
 // OpenCSV opens path and reads its header. Refs name the file by its base
 // name, which is what an operator sees in the drop folder.
 func OpenCSV(path string, opts CSVOptions) (*CSV, error) {
-	f, err := os.Open(path)
+	name := filepath.Base(path)
+	f, regular, err := openFile(path, opts.AllowNonRegular)
 	if err != nil {
 		return nil, fmt.Errorf("open csv: %w", err)
 	}
-	c, err := newCSV(filepath.Base(path), f, opts)
+	if regular {
+		if err := checkText(f); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	c, err := newCSV(name, f, opts)
 	if err != nil {
 		_ = f.Close()
 		return nil, err
@@ -63,13 +79,13 @@ func newCSV(name string, r io.Reader, opts CSVOptions) (*CSV, error) {
 	if opts.HeaderRow < 0 {
 		return nil, fmt.Errorf("%s: header row %d: must be 1 or more", name, opts.HeaderRow)
 	}
-	dec, enc, err := decode(r, opts.Encoding)
+	dec, enc, note, err := decode(r, opts.Encoding, opts.HeaderRow)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	br := bufio.NewReaderSize(dec, sniffSize)
 
-	c := &CSV{name: name, encoding: enc}
+	c := &CSV{name: name, encoding: enc, note: note, lim: opts.limits.or()}
 	for c.offset+1 < opts.HeaderRow {
 		if err := skipLine(br); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -88,7 +104,10 @@ func newCSV(name string, r io.Reader, opts CSVOptions) (*CSV, error) {
 		return nil, fmt.Errorf("%s: invalid delimiter %q", name, c.delim)
 	}
 
-	c.r = csv.NewReader(br)
+	// encoding/csv holds a whole record however long it is; the guard
+	// ends the stream instead once a record passes the limit.
+	c.guard = &recordGuard{r: br, max: c.lim.recordBytes}
+	c.r = csv.NewReader(c.guard)
 	c.r.Comma = c.delim
 	c.r.FieldsPerRecord = -1 // a ragged row is a row problem, not the end of the file
 	c.r.ReuseRecord = true
@@ -108,21 +127,44 @@ func (c *CSV) readHeader() error {
 		return c.readErr(err)
 	}
 	line := c.line()
+	if len(rec) > c.lim.columns {
+		return errTooManyColumns(fmt.Sprintf("%s:%d", c.name, line), len(rec), c.lim.columns, rec)
+	}
+	if c.encoding == EncodingGB18030 && c.note.headerUTF8 {
+		// Read as GB18030 the header is garbled without a byte that fails
+		// to decode, so nothing below would say what went wrong.
+		return fmt.Errorf("%s:%d: the header is UTF-8 text, but %d bytes in the first 64 KiB are not UTF-8 (the first is 0x%02X on line %d), "+
+			"so the file was read as GB18030 and the header came out garbled: set encoding: utf-8 under source: in the job's config "+
+			"to read it as UTF-8 and reject the rows with other bytes, or fix the export", c.name, line, c.note.notUTF8, c.note.firstByte, c.note.firstLine)
+	}
 	c.header = make([]string, len(rec))
 	seen := make(map[string]int, len(rec))
 	for i, h := range rec {
 		h = strings.TrimSpace(h)
-		switch {
-		case h == "":
+		if h == "" {
 			return fmt.Errorf("%s:%d: header column %d is empty", c.name, line, i+1)
-		case hasInvalid(h):
-			return fmt.Errorf("%s:%d: header column %d %q has invalid characters for encoding %s", c.name, line, i+1, h, c.encoding)
+		}
+		if err := c.checkHeaderName(line, i, h); err != nil {
+			return err
 		}
 		if j, dup := seen[h]; dup {
-			return fmt.Errorf("%s:%d: header column %d %q duplicates column %d", c.name, line, i+1, h, j+1)
+			return fmt.Errorf("%s:%d: header column %d %s duplicates column %d", c.name, line, i+1, excerpt(h), j+1)
 		}
 		seen[h] = i
 		c.header[i] = h
+	}
+	return nil
+}
+
+// checkHeaderName refuses a header name no mapping could match: one that
+// does not decode, or that breaks a cell rule. A bad header spoils every
+// row, so it ends the read rather than rejecting rows one by one.
+func (c *CSV) checkHeaderName(line, i int, h string) error {
+	if at, what := invalidAt(h); at >= 0 {
+		return fmt.Errorf("%s:%d: header column %d %s has %s, which is not valid %s; %s", c.name, line, i+1, excerptAt(h, at), what, c.encoding, c.note.hint(c.encoding))
+	}
+	if rule, msg := vetCell(h, strconv.Itoa(i+1), c.lim); rule != "" {
+		return fmt.Errorf("%s:%d: header: %s", c.name, line, msg)
 	}
 	return nil
 }
@@ -156,6 +198,11 @@ func (c *CSV) Next() bool {
 		if blank(rec) {
 			continue
 		}
+		if c.rows == c.lim.rows {
+			c.err = errTooManyRows(fmt.Sprintf("%s:%d", c.name, c.line()), c.lim.rows)
+			return false
+		}
+		c.rows++
 		c.row = c.makeRow(rec)
 		return true
 	}
@@ -171,20 +218,33 @@ func (c *CSV) makeRow(rec []string) Row {
 			break
 		}
 		row.Values[c.header[i]] = v
-		if row.Problem == "" && hasInvalid(v) {
-			row.Problem = fmt.Sprintf("invalid characters for encoding %s in column %s", c.encoding, c.header[i])
-			row.ProblemRule = RuleInvalidEncoding
-			row.ProblemColumn = c.header[i]
+		if row.Problem == "" {
+			if at, what := invalidAt(v); at >= 0 {
+				row.Problem = c.encodingProblem(i, v, at, what)
+				row.ProblemRule = RuleInvalidEncoding
+				row.ProblemColumn = c.header[i]
+			}
 		}
 	}
-	// A field-count mismatch outranks bad bytes: with fields shifted, the
-	// column named by an encoding problem may not be the right one.
+	vet(&row, c.header, c.lim)
+	// A field-count mismatch outranks the rest: with fields shifted, the
+	// column another problem names may not be the right one.
 	if len(rec) != len(c.header) {
 		row.Problem = fmt.Sprintf("row has %d fields, header has %d", len(rec), len(c.header))
 		row.ProblemRule = RuleRaggedRow
 		row.ProblemColumn = ""
 	}
 	return row
+}
+
+// encodingProblem describes the character at byte at of field i, value v,
+// that did not decode: where it is, down to the line of a multi-line
+// cell, and what to configure if the file is not in the encoding it was
+// read in.
+func (c *CSV) encodingProblem(i int, v string, at int, what string) string {
+	line, _ := c.r.FieldPos(i)
+	line += c.offset + strings.Count(v[:at], "\n")
+	return fmt.Sprintf("%s in column %s (line %d, byte %d of the cell) is not valid %s; %s", what, c.header[i], line, at+1, c.encoding, c.note.hint(c.encoding))
 }
 
 // line is the physical line where the last record read started.
@@ -194,6 +254,9 @@ func (c *CSV) line() int {
 }
 
 func (c *CSV) readErr(err error) error {
+	if errors.Is(err, errRecordTooLong) {
+		return c.guard.describe(c.name, c.offset)
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		if pe.StartLine != pe.Line {
@@ -229,13 +292,6 @@ func blank(rec []string) bool {
 		}
 	}
 	return true
-}
-
-// hasInvalid reports a decoding failure: the x/text decoders turn bad
-// bytes into U+FFFD, and the UTF-8 path leaves them as invalid bytes;
-// strings.ContainsRune with RuneError matches both.
-func hasInvalid(s string) bool {
-	return strings.ContainsRune(s, utf8.RuneError)
 }
 
 // skipLine consumes one physical line, however long.
@@ -287,4 +343,66 @@ func sniffDelimiter(br *bufio.Reader) rune {
 		}
 	}
 	return best
+}
+
+// errRecordTooLong is what the guard fails the csv.Reader with; the CSV
+// reader turns it into recordGuard.describe.
+var errRecordTooLong = errors.New("csv record too long")
+
+// recordGuard passes the decoded text through to encoding/csv, counting
+// the bytes of the current record, and fails the read once they pass max,
+// so that neither a line without a newline (a binary file, /dev/zero) nor
+// a quote that never closes can make encoding/csv buffer the whole input.
+// It tracks quotes as RFC 4180 does to know where a record ends: a line
+// break ends a record outside quotes only. A stray quote can fool it, but
+// encoding/csv refuses that record anyway.
+type recordGuard struct {
+	r   io.Reader
+	max int
+
+	n      int    // bytes of the current record so far
+	quoted bool   // inside a quoted field
+	line   int    // line breaks passed
+	start  int    // line breaks passed when the current record started
+	head   []byte // the first bytes of the current record, for the error
+	failed bool
+}
+
+func (g *recordGuard) Read(p []byte) (int, error) {
+	if g.failed {
+		return 0, errRecordTooLong
+	}
+	n, err := g.r.Read(p)
+	for i, b := range p[:n] {
+		switch b {
+		case '"':
+			g.quoted = !g.quoted
+		case '\n':
+			g.line++
+			if !g.quoted {
+				g.n, g.start, g.head = 0, g.line, g.head[:0]
+				continue
+			}
+		}
+		if len(g.head) <= excerptBytes+utf8.UTFMax { // enough for excerpt to see it is cut
+			g.head = append(g.head, b)
+		}
+		if g.n++; g.n > g.max {
+			g.failed = true
+			return i, errRecordTooLong
+		}
+	}
+	return n, err
+}
+
+// describe is the error for the record the guard stopped; offset is the
+// lines before the guard's first.
+func (g *recordGuard) describe(name string, offset int) error {
+	first := offset + g.start + 1
+	if g.line == g.start {
+		return fmt.Errorf("%s:%d: line longer than %s, the limit for one CSV record (it starts %s): this is not a CSV export",
+			name, first, byteSize(int64(g.max)), excerpt(string(g.head)))
+	}
+	return fmt.Errorf("%s:%d: record longer than %s, the limit for one CSV record: a quoted field is still open on line %d (a missing closing quote?); it starts %s",
+		name, first, byteSize(int64(g.max)), offset+g.line+1, excerpt(string(g.head)))
 }

@@ -288,9 +288,11 @@ func TestInvalidBytesAfterSniffWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := rows[len(rows)-1]
-	want := "invalid characters for encoding utf-8 in column name"
+	line := strings.TrimPrefix(last.Ref, "mixed.csv:")
+	want := "byte 0xC0 in column name (line " + line + ", byte 1 of the cell) is not valid utf-8; " +
+		"the encoding was sniffed; if the file is not utf-8, set it in the job's config: source: {encoding: gb18030} (or utf-16)"
 	if last.Problem != want || last.ProblemRule != RuleInvalidEncoding || last.ProblemColumn != "name" {
-		t.Errorf("last row problem = %q/%q/%q, want %q/invalid_encoding/name", last.Problem, last.ProblemRule, last.ProblemColumn, want)
+		t.Errorf("last row problem = %q/%q/%q\nwant %q/invalid_encoding/name", last.Problem, last.ProblemRule, last.ProblemColumn, want)
 	}
 	for _, r := range rows[:len(rows)-1] {
 		if r.Problem != "" {
@@ -307,11 +309,13 @@ func TestForcedEncodingMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = NewCSV("gbk.csv", bytes.NewReader(data), CSVOptions{Encoding: "utf-8"})
-	if err == nil || !strings.Contains(err.Error(), "gbk.csv:1: header column 1") || !strings.Contains(err.Error(), "invalid characters for encoding utf-8") {
-		t.Fatalf("err = %v", err)
+	want := `gbk.csv:1: header column 1 "\xb9\xa4\xba\xc5" has byte 0xB9, which is not valid utf-8; ` +
+		"the job's config sets source: {encoding: utf-8}; if the file is in another encoding, change it (utf-8, gb18030 or utf-16)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
 	}
 
-	// A stray byte GB18030 cannot decode becomes U+FFFD: a row problem.
+	// A stray byte GB18030 cannot decode is a row problem that names it.
 	c, err := NewCSV("g.csv", strings.NewReader("id,name\n1,a\xffb\n"), CSVOptions{Encoding: "gb18030"})
 	if err != nil {
 		t.Fatal(err)
@@ -319,6 +323,9 @@ func TestForcedEncodingMismatch(t *testing.T) {
 	rows, err := readAll(c)
 	if err != nil || len(rows) != 1 || rows[0].ProblemRule != RuleInvalidEncoding {
 		t.Fatalf("rows = %+v, err = %v", rows, err)
+	}
+	if want := "byte 0xFF in column name (line 2, byte 2 of the cell) is not valid gb18030; "; !strings.HasPrefix(rows[0].Problem, want) {
+		t.Errorf("problem = %q, want it to start %q", rows[0].Problem, want)
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Source types, the values of Spec.Type.
@@ -35,6 +35,14 @@ type Spec struct {
 	DSN  string
 	View string // postgres: view or table, optionally schema-qualified
 	Key  string // postgres: key column, the row order and the row ref
+
+	// AllowNonRegular lets a csv source be a named pipe, a device or a
+	// socket (process substitution, /dev/stdin). Without it Open refuses
+	// anything but a regular file, because reading a FIFO nobody writes
+	// to, or /dev/zero, hangs or never ends. A directory is always refused,
+	// and so is a workbook that is not a regular file: the xlsx reader
+	// needs random access.
+	AllowNonRegular bool
 }
 
 // Open opens the source spec names. ctx bounds opening and, for
@@ -42,10 +50,7 @@ type Spec struct {
 func Open(ctx context.Context, spec Spec) (Reader, error) {
 	switch strings.ToLower(spec.Type) {
 	case "", TypeCSV:
-		if err := checkText(spec.Path); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Base(spec.Path), err)
-		}
-		return OpenCSV(spec.Path, CSVOptions{Encoding: spec.Encoding, Delimiter: spec.Delimiter, HeaderRow: spec.HeaderRow})
+		return OpenCSV(spec.Path, CSVOptions{Encoding: spec.Encoding, Delimiter: spec.Delimiter, HeaderRow: spec.HeaderRow, AllowNonRegular: spec.AllowNonRegular})
 	case TypeXLSX:
 		return OpenXLSX(spec.Path, XLSXOptions{Sheet: spec.Sheet, HeaderRow: spec.HeaderRow, Columns: spec.Columns})
 	case TypePostgres:
@@ -73,9 +78,67 @@ var (
 	ErrEncrypted = errors.New("the workbook is password-protected (encrypted): save a copy without a password")
 )
 
+// openFile opens path for reading. Unless allowNonRegular, anything but
+// a regular file is refused before it is opened, as opening a FIFO waits
+// for a writer and reading a device may never end; the file is then
+// opened without blocking and checked again, in case a pipe took its
+// place in between. regular reports what was opened.
+func openFile(path string, allowNonRegular bool) (f *os.File, regular bool, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, false, err
+	}
+	kind := fileKind(fi.Mode())
+	switch {
+	case fi.IsDir():
+		return nil, false, fmt.Errorf("%s is a directory, not a file: give the path of the export file", path)
+	case kind != "" && !allowNonRegular:
+		return nil, false, errNotRegular(path, kind)
+	case kind != "":
+		f, err = os.Open(path)
+		return f, false, err
+	}
+	f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	now, err := f.Stat()
+	if err == nil && !now.Mode().IsRegular() {
+		err = errNotRegular(path, fileKind(now.Mode()))
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, false, err
+	}
+	return f, true, nil
+}
+
+// fileKind names a mode that is not a regular file, or "".
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return ""
+	case m&os.ModeDir != 0:
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeCharDevice != 0:
+		return "character device"
+	case m&os.ModeDevice != 0:
+		return "block device"
+	}
+	return "irregular file"
+}
+
+func errNotRegular(path, kind string) error {
+	return fmt.Errorf("%s is not a regular file (%s); a pipe or device may never end or never be written to: give the path of the export file", path, kind)
+}
+
 // checkWorkbook names the common ways a file given as .xlsx is not one.
-func checkWorkbook(path string) error {
-	head, err := readHead(path, 512)
+func checkWorkbook(f io.ReaderAt) error {
+	head, err := readHead(f, 512)
 	if err != nil {
 		return err
 	}
@@ -83,7 +146,7 @@ func checkWorkbook(path string) error {
 	case bytes.HasPrefix(head, sigZip):
 		return nil
 	case bytes.HasPrefix(head, sigOLE):
-		enc, err := oleEncrypted(path)
+		enc, err := oleEncrypted(f)
 		if err != nil {
 			return err
 		}
@@ -104,11 +167,10 @@ func checkWorkbook(path string) error {
 // checkText refuses workbooks handed to the CSV reader, which would
 // otherwise decode a ZIP or OLE file as GB18030 garbage and complain about
 // the header.
-func checkText(path string) error {
-	head, err := readHead(path, 8)
+func checkText(f io.ReaderAt) error {
+	head, err := readHead(f, 8)
 	if err != nil {
-		// The CSV reader reports a missing file in its own words.
-		return nil
+		return err
 	}
 	switch {
 	case bytes.HasPrefix(head, sigZip):
@@ -119,15 +181,12 @@ func checkText(path string) error {
 	return nil
 }
 
-func readHead(path string, n int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+// readHead reads the first n bytes of f, or fewer if it is shorter,
+// without moving its offset.
+func readHead(f io.ReaderAt, n int) ([]byte, error) {
 	buf := make([]byte, n)
-	k, err := io.ReadFull(f, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	k, err := f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	return buf[:k], nil
@@ -136,24 +195,20 @@ func readHead(path string, n int) ([]byte, error) {
 // oleEncrypted scans an OLE2 file for the stream names of an encrypted
 // OOXML package. A plain scan, in bounded chunks, is enough: the names
 // live in the directory sectors, and a legacy .xls has neither.
-func oleEncrypted(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
+func oleEncrypted(f io.ReaderAt) (bool, error) {
 	const chunk = 64 << 10
 	overlap := len(oleEncryptedPackage)
 	buf := make([]byte, overlap+chunk)
 	keep := 0
-	for {
-		n, err := io.ReadFull(f, buf[keep:])
+	for off := int64(0); ; {
+		n, err := f.ReadAt(buf[keep:], off)
+		off += int64(n)
 		data := buf[:keep+n]
 		if bytes.Contains(data, oleEncryptedPackage) || bytes.Contains(data, oleEncryptionInfo) {
 			return true, nil
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			if errors.Is(err, io.EOF) {
 				return false, nil
 			}
 			return false, err

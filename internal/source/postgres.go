@@ -18,6 +18,8 @@ type PostgresOptions struct {
 	DSN  string // connection string; never echoed in an error
 	View string // view or table: "staff_v", "hr.staff_v"; matched exactly, case included
 	Key  string // key column: rows come ordered by it and are referred to by it
+
+	limits *limits // nil: the defaults
 }
 
 // RuleMissingKey is the Row.ProblemRule of a PostgreSQL row whose key
@@ -36,6 +38,8 @@ type Postgres struct {
 	cols   []string
 	oids   []uint32
 	keyCol int
+	lim    limits
+	n      int // rows yielded
 
 	secrets []string // the DSN and its password, scrubbed from every error
 	row     Row
@@ -59,7 +63,7 @@ func OpenPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error) 
 	if opts.Key == "" {
 		return nil, fmt.Errorf("postgres source %s: no key column", opts.View)
 	}
-	p := &Postgres{view: opts.View, key: opts.Key}
+	p := &Postgres{view: opts.View, key: opts.Key, lim: opts.limits.or()}
 	cfg, err := pgx.ParseConfig(opts.DSN)
 	if err != nil {
 		// pgx's message quotes the connection string with the password
@@ -114,8 +118,11 @@ func (p *Postgres) start(ctx context.Context, view pgx.Identifier) error {
 			p.keyCol = i
 		}
 	}
+	if len(p.cols) > p.lim.columns {
+		return errTooManyColumns("postgres source "+p.view, len(p.cols), p.lim.columns, p.cols)
+	}
 	if p.keyCol < 0 {
-		return fmt.Errorf("postgres source %s: no key column %q (columns: %s)", p.view, p.key, strings.Join(p.cols, ", "))
+		return fmt.Errorf("postgres source %s: no key column %s (columns: %s)", p.view, excerpt(p.key), QuoteColumns(p.cols))
 	}
 
 	// Text results: PostgreSQL's own text forms are what the mapper
@@ -165,6 +172,13 @@ func (p *Postgres) Next() bool {
 		return false
 	}
 	raw := p.rows.RawValues()
+	if p.n == p.lim.rows {
+		p.err = errTooManyRows("postgres source "+p.view, p.lim.rows)
+		p.rows.Close()
+		p.rows = nil
+		return false
+	}
+	p.n++
 	row := Row{Values: make(map[string]string, len(p.cols))}
 	for i, name := range p.cols {
 		v := ""
@@ -175,11 +189,17 @@ func (p *Postgres) Next() bool {
 	}
 	key := row.Values[p.key]
 	row.Ref = p.view + ":" + key
+	if len(key) > excerptBytes || controlAt(key) >= 0 {
+		// The ref is in every message about the row: keep it one short
+		// line that cannot drive a terminal.
+		row.Ref = p.view + ":" + excerpt(key)
+	}
 	if strings.TrimSpace(key) == "" {
 		row.Problem = fmt.Sprintf("key column %s is empty", p.key)
 		row.ProblemRule = RuleMissingKey
 		row.ProblemColumn = p.key
 	}
+	vet(&row, p.cols, p.lim)
 	p.row = row
 	return true
 }
@@ -267,5 +287,6 @@ func (p *Postgres) fail(op string, err error) error {
 			msg = strings.ReplaceAll(msg, s, "xxxxx")
 		}
 	}
-	return &SafeError{msg: msg, err: err}
+	// Scrubbed before it is cut, so no part of a secret survives the cut.
+	return &SafeError{msg: clip(errors.New(msg)).Error(), err: err}
 }

@@ -111,7 +111,7 @@ func TestPostgres(t *testing.T) {
 			name: "case is kept", opts: PostgresOptions{View: "Staff", Key: "emp_no"}, columns: []string{"emp_no"},
 			rows: []Row{{Ref: "Staff:E001", Values: vals("emp_no", "E001")}},
 		},
-		{name: "missing key column", opts: PostgresOptions{View: "hr.staff_v", Key: "emp_no"}, openErr: `postgres source hr.staff_v: no key column "emp_no" (columns: 工号, 姓名, 手机, level,`},
+		{name: "missing key column", opts: PostgresOptions{View: "hr.staff_v", Key: "emp_no"}, openErr: `postgres source hr.staff_v: no key column "emp_no" (columns: "工号", "姓名", "手机", "level", "salary", "big", "score", "joined", "updated", "active", … and 2 more)`},
 		{name: "missing view", opts: PostgresOptions{View: "hr.nope", Key: "id"}, openErr: "postgres source hr.nope: no such view or table (names are matched exactly, case included)"},
 		{name: "wrong case", opts: PostgresOptions{View: "staff", Key: "emp_no"}, openErr: "postgres source staff: no such view or table"},
 		{name: "injection through the key", opts: PostgresOptions{View: "hr.staff", Key: "emp_no; drop table x"}, openErr: `no key column "emp_no; drop table x"`},
@@ -281,5 +281,54 @@ func TestPostgresErrorsHideTheDSN(t *testing.T) {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "42P01" {
 		t.Errorf("errors.As PgError: %v", err)
+	}
+}
+
+// PostgreSQL text cannot hold NUL, but it holds every other control
+// character, and cells of any size: the shared rules apply to a view as
+// they do to a file.
+func TestPostgresCellRules(t *testing.T) {
+	dsn, conn := hrDatabase(t)
+	ctx := context.Background()
+	_, err := conn.Exec(ctx, `CREATE VIEW hr.ctl AS SELECT * FROM (VALUES
+		('E1', E'two\nlines\tand a tab'), ('E2', E'bell\x07'), ('E3', repeat('长', 15000)), (E'E4\x1b[2J', 'x')) v(id, note)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := OpenPostgres(ctx, PostgresOptions{DSN: dsn, View: "hr.ctl", Key: "id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	rows, err := readAll(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ ref, rule, problem string }{
+		{"hr.ctl:E1", "", ""},
+		{"hr.ctl:E2", RuleControlCharacter, `control character U+0007 in column note, byte 5 of "bell\a"`},
+		{"hr.ctl:E3", RuleCellTooLarge, `the cell in column note is 43.9 KiB, over the 32 KiB limit for one cell (it starts "长长长长长长长长长长长长长长长长长长长长长"…)`},
+		// The ref of a key no terminal should print is quoted.
+		{`hr.ctl:"E4\x1b[2J"`, RuleControlCharacter, `control character U+001B in column id, byte 3 of "E4\x1b[2J"`},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d", len(rows), len(want))
+	}
+	for i, w := range want {
+		if r := rows[i]; r.Ref != w.ref || r.ProblemRule != w.rule || r.Problem != w.problem {
+			t.Errorf("row %d = %s %q %q\nwant %s %q %q", i, r.Ref, r.ProblemRule, r.Problem, w.ref, w.rule, w.problem)
+		}
+	}
+
+	lim := defaultLimits
+	lim.rows = 3
+	p, err = OpenPostgres(ctx, PostgresOptions{DSN: dsn, View: "hr.ctl", Key: "id", limits: &lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	rows, err = readAll(p)
+	if len(rows) != 3 || err == nil || err.Error() != "postgres source hr.ctl: more than 3 data rows, the limit for one source: this is not one HR export" {
+		t.Fatalf("rows %d, err %v", len(rows), err)
 	}
 }

@@ -1,5 +1,12 @@
 package source
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
 // Row is one data row of a source, with a stable reference a person can
 // find it by: "staff.csv:12" (physical line of the row's first line),
 // "Sheet1!12", or "hr.staff_v:E1001".
@@ -23,6 +30,13 @@ type Row struct {
 const (
 	RuleRaggedRow       = "ragged_row"
 	RuleInvalidEncoding = "invalid_encoding"
+	// RuleCellTooLarge: a cell over MaxCellBytes.
+	RuleCellTooLarge = "cell_too_large"
+	// RuleControlCharacter: a cell holding a C0 control character other
+	// than tab, line feed and carriage return, or DEL. NUL in particular
+	// cannot be stored in a PostgreSQL journal and should never reach
+	// WeCom; the others are invisible and break what a person sees.
+	RuleControlCharacter = "control_character"
 )
 
 // Reader streams rows with bounded memory, in the shape of pgx's
@@ -34,4 +48,164 @@ type Reader interface {
 	Row() Row
 	Err() error
 	Close() error
+}
+
+// vet applies the checks every reader shares to a row it is about to
+// yield, in column order, and sets the first problem found unless the
+// row already has one. Every reader calls it, so no source can hand the
+// mapper a value another source would have refused.
+func vet(row *Row, columns []string, lim limits) {
+	if row.Problem != "" {
+		return
+	}
+	for _, col := range columns {
+		if col == "" {
+			continue
+		}
+		if rule, msg := vetCell(row.Values[col], col, lim); rule != "" {
+			row.Problem, row.ProblemRule, row.ProblemColumn = msg, rule, col
+			return
+		}
+	}
+}
+
+// vetCell names what is wrong with the value v of column col, or returns
+// "" for both.
+func vetCell(v, col string, lim limits) (rule, msg string) {
+	if len(v) > lim.cellBytes {
+		return RuleCellTooLarge, fmt.Sprintf("the cell in column %s is %s, over the %s limit for one cell (it starts %s)",
+			col, byteSize(int64(len(v))), byteSize(int64(lim.cellBytes)), excerpt(v))
+	}
+	if i := controlAt(v); i >= 0 {
+		return RuleControlCharacter, fmt.Sprintf("control character %U in column %s, byte %d of %s", rune(v[i]), col, i+1, excerptAt(v, i))
+	}
+	return "", ""
+}
+
+// controlAt is the index of the first C0 control character or DEL in v,
+// or -1. Tab, line feed and carriage return are text: quoted CSV cells
+// and wrapped spreadsheet cells hold line breaks, addresses hold tabs.
+func controlAt(v string) int {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F {
+			return i
+		}
+	}
+	return -1
+}
+
+// excerptBytes is the most of a value an error quotes: enough to
+// recognise it, too little to flood a log with a hostile cell.
+const excerptBytes = 64
+
+// excerpt is s quoted, cut to excerptBytes with "…" after the quote when
+// cut, so that binary or huge values cost a log line at most a few
+// hundred bytes.
+func excerpt(s string) string {
+	if len(s) <= excerptBytes {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:runeCut(s, excerptBytes)]) + "…"
+}
+
+// excerptAt is an excerpt of s that shows the byte at i.
+func excerptAt(s string, i int) string {
+	if i < excerptBytes*3/4 {
+		return excerpt(s)
+	}
+	from := i - excerptBytes/4
+	for k := 1; k < utf8.UTFMax && !utf8.RuneStart(s[from]); k++ {
+		from--
+	}
+	return "…" + excerpt(s[from:])
+}
+
+// runeCut is where to cut s, longer than max bytes, at max or up to three
+// bytes before it so as not to split a character.
+func runeCut(s string, max int) int {
+	for n := max; n > max-utf8.UTFMax; n-- {
+		if utf8.RuneStart(s[n]) {
+			return n
+		}
+	}
+	return max // not UTF-8 here: any cut will do
+}
+
+// maxListed is how many column names a message lists.
+const maxListed = 10
+
+// QuoteColumns lists column names for an error message: at most ten, each
+// quoted and cut to a short excerpt, then how many more there are. A
+// header of thousands of columns, or of binary noise, stays one readable
+// line.
+func QuoteColumns(cols []string) string {
+	n := min(len(cols), maxListed)
+	parts := make([]string, n, n+1)
+	for i, c := range cols[:n] {
+		parts[i] = excerpt(c)
+	}
+	if len(cols) > n {
+		parts = append(parts, fmt.Sprintf("… and %d more", len(cols)-n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// byteSize is n in the largest binary unit that keeps it readable.
+func byteSize(n int64) string {
+	units := []struct {
+		size int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}}
+	for _, u := range units {
+		if n >= u.size {
+			if n%u.size == 0 {
+				return fmt.Sprintf("%d %s", n/u.size, u.name)
+			}
+			return fmt.Sprintf("%.1f %s", float64(n)/float64(u.size), u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// count is n with thousands separators, as the limits are written.
+func count(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// errTooManyRows ends a stream at row lim+1, whose reference is ref.
+func errTooManyRows(ref string, lim int) error {
+	return fmt.Errorf("%s: more than %s data rows, the limit for one source: this is not one HR export", ref, count(lim))
+}
+
+// errTooManyColumns refuses a header of n columns, listed in cols.
+func errTooManyColumns(where string, n, lim int, cols []string) error {
+	return fmt.Errorf("%s: the header has %s columns, over the limit of %s: is this the header? (%s)", where, count(n), count(lim), QuoteColumns(cols))
+}
+
+// maxErrorText is how much of an error from a library underneath a
+// reader's error quotes: they quote what they failed on, which may be a
+// hostile value.
+const maxErrorText = 512
+
+// clipped is an error whose text is cut short; Unwrap reaches the
+// original.
+type clipped struct {
+	msg string
+	err error
+}
+
+func (e *clipped) Error() string { return e.msg }
+func (e *clipped) Unwrap() error { return e.err }
+
+// clip cuts err's text to maxErrorText.
+func clip(err error) error {
+	msg := err.Error()
+	if len(msg) <= maxErrorText {
+		return err
+	}
+	return &clipped{msg: msg[:runeCut(msg, maxErrorText)] + "…", err: err}
 }

@@ -1,8 +1,10 @@
 package source
 
 import (
+	"archive/zip"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,16 +27,16 @@ type XLSXOptions struct {
 	Columns []string
 	// TmpDir is where large parts spill; "" is the system default.
 	TmpDir string
+
+	limits *limits // nil: the defaults
 }
 
-// Memory bounds handed to excelize. A worksheet or shared-strings part
-// bigger than xlsxInMemory is unzipped to a temporary file and streamed
-// from there (the shared strings through an offset index), so memory does
-// not grow with the workbook; xlsxUnzipLimit refuses zip bombs.
-const (
-	xlsxInMemory   = 1 << 20
-	xlsxUnzipLimit = 4 << 30
-)
+// xlsxInMemory is the memory bound handed to excelize: a worksheet or
+// shared-strings part bigger than this is unzipped to a temporary file
+// and streamed from there (the shared strings through an offset index),
+// so memory does not grow with the workbook. The zip bombs excelize's own
+// unzip limit would let through are refused by checkZipSizes first.
+const xlsxInMemory = 1 << 20
 
 // headerScan is how far down OpenXLSX looks for the header: title rows,
 // notes and blank rows above a header are a handful, not hundreds.
@@ -43,12 +45,15 @@ const headerScan = 50
 // XLSX reads one sheet of an Office Open XML workbook with excelize's
 // streaming row iterator. It implements Reader.
 type XLSX struct {
-	name  string // file base name, for errors
-	sheet string
-	f     *excelize.File
-	rows  *excelize.Rows
-	line  int  // sheet row number of the row the iterator is on
-	d1904 bool // the workbook counts dates from 1904 (old Mac Excel)
+	name   string // file base name, for errors
+	sheet  string
+	tmpDir string // excelize's temporary files, all of them: Close removes it
+	lim    limits
+	n      int // data rows yielded
+	f      *excelize.File
+	rows   *excelize.Rows
+	line   int  // sheet row number of the row the iterator is on
+	d1904  bool // the workbook counts dates from 1904 (old Mac Excel)
 
 	header []string // "" for a column without a title: its cells are ignored
 	row    Row
@@ -64,34 +69,79 @@ func OpenXLSX(path string, opts XLSXOptions) (*XLSX, error) {
 	if opts.HeaderRow < 0 {
 		return nil, fmt.Errorf("%s: header row %d: must be 1 or more", name, opts.HeaderRow)
 	}
-	if err := checkWorkbook(path); err != nil {
+	lim := opts.limits.or()
+	// A workbook is read by random access, so never from a pipe.
+	file, _, err := openFile(path, false)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer file.Close()
+	zr, err := openZip(file, lim)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	// excelize leaves the files it spilled behind when opening fails, and
+	// more than one when a workbook repeats a part: a directory of our own
+	// is what Close can be sure to remove.
+	tmp, err := os.MkdirTemp(opts.TmpDir, "hrfeed-xlsx-")
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	f, err := excelize.OpenFile(path, excelize.Options{
 		UnzipXMLSizeLimit: xlsxInMemory,
-		UnzipSizeLimit:    xlsxUnzipLimit,
-		TmpDir:            opts.TmpDir,
+		UnzipSizeLimit:    lim.workbookBytes,
+		TmpDir:            tmp,
 	})
 	if err != nil {
 		if f != nil {
 			_ = f.Close()
 		}
-		return nil, fmt.Errorf("%s: open workbook: %w", name, err)
+		_ = os.RemoveAll(tmp)
+		return nil, fmt.Errorf("%s: open workbook: %w", name, clip(err))
 	}
-	x := &XLSX{name: name, f: f}
-	if err := x.open(opts); err != nil {
+	x := &XLSX{name: name, f: f, tmpDir: tmp, lim: lim}
+	if err := x.open(opts, zr); err != nil {
 		_ = x.Close()
 		return nil, err
 	}
 	return x, nil
 }
 
-func (x *XLSX) open(opts XLSXOptions) error {
+// openZip checks that file is a workbook within the limits and returns
+// its zip directory, before excelize unzips any of it.
+func openZip(file *os.File, lim limits) (*zip.Reader, error) {
+	if err := checkWorkbook(file); err != nil {
+		return nil, err
+	}
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > lim.workbookBytes {
+		return nil, fmt.Errorf("the workbook is %s, over the %s limit for one workbook: this is not an HR export", byteSize(fi.Size()), byteSize(lim.workbookBytes))
+	}
+	if err := checkZipDirectory(file, fi.Size(), lim); err != nil {
+		return nil, err
+	}
+	zr, err := zip.NewReader(file, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("open workbook: %w", err)
+	}
+	if err := checkZipSizes(zr, lim); err != nil {
+		return nil, err
+	}
+	return zr, nil
+}
+
+func (x *XLSX) open(opts XLSXOptions, zr *zip.Reader) error {
 	sheet, err := pickSheet(x.f, opts.Sheet)
 	if err != nil {
 		return fmt.Errorf("%s: %w", x.name, err)
 	}
 	x.sheet = sheet
+	if err := x.scan(zr); err != nil {
+		return fmt.Errorf("%s: %w", x.name, err)
+	}
 	if err := rewriteNumberFormats(x.f); err != nil {
 		return fmt.Errorf("%s: %w", x.name, err)
 	}
@@ -125,6 +175,36 @@ func (x *XLSX) open(opts XLSXOptions) error {
 		}
 	}
 	return x.setHeader(cells)
+}
+
+// scan streams the shared strings and the sheet's part through the
+// limits before excelize reads any row (see xlsx_scan.go). When the
+// sheet's part cannot be told, every worksheet is scanned.
+func (x *XLSX) scan(zr *zip.Reader) error {
+	var big map[int]int64
+	for _, f := range zr.File {
+		if strings.EqualFold(partName(f), sharedStringsPart) {
+			var err error
+			if big, err = scanSharedStrings(f, x.lim); err != nil {
+				return err
+			}
+		}
+	}
+	part := sheetPart(zr, x.sheet)
+	for _, f := range zr.File {
+		name := partName(f)
+		switch {
+		case part != "" && name == part:
+			if err := scanSheet(f, x.sheet, big, x.lim); err != nil {
+				return err
+			}
+		case part == "" && isWorksheet(name):
+			if err := scanSheet(f, name, big, x.lim); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // restart opens a fresh iterator at the top of the sheet.
@@ -198,14 +278,20 @@ func (x *XLSX) setHeader(cells []string) error {
 			// refusing the sheet as the CSV reader does.
 			continue
 		}
+		if rule, msg := vetCell(h, colName(i), x.lim); rule != "" {
+			return fmt.Errorf("%s: %s!%d: header: %s", x.name, x.sheet, x.line, msg)
+		}
 		if j, dup := seen[h]; dup {
-			return fmt.Errorf("%s: %s!%d: header column %s %q duplicates column %s", x.name, x.sheet, x.line, colName(i), h, colName(j))
+			return fmt.Errorf("%s: %s!%d: header column %s %s duplicates column %s", x.name, x.sheet, x.line, colName(i), excerpt(h), colName(j))
 		}
 		seen[h] = i
 		x.header[i] = h
 	}
 	if len(seen) == 0 {
 		return fmt.Errorf("%s: %s!%d: the header row is empty", x.name, x.sheet, x.line)
+	}
+	if len(seen) > x.lim.columns {
+		return errTooManyColumns(fmt.Sprintf("%s: %s!%d", x.name, x.sheet, x.line), len(seen), x.lim.columns, x.Columns())
 	}
 	return nil
 }
@@ -242,7 +328,13 @@ func (x *XLSX) Next() bool {
 		if blank(cells) {
 			continue
 		}
-		x.row = Row{Ref: x.sheet + "!" + strconv.Itoa(x.line), Values: make(map[string]string, len(x.header))}
+		ref := x.sheet + "!" + strconv.Itoa(x.line)
+		if x.n == x.lim.rows {
+			x.err = errTooManyRows(x.name+": "+ref, x.lim.rows)
+			return false
+		}
+		x.n++
+		x.row = Row{Ref: ref, Values: make(map[string]string, len(x.header))}
 		for i, h := range x.header {
 			if h == "" {
 				continue
@@ -253,6 +345,7 @@ func (x *XLSX) Next() bool {
 			}
 			x.row.Values[h] = v
 		}
+		vet(&x.row, x.header, x.lim)
 		return true
 	}
 	if err := x.rows.Error(); err != nil {
@@ -262,7 +355,7 @@ func (x *XLSX) Next() bool {
 }
 
 func (x *XLSX) readErr(err error) error {
-	return fmt.Errorf("%s: %s!%d: %w", x.name, x.sheet, x.line, err)
+	return fmt.Errorf("%s: %s!%d: %w", x.name, x.sheet, x.line, clip(err))
 }
 
 // Row is the row Next just read. Its Values map is the caller's to keep.
@@ -286,6 +379,10 @@ func (x *XLSX) Close() error {
 	if x.f != nil {
 		errs = append(errs, x.f.Close())
 		x.f = nil
+	}
+	if x.tmpDir != "" {
+		errs = append(errs, os.RemoveAll(x.tmpDir))
+		x.tmpDir = ""
 	}
 	return errors.Join(errs...)
 }

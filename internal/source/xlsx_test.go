@@ -228,8 +228,8 @@ func TestOpenDispatch(t *testing.T) {
 		{"workbook as csv", Spec{Type: TypeCSV, Path: "testdata/title_rows/input.xlsx"}, "input.xlsx: this is an .xlsx workbook (or another ZIP file), not CSV: use source.type xlsx"},
 		{"xls as csv", Spec{Path: "testdata/xls/input.xls"}, "input.xls: this is a binary Excel workbook"},
 		{"csv as xlsx", Spec{Type: TypeXLSX, Path: "testdata/utf8/input.csv"}, "input.csv: this is text"},
-		{"missing csv", Spec{Path: "testdata/nope/input.csv"}, "open csv: open testdata/nope/input.csv: no such file or directory"},
-		{"missing xlsx", Spec{Type: TypeXLSX, Path: "testdata/nope/input.xlsx"}, "input.xlsx: open testdata/nope/input.xlsx: no such file or directory"},
+		{"missing csv", Spec{Path: "testdata/nope/input.csv"}, "open csv: stat testdata/nope/input.csv: no such file or directory"},
+		{"missing xlsx", Spec{Type: TypeXLSX, Path: "testdata/nope/input.xlsx"}, "input.xlsx: stat testdata/nope/input.xlsx: no such file or directory"},
 		{"unknown type", Spec{Type: "xls"}, `unknown source type "xls" (want csv, xlsx or postgres)`},
 		{"postgres without view", Spec{Type: TypePostgres, Key: "id"}, "postgres source: no view or table name"},
 	}
