@@ -33,6 +33,9 @@ type runSummary struct {
 	DurationMS int64          `json:"duration_ms"`
 	Error      string         `json:"error,omitempty"`
 	Rejects    []rejectJSON   `json:"rejects,omitempty"`
+	// RejectsNotListed counts the rejects past the first
+	// runner.MaxJournaledRejects, which are neither listed nor journaled.
+	RejectsNotListed int `json:"rejects_not_listed,omitempty"`
 	// Held lists members whose row is in the feed but was not applied, and
 	// Warnings rows applied with a caveat.
 	Held     []heldJSON   `json:"held,omitempty"`
@@ -90,7 +93,11 @@ func reportJSON(r *runner.Report) runSummary {
 	case r.Refusal != nil:
 		s.Error = r.Refusal.Error()
 	}
-	for _, re := range r.Rejects {
+	for i, re := range r.Rejects {
+		if i == runner.MaxJournaledRejects {
+			s.RejectsNotListed = len(r.Rejects) - i
+			break
+		}
 		s.Rejects = append(s.Rejects, rejectJSON{Ref: re.Ref, Column: re.Column, Rule: re.Rule, Message: re.Message})
 	}
 	for _, w := range r.Warnings {

@@ -99,6 +99,10 @@ type Source struct {
 	// no default, so the HR database is never the journal's DATABASE_URL
 	// by accident.
 	DSNEnv string `yaml:"dsn_env"`
+	// AllowNonRegular lets a csv source be a pipe or a device (an export
+	// streamed in through a FIFO). Otherwise such a path is refused at
+	// open: reading /dev/zero or a FIFO nobody writes to would never end.
+	AllowNonRegular bool `yaml:"allow_non_regular"`
 }
 
 // envName is what an environment variable name looks like; a dsn_env that
@@ -195,7 +199,7 @@ func (j *Job) SourceSpec(path string) (source.Spec, error) {
 		}
 		return source.Spec{Type: source.TypePostgres, DSN: dsn, View: s.View, Key: s.Key}, nil
 	}
-	spec := source.Spec{Type: fileKind(path, s.Type), Path: path, Columns: j.Mapping.Columns()}
+	spec := source.Spec{Type: fileKind(path, s.Type), Path: path, Columns: j.Mapping.Columns(), AllowNonRegular: s.AllowNonRegular}
 	if spec.Type == s.Type {
 		for _, r := range s.Delimiter {
 			spec.Delimiter = r

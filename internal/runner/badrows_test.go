@@ -373,3 +373,35 @@ func TestNoCleanupAboveKeptDepartment(t *testing.T) {
 		}
 	})
 }
+
+// TestRejectsJournaledWithACap: an export that rejects thousands of rows
+// is refused by the reject guard, and the journal records the first
+// MaxJournaledRejects of them and one row counting the rest, not every
+// one (a broken workbook once wrote a million reject rows).
+func TestRejectsJournaledWithACap(t *testing.T) {
+	e := newEnv(t, sqliteStore(t))
+	n := runner.MaxJournaledRejects + 500
+	var b strings.Builder
+	b.WriteString("工号,姓名,手机,邮箱,部门,职位,性别,状态,直属上级\n")
+	for i := range n {
+		fmt.Fprintf(&b, "E%05d,某人,1380013,,总部,职员,男,在职,\n", i)
+	}
+	if err := os.WriteFile(e.feed, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := e.run(nil)
+	if rep.Status != journal.RunRefused || len(rep.Rejects) != n {
+		t.Fatalf("run: %s with %d rejects, want refused with %d", rep.Status, len(rep.Rejects), n)
+	}
+	rejects, err := e.store.ListRejects(context.Background(), rep.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rejects) != runner.MaxJournaledRejects+1 {
+		t.Fatalf("journal holds %d rejects, want %d", len(rejects), runner.MaxJournaledRejects+1)
+	}
+	last := rejects[len(rejects)-1]
+	if last.Rule != runner.RuleRejectsTruncated || !strings.Contains(last.Message, "500 more") {
+		t.Errorf("last reject = %+v, want the count of the %d left out", last, 500)
+	}
+}

@@ -60,6 +60,15 @@ type Params struct {
 	OnPlan func(*plan.Plan)
 }
 
+// MaxJournaledRejects is how many rejected rows and warnings a run
+// records one by one; past it, one row with rule RuleRejectsTruncated
+// counts the rest.
+const MaxJournaledRejects = 1000
+
+// RuleRejectsTruncated marks the journal row that stands for the rejects
+// of a run past MaxJournaledRejects.
+const RuleRejectsTruncated = "rejects_truncated"
+
 // Options are what a caller decides about one run. Everything the config
 // decides (the job, its source path, its department table, the corp, the
 // concurrency) is resolved by ForJob, so run, plan, resume, serve, demo and
@@ -178,11 +187,22 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 	rep.Rows, rep.Rejects, rep.Warnings = dir.Rows, dir.Rejects, dir.Warnings
 	// Warnings go to the same table: an auditor reading a row's findings
 	// sees them all, and their rules (leader_kept, leader_dropped) say the
-	// row was applied.
-	for _, re := range slices.Concat(dir.Rejects, dir.Warnings) {
-		if err := p.Store.AddReject(ctx, journal.Reject{RunID: rep.RunID, SourceRef: re.Ref, Column: re.Column, Rule: re.Rule, Message: re.Message}); err != nil {
+	// row was applied. A broken export can reject millions of rows; the
+	// first MaxJournaledRejects say what is wrong, and one more row says
+	// how many were left out.
+	findings := slices.Concat(dir.Rejects, dir.Warnings)
+	for i, re := range findings {
+		r := journal.Reject{RunID: rep.RunID, SourceRef: re.Ref, Column: re.Column, Rule: re.Rule, Message: re.Message}
+		if i == MaxJournaledRejects {
+			r = journal.Reject{RunID: rep.RunID, SourceRef: re.Ref, Rule: RuleRejectsTruncated,
+				Message: fmt.Sprintf("%d more rejected rows and warnings from here on are not recorded one by one; fix the source and run again", len(findings)-i)}
+		}
+		if err := p.Store.AddReject(ctx, r); err != nil {
 			rep.Fatal = fmt.Errorf("record reject %s: %w", re.Ref, err)
 			return journal.RunFailed
+		}
+		if i == MaxJournaledRejects {
+			break
 		}
 	}
 	for _, w := range dir.Warnings {
