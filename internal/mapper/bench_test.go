@@ -3,8 +3,6 @@ package mapper
 import (
 	"fmt"
 	"testing"
-
-	"github.com/hrfeed/importer/internal/source"
 )
 
 // BenchmarkFeed100k maps a 100k-member feed, the size the Mapper's
@@ -15,7 +13,7 @@ func BenchmarkFeed100k(b *testing.B) {
 	for _, orphaned := range []bool{false, true} {
 		b.Run(fmt.Sprintf("orphaned=%v", orphaned), func(b *testing.B) {
 			const n = 100_000
-			rows := make([]source.Row, n)
+			rows := make([]Row, n)
 			for i := range rows {
 				leader := ""
 				switch {

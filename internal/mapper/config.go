@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hrfeed/importer/internal/source"
+	"github.com/hrfeed/importer/internal/quote"
 )
 
 // Config maps source columns to WeCom members and departments. The lead's
@@ -364,7 +364,7 @@ func missingColumns(want, header []string) error {
 	}
 	if len(missing) > 0 {
 		// The header is cut short: it may be thousands of columns of noise.
-		return fmt.Errorf("source has no column %s (header: %s)", strings.Join(missing, ", "), source.QuoteColumns(header))
+		return fmt.Errorf("source has no column %s (header: %s)", strings.Join(missing, ", "), quote.Columns(header))
 	}
 	return nil
 }

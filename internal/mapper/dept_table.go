@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/hrfeed/importer/internal/source"
 )
 
 // deptTable is a department table (DeptConfig.Table): departments keyed
@@ -48,7 +46,7 @@ func newDeptTable(c DeptConfig) *deptTable {
 // errSealed is returned by AddDepartmentRow after the first member row.
 var errSealed = errors.New("department rows must all be added before the first member row")
 
-func (t *deptTable) add(row source.Row) error {
+func (t *deptTable) add(row Row) error {
 	if t.sealed {
 		return errSealed
 	}

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/hrfeed/importer/internal/source"
 )
 
 // tableConfig maps members that name their departments by HR code.
@@ -31,25 +29,25 @@ func tableConfig() Config {
 }
 
 // deptRow is one department-table row: id, parent, name[, order].
-func deptRow(line int, id, parent, name string, order ...string) source.Row {
+func deptRow(line int, id, parent, name string, order ...string) Row {
 	v := map[string]string{"编码": id, "上级": parent, "名称": name, "排序": ""}
 	if len(order) > 0 {
 		v["排序"] = order[0]
 	}
-	return source.Row{Ref: "dept.csv:" + strconv.Itoa(line), Values: v}
+	return Row{Ref: "dept.csv:" + strconv.Itoa(line), Values: v}
 }
 
 func TestDepartmentTable(t *testing.T) {
 	tests := []struct {
 		name    string
-		rows    []source.Row
+		rows    []Row
 		keys    []string // accepted departments, in Directory order, as key@depth<parent
 		rejects []rej
 		message string // substring of the first reject's message
 	}{
 		{
 			name: "tree in any row order, root row skipped",
-			rows: []source.Row{
+			rows: []Row{
 				deptRow(2, "D3", "D2", "后端组"),
 				deptRow(3, "0", "", "示例科技"),
 				deptRow(4, "D2", "D1", "研发中心", "10"),
@@ -60,7 +58,7 @@ func TestDepartmentTable(t *testing.T) {
 		},
 		{
 			name: "duplicate id: the later row loses",
-			rows: []source.Row{
+			rows: []Row{
 				deptRow(2, "D1", "", "总部"),
 				deptRow(3, "D1", "", "分部"),
 			},
@@ -70,7 +68,7 @@ func TestDepartmentTable(t *testing.T) {
 		},
 		{
 			name: "unknown parent rejects the subtree",
-			rows: []source.Row{
+			rows: []Row{
 				deptRow(2, "D2", "D9", "研发中心"),
 				deptRow(3, "D3", "D2", "后端组"),
 			},
@@ -79,7 +77,7 @@ func TestDepartmentTable(t *testing.T) {
 		},
 		{
 			name: "cycle: every department on it is rejected, and what hangs below",
-			rows: []source.Row{
+			rows: []Row{
 				deptRow(2, "A", "C", "甲"),
 				deptRow(3, "B", "A", "乙"),
 				deptRow(4, "C", "B", "丙"),
@@ -95,7 +93,7 @@ func TestDepartmentTable(t *testing.T) {
 		},
 		{
 			name: "a subtree walked after its cycle is rejected too",
-			rows: []source.Row{
+			rows: []Row{
 				deptRow(2, "A", "B", "甲"),
 				deptRow(3, "B", "A", "乙"),
 				deptRow(4, "Y", "X", "己"),
@@ -108,13 +106,13 @@ func TestDepartmentTable(t *testing.T) {
 		},
 		{
 			name:    "own parent",
-			rows:    []source.Row{deptRow(2, "A", "A", "甲")},
+			rows:    []Row{deptRow(2, "A", "A", "甲")},
 			rejects: []rej{{"dept.csv:2", "上级", "department_cycle"}},
 			message: "A (row dept.csv:2) → A",
 		},
 		{
 			name: "too deep",
-			rows: []source.Row{
+			rows: []Row{
 				deptRow(2, "L1", "", "一"), deptRow(3, "L2", "L1", "二"), deptRow(4, "L3", "L2", "三"),
 				deptRow(5, "L4", "L3", "四"), deptRow(6, "L5", "L4", "五"),
 			},
@@ -124,7 +122,7 @@ func TestDepartmentTable(t *testing.T) {
 		},
 		{
 			name: "row rules: id, name, order, source problem",
-			rows: []source.Row{
+			rows: []Row{
 				deptRow(2, " ", "", "空编码"),
 				deptRow(3, "A", "", ""),
 				deptRow(4, "B", "", "研发:一部"),
@@ -145,7 +143,7 @@ func TestDepartmentTable(t *testing.T) {
 		},
 		{
 			name: "sibling names must differ; cousins may share",
-			rows: []source.Row{
+			rows: []Row{
 				deptRow(2, "P1", "", "华东"), deptRow(3, "P2", "", "华南"),
 				deptRow(4, "S1", "P1", "销售部"), deptRow(5, "S2", "P2", "销售部"), deptRow(6, "S3", "P1", "销售部"),
 				deptRow(7, "T1", "", "华东"),
@@ -186,7 +184,7 @@ func TestDepartmentTable(t *testing.T) {
 
 func TestTableMembers(t *testing.T) {
 	m := mustNew(t, tableConfig())
-	for _, r := range []source.Row{
+	for _, r := range []Row{
 		deptRow(2, "0", "", "示例科技"),
 		deptRow(3, "D1", "0", "总部"),
 		deptRow(4, "D2", "D1", "研发中心"),
@@ -196,11 +194,11 @@ func TestTableMembers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	member := func(line int, id, codes, leader string) source.Row {
-		return source.Row{Ref: "staff.csv:" + strconv.Itoa(line), Values: map[string]string{
+	member := func(line int, id, codes, leader string) Row {
+		return Row{Ref: "staff.csv:" + strconv.Itoa(line), Values: map[string]string{
 			"工号": id, "姓名": id, "手机": fmt.Sprintf("138%08d", line), "部门编码": codes, "负责人": leader}}
 	}
-	for _, r := range []source.Row{
+	for _, r := range []Row{
 		member(2, "a", "D2;D1", "1;0"),
 		member(3, "b", "D2;D2", "0;1"), // the duplicate keeps the first's flag
 		member(4, "c", "D9", ""),

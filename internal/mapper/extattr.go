@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/hrfeed/importer/internal/source"
 )
 
 // AttrSource is where one extattr (a custom field defined in the WeCom
@@ -165,7 +163,7 @@ func (s AttrSource) validate(key string) []error {
 // value maps one row's attribute, checking WeCom's limits. An empty value
 // is kept, not dropped: it clears the attribute in WeCom, which is what an
 // emptied HR cell means.
-func (a attr) value(row source.Row) (ExtAttr, *RowError) {
+func (a attr) value(row Row) (ExtAttr, *RowError) {
 	if a.text != nil {
 		v, rerr := a.text.value(row)
 		if rerr != nil {

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/hrfeed/importer/internal/source"
 )
 
 // Field says where one value comes from and how its raw text is cleaned.
@@ -165,7 +163,7 @@ func compileField(name string, f Field) (*field, error) {
 }
 
 // raw is the field's text before any cleaning.
-func (f *field) raw(row source.Row) string {
+func (f *field) raw(row Row) string {
 	switch {
 	case f.Column != "":
 		return row.Values[f.Column]
@@ -191,7 +189,7 @@ func (f *field) raw(row source.Row) string {
 
 // value is the field's final text for row: source, const or template,
 // transforms, map, then default.
-func (f *field) value(row source.Row) (string, *RowError) {
+func (f *field) value(row Row) (string, *RowError) {
 	return f.clean(row.Ref, f.raw(row))
 }
 

@@ -38,7 +38,7 @@ func TestGolden(t *testing.T) {
 			}
 			m := mustNew(t, cfg)
 			if cfg.Departments.Table != nil {
-				readCSV(t, filepath.Join(dir, "departments.csv"), cfg.CheckDepartmentColumns, func(r source.Row) {
+				readCSV(t, filepath.Join(dir, "departments.csv"), cfg.CheckDepartmentColumns, func(r Row) {
 					if err := m.AddDepartmentRow(r); err != nil {
 						t.Fatal(err)
 					}
@@ -70,7 +70,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func readCSV(t *testing.T, path string, check func([]string) error, add func(source.Row)) {
+func readCSV(t *testing.T, path string, check func([]string) error, add func(Row)) {
 	t.Helper()
 	r, err := source.OpenCSV(path, source.CSVOptions{})
 	if err != nil {
@@ -81,7 +81,7 @@ func readCSV(t *testing.T, path string, check func([]string) error, add func(sou
 		t.Fatal(err)
 	}
 	for r.Next() {
-		add(r.Row())
+		add(Row(r.Row()))
 	}
 	if err := r.Err(); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/hrfeed/importer/internal/member"
-	"github.com/hrfeed/importer/internal/source"
 )
 
 // Mapper turns rows into the desired directory. With a department table,
@@ -107,7 +106,7 @@ func New(cfg Config) (*Mapper, error) {
 // department row becomes a RowError in Directory; the error returned here
 // is only for misuse: no departments.table in the config, or a call after
 // Add.
-func (m *Mapper) AddDepartmentRow(row source.Row) error {
+func (m *Mapper) AddDepartmentRow(row Row) error {
 	if m.table == nil {
 		return errors.New("add department row: the mapping has no departments.table")
 	}
@@ -120,7 +119,7 @@ func (m *Mapper) AddDepartmentRow(row source.Row) error {
 // Add maps one row: it becomes a member or a RowError. Feed-level rules
 // that need only earlier rows (duplicates) are applied here; the ones that
 // need the whole feed (unknown_leader) wait for Directory.
-func (m *Mapper) Add(row source.Row) {
+func (m *Mapper) Add(row Row) {
 	if m.table != nil {
 		m.table.seal()
 	}
@@ -163,7 +162,7 @@ func (m *Mapper) deptColumn() string {
 	return m.dept.PathColumn
 }
 
-func (m *Mapper) mapRow(row source.Row) (*entry, *RowError) {
+func (m *Mapper) mapRow(row Row) (*entry, *RowError) {
 	if row.Problem != "" {
 		rule := cmp.Or(row.ProblemRule, RuleRaggedRow)
 		return nil, &RowError{Ref: row.Ref, Column: row.ProblemColumn, Rule: rule, Message: row.Problem}
@@ -283,7 +282,7 @@ func (m *Mapper) checkList(ref string, f *field, parts []string, lists *map[stri
 // department cell: WeCom rejects lists of different lengths (60132), and
 // guessing which value belongs where would put the leader flag on the
 // wrong department.
-func (m *Mapper) placements(row source.Row, lists map[string][]string) ([]placement, *RowError) {
+func (m *Mapper) placements(row Row, lists map[string][]string) ([]placement, *RowError) {
 	col := m.deptColumn()
 	parts := m.dept.split(row.Values[col], 0)
 	var places []placement
@@ -330,7 +329,7 @@ func (m *Mapper) mainKey(v string) string {
 	return strings.Join(segs, keySep)
 }
 
-func (m *Mapper) leaver(row source.Row) (bool, *RowError) {
+func (m *Mapper) leaver(row Row) (bool, *RowError) {
 	if m.status == nil {
 		return false, nil
 	}

@@ -38,7 +38,7 @@ func staffConfig() Config {
 }
 
 // staffRow is a valid row; kv overrides columns.
-func staffRow(ref string, kv ...string) source.Row {
+func staffRow(ref string, kv ...string) Row {
 	v := map[string]string{
 		"工号": "zhangsan", "姓名": "张三", "英文名": "", "手机": "13800000001", "邮箱": "zhangsan@example.com",
 		"职位": "工程师", "性别": "男", "座机": "", "地址": "", "启用": "是", "负责人": "否", "排序": "",
@@ -47,7 +47,7 @@ func staffRow(ref string, kv ...string) source.Row {
 	for i := 0; i+1 < len(kv); i += 2 {
 		v[kv[i]] = kv[i+1]
 	}
-	return source.Row{Ref: ref, Values: v}
+	return Row{Ref: ref, Values: v}
 }
 
 func mustNew(t *testing.T, cfg Config) *Mapper {
@@ -63,13 +63,13 @@ func TestRowRules(t *testing.T) {
 	tests := []struct {
 		name   string
 		cfg    func(*Config)
-		row    source.Row
+		row    Row
 		rule   string
 		column string
 	}{
 		{name: "valid", row: staffRow("s.csv:2")},
-		{name: "ragged", row: source.Row{Ref: "s.csv:2", Values: map[string]string{"工号": "a"}, Problem: "row has 1 fields, header has 15"}, rule: "ragged_row"},
-		{name: "encoding", row: source.Row{Ref: "s.csv:2", Values: staffRow("").Values, Problem: "invalid characters for encoding utf-8 in column 姓名", ProblemRule: source.RuleInvalidEncoding, ProblemColumn: "姓名"}, rule: "invalid_encoding", column: "姓名"},
+		{name: "ragged", row: Row{Ref: "s.csv:2", Values: map[string]string{"工号": "a"}, Problem: "row has 1 fields, header has 15"}, rule: "ragged_row"},
+		{name: "encoding", row: Row{Ref: "s.csv:2", Values: staffRow("").Values, Problem: "invalid characters for encoding utf-8 in column 姓名", ProblemRule: source.RuleInvalidEncoding, ProblemColumn: "姓名"}, rule: "invalid_encoding", column: "姓名"},
 		{name: "userid empty", row: staffRow("s.csv:2", "工号", "  "), rule: "userid_required", column: "工号"},
 		{name: "userid long", row: staffRow("s.csv:2", "工号", strings.Repeat("a", 65)), rule: "userid_length", column: "工号"},
 		{name: "userid 64 bytes ok", row: staffRow("s.csv:2", "工号", strings.Repeat("a", 64))},
@@ -220,7 +220,7 @@ func userids(d Directory) []string {
 func TestFeedRules(t *testing.T) {
 	tests := []struct {
 		name    string
-		rows    []source.Row
+		rows    []Row
 		members []string
 		rejects []rej
 		message string // substring of the first reject's message
@@ -228,7 +228,7 @@ func TestFeedRules(t *testing.T) {
 	}{
 		{
 			name: "duplicate userid ignores case; later row loses",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2"),
 				staffRow("s.csv:3", "工号", "ZhangSan", "手机", "13800000002", "邮箱", "z2@example.com"),
 			},
@@ -238,7 +238,7 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "duplicate mobile after normalisation",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2"),
 				staffRow("s.csv:3", "工号", "lisi", "手机", "+86 138-0000-0001", "邮箱", "lisi@example.com"),
 			},
@@ -248,7 +248,7 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "duplicate email ignores case",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2"),
 				staffRow("s.csv:3", "工号", "lisi", "手机", "", "邮箱", "ZhangSan@Example.com"),
 			},
@@ -257,7 +257,7 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "a rejected row claims nothing",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2", "部门", ""),
 				staffRow("s.csv:3"),
 			},
@@ -266,7 +266,7 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "unknown leader",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2", "上级", "nobody"),
 			},
 			rejects: []rej{{"s.csv:2", "上级", "unknown_leader"}},
@@ -275,12 +275,12 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name:    "unknown leader kept by default: the member is applied",
-			rows:    []source.Row{staffRow("s.csv:2", "上级", "nobody")},
+			rows:    []Row{staffRow("s.csv:2", "上级", "nobody")},
 			members: []string{"zhangsan"},
 		},
 		{
 			name: "a leader who left does not sink the rows they led",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2", "工号", "boss", "状态", "离职"),
 				staffRow("s.csv:3", "上级", "boss"),
 				staffRow("s.csv:4", "工号", "c", "手机", "13800000004", "邮箱", "", "上级", "zhangsan"),
@@ -290,7 +290,7 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "leader defined later in the feed is fine",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2", "上级", "LiSi"),
 				staffRow("s.csv:3", "工号", "lisi", "手机", "13800000002", "邮箱", "lisi@example.com"),
 			},
@@ -298,7 +298,7 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "rejecting a leader orphans the rows it leads, transitively",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2", "工号", "a", "手机", "13800000002", "邮箱", "", "上级", "b"),
 				staffRow("s.csv:3", "工号", "b", "手机", "13800000003", "邮箱", "", "上级", "c"),
 				staffRow("s.csv:4", "工号", "c", "手机", "13800000004", "邮箱", "", "上级", "ghost"),
@@ -311,7 +311,7 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "leader who is a leaver",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2", "工号", "boss", "状态", "离职"),
 				staffRow("s.csv:3", "上级", "boss"),
 			},
@@ -322,14 +322,14 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "leavers are checked only for userid and status",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2", "状态", "离职", "手机", "bad", "部门", "", "性别", "?"),
 			},
 			members: []string{"zhangsan"},
 		},
 		{
 			name: "a leaver claims no mobile",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2", "工号", "old", "状态", "离职"),
 				staffRow("s.csv:3"),
 			},
@@ -337,7 +337,7 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "an active row beats an earlier leaver row for the same userid",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2", "状态", "离职"),
 				staffRow("s.csv:3", "状态", "在职"),
 			},
@@ -347,7 +347,7 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "a later leaver row loses to an active row",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2"),
 				staffRow("s.csv:3", "状态", "离职"),
 			},
@@ -356,7 +356,7 @@ func TestFeedRules(t *testing.T) {
 		},
 		{
 			name: "an active row that loses on mobile keeps the leaver",
-			rows: []source.Row{
+			rows: []Row{
 				staffRow("s.csv:2", "工号", "x", "手机", "13800000009", "邮箱", "x@example.com"),
 				staffRow("s.csv:3", "状态", "离职"),
 				staffRow("s.csv:4", "手机", "13800000009"),
@@ -396,7 +396,7 @@ func TestDirectory(t *testing.T) {
 	cfg := staffConfig()
 	cfg.Departments.StripPrefix = "示例科技有限公司"
 	m := mustNew(t, cfg)
-	rows := []source.Row{
+	rows := []Row{
 		staffRow("staff.csv:2", "工号", "wangwu", "姓名", "王五", "手机", "+86 139 0000 0003", "邮箱", "WangWu@Example.com",
 			"职位", "研发总监", "负责人", "是", "排序", "100", "部门", "示例科技有限公司/总部/研发中心"),
 		staffRow("staff.csv:3", "工号", "zhangsan", "姓名", "张  三", "上级", "WangWu", "座机", "010-12345678",
@@ -488,7 +488,7 @@ func TestTransforms(t *testing.T) {
 }
 
 func TestFieldValue(t *testing.T) {
-	row := source.Row{Ref: "r:2", Values: map[string]string{"c": " 未知 ", "e": "  "}}
+	row := Row{Ref: "r:2", Values: map[string]string{"c": " 未知 ", "e": "  "}}
 	tests := []struct {
 		name string
 		f    Field
@@ -537,13 +537,13 @@ func TestCodeColumn(t *testing.T) {
 	cfg := staffConfig()
 	cfg.Departments.CodeColumn = "部门编码"
 	cfg.Fields[FieldMainDepartment] = Field{Column: "主部门"}
-	row := func(line int, path, code string, kv ...string) source.Row {
+	row := func(line int, path, code string, kv ...string) Row {
 		id := fmt.Sprintf("u%d", line)
 		return staffRow(fmt.Sprintf("s.csv:%d", line), append([]string{"工号", id, "手机", fmt.Sprintf("138%08d", line), "邮箱", id + "@example.com",
 			"部门", path, "部门编码", code}, kv...)...)
 	}
 	m := mustNew(t, cfg)
-	for _, r := range []source.Row{
+	for _, r := range []Row{
 		row(2, "总部/研发中心/后端组", "D42"),
 		row(3, "总部/研发中心", "D10"),     // codes an ancestor of row 2's path
 		row(4, "总部/研发中心/后端组", ""),    // uncoded: takes D42
@@ -592,7 +592,7 @@ func TestLeaderMessages(t *testing.T) {
 	cfg.OnUnknownLeader = LeaderReject
 	cfg.Fields[FieldBizMail] = Field{Template: "{工号}@corp.example.com"}
 	m := mustNew(t, cfg)
-	for _, r := range []source.Row{
+	for _, r := range []Row{
 		staffRow("s.csv:2", "工号", "boss", "手机", "bad"),
 		staffRow("s.csv:3", "上级", "BOSS"),
 		staffRow("s.csv:4", "工号", "Zhangsan", "手机", "13800000009", "邮箱", "z9@example.com"),
@@ -621,7 +621,7 @@ func TestLeaderMessages(t *testing.T) {
 // TestLeaderPolicies: what each on_unknown_leader setting makes of a row
 // whose leader left, and of the row led by that row.
 func TestLeaderPolicies(t *testing.T) {
-	rows := []source.Row{
+	rows := []Row{
 		staffRow("s.csv:2", "工号", "boss", "状态", "离职"),
 		staffRow("s.csv:3", "上级", "boss"),
 		staffRow("s.csv:4", "工号", "c", "手机", "13800000004", "邮箱", "", "上级", "zhangsan"),

@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/hrfeed/importer/internal/source"
 )
 
 func TestTransformSteps(t *testing.T) {
@@ -82,7 +80,7 @@ func TestTransformConfigErrors(t *testing.T) {
 }
 
 func TestTemplate(t *testing.T) {
-	row := source.Row{Ref: "r:2", Values: map[string]string{"姓": " 张", "名": "三 ", "工号": "E1", "空": ""}}
+	row := Row{Ref: "r:2", Values: map[string]string{"姓": " 张", "名": "三 ", "工号": "E1", "空": ""}}
 	tests := []struct {
 		name string
 		f    Field

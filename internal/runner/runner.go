@@ -354,7 +354,7 @@ func ReadDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
 		return mapper.Directory{}, fmt.Errorf("%s: %w", sourceName(spec), err)
 	}
 	for src.Next() {
-		m.Add(src.Row())
+		m.Add(mapper.Row(src.Row()))
 	}
 	if err := src.Err(); err != nil {
 		return mapper.Directory{}, err
@@ -374,7 +374,7 @@ func readDepartments(ctx context.Context, m *mapper.Mapper, cfg mapper.Config, s
 		return fmt.Errorf("department table %s: %w", sourceName(spec), err)
 	}
 	for src.Next() {
-		if err := m.AddDepartmentRow(src.Row()); err != nil {
+		if err := m.AddDepartmentRow(mapper.Row(src.Row())); err != nil {
 			return fmt.Errorf("department table: %w", err)
 		}
 	}

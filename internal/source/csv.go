@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hrfeed/importer/internal/quote"
 )
 
 // CSVOptions tells OpenCSV and NewCSV how to read a file; the zero value
@@ -148,7 +150,7 @@ func (c *CSV) readHeader() error {
 			return err
 		}
 		if j, dup := seen[h]; dup {
-			return fmt.Errorf("%s:%d: header column %d %s duplicates column %d", c.name, line, i+1, excerpt(h), j+1)
+			return fmt.Errorf("%s:%d: header column %d %s duplicates column %d", c.name, line, i+1, quote.Excerpt(h), j+1)
 		}
 		seen[h] = i
 		c.header[i] = h
@@ -161,7 +163,7 @@ func (c *CSV) readHeader() error {
 // row, so it ends the read rather than rejecting rows one by one.
 func (c *CSV) checkHeaderName(line, i int, h string) error {
 	if at, what := invalidAt(h); at >= 0 {
-		return fmt.Errorf("%s:%d: header column %d %s has %s, which is not valid %s; %s", c.name, line, i+1, excerptAt(h, at), what, c.encoding, c.note.hint(c.encoding))
+		return fmt.Errorf("%s:%d: header column %d %s has %s, which is not valid %s; %s", c.name, line, i+1, quote.ExcerptAt(h, at), what, c.encoding, c.note.hint(c.encoding))
 	}
 	if rule, msg := vetCell(h, strconv.Itoa(i+1), c.lim); rule != "" {
 		return fmt.Errorf("%s:%d: header: %s", c.name, line, msg)
@@ -384,7 +386,7 @@ func (g *recordGuard) Read(p []byte) (int, error) {
 				continue
 			}
 		}
-		if len(g.head) <= excerptBytes+utf8.UTFMax { // enough for excerpt to see it is cut
+		if len(g.head) <= quote.ExcerptBytes+utf8.UTFMax { // enough for excerpt to see it is cut
 			g.head = append(g.head, b)
 		}
 		if g.n++; g.n > g.max {
@@ -401,8 +403,8 @@ func (g *recordGuard) describe(name string, offset int) error {
 	first := offset + g.start + 1
 	if g.line == g.start {
 		return fmt.Errorf("%s:%d: line longer than %s, the limit for one CSV record (it starts %s): this is not a CSV export",
-			name, first, byteSize(int64(g.max)), excerpt(string(g.head)))
+			name, first, byteSize(int64(g.max)), quote.Excerpt(string(g.head)))
 	}
 	return fmt.Errorf("%s:%d: record longer than %s, the limit for one CSV record: a quoted field is still open on line %d (a missing closing quote?); it starts %s",
-		name, first, byteSize(int64(g.max)), offset+g.line+1, excerpt(string(g.head)))
+		name, first, byteSize(int64(g.max)), offset+g.line+1, quote.Excerpt(string(g.head)))
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/hrfeed/importer/internal/quote"
 )
 
 // PostgresOptions tells OpenPostgres what to read.
@@ -122,7 +124,7 @@ func (p *Postgres) start(ctx context.Context, view pgx.Identifier) error {
 		return errTooManyColumns("postgres source "+p.view, len(p.cols), p.lim.columns, p.cols)
 	}
 	if p.keyCol < 0 {
-		return fmt.Errorf("postgres source %s: no key column %s (columns: %s)", p.view, excerpt(p.key), QuoteColumns(p.cols))
+		return fmt.Errorf("postgres source %s: no key column %s (columns: %s)", p.view, quote.Excerpt(p.key), quote.Columns(p.cols))
 	}
 
 	// Text results: PostgreSQL's own text forms are what the mapper
@@ -189,10 +191,10 @@ func (p *Postgres) Next() bool {
 	}
 	key := row.Values[p.key]
 	row.Ref = p.view + ":" + key
-	if len(key) > excerptBytes || controlAt(key) >= 0 {
+	if len(key) > quote.ExcerptBytes || controlAt(key) >= 0 {
 		// The ref is in every message about the row: keep it one short
 		// line that cannot drive a terminal.
-		row.Ref = p.view + ":" + excerpt(key)
+		row.Ref = p.view + ":" + quote.Excerpt(key)
 	}
 	if strings.TrimSpace(key) == "" {
 		row.Problem = fmt.Sprintf("key column %s is empty", p.key)

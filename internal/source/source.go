@@ -3,8 +3,8 @@ package source
 import (
 	"fmt"
 	"strconv"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/hrfeed/importer/internal/quote"
 )
 
 // Row is one data row of a source, with a stable reference a person can
@@ -74,10 +74,10 @@ func vet(row *Row, columns []string, lim limits) {
 func vetCell(v, col string, lim limits) (rule, msg string) {
 	if len(v) > lim.cellBytes {
 		return RuleCellTooLarge, fmt.Sprintf("the cell in column %s is %s, over the %s limit for one cell (it starts %s)",
-			col, byteSize(int64(len(v))), byteSize(int64(lim.cellBytes)), excerpt(v))
+			col, byteSize(int64(len(v))), byteSize(int64(lim.cellBytes)), quote.Excerpt(v))
 	}
 	if i := controlAt(v); i >= 0 {
-		return RuleControlCharacter, fmt.Sprintf("control character %U in column %s, byte %d of %s", rune(v[i]), col, i+1, excerptAt(v, i))
+		return RuleControlCharacter, fmt.Sprintf("control character %U in column %s, byte %d of %s", rune(v[i]), col, i+1, quote.ExcerptAt(v, i))
 	}
 	return "", ""
 }
@@ -92,62 +92,6 @@ func controlAt(v string) int {
 		}
 	}
 	return -1
-}
-
-// excerptBytes is the most of a value an error quotes: enough to
-// recognise it, too little to flood a log with a hostile cell.
-const excerptBytes = 64
-
-// excerpt is s quoted, cut to excerptBytes with "…" after the quote when
-// cut, so that binary or huge values cost a log line at most a few
-// hundred bytes.
-func excerpt(s string) string {
-	if len(s) <= excerptBytes {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(s[:runeCut(s, excerptBytes)]) + "…"
-}
-
-// excerptAt is an excerpt of s that shows the byte at i.
-func excerptAt(s string, i int) string {
-	if i < excerptBytes*3/4 {
-		return excerpt(s)
-	}
-	from := i - excerptBytes/4
-	for k := 1; k < utf8.UTFMax && !utf8.RuneStart(s[from]); k++ {
-		from--
-	}
-	return "…" + excerpt(s[from:])
-}
-
-// runeCut is where to cut s, longer than max bytes, at max or up to three
-// bytes before it so as not to split a character.
-func runeCut(s string, max int) int {
-	for n := max; n > max-utf8.UTFMax; n-- {
-		if utf8.RuneStart(s[n]) {
-			return n
-		}
-	}
-	return max // not UTF-8 here: any cut will do
-}
-
-// maxListed is how many column names a message lists.
-const maxListed = 10
-
-// QuoteColumns lists column names for an error message: at most ten, each
-// quoted and cut to a short excerpt, then how many more there are. A
-// header of thousands of columns, or of binary noise, stays one readable
-// line.
-func QuoteColumns(cols []string) string {
-	n := min(len(cols), maxListed)
-	parts := make([]string, n, n+1)
-	for i, c := range cols[:n] {
-		parts[i] = excerpt(c)
-	}
-	if len(cols) > n {
-		parts = append(parts, fmt.Sprintf("… and %d more", len(cols)-n))
-	}
-	return strings.Join(parts, ", ")
 }
 
 // byteSize is n in the largest binary unit that keeps it readable.
@@ -183,7 +127,7 @@ func errTooManyRows(ref string, lim int) error {
 
 // errTooManyColumns refuses a header of n columns, listed in cols.
 func errTooManyColumns(where string, n, lim int, cols []string) error {
-	return fmt.Errorf("%s: the header has %s columns, over the limit of %s: is this the header? (%s)", where, count(n), count(lim), QuoteColumns(cols))
+	return fmt.Errorf("%s: the header has %s columns, over the limit of %s: is this the header? (%s)", where, count(n), count(lim), quote.Columns(cols))
 }
 
 // maxErrorText is how much of an error from a library underneath a
@@ -207,5 +151,5 @@ func clip(err error) error {
 	if len(msg) <= maxErrorText {
 		return err
 	}
-	return &clipped{msg: msg[:runeCut(msg, maxErrorText)] + "…", err: err}
+	return &clipped{msg: msg[:quote.RuneCut(msg, maxErrorText)] + "…", err: err}
 }

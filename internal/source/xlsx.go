@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/hrfeed/importer/internal/quote"
 )
 
 // XLSXOptions tells OpenXLSX which sheet to read and where its header is;
@@ -282,7 +284,7 @@ func (x *XLSX) setHeader(cells []string) error {
 			return fmt.Errorf("%s: %s!%d: header: %s", x.name, x.sheet, x.line, msg)
 		}
 		if j, dup := seen[h]; dup {
-			return fmt.Errorf("%s: %s!%d: header column %s %s duplicates column %s", x.name, x.sheet, x.line, colName(i), excerpt(h), colName(j))
+			return fmt.Errorf("%s: %s!%d: header column %s %s duplicates column %s", x.name, x.sheet, x.line, colName(i), quote.Excerpt(h), colName(j))
 		}
 		seen[h] = i
 		x.header[i] = h

@@ -11,6 +11,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"github.com/hrfeed/importer/internal/quote"
 )
 
 // A workbook is checked in two steps before excelize reads a row of it.
@@ -123,7 +125,7 @@ func checkZipSizes(zr *zip.Reader, lim limits) error {
 		case strings.EqualFold(name, sharedStringsPart):
 			if size > uint64(lim.sharedStringsBytes) {
 				return fmt.Errorf("the shared strings (%s) unzip to %s, over the %s limit: this is not a workbook an HR system wrote",
-					excerpt(name), byteSize(clampInt64(size)), byteSize(lim.sharedStringsBytes))
+					quote.Excerpt(name), byteSize(clampInt64(size)), byteSize(lim.sharedStringsBytes))
 			}
 			if size <= xlsxInMemory {
 				inMemory += size
@@ -135,14 +137,14 @@ func checkZipSizes(zr *zip.Reader, lim limits) error {
 		default:
 			if size > maxXMLPartBytes && isXMLPart(name) {
 				return fmt.Errorf("part %s unzips to %s, over the %s limit for a part read whole: this is not a workbook an HR system wrote",
-					excerpt(name), byteSize(clampInt64(size)), byteSize(maxXMLPartBytes))
+					quote.Excerpt(name), byteSize(clampInt64(size)), byteSize(maxXMLPartBytes))
 			}
 			inMemory += min(size, 1<<62)
 		}
 	}
 	if total > uint64(lim.workbookBytes) {
 		return fmt.Errorf("the workbook unzips to %s, over the %s limit for one workbook (the largest part, %s, is %s): this is not an HR export",
-			byteSize(clampInt64(total)), byteSize(lim.workbookBytes), excerpt(partName(largest)), byteSize(clampInt64(largest.UncompressedSize64)))
+			byteSize(clampInt64(total)), byteSize(lim.workbookBytes), quote.Excerpt(partName(largest)), byteSize(clampInt64(largest.UncompressedSize64)))
 	}
 	if inMemory > uint64(lim.workbookMemoryBytes) {
 		return fmt.Errorf("the workbook's parts that are read into memory (styles, pictures, small sheets) unzip to %s, over the %s limit: remove the pictures, or save the sheet alone",
@@ -418,7 +420,7 @@ func newXMLScanner(r io.Reader, part string, max int) *xmlScanner {
 func (s *xmlScanner) is(local string) bool { return string(s.name) == local }
 
 func (s *xmlScanner) tooBig() error {
-	return fmt.Errorf("more than %s in one XML text or tag (at byte %d of %s)", byteSize(int64(s.max)), s.tokStart, excerpt(s.part))
+	return fmt.Errorf("more than %s in one XML text or tag (at byte %d of %s)", byteSize(int64(s.max)), s.tokStart, quote.Excerpt(s.part))
 }
 
 func (s *xmlScanner) next() (xmlToken, error) {
@@ -428,7 +430,7 @@ func (s *xmlScanner) next() (xmlToken, error) {
 	} else {
 		if s.off == 0 {
 			if head, _ := s.r.Peek(2); bytes.Equal(head, bomUTF16LE) || bytes.Equal(head, bomUTF16BE) || (len(head) == 2 && head[1] == 0) {
-				return 0, fmt.Errorf("%s is UTF-16, which no spreadsheet writes", excerpt(s.part))
+				return 0, fmt.Errorf("%s is UTF-16, which no spreadsheet writes", quote.Excerpt(s.part))
 			}
 		}
 		n, found, err := s.textUntilTag()
@@ -580,7 +582,7 @@ func (s *xmlScanner) through(end string) error {
 
 func (s *xmlScanner) countEscapes(chunk []byte) error {
 	if s.escapes += bytes.Count(chunk, []byte("_x")); s.escapes > maxEscapes {
-		return fmt.Errorf("more than %d _xHHHH_ escapes in one XML text (at byte %d of %s)", maxEscapes, s.tokStart, excerpt(s.part))
+		return fmt.Errorf("more than %d _xHHHH_ escapes in one XML text (at byte %d of %s)", maxEscapes, s.tokStart, quote.Excerpt(s.part))
 	}
 	return nil
 }
