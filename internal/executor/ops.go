@@ -37,7 +37,7 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 	// 60008: a sibling with this name exists (made by hand, or by a run
 	// that died before recording the answer). Adopt it: look it up by name
 	// under the parent and record its id.
-	werr, fatal = e.call(ctx, op, "department_adopt", "department/list", map[string]any{"id": parent, "name": d.Name},
+	werr, fatal = e.call(ctx, op, plan.DeptAdopt, "department/list", map[string]any{"id": parent, "name": d.Name},
 		func(ctx context.Context) (*journal.StateChange, error) {
 			list, err := e.client.ListDepartments(ctx, parent)
 			if err != nil {
@@ -54,7 +54,7 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 		// A contacts-sync secret calling from a new IP may not read names
 		// (48009), only ids: adopt the one department under the parent that
 		// the journal does not know, if there is exactly one.
-		werr, fatal = e.call(ctx, op, "department_adopt", "department/simplelist", map[string]any{"id": parent, "name": d.Name},
+		werr, fatal = e.call(ctx, op, plan.DeptAdopt, "department/simplelist", map[string]any{"id": parent, "name": d.Name},
 			func(ctx context.Context) (*journal.StateChange, error) {
 				refs, err := e.client.SimpleListDepartments(ctx, parent)
 				if err != nil {
@@ -144,7 +144,7 @@ func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error)
 	// crash ends here too, so resume never creates twice.
 	adopt := op
 	adopt.Fields = plan.AllFields()
-	res, err := e.userUpdateOp(ctx, adopt, "user_adopt")
+	res, err := e.userUpdateOp(ctx, adopt, plan.UserAdopt)
 	res.Op = op
 	if res.Outcome == OK {
 		res.Outcome = Adopted

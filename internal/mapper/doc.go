@@ -4,8 +4,9 @@
 //
 // # Fields
 //
-// Config.Fields maps each member field WeCom accepts (wecom-api.md §2.1)
-// to a source: a column, a const, or a template of columns ("{姓}{名}").
+// Config.Fields maps each member field WeCom accepts (the text fields of
+// the member table in internal/member, and userid, enable, is_leader,
+// order, main_department, direct_leader, to_invite) to a source: a column, a const, or a template of columns ("{姓}{名}").
 // A value is produced as: raw cell (or const, or filled template) →
 // transforms in order → map (an unmapped non-empty value is the row error
 // "unmapped_value") → default when still empty. The default is taken
@@ -23,14 +24,15 @@
 // title, each a Field. Every configured attribute is sent, empty ones
 // too, because an emptied HR cell should clear the attribute.
 //
-// biz_mail, external_position and extattr are on Member (BizMail,
-// ExternalPosition, ExtAttr) until wecom.User has them; main_department is
-// Member.MainDeptKey, a department Key the planner turns into an id.
+// A Member is a member.Record (the record the journal keeps) plus what
+// only the plan needs: whether the row is a leaver, its ref, and whether
+// its direct leader is kept as WeCom has it. main_department is
+// Record.MainDept, a department Key the planner turns into an id.
 //
 // # Row rules
 //
-// Each row is checked against WeCom's own field rules (wecom-api.md §3) so
-// bad data never costs an API call. The checks run in a fixed order and
+// Each row is checked against WeCom's own field rules (the member table's
+// checks for the text fields) so bad data never costs an API call. The checks run in a fixed order and
 // only the first failure is reported, so a row's reject is the same on
 // every run: source problem (ragged_row, invalid_encoding) → userid →
 // status → name, alias, mobile, email, biz_mail, position, gender,
@@ -61,17 +63,24 @@
 // The same first-row-wins rule settles department codes (below) and
 // duplicate ids and sibling names in a department table.
 //
-// direct_leader must name a userid accepted as an active member of the
-// same feed, because WeCom rejects a leader it does not know and the
-// planner sets leaders only after every member exists. This needs the
-// whole feed, so Directory applies it, transitively, since rejecting a row
-// can orphan the rows it leads ("unknown_leader"). The message says
-// whether the manager is missing from the feed altogether, is a leaver,
-// or is on a row that was itself rejected (naming that row and its rule),
-// because the fix differs. Rows rejected there keep the mobile, email and
-// codes they claimed in Add: an earlier duplicate was already turned away,
-// and re-admitting it would make the outcome depend on row order in a way
-// nobody could read from the rejects.
+// direct_leader names the member's leader by userid. A leader the feed
+// cannot vouch for (no row, a leaver, a row that was itself rejected) is a
+// problem of the direct_leader field, not of the member: with
+// on_unknown_leader keep (the default) the row is applied and
+// direct_leader stays as WeCom has it (Member.LeaderKept), with drop it is
+// applied without that leader, both with a warning (leader_kept,
+// leader_dropped) naming the row. Only with reject is the row rejected
+// ("unknown_leader"), transitively, since rejecting a row can orphan the
+// rows it leads. The message says whether the manager is missing from the
+// feed altogether, is a leaver, or is on a row that was itself rejected
+// (naming that row and its rule), because the fix differs. Rows rejected
+// there keep the mobile, email and codes they claimed in Add: an earlier
+// duplicate was already turned away, and re-admitting it would make the
+// outcome depend on row order in a way nobody could read from the rejects.
+//
+// Every reject names the member it is about (RowError.UserID) when its
+// userid could be read, so the planner can hold that member rather than
+// take them for absent.
 //
 // # Departments from a path
 //

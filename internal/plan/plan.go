@@ -39,6 +39,11 @@ const (
 	// UserRelease clears a member's mobile, email or biz_mail that another
 	// member of the feed takes over in the same run.
 	UserRelease Kind = "user_release"
+	// The executor's follow-up calls, journaled under their own names: a
+	// create answered "exists" (60102, 60008) becomes an adoption of what
+	// WeCom has. A plan never holds them.
+	UserAdopt Kind = "user_adopt"
+	DeptAdopt Kind = "department_adopt"
 	UserDisable Kind = "user_disable"
 	UserDelete  Kind = "user_delete"
 )
