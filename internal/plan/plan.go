@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -42,8 +43,8 @@ const (
 	// The executor's follow-up calls, journaled under their own names: a
 	// create answered "exists" (60102, 60008) becomes an adoption of what
 	// WeCom has. A plan never holds them.
-	UserAdopt Kind = "user_adopt"
-	DeptAdopt Kind = "department_adopt"
+	UserAdopt   Kind = "user_adopt"
+	DeptAdopt   Kind = "department_adopt"
 	UserDisable Kind = "user_disable"
 	UserDelete  Kind = "user_delete"
 )
@@ -190,11 +191,12 @@ func Build(dir mapper.Directory, state journal.State, live Live, pol Policy) (*P
 	for _, m := range dir.Members {
 		b.member(m)
 	}
+	heldRecords := b.records(held)
 	if p.Suspended == "" {
 		b.absentMembers(func(k string) bool { return accepted[k] || held[k] })
-		b.cleanup(desiredDepts, held)
+		b.cleanup(desiredDepts, heldRecords)
 	}
-	b.releaseMoved(dir, held)
+	b.releaseMoved(dir, heldRecords)
 
 	for i := range p.Ops {
 		p.Ops[i].Seq = i + 1
@@ -413,22 +415,14 @@ func (b *builder) absentMembers(inFeed func(key string) bool) {
 // longer has, deepest first, after members have moved out of them. A
 // department a held member sits in, and its ancestors, stay: the member's
 // row did not say to move them.
-func (b *builder) cleanup(desired, heldMembers map[string]bool) {
+func (b *builder) cleanup(desired map[string]bool, held []member.Record) {
 	keep := map[int]bool{}
-	if len(heldMembers) > 0 {
+	if len(held) > 0 {
 		parent := map[int]int{}
 		for _, d := range b.state.Departments {
 			parent[d.WeComID] = d.ParentID
 		}
-		for k := range heldMembers {
-			applied, ok := b.state.Members[k]
-			if !ok {
-				continue
-			}
-			r, err := member.ParseRecord(applied.Payload)
-			if err != nil {
-				continue
-			}
+		for _, r := range held {
 			for _, dk := range r.DeptKeys {
 				d, ok := b.state.Departments[dk]
 				for n := 0; ok && !keep[d.WeComID] && n <= len(parent); n++ {
@@ -463,6 +457,20 @@ func (b *builder) cleanup(desired, heldMembers map[string]bool) {
 		b.add(Op{Phase: PhaseCleanup, Level: maxDepth - depth[d.WeComID], Kind: DeptDelete, Target: d.Key,
 			Dept: &Dept{Key: d.Key, Name: d.Name, ID: d.WeComID, Children: kids}})
 	}
+}
+
+// records are the last-applied records of the given members the journal
+// knows, in key order.
+func (b *builder) records(keys map[string]bool) []member.Record {
+	var out []member.Record
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if applied, ok := b.state.Members[k]; ok {
+			if r, err := member.ParseRecord(applied.Payload); err == nil {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 // deptByID finds a recorded department by its WeCom id.

@@ -31,7 +31,7 @@ var uniqueFields = func() []string {
 // release call of its own that clears the values, after which the update
 // sets the new ones. A value held by a member this run cannot change (a
 // held row) holds the member who wants it, with the holder named.
-func (b *builder) releaseMoved(dir mapper.Directory, held map[string]bool) {
+func (b *builder) releaseMoved(dir mapper.Directory, held []member.Record) {
 	wants := map[string]map[string]string{} // field -> value key -> userid key
 	for _, f := range uniqueFields {
 		wants[f] = map[string]string{}
@@ -109,18 +109,10 @@ func (b *builder) releaseMoved(dir mapper.Directory, held map[string]bool) {
 		})
 	}
 	// A held member keeps its values; whoever wants one waits for HR.
-	for k := range held {
-		applied, ok := b.state.Members[k]
-		if !ok {
-			continue
-		}
-		r, err := member.ParseRecord(applied.Payload)
-		if err != nil {
-			continue
-		}
+	for _, r := range held {
 		for _, f := range uniqueFields {
 			if v := field(&r, f); v != "" {
-				if taker, ok := wants[f][member.UniqueKey(f, v)]; ok && taker != k {
+				if taker, ok := wants[f][member.UniqueKey(f, v)]; ok && taker != key(r.UserID) {
 					blocked[taker] = fmt.Sprintf("%s %q still belongs to %s, whose own row was rejected, so it is not changed in this run", f, v, r.UserID)
 				}
 			}
