@@ -32,9 +32,19 @@ type fixture struct {
 
 func newFixture(t *testing.T, sec string) *fixture {
 	t.Helper()
-	sim := wecomsim.New(wecomsim.Options{CorpID: corp, Secrets: []wecomsim.Secret{
+	return newFixtureWith(t, sec, nil)
+}
+
+// newFixtureWith is newFixture with the emulator's options adjusted first.
+func newFixtureWith(t *testing.T, sec string, adjust func(*wecomsim.Options)) *fixture {
+	t.Helper()
+	opts := wecomsim.Options{CorpID: corp, Secrets: []wecomsim.Secret{
 		{Value: secret, Kind: wecomsim.SyncEdit}, {Value: roSec, Kind: wecomsim.SyncReadOnly},
-		{Value: newIP, Kind: wecomsim.SyncEdit, NewIP: true}}})
+		{Value: newIP, Kind: wecomsim.SyncEdit, NewIP: true}}}
+	if adjust != nil {
+		adjust(&opts)
+	}
+	sim := wecomsim.New(opts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	client, err := wecom.New(wecom.Config{BaseURL: srv.URL, CorpID: corp, Secret: sec,

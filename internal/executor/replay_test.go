@@ -3,10 +3,7 @@ package executor_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/hrfeed/importer/internal/executor"
 	"github.com/hrfeed/importer/internal/journal"
@@ -65,24 +62,8 @@ func TestDeleteWhoseAnswerWasLostIsGone(t *testing.T) {
 // real keep-alive connections, where net/http would replay a dropped GET
 // on its own if the client let it.
 func TestEveryRequestHasItsJournalRowUnderDrops(t *testing.T) {
-	sim := wecomsim.New(wecomsim.Options{CorpID: corp, Secrets: []wecomsim.Secret{{Value: secret, Kind: wecomsim.SyncEdit}},
-		DropRate: 0.2, Seed: 7})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	client, err := wecom.New(wecom.Config{BaseURL: srv.URL, CorpID: corp, Secret: secret,
-		Sleep: func(context.Context, time.Duration) error { return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := journal.Open(context.Background(), filepath.Join(t.TempDir(), "j.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	runID, err := store.StartRun(context.Background(), journal.Run{Job: "t", CorpID: corp, Mode: "run", Status: journal.RunRunning})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newFixtureWith(t, secret, func(o *wecomsim.Options) { o.DropRate, o.Seed = 0.2, 7 })
+	sim, client, store, runID := f.sim, f.client, f.store, f.runID
 	const n = 200
 	var ops []plan.Op
 	for i := range n {
