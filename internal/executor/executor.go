@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -418,7 +419,32 @@ func (e *Executor) countErrcode(ctx context.Context, code int) {
 	e.mu.Unlock()
 }
 
+// withoutAbsentLeaders drops direct_leader from a create or update that
+// names a leader whose own create failed in this run: WeCom would refuse
+// the whole call for it, and the member's other fields are still wanted.
+// The journal then records what WeCom holds; the next run sets the leader.
+func (e *Executor) withoutAbsentLeaders(op plan.Op) plan.Op {
+	if (op.Kind != plan.UserCreate && op.Kind != plan.UserUpdate) || op.After == nil {
+		return op
+	}
+	e.mu.Lock()
+	absent := slices.ContainsFunc(op.After.DirectLeader, func(l string) bool { return e.notCreated[strings.ToLower(l)] })
+	e.mu.Unlock()
+	if !absent {
+		return op
+	}
+	after := *op.After
+	after.DirectLeader = nil
+	if op.Before != nil {
+		after.DirectLeader = op.Before.DirectLeader
+	}
+	op.After = &after
+	op.Fields = slices.DeleteFunc(slices.Clone(op.Fields), func(f string) bool { return f == "direct_leader" })
+	return op
+}
+
 func (e *Executor) dispatch(ctx context.Context, op plan.Op) (Result, error) {
+	op = e.withoutAbsentLeaders(op)
 	if why := e.blocked(op); why != "" {
 		if op.Kind == plan.DeptDelete {
 			// Like a delete WeCom refuses for its children (60006): the

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hrfeed/importer/internal/member"
@@ -40,7 +41,7 @@ func (op Op) Changes() []FieldChange {
 	}
 	fields := op.Fields
 	if op.Kind == UserCreate {
-		fields = allFields
+		fields = append(slices.Clone(allFields), "direct_leader")
 	}
 	var out []FieldChange
 	for _, f := range fields {

@@ -191,6 +191,7 @@ func Build(dir mapper.Directory, state journal.State, live Live, pol Policy) (*P
 	for _, m := range dir.Members {
 		b.member(m)
 	}
+	b.leaderWaves()
 	heldRecords := b.records(held)
 	if p.Suspended == "" {
 		b.absentMembers(func(k string) bool { return accepted[k] || held[k] })

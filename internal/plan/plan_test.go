@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,7 +80,10 @@ func emptyState() journal.State {
 	return journal.State{Departments: map[string]journal.AppliedDepartment{}, Members: map[string]journal.AppliedMember{}}
 }
 
-func TestFirstImportOrdersParentsLeadersLast(t *testing.T) {
+// TestFirstImportCreatesLeadersFirst: on a first import every member costs
+// one call, with direct_leader in its own create, one level after its
+// leader's create.
+func TestFirstImportCreatesLeadersFirst(t *testing.T) {
 	p, err := Build(feed(), emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}, Policy{})
 	if err != nil {
 		t.Fatal(err)
@@ -90,10 +94,8 @@ func TestFirstImportOrdersParentsLeadersLast(t *testing.T) {
 		{PhaseDepartments, 2, DeptCreate, "总部/销售部", ""},
 		{PhaseDepartments, 3, DeptCreate, "总部/研发中心/后端组", ""},
 		{PhaseMembers, 0, UserCreate, "boss", ""},
-		{PhaseMembers, 0, UserCreate, "dev1", ""},
-		{PhaseMembers, 0, UserCreate, "sales1", ""},
-		{PhaseLeaders, 0, UserLeaders, "dev1", "direct_leader"},
-		{PhaseLeaders, 0, UserLeaders, "sales1", "direct_leader"},
+		{PhaseMembers, 1, UserCreate, "dev1", ""},
+		{PhaseMembers, 1, UserCreate, "sales1", ""},
 	}
 	if diff := cmp.Diff(want, lines(p)); diff != "" {
 		t.Errorf("plan (-want +got):\n%s", diff)
@@ -102,8 +104,29 @@ func TestFirstImportOrdersParentsLeadersLast(t *testing.T) {
 		if op.Seq != i+1 {
 			t.Errorf("op %d has seq %d", i, op.Seq)
 		}
-		if op.Kind == UserCreate && len(op.After.DirectLeader) != 0 {
-			t.Errorf("create of %s carries direct_leader %v; leaders must wait for the leaders pass", op.Target, op.After.DirectLeader)
+		if op.Target == "dev1" && !slices.Equal(op.After.DirectLeader, []string{"boss"}) {
+			t.Errorf("create of dev1 carries direct_leader %v, want boss", op.After.DirectLeader)
+		}
+	}
+}
+
+// TestLeaderCycleCostsOneCallPerMember: members who lead each other cannot
+// all be created with their leader; each of them gets one leaders call,
+// and only they do.
+func TestLeaderCycleCostsOneCallPerMember(t *testing.T) {
+	d := feed()
+	d.Members[0].DirectLeader = []string{"sales1"} // boss -> sales1 -> boss
+	p, err := Build(d, emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := p.Counts()
+	if counts[UserCreate] != 3 || counts[UserLeaders] != 2 {
+		t.Fatalf("plan %v, want 3 creates and a leaders call for each of the 2 members in the cycle", lines(p))
+	}
+	for _, op := range p.Ops {
+		if op.Kind == UserLeaders && op.Target == "dev1" {
+			t.Errorf("dev1 is led by boss but leads no one: it needs no leaders call")
 		}
 	}
 }
@@ -148,12 +171,12 @@ func TestChanges(t *testing.T) {
 			want:   []opLine{{PhaseMembers, 0, UserUpdate, "sales1", "direct_leader"}},
 		},
 		{
-			name: "a leader created in the same run waits for the leaders pass",
+			name: "a leader created in the same run is set one level after its create",
 			change: func(d *mapper.Directory) {
 				d.Members = append(d.Members, person("lead2", "新主管", "总部"))
 				d.Members[2].DirectLeader = []string{"lead2"}
 			},
-			want: []opLine{{PhaseMembers, 0, UserCreate, "lead2", ""}, {PhaseLeaders, 0, UserLeaders, "sales1", "direct_leader"}},
+			want: []opLine{{PhaseMembers, 0, UserCreate, "lead2", ""}, {PhaseMembers, 1, UserLeaders, "sales1", "direct_leader"}},
 		},
 		{
 			name:   "leaver in the feed is disabled",
@@ -432,8 +455,8 @@ func TestLeaderDeletedByHandIsSetAgain(t *testing.T) {
 	}
 	want := []opLine{
 		{PhaseMembers, 0, UserCreate, "boss", ""},
-		{PhaseLeaders, 0, UserLeaders, "dev1", "direct_leader"},
-		{PhaseLeaders, 0, UserLeaders, "sales1", "direct_leader"},
+		{PhaseMembers, 1, UserLeaders, "dev1", "direct_leader"},
+		{PhaseMembers, 1, UserLeaders, "sales1", "direct_leader"},
 	}
 	if diff := cmp.Diff(want, lines(p)); diff != "" {
 		t.Errorf("plan (-want +got):\n%s", diff)

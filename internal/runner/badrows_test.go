@@ -288,9 +288,10 @@ func TestTakenMobileNamesHolder(t *testing.T) {
 	})
 }
 
-// TestNoLeaderCallForFailedCreate: when a manager's create fails, the
-// leaders pass sends nothing for the people they lead (it could only
-// fail), and a resume that holds the failed create does not send it either.
+// TestNoLeaderCallForFailedCreate: when a manager's create fails, nothing
+// that names them as leader is sent (it could only fail): the people they
+// lead are created without a leader, and a resume that holds the failed
+// create sends nothing for them either.
 func TestNoLeaderCallForFailedCreate(t *testing.T) {
 	bothJournals(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -318,9 +319,15 @@ func TestNoLeaderCallForFailedCreate(t *testing.T) {
 		if got := sentFor(rep.RunID, "E1006", "E1007"); slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "user_leaders") }) {
 			t.Errorf("leaders calls sent for members of a manager never created: %v", got)
 		}
-		// E1005's own leader, and the two people E1005 leads.
-		if rep.Summary.Counts["user_leaders/skipped"] != 3 {
-			t.Errorf("counts %v, want 3 leaders skipped", rep.Summary.Counts)
+		// The people E1005 leads are created all the same, without the
+		// leader WeCom does not have; nothing else failed.
+		if rep.Summary.Failed != 1 {
+			t.Errorf("counts %v, want E1005's create the only failure", rep.Summary.Counts)
+		}
+		for _, id := range []string{"E1006", "E1007"} {
+			if l := e.user(id).DirectLeader; len(l) != 0 {
+				t.Errorf("%s leader %v, want none yet", id, l)
+			}
 		}
 		res := e.run(func(p *runner.Params) { p.ResumedFrom = rep.RunID })
 		if got := sentFor(res.RunID, "E1005", "E1006", "E1007"); len(got) != 0 {
@@ -403,5 +410,53 @@ func TestRejectsJournaledWithACap(t *testing.T) {
 	last := rejects[len(rejects)-1]
 	if last.Rule != runner.RuleRejectsTruncated || !strings.Contains(last.Message, "500 more") {
 		t.Errorf("last reject = %+v, want the count of the %d left out", last, 500)
+	}
+}
+
+// TestFirstImportOneCallPerRecord: a first import writes each department
+// and each member once, as the emulator counts them, on a reporting tree
+// six levels deep and on one with a leader cycle, where each member of
+// the cycle costs one call more.
+func TestFirstImportOneCallPerRecord(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		cycle int // members in the cycle at the top
+	}{{"deep tree", 0}, {"cycle", 3}} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, sqliteStore(t))
+			var b strings.Builder
+			b.WriteString("工号,姓名,手机,邮箱,部门,职位,性别,状态,直属上级\n")
+			const n = 60
+			depts := map[string]bool{}
+			for i := range n {
+				leader := ""
+				if i > 0 {
+					leader = fmt.Sprintf("M%03d", (i-1)/2) // a binary tree: depth log2(60) ≈ 6
+				}
+				if i < tt.cycle {
+					leader = fmt.Sprintf("M%03d", (i+1)%tt.cycle) // M000 -> M001 -> M002 -> M000
+				}
+				dept := fmt.Sprintf("总部/部%d", i%4)
+				depts["总部"], depts[dept] = true, true
+				fmt.Fprintf(&b, "M%03d,人%d,139%08d,,%s,职员,男,在职,%s\n", i, i, i, dept, leader)
+			}
+			if err := os.WriteFile(e.feed, []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if rep := e.run(nil); rep.Status != journal.RunDone {
+				t.Fatalf("first import: %s %v %v", rep.Status, rep.Fatal, rep.Rejects)
+			}
+			w := e.writes()
+			got := w["department/create"] + w["user/create"] + w["user/update"]
+			if want := len(depts) + n + tt.cycle; got != want || w["department/create"] != len(depts) || w["user/create"] != n {
+				t.Errorf("writes %v (%d), want %d departments + %d members + %d for the cycle = %d", w, got, len(depts), n, tt.cycle, want)
+			}
+			for i := range n {
+				id := fmt.Sprintf("M%03d", i)
+				if i > 0 && len(e.user(id).DirectLeader) != 1 {
+					t.Errorf("%s has leader %v", id, e.user(id).DirectLeader)
+				}
+			}
+		})
 	}
 }
