@@ -292,6 +292,15 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 		return callErr, nil
 	}
 	outcome, code, msg := journal.CallOK, 0, ""
+	var notSent *wecom.NotSentError
+	if errors.As(callErr, &notSent) {
+		// Its row was written, then the run was interrupted while it
+		// waited for its turn: the row says that nothing left.
+		if err := e.store.CompleteCall(context.WithoutCancel(ctx), open, journal.CallFailed, 0, "not sent: "+notSent.Err.Error(), nil); err != nil {
+			return callErr, &FatalError{fmt.Errorf("%s %s: %w", kind, op.Target, err)}
+		}
+		return callErr, nil
+	}
 	if callErr != nil && change != nil {
 		// The intent holds anyway: recorded as ok with WeCom's errcode.
 		code, msg = wecom.CodeOf(callErr), errmsgOf(callErr)

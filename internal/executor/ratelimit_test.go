@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -168,8 +169,9 @@ func TestInterruptCutsOffTheRateLimitPause(t *testing.T) {
 			t.Errorf("summary %+v: want the update canceled after one 45009", sum)
 		}
 		calls, _ := b.store.ListCalls(context.Background(), b.runID)
-		if len(calls) != 1 || calls[0].Outcome != journal.CallFailed || calls[0].Errcode != 45009 {
-			t.Errorf("journal %+v: want one failed row with 45009", calls)
+		if len(calls) != 2 || calls[0].Outcome != journal.CallFailed || calls[0].Errcode != 45009 ||
+			calls[1].Outcome != journal.CallFailed || !strings.HasPrefix(calls[1].Errmsg, "not sent") || b.sim.Stats()["user/update"] != 1 {
+			t.Errorf("journal %+v: want the 45009 row, then the retry's row closed as not sent, and one request", calls)
 		}
 	})
 }

@@ -278,18 +278,12 @@ func (c *Client) attempt(wait context.Context, s *send, r request, payload []byt
 	if s.bounded && s.left <= 0 {
 		return context.DeadlineExceeded
 	}
-	queued := time.Now()
-	if err := c.waitTurn(wait, r.api); err != nil {
-		return err
-	}
-	if err := wait.Err(); err != nil {
-		return err
-	}
-	waited := time.Since(queued)
 	ctx := s.ctx
-	// The hook runs after the limiter wait, so what it records happens
-	// just before the request leaves, and an attempt abandoned while
-	// queued (ctx ended) is never announced.
+	// The hook (the journal's write-ahead row) runs before the limiter,
+	// so the rate slot is the last gate: the request leaves as soon as it
+	// is admitted, not after a journal commit that could push it into the
+	// next window. An attempt abandoned while queued is then announced, and
+	// closed as not sent.
 	var finish func(int, error)
 	if h := attemptHookFrom(ctx); h != nil && !r.noToken {
 		f, err := h(r.api, n)
@@ -298,6 +292,19 @@ func (c *Client) attempt(wait context.Context, s *send, r request, payload []byt
 		}
 		finish = f
 	}
+	queued := time.Now()
+	err := c.waitTurn(wait, r.api)
+	if err == nil {
+		err = wait.Err()
+	}
+	if err != nil {
+		err = &NotSentError{API: r.api, Err: err}
+		if finish != nil {
+			finish(0, err)
+		}
+		return err
+	}
+	waited := time.Since(queued)
 	if s.bounded {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.left)

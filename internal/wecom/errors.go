@@ -129,3 +129,17 @@ func (e *TransportError) Error() string {
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// NotSentError is an attempt that was given up while it waited for its
+// turn under the rate limits (the caller's context ended): it had been
+// announced to the attempt hook, but no request left.
+type NotSentError struct {
+	API string
+	Err error
+}
+
+func (e *NotSentError) Error() string {
+	return fmt.Sprintf("wecom %s: not sent: %v", e.API, e.Err)
+}
+
+func (e *NotSentError) Unwrap() error { return e.Err }
