@@ -3,22 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hrfeed/importer/internal/bench"
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/pgtest"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
@@ -62,12 +59,14 @@ func buildImporter(t *testing.T) string {
 }
 
 // crashRig is an emulator, a config pointing at it, a 2,000-member feed
-// and the environment a child importer process runs with.
+// and the environment a child importer process runs with. The feed and the
+// checks are the fault campaign's (internal/bench), which also runs the
+// kill -9 campaign these tests leave to it.
 type crashRig struct {
 	bin, dir, cfgPath string
 	sim               *wecomsim.Server
 	env               []string
-	want              map[string][]string
+	want              bench.Want
 }
 
 func newCrashRig(t *testing.T, dsn string, latency time.Duration) *crashRig {
@@ -81,25 +80,82 @@ func newCrashRig(t *testing.T, dsn string, latency time.Duration) *crashRig {
 	if err := os.WriteFile(r.cfgPath, []byte(unlimitedConfig(srv.URL)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r.want = staffFeed(t, filepath.Join(r.dir, "staff.csv"), 2000, 1)
+	var err error
+	if r.want, err = bench.WriteFeed(filepath.Join(r.dir, "staff.csv"), 2000); err != nil {
+		t.Fatal(err)
+	}
 	r.env = append(os.Environ(), "WECOM_SECRET="+testSecret, "DATABASE_URL="+dsn)
 	return r
 }
 
-// startRun starts `importer run --json` and returns once WeCom has received
-// creates user/create calls, so what the test does next lands mid-import.
-func (r *crashRig) startRun(t *testing.T, creates int) (*exec.Cmd, *bytes.Buffer) {
+// childDeadline bounds every wait for a child: one that has neither
+// finished nor reached what the test waits for by then is hung.
+const childDeadline = 2 * time.Minute
+
+// child is an importer process a test started.
+type child struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	done           chan struct{} // closed once it exited; err is Wait's then
+	err            error
+}
+
+func (r *crashRig) start(t *testing.T, args ...string) *child {
 	t.Helper()
-	cmd := r.command("run", "--config", r.cfgPath, "--json")
-	stdout := &bytes.Buffer{}
-	cmd.Stdout = stdout
-	if err := cmd.Start(); err != nil {
+	c := &child{cmd: r.command(args...), done: make(chan struct{})}
+	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
+	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for r.sim.Stats()["user/create"] < creates {
-		time.Sleep(5 * time.Millisecond)
+	go func() {
+		c.err = c.cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	})
+	return c
+}
+
+// output is what the child printed; only once it exited.
+func (c *child) output() string {
+	return fmt.Sprintf("%v\nstdout:\n%s\nstderr:\n%s", c.err, c.stdout.String(), c.stderr.String())
+}
+
+// wait returns Wait's error once the child exited, failing the test when
+// that takes longer than childDeadline.
+func (c *child) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case <-c.done:
+		return c.err
+	case <-time.After(childDeadline):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+		t.Fatalf("importer %s still running after %s; killed\n%s", c.cmd.Args[1], childDeadline, c.output())
+		return nil
 	}
-	return cmd, stdout
+}
+
+// startRun starts `importer run --json` and returns once WeCom has received
+// creates user/create calls, so what the test does next lands mid-import.
+// A child that exits first, or never gets there, fails the test at once.
+func (r *crashRig) startRun(t *testing.T, creates int) *child {
+	t.Helper()
+	c := r.start(t, "run", "--config", r.cfgPath, "--json")
+	deadline := time.After(childDeadline)
+	for r.sim.Stats()["user/create"] < creates {
+		select {
+		case <-c.done:
+			t.Fatalf("importer run exited after %d user/create calls, before the test's %d\n%s",
+				r.sim.Stats()["user/create"], creates, c.output())
+		case <-deadline:
+			t.Fatalf("importer run sent %d user/create calls in %s, not %d", r.sim.Stats()["user/create"], childDeadline, creates)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return c
 }
 
 // command is the importer with args, as the rig runs it.
@@ -109,203 +165,23 @@ func (r *crashRig) command(args ...string) *exec.Cmd {
 	return cmd
 }
 
-// staffFeed writes n members over a three-level tree in the sample's
-// layout; version changes every position so a new import has work to do.
-func staffFeed(t *testing.T, path string, n, version int) map[string][]string {
+// resume runs `importer resume runID` to its end.
+func (r *crashRig) resume(t *testing.T, runID int64) {
 	t.Helper()
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write([]string{"工号", "姓名", "手机", "邮箱", "部门", "职位", "性别", "状态", "直属上级"})
-	want := map[string][]string{}
-	for i := range n {
-		id := fmt.Sprintf("U%05d", i)
-		dept := fmt.Sprintf("集团/事业部%d/小组%d", i%5, i%40)
-		leader := ""
-		if i >= 40 {
-			leader = fmt.Sprintf("U%05d", i%40) // the first member of each group leads it
-		}
-		pos := fmt.Sprintf("岗位v%d", version)
-		row := []string{id, fmt.Sprintf("员工%d", i), fmt.Sprintf("139%08d", i), "", dept, pos, []string{"男", "女"}[i%2], "在职", leader}
-		w.Write(row)
-		want[id] = []string{dept, pos, leader}
+	c := r.start(t, "resume", fmt.Sprint(runID), "--config", r.cfgPath, "--json")
+	if err := c.wait(t); err != nil {
+		t.Fatalf("resume %d: %s", runID, c.output())
 	}
-	w.Flush()
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return want
 }
 
-// TestKillNineAndResume kills the importer at random moments of a
-// 2,000-member import, resumes each time, and checks that the directory
-// ends as the feed says, that no create took effect twice, and that every
-// write WeCom received has its journal row.
-func TestKillNineAndResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash test builds and kills a real process; skipped with -short")
-	}
-	dsn := pgtest.DSN(t)
-	rig := newCrashRig(t, dsn, time.Millisecond)
-	sim, dir, cfgPath, want := rig.sim, rig.dir, rig.cfgPath, rig.want
-	version := 1
-
-	ctx := context.Background()
-	store, err := journal.Open(ctx, dsn)
+// expect fails the test with the problems a bench check found.
+func expect(t *testing.T, what string, problems []string, err error) {
+	t.Helper()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", what, err)
 	}
-	defer store.Close()
-	latest := func() journal.Run {
-		runs, err := store.ListRuns(ctx, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(runs) == 0 {
-			return journal.Run{}
-		}
-		return runs[0]
-	}
-	command := func() []string {
-		r := latest()
-		if r.ID == 0 || r.Status == journal.RunDone {
-			return []string{"run", "--config", cfgPath, "--json"}
-		}
-		return []string{"resume", fmt.Sprint(r.ID), "--config", cfgPath, "--json"}
-	}
-
-	rng := rand.New(rand.NewPCG(20261125, 1))
-	killed := 0
-	for attempt := 0; killed < 20; attempt++ {
-		if attempt > 200 {
-			t.Fatalf("only %d kills landed mid-run in %d attempts", killed, attempt)
-		}
-		if r := latest(); r.ID != 0 && r.Status == journal.RunDone {
-			// The import finished between kills: give the next run work.
-			version++
-			want = staffFeed(t, filepath.Join(dir, "staff.csv"), 2000, version)
-		}
-		cmd := rig.command(command()...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(50+rng.IntN(600)) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signaled() {
-			killed++
-		}
-	}
-
-	// Let it finish: resume until the latest run is done.
-	for i := 0; latest().Status != journal.RunDone; i++ {
-		if i == 5 {
-			t.Fatalf("still not done after 5 resumes: %+v", latest())
-		}
-		out, err := rig.command(command()...).Output()
-		if err != nil {
-			t.Logf("resume: %v\n%s", err, out)
-		}
-	}
-	out, err := rig.command("run", "--config", cfgPath, "--json").Output()
-	if err != nil {
-		t.Fatalf("final run: %v\n%s", err, out)
-	}
-	var final summary
-	if err := json.Unmarshal(out, &final); err != nil || final.Writes != 0 {
-		t.Fatalf("a final run after recovery still writes: %s", out)
-	}
-
-	checkDirectory(t, sim, want)
-	checkNoDoubleEffects(t, sim)
-	checkEveryCallJournaled(t, sim, store)
-	t.Logf("%d kills mid-run over %d feed versions", killed, version)
-}
-
-func checkDirectory(t *testing.T, sim *wecomsim.Server, want map[string][]string) {
-	t.Helper()
-	snap := sim.Snapshot()
-	paths := snap.Paths()
-	path := func(id int) string { return paths[id] }
-	seenPaths := map[string]int{}
-	for _, d := range snap.Departments {
-		if d.ID != 1 {
-			seenPaths[path(d.ID)]++
-		}
-	}
-	for p, n := range seenPaths {
-		if n > 1 {
-			t.Errorf("department %s exists %d times", p, n)
-		}
-	}
-	if len(snap.Users) != len(want) {
-		t.Errorf("WeCom holds %d members, the feed %d", len(snap.Users), len(want))
-	}
-	for _, u := range snap.Users {
-		w, ok := want[u.UserID]
-		if !ok {
-			t.Errorf("unexpected member %s", u.UserID)
-			continue
-		}
-		got := []string{"", u.Position, strings.Join(u.DirectLeader, ",")}
-		if len(u.Department) == 1 {
-			got[0] = path(u.Department[0])
-		}
-		if !slices.Equal(got, w) {
-			t.Errorf("member %s = %v, want %v", u.UserID, got, w)
-		}
-	}
-}
-
-func checkNoDoubleEffects(t *testing.T, sim *wecomsim.Server) {
-	t.Helper()
-	creates := map[string]int{}
-	for _, c := range sim.CallLog() {
-		if c.Errcode == 0 && (c.API == "user/create" || c.API == "department/create") {
-			creates[c.API+" "+c.Target]++
-		}
-	}
-	for k, n := range creates {
-		if n > 1 {
-			t.Errorf("%s took effect %d times", k, n)
-		}
-	}
-}
-
-func checkEveryCallJournaled(t *testing.T, sim *wecomsim.Server, store journal.Store) {
-	t.Helper()
-	ctx := context.Background()
-	runs, err := store.ListRuns(ctx, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	journaled := map[string]int{}
-	for _, r := range runs {
-		calls, err := store.ListCalls(ctx, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range calls {
-			journaled[c.API]++
-			if strings.HasPrefix(c.API, "user/") {
-				journaled[c.API+" "+strings.ToLower(c.Target)]++
-			}
-		}
-	}
-	received := map[string]int{}
-	for _, c := range sim.CallLog() {
-		if !slices.Contains(writeAPIs, c.API) {
-			continue
-		}
-		received[c.API]++
-		if strings.HasPrefix(c.API, "user/") {
-			received[c.API+" "+strings.ToLower(c.Target)]++
-		}
-	}
-	for k, n := range received {
-		if journaled[k] < n {
-			t.Errorf("%s: WeCom received %d calls, the journal has %d rows", k, n, journaled[k])
-		}
+	for _, p := range problems {
+		t.Errorf("%s: %s", what, p)
 	}
 }
 
@@ -320,19 +196,11 @@ func TestPostgresStopsMidRun(t *testing.T) {
 	rig := newCrashRig(t, pg.DSN(), 2*time.Millisecond)
 	sim := rig.sim
 
-	cmd, stdout := rig.startRun(t, 300)
+	run := rig.startRun(t, 300)
 	pg.Stop(t)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-			t.Fatalf("with the journal gone the run must stop with exit 1, got %v\n%s", err, stdout.String())
-		}
-	case <-time.After(2 * time.Minute):
-		_ = cmd.Process.Kill()
-		t.Fatal("the run did not stop after its journal went away")
+	var ee *exec.ExitError
+	if err := run.wait(t); !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("with the journal gone the run must stop with exit 1\n%s", run.output())
 	}
 	sentWhileDown := sim.Stats()["user/create"]
 
@@ -343,7 +211,8 @@ func TestPostgresStopsMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	checkEveryCallJournaled(t, sim, store)
+	problems, err := bench.CheckJournaled(ctx, sim, store)
+	expect(t, "after the journal stopped", problems, err)
 
 	runs, err := store.ListRuns(ctx, 1)
 	if err != nil || len(runs) != 1 {
@@ -352,12 +221,9 @@ func TestPostgresStopsMidRun(t *testing.T) {
 	if runs[0].Status != journal.RunRunning {
 		t.Errorf("the interrupted run is %q; with the journal down nothing could record its end", runs[0].Status)
 	}
-	if out, err := rig.command("resume", fmt.Sprint(runs[0].ID), "--config", rig.cfgPath, "--json").Output(); err != nil {
-		t.Fatalf("resume after restart: %v\n%s", err, out)
-	}
-	checkDirectory(t, sim, rig.want)
-	checkNoDoubleEffects(t, sim)
-	checkEveryCallJournaled(t, sim, store)
+	rig.resume(t, runs[0].ID)
+	problems, err = bench.CheckRecovered(ctx, sim, store, "ww-demo", rig.want)
+	expect(t, "after resume", problems, err)
 	t.Logf("stopped PostgreSQL after %d user/create calls; resume finished the import", sentWhileDown)
 }
 
@@ -372,18 +238,17 @@ func TestInterruptStopsCleanly(t *testing.T) {
 	rig := newCrashRig(t, dsn, 2*time.Millisecond)
 	sim := rig.sim
 
-	cmd, stdout := rig.startRun(t, 300)
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	run := rig.startRun(t, 300)
+	if err := run.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	err := cmd.Wait()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
-		t.Fatalf("interrupted run: want exit 3, got %v\n%s", err, stdout.String())
+	if err := run.wait(t); !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("interrupted run: want exit 3\n%s", run.output())
 	}
 	var s summary
-	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil || s.Status != journal.RunCanceled || s.Counts["user_create/canceled"] == 0 {
-		t.Fatalf("interrupted run summary: %v\n%s", err, stdout.String())
+	if err := json.Unmarshal(run.stdout.Bytes(), &s); err != nil || s.Status != journal.RunCanceled || s.Counts["user_create/canceled"] == 0 {
+		t.Fatalf("interrupted run summary: %v\n%s", err, run.output())
 	}
 
 	ctx := context.Background()
@@ -401,13 +266,12 @@ func TestInterruptStopsCleanly(t *testing.T) {
 			t.Errorf("call %d %s %s left pending by a clean interrupt", c.Seq, c.Operation, c.Target)
 		}
 	}
-	checkEveryCallJournaled(t, sim, store)
+	problems, err := bench.CheckJournaled(ctx, sim, store)
+	expect(t, "after the interrupt", problems, err)
 
-	if out, err := rig.command("resume", fmt.Sprint(s.RunID), "--config", rig.cfgPath, "--json").Output(); err != nil {
-		t.Fatalf("resume: %v\n%s", err, out)
-	}
-	checkDirectory(t, sim, rig.want)
-	checkNoDoubleEffects(t, sim)
+	rig.resume(t, s.RunID)
+	problems, err = bench.CheckRecovered(ctx, sim, store, "ww-demo", rig.want)
+	expect(t, "after resume", problems, err)
 }
 
 // unlimitedConfig is the sample config against the emulator at url with the

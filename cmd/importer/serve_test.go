@@ -35,6 +35,7 @@ type serveEnv struct {
 	env         []string
 	pool        *pgxpool.Pool
 	robot       *robotInbox
+	replicas    []*replica // every one started, for waitFor to watch
 }
 
 type robotInbox struct {
@@ -129,13 +130,14 @@ serve:
 
 // replica is one `importer serve` process.
 type replica struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-	mu   sync.Mutex
-	logs []string
-	err  error // from Wait
+	t       *testing.T
+	cmd     *exec.Cmd
+	addr    string
+	done    chan struct{}
+	mu      sync.Mutex
+	logs    []string
+	err     error // from Wait
+	stopped bool  // the test ended it, so its exit is no failure
 }
 
 func (e *serveEnv) start(t *testing.T) *replica {
@@ -150,6 +152,7 @@ func (e *serveEnv) start(t *testing.T) *replica {
 		t.Fatal(err)
 	}
 	r := &replica{t: t, cmd: cmd, done: make(chan struct{})}
+	e.replicas = append(e.replicas, r)
 	addr := make(chan string, 1)
 	go func() {
 		defer close(r.done)
@@ -174,22 +177,57 @@ func (e *serveEnv) start(t *testing.T) *replica {
 	select {
 	case r.addr = <-addr:
 	case <-r.done:
-		t.Fatalf("serve exited before listening: %v\n%s", r.err, strings.Join(r.logs, "\n"))
+		t.Fatalf("serve exited before listening: %v\n%s", r.err, r.output())
 	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not start listening")
+		t.Fatalf("serve did not start listening\n%s", r.output())
 	}
 	return r
 }
 
+// output is the replica's log so far, for a failure message.
+func (r *replica) output() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.logs, "\n")
+}
+
 // stop sends SIGTERM and returns the exit code.
 func (r *replica) stop() int {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
 	_ = r.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-r.done:
 	case <-time.After(30 * time.Second):
-		r.t.Fatal("serve did not exit after SIGTERM")
+		r.t.Fatalf("serve did not exit after SIGTERM\n%s", r.output())
 	}
 	return r.cmd.ProcessState.ExitCode()
+}
+
+// kill sends SIGKILL, as a crash would, and waits for the exit.
+func (r *replica) kill() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
+	_ = r.cmd.Process.Kill()
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		r.t.Fatal("serve did not exit after SIGKILL")
+	}
+}
+
+// exited reports whether the replica ended without the test ending it.
+func (r *replica) exited() bool {
+	select {
+	case <-r.done:
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return !r.stopped
+	default:
+		return false
+	}
 }
 
 func (r *replica) scrape(t *testing.T, path string) (int, string) {
@@ -239,12 +277,24 @@ func (r *replica) checkLogs(t *testing.T) {
 	}
 }
 
+// waitFor polls cond until it holds. A replica that exits meanwhile
+// without the test ending it fails the test at once, with its log: what
+// the test waits for would then never come.
 func (e *serveEnv) waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
+		for _, r := range e.replicas {
+			if r.exited() {
+				t.Fatalf("replica %d exited (%v) while the test waited for %s\n%s", r.cmd.Process.Pid, r.err, what, r.output())
+			}
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			var logs []string
+			for _, r := range e.replicas {
+				logs = append(logs, fmt.Sprintf("replica %d:\n%s", r.cmd.Process.Pid, r.output()))
+			}
+			t.Fatalf("timed out after %s waiting for %s\n%s", timeout, what, strings.Join(logs, "\n"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -314,11 +364,6 @@ func TestServeReplicasRunEachOccurrenceOnce(t *testing.T) {
 			t.Errorf("/readyz: %d %s", code, body)
 		}
 	}
-	_, before := a.scrape(t, "/metrics")
-	_, beforeB := b.scrape(t, "/metrics")
-	doneBefore := metric(before, `hrfeed_runs_total{job="staff",status="done"}`) +
-		metric(beforeB, `hrfeed_runs_total{job="staff",status="done"}`)
-
 	const n = 6
 	e.waitFor(t, fmt.Sprintf("%d occurrences", n), 30*time.Second, func() bool {
 		return e.count(t, `SELECT count(*) FROM schedule_occurrences WHERE outcome = 'ran'`) >= n
@@ -335,24 +380,50 @@ func TestServeReplicasRunEachOccurrenceOnce(t *testing.T) {
 		r.checkLogs(t)
 	}
 
-	// Every second between the first and last occurrence was claimed by
-	// exactly one replica (the primary key) and produced exactly one run.
-	var first, last time.Time
+	// Each occurrence was claimed by one replica (the primary key says at
+	// most one; claimed_by names which), and each one it ran produced a run
+	// of its own, and every run came from one. Whether every second got
+	// its occurrence is not checked: on a loaded machine a replica may wake
+	// after the next one is due, and a missed occurrence is skipped, not
+	// queued, by design.
+	var first time.Time
 	if err := e.pool.QueryRow(context.Background(),
-		`SELECT min(scheduled_at), max(scheduled_at) FROM schedule_occurrences`).Scan(&first, &last); err != nil {
+		`SELECT min(scheduled_at) FROM schedule_occurrences`).Scan(&first); err != nil {
 		t.Fatal(err)
 	}
-	span := int(last.Sub(first)/time.Second) + 1
-	claimed := e.count(t, `SELECT count(*) FROM schedule_occurrences`)
-	ran := e.count(t, `SELECT count(*) FROM schedule_occurrences WHERE outcome = 'ran'`)
-	distinctRuns := e.count(t, `SELECT count(DISTINCT run_id) FROM schedule_occurrences`)
-	runs := e.runs(t)
-	if claimed != span || ran != span || distinctRuns != span || len(runs) != span {
-		t.Errorf("%d occurrences due, %d claimed, %d ran, %d distinct runs, %d runs in the journal; want all equal",
-			span, claimed, ran, distinctRuns, len(runs))
+	owners := map[string]bool{}
+	for _, r := range []*replica{a, b} {
+		owners[fmt.Sprint(r.cmd.Process.Pid)] = true
 	}
-	byReplica := e.count(t, `SELECT count(DISTINCT claimed_by) FROM schedule_occurrences`)
-	t.Logf("%d occurrences from %v, claimed by %d replica(s)", span, first, byReplica)
+	rows, err := e.pool.Query(context.Background(), `SELECT DISTINCT claimed_by FROM schedule_occurrences`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claimants []string
+	for rows.Next() {
+		var by string
+		if err := rows.Scan(&by); err != nil {
+			t.Fatal(err)
+		}
+		claimants = append(claimants, by)
+		if !owners[by[strings.LastIndex(by, ":")+1:]] {
+			t.Errorf("an occurrence was claimed by %q, neither replica", by)
+		}
+	}
+	rows.Close()
+	if n := e.count(t, `SELECT count(*) FROM schedule_occurrences WHERE outcome NOT IN ('ran', 'busy')`); n > 0 {
+		t.Errorf("%d occurrences neither ran nor were skipped as busy", n)
+	}
+	ran := e.count(t, `SELECT count(*) FROM schedule_occurrences WHERE outcome = 'ran'`)
+	distinctRuns := e.count(t, `SELECT count(DISTINCT run_id) FROM schedule_occurrences WHERE outcome = 'ran'`)
+	runs := e.runs(t)
+	if distinctRuns != ran || len(runs) != ran {
+		t.Errorf("%d occurrences ran, with %d distinct runs; %d runs in the journal; want all equal", ran, distinctRuns, len(runs))
+	}
+	if n := e.count(t, `SELECT count(*) FROM runs WHERE id NOT IN (SELECT run_id FROM schedule_occurrences WHERE run_id IS NOT NULL)`); n > 0 {
+		t.Errorf("%d runs in the journal belong to no occurrence", n)
+	}
+	t.Logf("%d occurrences ran from %v, claimed by %v", ran, first, claimants)
 	for _, r := range runs {
 		if r.status != journal.RunDone {
 			t.Errorf("run %d: %s", r.id, r.status)
@@ -360,10 +431,14 @@ func TestServeReplicasRunEachOccurrenceOnce(t *testing.T) {
 	}
 	checkNoOverlap(t, runs, nil)
 
+	// Each process counts from zero and marks an occurrence ran only after
+	// counting its run, so the two counts add up to at least the n runs
+	// waited for. (A scrape before the wait is no baseline: a replica may
+	// have run an occurrence while the other was starting.)
 	doneAfter := metric(after, `hrfeed_runs_total{job="staff",status="done"}`) +
 		metric(afterB, `hrfeed_runs_total{job="staff",status="done"}`)
-	if doneAfter-doneBefore < n {
-		t.Errorf("hrfeed_runs_total{status=done} moved from %v to %v over %d runs", doneBefore, doneAfter, n)
+	if doneAfter < n {
+		t.Errorf("hrfeed_runs_total{status=done} is %v after %d runs", doneAfter, n)
 	}
 	created := metric(after, `hrfeed_operations_total{job="staff",kind="user_create",outcome="ok"}`) +
 		metric(afterB, `hrfeed_operations_total{job="staff",kind="user_create",outcome="ok"}`)
@@ -408,10 +483,7 @@ func TestServeResumesRunOfKilledReplica(t *testing.T) {
 	if err != nil || replicas[pid] == nil {
 		t.Fatalf("lease owner %q is not one of the replicas", owner)
 	}
-	if err := replicas[pid].cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-replicas[pid].done
+	replicas[pid].kill()
 	delete(replicas, pid)
 	var survivor *replica
 	for _, r := range replicas {

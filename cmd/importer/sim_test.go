@@ -135,15 +135,27 @@ func startSim(t *testing.T, args ...string) (string, func() int) {
 		}
 	}()
 	var base string
-	for line := range lines {
-		if m := listeningRe.FindStringSubmatch(line); m != nil {
-			base = m[1]
-			break
+	var seen []string
+	deadline := time.After(20 * time.Second)
+	for base == "" {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				cancel()
+				t.Fatalf("sim exited before listening: exit %d\n%s", <-exit, strings.Join(seen, "\n"))
+			}
+			seen = append(seen, line)
+			if m := listeningRe.FindStringSubmatch(line); m != nil {
+				base = m[1]
+			}
+		case <-deadline:
+			cancel()
+			go func() {
+				for range lines {
+				}
+			}()
+			t.Fatalf("sim did not start listening within 20 s (exit %d)\n%s", <-exit, strings.Join(seen, "\n"))
 		}
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("sim exited before listening: exit %d", <-exit)
 	}
 	// Keep draining so the command's final message never blocks it.
 	go func() {

@@ -32,8 +32,12 @@ type Sizes struct {
 	// WeCom's documented default limits, where the hour window binds.
 	DefaultLimitMembers int
 
-	FaultMembers int
-	Kills        int // kill -9s that must land mid-run
+	// FaultMembers is the fault campaign's first feed. Kills and
+	// HeldKills are the kill campaign's SIGKILLs per journal: at random
+	// moments, and while WeCom holds back the answer to a write it applied.
+	// Both 0 leave the kill campaign out.
+	FaultMembers     int
+	Kills, HeldKills int
 }
 
 // FullSizes are issue 8's sizes. The limit scenario sends 1.35 R member
@@ -46,7 +50,7 @@ func FullSizes() Sizes {
 		SourceRows: 100000, FirstMembers: 10000, FirstDepartments: 300,
 		NightlyMembers: 100000, NightlyChangedEvery: 100, SeedBudget: 45 * time.Second,
 		LimitPerMinute: 6000, LimitMembers: 8100, DefaultLimitMembers: 5000,
-		FaultMembers: 2000, Kills: 20,
+		FaultMembers: 2000, Kills: 20, HeldKills: 12,
 	}
 }
 
@@ -57,7 +61,7 @@ func QuickSizes() Sizes {
 		SourceRows: 5000, FirstMembers: 500, FirstDepartments: 30,
 		NightlyMembers: 2000, NightlyChangedEvery: 100, SeedBudget: 3 * time.Second,
 		LimitPerMinute: 1200, LimitMembers: 150,
-		FaultMembers: 300, Kills: 3,
+		FaultMembers: 300, Kills: 3, HeldKills: 6,
 	}
 }
 
@@ -112,29 +116,11 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if opts.Importer == "" {
 		return nil, errors.New("bench: Options.Importer (the importer binary) is required")
 	}
-	b := &bench{opts: opts, sizes: FullSizes(), res: &Results{Mode: "full", Command: opts.Command, Machine: thisMachine()}}
-	if opts.Quick {
-		b.sizes, b.res.Mode = QuickSizes(), "quick"
-	}
-	if opts.Sizes != nil {
-		b.sizes = *opts.Sizes
-	}
-	tmp, err := os.MkdirTemp("", "hrfeed-bench-")
+	b, err := newBench(opts)
 	if err != nil {
 		return nil, err
 	}
-	b.tmp = tmp
-	defer os.RemoveAll(tmp)
-	defer func() {
-		if b.nightly != nil && b.nightly.em != nil {
-			b.nightly.em.close()
-		}
-		if b.pg != nil {
-			if err := b.pg.remove(); err != nil {
-				b.logf("stopping the bench's PostgreSQL: %v", err)
-			}
-		}
-	}()
+	defer b.close()
 
 	start := time.Now()
 	steps := map[string]func(context.Context) error{
@@ -157,6 +143,35 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	}
 	b.res.Took = time.Since(start)
 	return b.res, nil
+}
+
+// newBench sets up a run's shared state; close removes what it leaves.
+func newBench(opts Options) (*bench, error) {
+	b := &bench{opts: opts, sizes: FullSizes(), res: &Results{Mode: "full", Command: opts.Command, Machine: thisMachine()}}
+	if opts.Quick {
+		b.sizes, b.res.Mode = QuickSizes(), "quick"
+	}
+	if opts.Sizes != nil {
+		b.sizes = *opts.Sizes
+	}
+	tmp, err := os.MkdirTemp("", "hrfeed-bench-")
+	if err != nil {
+		return nil, err
+	}
+	b.tmp = tmp
+	return b, nil
+}
+
+func (b *bench) close() {
+	if b.nightly != nil && b.nightly.em != nil {
+		b.nightly.em.close()
+	}
+	if b.pg != nil {
+		if err := b.pg.remove(); err != nil {
+			b.logf("stopping the bench's PostgreSQL: %v", err)
+		}
+	}
+	os.RemoveAll(b.tmp)
 }
 
 func (b *bench) add(r Row) { b.res.Rows = append(b.res.Rows, r) }

@@ -3,34 +3,69 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/member"
+	"github.com/hrfeed/importer/internal/pgtest"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
+
+func TestMain(m *testing.M) {
+	code := pgtest.Run(m)
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+// importerBinary builds the importer once per test binary: the scenarios
+// start it where they need a process of their own.
+func importerBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the importer and runs it against the emulator; skipped with -short")
+	}
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "bench-test-bin-"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "importer")
+		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/hrfeed/importer/cmd/importer").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
 
 // TestQuickModeChecks runs every scenario at a tiny size, so CI exercises
 // the correctness checks of `importer bench --quick` (rows lost, duplicate
 // effects, write calls equal to the changed records, every write
 // journaled) against the real importer binary. Times are printed, never
-// asserted.
+// asserted. The kill campaign is left out: TestKillCampaign runs it.
 func TestQuickModeChecks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the importer and runs it against the emulator; skipped with -short")
-	}
-	bin := filepath.Join(t.TempDir(), "importer")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hrfeed/importer/cmd/importer").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := importerBinary(t)
 	sizes := Sizes{
 		SourceRows: 300, FirstMembers: 120, FirstDepartments: 12,
 		NightlyMembers: 1000, NightlyChangedEvery: 100, SeedBudget: time.Second,
 		LimitPerMinute: 600, LimitMembers: 20,
-		FaultMembers: 100, Kills: 2,
+		FaultMembers: 100,
 	}
 	var log bytes.Buffer
 	res, err := Run(context.Background(), Options{Sizes: &sizes, Importer: bin, Command: "go test", Log: &log})
@@ -56,6 +91,37 @@ func TestQuickModeChecks(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("the table has no %q row", want)
 		}
+	}
+}
+
+// TestKillCampaign is the kill -9 campaign of `importer bench` run small,
+// on each journal: a few SIGKILLs of `importer run`/`resume` at random
+// moments and a few while WeCom holds back the answer to a write it
+// applied, over three feed versions (creates, then updates and deletes),
+// each ending in CheckRecovered. Its row must pass; times are not checked.
+func TestKillCampaign(t *testing.T) {
+	bin := importerBinary(t)
+	for _, label := range []string{"embedded", "PostgreSQL"} {
+		t.Run(label, func(t *testing.T) {
+			dsn := ""
+			if label == "PostgreSQL" {
+				dsn = pgtest.DSN(t)
+			}
+			var log bytes.Buffer
+			b, err := newBench(Options{Importer: bin, Log: &log, Sizes: &Sizes{FaultMembers: 300, Kills: 3, HeldKills: 6}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.close()
+			row, err := b.killCampaign(context.Background(), label, dsn)
+			if err != nil {
+				t.Fatalf("kill campaign: %v\n%s", err, log.String())
+			}
+			t.Logf("\n%s| %s | %s | %s |", log.String(), row.Scenario, row.Result, row.Check)
+			if row.Failed {
+				t.Error(row.Check)
+			}
+		})
 	}
 }
 
@@ -87,6 +153,38 @@ func TestChecksSeeFaults(t *testing.T) {
 	}
 	if p := integrity(dc, 1, 2); len(p) != 4 {
 		t.Errorf("integrity reports %q, want four problems", p)
+	}
+
+	// The journal's state: U1 with a stale position, U2 that WeCom does
+	// not hold, X9 and the second A that the journal does not know, and a
+	// department WeCom does not have.
+	record := func(id, pos string) json.RawMessage {
+		return member.Record{UserID: id, Position: pos, DeptKeys: []string{"A"}, Enabled: true}.JSON()
+	}
+	state := journal.State{
+		Departments: map[string]journal.AppliedDepartment{
+			"A": {Key: "A", WeComID: 2, ParentID: 1, Name: "A"},
+			"B": {Key: "B", WeComID: 9, ParentID: 1, Name: "B"},
+		},
+		Members: map[string]journal.AppliedMember{
+			"u1": {UserID: "U1", Payload: record("U1", "new"), Enabled: true},
+			"u2": {UserID: "U2", Payload: record("U2", "new"), Enabled: true},
+		},
+	}
+	if sc := checkAppliedState(state, snap); sc.Differ != 5 {
+		t.Errorf("checkAppliedState = %+v, want 5 differences", sc)
+	}
+	snap.Users[0].Position = "new"
+	state.Members["x9"] = journal.AppliedMember{UserID: "X9", Payload: record("X9", ""), Enabled: true}
+	delete(state.Members, "u2")
+	delete(state.Departments, "B")
+	state.Departments["A2"] = journal.AppliedDepartment{Key: "A2", WeComID: 3, ParentID: 1, Name: "A"}
+	if sc := checkAppliedState(state, snap); sc.Differ != 0 {
+		t.Errorf("checkAppliedState of an equal state = %+v, want no difference", sc)
+	}
+	runs := []journal.Run{{ID: 1, Status: journal.RunInterrupted}, {ID: 2, Status: journal.RunRunning}, {ID: 3, Status: journal.RunDone}}
+	if open := openRuns(runs); len(open) != 1 || open[0] != 2 {
+		t.Errorf("openRuns = %v, want [2]", open)
 	}
 }
 

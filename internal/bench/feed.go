@@ -31,6 +31,9 @@ type wantMember struct {
 	Leader   string
 }
 
+// Want is what WeCom must hold once a feed is applied, by userid.
+type Want map[string]wantMember
+
 var staffHeader = []string{"工号", "姓名", "手机", "邮箱", "部门", "职位", "性别", "状态", "直属上级"}
 
 // groups and tops split Departments into top-level departments (about
@@ -68,7 +71,7 @@ func (f staffFeed) changedMembers() int {
 }
 
 // write writes the feed as UTF-8 CSV and returns what WeCom must hold.
-func (f staffFeed) write(path string) (map[string]wantMember, error) {
+func (f staffFeed) write(path string) (Want, error) {
 	out, err := os.Create(path)
 	if err != nil {
 		return nil, err
@@ -79,7 +82,7 @@ func (f staffFeed) write(path string) (map[string]wantMember, error) {
 	if err := w.Write(staffHeader); err != nil {
 		return nil, err
 	}
-	want := make(map[string]wantMember, f.Members)
+	want := make(Want, f.Members)
 	for i := range f.Members {
 		r := f.row(i)
 		if err := w.Write(r); err != nil {
@@ -97,21 +100,36 @@ func (f staffFeed) write(path string) (map[string]wantMember, error) {
 	return want, out.Close()
 }
 
+// faultFeed is the fault campaign's feed: 40 departments, leaders, and a
+// position that changes with version, so a run after a finished one has
+// work to do.
+func faultFeed(members, version int) staffFeed {
+	return staffFeed{Members: members, Departments: 40, Leaders: true, Position: fmt.Sprintf("岗位v%d", version)}
+}
+
+// WriteFeed writes the fault campaign's first feed of members members to
+// path and returns what WeCom must hold after it: for crash tests outside
+// the bench, which check what they recovered with CheckRecovered.
+func WriteFeed(path string, members int) (Want, error) {
+	return faultFeed(members, 1).write(path)
+}
+
 // benchConcurrency is every scenario's worker count: the sample config's.
 const benchConcurrency = 8
 
 // writeJobConfig writes dir/importer.yaml and returns its path.
-func writeJobConfig(dir, url string, perMinute, perHour int) (string, error) {
+func writeJobConfig(dir, url string, perMinute, perHour int, leavers string) (string, error) {
 	path := filepath.Join(dir, "importer.yaml")
-	return path, os.WriteFile(path, []byte(jobConfig(url, perMinute, perHour)), 0o644)
+	return path, os.WriteFile(path, []byte(jobConfig(url, perMinute, perHour, leavers)), 0o644)
 }
 
 // jobConfig is samples/importer.yaml with the emulator's address, the
 // bench corp, the given per-API limits (0 = WeCom's documented default,
-// -1 = off) and the embedded
-// journal file journal.db next to it. The mass-change guard is relaxed
-// because the fault campaign rewrites every member between kills.
-func jobConfig(url string, perMinute, perHour int) string {
+// -1 = off), the leavers policy (disable, or delete where the kill
+// campaign must see deletes) and the embedded journal file journal.db next
+// to it. The mass-change guard is relaxed because the fault campaign
+// rewrites every member between kills.
+func jobConfig(url string, perMinute, perHour int, leavers string) string {
 	return fmt.Sprintf(`wecom:
   base_url: %s
   corp_id: %s
@@ -137,10 +155,10 @@ jobs:
       status: {column: 状态, map: {在职: active, 离职: leaver}}
       departments: {path_column: 部门, separator: /}
     policy:
-      leavers: disable
+      leavers: %s
       scope: managed
       max_delete_ratio: 0.5
-`, url, corpID, benchConcurrency, perMinute, perHour)
+`, url, corpID, benchConcurrency, perMinute, perHour, leavers)
 }
 
 // workDir makes a scenario's directory under the bench's temporary root.

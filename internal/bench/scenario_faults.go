@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
 	"time"
@@ -12,16 +11,17 @@ import (
 	"github.com/hrfeed/importer/internal/journal"
 )
 
-// faults is the fault campaign: the importer killed with SIGKILL at random
-// moments and resumed, the emulator's fault mix, and the journal's
-// PostgreSQL stopped under a run. Each ends with the same three checks:
-// the directory equals the feed (no row lost), no create took effect twice,
-// every write WeCom received has its journal row.
+// faults is the fault campaign: the importer killed with SIGKILL and
+// resumed (scenario_kill.go), the emulator's fault mix, and the journal's
+// PostgreSQL stopped under a run. Each ends with the same checks,
+// CheckRecovered's: the directory equals the feed (no row lost), no create
+// took effect twice, every write WeCom received has its journal row, the
+// journal's applied state equals WeCom, no run is left running.
 func (b *bench) faults(ctx context.Context) error {
 	parts := []struct {
 		name string
 		run  func(context.Context) error
-	}{{"kill -9", b.killNine}, {"fault mix", b.faultMix}, {"PostgreSQL restart", b.postgresRestart}}
+	}{{"kill -9", b.killCampaigns}, {"fault mix", b.faultMix}, {"PostgreSQL restart", b.postgresRestart}}
 	for _, p := range parts {
 		start := time.Now()
 		if err := p.run(ctx); err != nil {
@@ -29,143 +29,6 @@ func (b *bench) faults(ctx context.Context) error {
 		}
 		b.logf("%s done in %s", p.name, secs(time.Since(start)))
 	}
-	return nil
-}
-
-// faultFeed is the campaign's feed; version changes every position, so a
-// run after a finished one has work to do.
-func (b *bench) faultFeed(version int) staffFeed {
-	return staffFeed{Members: b.sizes.FaultMembers, Departments: 40, Leaders: true, Position: fmt.Sprintf("岗位v%d", version)}
-}
-
-// killNine starts `importer run` (or `resume` of the last unfinished run)
-// as a real process, kills it at a random moment, and repeats until the
-// wanted number of kills landed mid-run; then resumes to the end.
-func (b *bench) killNine(ctx context.Context) error {
-	dir, err := b.workDir("kill9")
-	if err != nil {
-		return err
-	}
-	opts := unlimitedSim()
-	opts.Latency = time.Millisecond // a run long enough for kills to land inside it
-	em, err := startEmulator(opts)
-	if err != nil {
-		return err
-	}
-	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, -1, -1)
-	if err != nil {
-		return err
-	}
-	feedPath := filepath.Join(dir, "staff.csv")
-	version := 1
-	want, err := b.faultFeed(version).write(feedPath)
-	if err != nil {
-		return err
-	}
-	st, err := journal.Open(ctx, filepath.Join(dir, "journal.db"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	latest := func() (journal.Run, error) {
-		runs, err := st.ListRuns(ctx, 1)
-		if err != nil || len(runs) == 0 {
-			return journal.Run{}, err
-		}
-		return runs[0], nil
-	}
-	next := func() ([]string, error) {
-		r, err := latest()
-		if err != nil {
-			return nil, err
-		}
-		if r.ID == 0 || r.Status == journal.RunDone {
-			return []string{"run", "--config", cfgPath, "--json"}, nil
-		}
-		return []string{"resume", fmt.Sprint(r.ID), "--config", cfgPath, "--json"}, nil
-	}
-	env := childEnv(secretEnv + "=" + em.secret)
-
-	const seed = 20261125
-	rng := rand.New(rand.NewPCG(seed, 1))
-	// Kills land between process start and about the end of a run, which
-	// grows with the feed (about 0.3 ms a member here, plus start-up).
-	window := 100*time.Millisecond + time.Duration(b.sizes.FaultMembers)*250*time.Microsecond
-	kills, runs, versions := 0, 0, 1
-	var problems []string
-	b.logf("kill -9: %d kills of importer run/resume on %s members", b.sizes.Kills, num(b.sizes.FaultMembers))
-	for attempt := 0; kills < b.sizes.Kills; attempt++ {
-		if attempt > 10*b.sizes.Kills+20 {
-			problems = append(problems, fmt.Sprintf("only %d kills landed mid-run in %d attempts", kills, attempt))
-			break
-		}
-		if r, err := latest(); err != nil {
-			return err
-		} else if r.Status == journal.RunDone {
-			version++
-			versions++
-			if want, err = b.faultFeed(version).write(feedPath); err != nil {
-				return err
-			}
-		}
-		args, err := next()
-		if err != nil {
-			return err
-		}
-		cmd := exec.CommandContext(ctx, b.opts.Importer, args...)
-		cmd.Env = env
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		runs++
-		time.Sleep(time.Duration(rng.Int64N(int64(window))))
-		_ = cmd.Process.Kill() // SIGKILL: no handler, no cleanup, as a crash or the OOM killer
-		if err := cmd.Wait(); err != nil && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == -1 {
-			kills++
-		}
-	}
-	// Let it finish: resume until the latest run is done.
-	for i := 0; ; i++ {
-		r, err := latest()
-		if err != nil {
-			return err
-		}
-		if r.Status == journal.RunDone {
-			break
-		}
-		if i == 5 {
-			problems = append(problems, fmt.Sprintf("run %d still %s after 5 resumes", r.ID, r.Status))
-			break
-		}
-		args, err := next()
-		if err != nil {
-			return err
-		}
-		if _, err := b.runChild(ctx, env, args...); err != nil {
-			return err
-		}
-		runs++
-	}
-	final, err := b.runChild(ctx, env, "run", "--config", cfgPath, "--json")
-	if err != nil {
-		return err
-	}
-	runs++
-	if sum, err := parseSummary(final); err != nil || sum.Writes != 0 {
-		problems = append(problems, fmt.Sprintf("a run after recovery still writes (%d writes, %v)", sum.Writes, err))
-	}
-	unj, err := unjournaledWrites(ctx, em.sim.CallLog(), st)
-	if err != nil {
-		return err
-	}
-	problems = append(problems, integrity(checkDirectory(em.sim.Snapshot(), want), duplicateEffects(em.sim.CallLog()), unj)...)
-	row := Row{Scenario: "fault campaign: kill -9 + resume",
-		Setup: fmt.Sprintf("%s members / 40 departments, built importer binary killed with SIGKILL at random moments (seed %d), then resumed; embedded journal; emulator latency 1 ms",
-			num(b.sizes.FaultMembers), seed),
-		Result: fmt.Sprintf("%d kills landed before the run finished; %d importer processes in all; %s", kills, runs, plural(versions, "feed version"))}
-	row.Check, row.Failed = verdict("0 rows lost, 0 duplicate effects, every write journaled; a final run writes nothing", problems)
-	b.add(row)
 	return nil
 }
 
@@ -189,11 +52,11 @@ func (b *bench) faultMix(ctx context.Context) error {
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, -1, -1)
+	cfgPath, err := writeJobConfig(dir, em.url, -1, -1, "disable")
 	if err != nil {
 		return err
 	}
-	feed := b.faultFeed(1)
+	feed := faultFeed(b.sizes.FaultMembers, 1)
 	want, err := feed.write(filepath.Join(dir, "staff.csv"))
 	if err != nil {
 		return err
@@ -280,16 +143,16 @@ func (b *bench) faultMix(ctx context.Context) error {
 			faults["token invalid"]++
 		}
 	}
-	unj, err := unjournaledWrites(ctx, log, st)
+	found, err := CheckRecovered(ctx, em.sim, st, corpID, want)
 	if err != nil {
 		return err
 	}
-	problems = append(problems, integrity(checkDirectory(em.sim.Snapshot(), want), duplicateEffects(log), unj)...)
+	problems = append(problems, found...)
 	row := Row{Scenario: "fault campaign: emulator fault mix",
 		Setup: fmt.Sprintf("%s members / 40 departments in-process; 10%% -1, 3%% HTTP 5xx, 2%% applied then dropped, 2%% dropped, a burst of 8 × 45009, all tokens invalidated mid-run; embedded journal",
 			num(feed.Members)),
 		Result: fmt.Sprintf("%s (first + resumes) to done; %s of %s calls faulted (%s)", plural(runs, "run"), num(sumOf(faults)), num(len(log)), kinds(faults))}
-	row.Check, row.Failed = verdict("0 rows lost, 0 duplicate effects, every write journaled", problems)
+	row.Check, row.Failed = verdict("0 rows lost, 0 duplicate effects, every write journaled, the journal's state equals WeCom, no run left running", problems)
 	b.add(row)
 	return nil
 }
@@ -332,11 +195,11 @@ func (b *bench) postgresRestart(ctx context.Context) error {
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, -1, -1)
+	cfgPath, err := writeJobConfig(dir, em.url, -1, -1, "disable")
 	if err != nil {
 		return err
 	}
-	want, err := b.faultFeed(1).write(filepath.Join(dir, "staff.csv"))
+	want, err := faultFeed(b.sizes.FaultMembers, 1).write(filepath.Join(dir, "staff.csv"))
 	if err != nil {
 		return err
 	}
@@ -357,11 +220,18 @@ func (b *bench) postgresRestart(ctx context.Context) error {
 	var problems []string
 	trigger := max(1, b.sizes.FaultMembers/5)
 	stoppedAt := -1
+	deadline := time.NewTimer(childDeadline)
+	defer deadline.Stop()
 wait:
 	for {
 		select {
 		case <-exited:
 			problems = append(problems, "the run finished before the journal could be stopped")
+			break wait
+		case <-deadline.C:
+			_ = cmd.Process.Kill()
+			<-exited
+			problems = append(problems, fmt.Sprintf("the run sent fewer than %d user/create calls in %s", trigger, childDeadline))
 			break wait
 		case <-time.After(2 * time.Millisecond):
 		}
@@ -377,10 +247,10 @@ wait:
 				if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 					problems = append(problems, fmt.Sprintf("with its journal gone the run should stop with exit 1, got %v", err))
 				}
-			case <-time.After(2 * time.Minute):
+			case <-time.After(childDeadline):
 				_ = cmd.Process.Kill()
 				<-exited
-				problems = append(problems, "the run did not stop within 2 minutes of losing its journal")
+				problems = append(problems, fmt.Sprintf("the run did not stop within %s of losing its journal", childDeadline))
 			}
 			break wait
 		}
@@ -409,15 +279,15 @@ wait:
 			problems = append(problems, fmt.Sprintf("resume after the restart ended %q (exit %d): %v %s", sum.Status, res.Exit, err, sum.Error))
 		}
 	}
-	unj, err := unjournaledWrites(ctx, em.sim.CallLog(), st)
+	found, err := CheckRecovered(ctx, em.sim, st, corpID, want)
 	if err != nil {
 		return err
 	}
-	problems = append(problems, integrity(checkDirectory(em.sim.Snapshot(), want), duplicateEffects(em.sim.CallLog()), unj)...)
+	problems = append(problems, found...)
 	row := Row{Scenario: name, Setup: setup,
 		Result: fmt.Sprintf("journal stopped after %s user/create calls (%s reached WeCom in all before the run stopped); %d runs (run + resume)",
 			num(stoppedAt), num(sentWhileDown), runs)}
-	row.Check, row.Failed = verdict("0 rows lost, 0 duplicate effects, no call sent unjournaled", problems)
+	row.Check, row.Failed = verdict("0 rows lost, 0 duplicate effects, no call sent unjournaled, the journal's state equals WeCom, no run left running", problems)
 	b.add(row)
 	return nil
 }

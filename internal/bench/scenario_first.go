@@ -48,7 +48,7 @@ func (b *bench) firstImportOn(ctx context.Context, kind string, feed staffFeed, 
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, -1, -1)
+	cfgPath, err := writeJobConfig(dir, em.url, -1, -1, "disable")
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (b *bench) limitRun(ctx context.Context, c limitCase) error {
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, c.perMinute, c.perHour)
+	cfgPath, err := writeJobConfig(dir, em.url, c.perMinute, c.perHour, "disable")
 	if err != nil {
 		return err
 	}

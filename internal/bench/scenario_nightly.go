@@ -42,7 +42,7 @@ func (b *bench) nightlyRun(ctx context.Context) error {
 	// Run closes the emulator: the seed-approach scenario reuses it.
 	// per_minute 0: the client keeps WeCom's documented 10,000/min per API,
 	// as a production config does.
-	cfgPath, err := writeJobConfig(dir, em.url, 0, 0)
+	cfgPath, err := writeJobConfig(dir, em.url, 0, 0, "disable")
 	if err != nil {
 		return err
 	}

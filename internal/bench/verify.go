@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
 
@@ -18,7 +19,7 @@ type directoryCheck struct {
 	Example    string
 }
 
-func checkDirectory(snap wecomsim.Snapshot, want map[string]wantMember) directoryCheck {
+func checkDirectory(snap wecomsim.Snapshot, want Want) directoryCheck {
 	var c directoryCheck
 	paths := snap.Paths()
 	path := func(id int) string { return paths[id] }
@@ -114,6 +115,130 @@ func writeKey(api, target string) string {
 		return api + " " + strings.ToLower(target)
 	}
 	return api
+}
+
+// stateCheck compares the journal's applied state, from which the next
+// run plans, with what WeCom holds. A crash between a write's effect and
+// its answer is where the two could part: then the next plan would resend
+// what took effect or leave out what did not.
+type stateCheck struct {
+	Differ  int // members or departments that differ, or that only one side holds
+	Example string
+}
+
+func checkAppliedState(state journal.State, snap wecomsim.Snapshot) stateCheck {
+	var c stateCheck
+	differ := func(format string, args ...any) {
+		c.Differ++
+		if c.Example == "" {
+			c.Example = fmt.Sprintf(format, args...)
+		}
+	}
+	paths := snap.Paths()
+	byID := map[int]wecomsim.SnapDept{}
+	for _, d := range snap.Departments {
+		byID[d.ID] = d
+	}
+	known := map[int]bool{1: true} // WeCom's root is nobody's to record
+	for key, d := range state.Departments {
+		known[d.WeComID] = true
+		w, ok := byID[d.WeComID]
+		switch {
+		case !ok:
+			differ("the journal has department %s (id %d), WeCom does not", key, d.WeComID)
+		case w.Name != d.Name || w.ParentID != d.ParentID:
+			differ("department %s: the journal has %s under %d, WeCom %s under %d", key, d.Name, d.ParentID, w.Name, w.ParentID)
+		}
+	}
+	for _, d := range snap.Departments {
+		if !known[d.ID] {
+			differ("WeCom has department %s (id %d), the journal does not", paths[d.ID], d.ID)
+		}
+	}
+	users := map[string]wecomsim.SnapUser{}
+	for _, u := range snap.Users {
+		users[strings.ToLower(u.UserID)] = u
+	}
+	for k, m := range state.Members {
+		u, ok := users[k]
+		if !ok {
+			differ("the journal has member %s, WeCom does not", m.UserID)
+			continue
+		}
+		r, err := member.ParseRecord(m.Payload)
+		if err != nil {
+			differ("member %s: the journal's payload does not parse: %v", m.UserID, err)
+			continue
+		}
+		var depts []string
+		for _, id := range u.Department {
+			depts = append(depts, paths[id])
+		}
+		journaled := []string{r.Position, strings.Join(r.DeptKeys, ";"), strings.Join(r.DirectLeader, ","), fmt.Sprint(r.Enabled)}
+		held := []string{u.Position, strings.Join(depts, ";"), strings.Join(u.DirectLeader, ","), fmt.Sprint(u.Enable == 1)}
+		if !slices.Equal(journaled, held) {
+			differ("member %s: the journal has %q, WeCom %q", m.UserID, journaled, held)
+		}
+	}
+	for k, u := range users {
+		if _, ok := state.Members[k]; !ok {
+			differ("WeCom has member %s, the journal does not", u.UserID)
+		}
+	}
+	return c
+}
+
+// openRuns are the runs still marked running. Once every process is gone
+// and recovery finished, none may be: each would claim to be in flight.
+func openRuns(runs []journal.Run) []int64 {
+	var open []int64
+	for _, r := range runs {
+		if r.Status == journal.RunRunning {
+			open = append(open, r.ID)
+		}
+	}
+	return open
+}
+
+// CheckRecovered checks what an import that was crashed and recovered
+// must have left, with nothing running any more: the directory equals want,
+// no create took effect twice, every write WeCom received has its journal
+// row, the journal's applied state for corp equals WeCom member by member
+// and department by department, and no run is left running. It returns
+// the problems found, none when all hold. The fault campaign and
+// cmd/importer's crash tests share it, so each property is checked one way.
+func CheckRecovered(ctx context.Context, sim *wecomsim.Server, st journal.Store, corp string, want Want) ([]string, error) {
+	snap, log := sim.Snapshot(), sim.CallLog()
+	unj, err := unjournaledWrites(ctx, log, st)
+	if err != nil {
+		return nil, err
+	}
+	state, err := st.LoadState(ctx, corp)
+	if err != nil {
+		return nil, fmt.Errorf("load the journal's state: %w", err)
+	}
+	runs, err := st.ListRuns(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	p := integrity(checkDirectory(snap, want), duplicateEffects(log), unj)
+	if sc := checkAppliedState(state, snap); sc.Differ > 0 {
+		p = append(p, fmt.Sprintf("the journal's state differs from WeCom in %d members or departments (%s)", sc.Differ, sc.Example))
+	}
+	if open := openRuns(runs); len(open) > 0 {
+		p = append(p, fmt.Sprintf("%d runs left running (%v)", len(open), open))
+	}
+	return p, nil
+}
+
+// CheckJournaled is the write-ahead check alone, for a run that stopped
+// and is not recovered yet: every write WeCom received has its journal row.
+func CheckJournaled(ctx context.Context, sim *wecomsim.Server, st journal.Store) ([]string, error) {
+	unj, err := unjournaledWrites(ctx, sim.CallLog(), st)
+	if err != nil {
+		return nil, err
+	}
+	return integrity(directoryCheck{}, 0, unj), nil
 }
 
 // integrity turns the three checks into the check cell's problems.
