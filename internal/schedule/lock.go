@@ -21,6 +21,11 @@ import (
 // 1752327781); the second key is the FNV-32a hash of the job name.
 const lockClass int32 = 0x68726665
 
+// leaseClass ("hrff") keys the transaction-scoped lock that lockers of one
+// job hold while they take its lock and write or read its lease (same
+// second key as lockClass).
+const leaseClass int32 = 0x68726666
+
 func jobKey(job string) int32 {
 	h := fnv.New32a()
 	h.Write([]byte(job))
@@ -199,33 +204,83 @@ func (l *pgLocker) TryLock(ctx context.Context, job string) (*Lease, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock job %s: %w", job, err)
 	}
-	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockClass, jobKey(job)).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("lock job %s: %w", job, err)
-	}
-	if !ok {
-		conn.Release()
-		busy := &BusyError{Job: job}
-		var runID *int64
-		// Best effort: the holder may not have written its lease yet.
-		err := l.pool.QueryRow(ctx, `SELECT owner, acquired_at, run_id FROM job_leases WHERE job = $1`, job).
-			Scan(&busy.Owner, &busy.Since, &runID)
-		if err == nil && runID != nil {
-			busy.RunID = *runID
-		}
-		return nil, busy
-	}
 	b := &pgLease{pool: l.pool, conn: conn, job: job, o: l.o, stop: make(chan struct{}), done: make(chan struct{})}
-	prev, err := b.take(ctx)
-	if err != nil {
-		b.unlock()
+	prev, busy, err := b.lock(ctx)
+	if err != nil || busy != nil {
+		conn.Release()
+		if busy != nil {
+			return nil, busy
+		}
 		return nil, fmt.Errorf("lock job %s: %w", job, err)
 	}
 	lctx, cancel := context.WithCancelCause(ctx)
 	b.cancel = cancel
 	go b.beat()
 	return &Lease{Job: job, Previous: prev, ctx: lctx, cancel: cancel, backend: b, log: l.o.Logger}, nil
+}
+
+// afterTryLock, when set by a test, runs between taking the advisory lock
+// and recording the holder, where a contender used to read a stale lease.
+var afterTryLock func(job string)
+
+// lock takes the job's advisory lock and records this holder, or reports
+// who holds it. Lockers of one job take turns through a transaction-scoped
+// advisory lock (leaseClass) around both steps: a contender that finds the
+// job locked therefore reads the lease only after the holder has written
+// it, and names the process running the job, not its predecessor.
+func (b *pgLease) lock(ctx context.Context) (Previous, *BusyError, error) {
+	tx, err := b.conn.Begin(ctx)
+	if err != nil {
+		return Previous{}, nil, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, leaseClass, jobKey(b.job)); err != nil {
+		return Previous{}, nil, err
+	}
+	var ok bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockClass, jobKey(b.job)).Scan(&ok); err != nil {
+		// The lock may have been granted with the answer lost: end the
+		// session rather than pool a connection that might hold it.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = b.conn.Conn().Close(cctx)
+		cancel()
+		return Previous{}, nil, err
+	}
+	if !ok {
+		return Previous{}, b.holder(ctx, tx), nil
+	}
+	if afterTryLock != nil {
+		afterTryLock(b.job)
+	}
+	// A session lock outlives the transaction, even a rolled-back one, so
+	// from here on every failure must unlock.
+	prev, err := b.take(ctx, tx)
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
+	if err != nil {
+		_ = tx.Rollback(ctx)
+		b.unlockSession()
+		return Previous{}, nil, err
+	}
+	return prev, nil, nil
+}
+
+// holder describes the lock's holder from its lease. A holder that took
+// the lock through an older importer, which wrote no lease under
+// leaseClass, may not have recorded itself yet: then only the job is named.
+func (b *pgLease) holder(ctx context.Context, tx pgx.Tx) *BusyError {
+	busy := &BusyError{Job: b.job}
+	var runID *int64
+	err := tx.QueryRow(ctx, `SELECT owner, acquired_at, owner_run_id FROM job_leases WHERE job = $1`, b.job).
+		Scan(&busy.Owner, &busy.Since, &runID)
+	if err != nil {
+		return &BusyError{Job: b.job}
+	}
+	if runID != nil {
+		busy.RunID = *runID
+	}
+	return busy
 }
 
 type pgLease struct {
@@ -243,14 +298,15 @@ type pgLease struct {
 
 // take reads what the previous holder left and records this one. Both
 // happen under the lock, so no other process changes the row in between.
-// run_id and handoff are kept: they point at a run that may need resuming.
-func (b *pgLease) take(ctx context.Context) (Previous, error) {
+// run_id and handoff are kept: they point at a run that may need resuming;
+// owner_run_id is this holder's own and starts empty.
+func (b *pgLease) take(ctx context.Context, tx pgx.Tx) (Previous, error) {
 	var (
 		p     Previous
 		runID *int64
 		age   time.Duration
 	)
-	err := b.conn.QueryRow(ctx, `SELECT owner, run_id, handoff, now() - beat_at FROM job_leases WHERE job = $1`, b.job).
+	err := tx.QueryRow(ctx, `SELECT owner, run_id, handoff, now() - beat_at FROM job_leases WHERE job = $1`, b.job).
 		Scan(&p.Owner, &runID, &p.Handoff, &age)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -262,8 +318,9 @@ func (b *pgLease) take(ctx context.Context) (Previous, error) {
 			p.RunID = *runID
 		}
 	}
-	_, err = b.conn.Exec(ctx, `INSERT INTO job_leases (job, owner) VALUES ($1, $2)
-		ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, acquired_at = now(), beat_at = now()`, b.job, b.o.Owner)
+	_, err = tx.Exec(ctx, `INSERT INTO job_leases (job, owner) VALUES ($1, $2)
+		ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, acquired_at = now(), beat_at = now(),
+			owner_run_id = NULL`, b.job, b.o.Owner)
 	return p, err
 }
 
@@ -302,7 +359,7 @@ func (b *pgLease) beat() {
 func (b *pgLease) setRun(ctx context.Context, runID int64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	_, err := b.conn.Exec(ctx, `UPDATE job_leases SET run_id = $2, handoff = false, beat_at = now()
+	_, err := b.conn.Exec(ctx, `UPDATE job_leases SET run_id = $2, owner_run_id = $2, handoff = false, beat_at = now()
 		WHERE job = $1 AND owner = $3`, b.job, runID, b.o.Owner)
 	return err
 }
@@ -328,13 +385,19 @@ func (b *pgLease) release() {
 func (b *pgLease) unlock() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.unlockSession()
+	b.conn.Release()
+}
+
+// unlockSession releases the advisory lock, or closes the session when it
+// cannot confirm that it did; the caller releases the connection.
+func (b *pgLease) unlockSession() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var ok bool
 	if err := b.conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1, $2)`, lockClass, jobKey(b.job)).Scan(&ok); err != nil || !ok {
 		_ = b.conn.Conn().Close(ctx)
 	}
-	b.conn.Release()
 }
 
 // leasedStore records the run it starts in the lease, and labels the run's
