@@ -17,7 +17,8 @@ import (
 // SQLite is the journal in a single local file, the default for one-off runs
 // on a machine with no database server.
 type SQLite struct {
-	db *sql.DB
+	db   *sql.DB
+	path string // the journal file, beside which job lock files live
 
 	// writes feeds the group committer (sqlite_batch.go); closeMu keeps
 	// Close from closing it under a sender.
@@ -91,7 +92,7 @@ func openSQLite(ctx context.Context, path string) (*SQLite, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &SQLite{db: db, writes: make(chan write), stopped: make(chan struct{})}
+	s := &SQLite{db: db, path: path, writes: make(chan write), stopped: make(chan struct{})}
 	go s.groupCommit()
 	return s, nil
 }

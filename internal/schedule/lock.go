@@ -115,8 +115,8 @@ type LockOptions struct {
 }
 
 // NewLocker returns the locker for store's database: advisory locks and
-// leases on PostgreSQL, an in-process lock otherwise (the embedded journal
-// serves one process).
+// leases on PostgreSQL, the store's own job locks on a store that has them
+// (the embedded journal's file locks), an in-process lock otherwise.
 func NewLocker(store journal.Store, o LockOptions) Locker {
 	if o.Owner == "" {
 		o.Owner = DefaultOwner()
@@ -127,10 +127,23 @@ func NewLocker(store journal.Store, o LockOptions) Locker {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if pg, ok := unwrap(store).(*journal.Postgres); ok {
-		return &pgLocker{pool: pg.Pool(), o: o}
+	switch st := unwrap(store).(type) {
+	case *journal.Postgres:
+		return &pgLocker{pool: st.Pool(), o: o}
+	case journal.JobLocker:
+		return &storeLocker{st: st, o: o}
 	}
 	return &localLocker{held: map[string]bool{}}
+}
+
+// locksAcrossProcesses reports whether store's locker keeps runs in other
+// processes apart, which is what WithJobLock is for.
+func locksAcrossProcesses(store journal.Store) bool {
+	switch unwrap(store).(type) {
+	case *journal.Postgres, journal.JobLocker:
+		return true
+	}
+	return false
 }
 
 // DefaultOwner names this process in leases and claims.
@@ -147,10 +160,11 @@ func DefaultOwner() string {
 // recorded in the job's lease and heartbeated, so if this process dies a
 // serving replica finds the abandoned run and resumes it.
 //
-// On the embedded SQLite journal there is no cross-process lock: fn runs
-// directly.
+// On the embedded journal the lock is a file lock beside the journal
+// (journal.JobLocker), with the same *BusyError. A store with neither (a
+// test double) runs fn directly.
 func WithJobLock(ctx context.Context, store journal.Store, job string, fn func(context.Context, journal.Store) error) error {
-	if _, ok := unwrap(store).(*journal.Postgres); !ok {
+	if !locksAcrossProcesses(store) {
 		return fn(ctx, store)
 	}
 	lease, err := NewLocker(store, LockOptions{}).TryLock(ctx, job)
@@ -161,7 +175,8 @@ func WithJobLock(ctx context.Context, store journal.Store, job string, fn func(c
 	return fn(lease.Context(), lease.Store(store))
 }
 
-// localLocker is the single-process lock for the embedded journal.
+// localLocker keeps one Locker's own runs of a job apart, for a store with
+// no locks of its own (a test double; the embedded journal off Unix).
 type localLocker struct {
 	mu   sync.Mutex
 	held map[string]bool
@@ -190,6 +205,36 @@ func (b localLease) release() {
 	defer b.l.mu.Unlock()
 	delete(b.l.held, b.job)
 }
+
+// storeLocker takes the locks a store provides itself (journal.JobLocker).
+// Such a lock cannot be lost while the process lives, so its lease's
+// context is canceled only with the caller's.
+type storeLocker struct {
+	st journal.JobLocker
+	o  LockOptions
+}
+
+func (l *storeLocker) TryLock(ctx context.Context, job string) (*Lease, error) {
+	jl, err := l.st.TryLockJob(ctx, job, l.o.Owner)
+	if busy := (*journal.JobBusyError)(nil); errors.As(err, &busy) {
+		return nil, &BusyError{Job: job, Owner: busy.Holder.Owner, Since: busy.Holder.Since, RunID: busy.Holder.RunID}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock job %s: %w", job, err)
+	}
+	p := jl.Previous
+	lctx, cancel := context.WithCancelCause(ctx)
+	return &Lease{Job: job, Previous: Previous{Owner: p.Owner, RunID: p.RunID, BeatAge: p.BeatAge, Handoff: p.Handoff},
+		ctx: lctx, cancel: cancel, backend: storeLease{jl}, log: l.o.Logger}, nil
+}
+
+type storeLease struct{ l *journal.JobLock }
+
+func (b storeLease) setRun(ctx context.Context, runID int64) error { return b.l.SetRun(ctx, runID) }
+func (b storeLease) handoff(ctx context.Context, runID int64, on bool) error {
+	return b.l.Handoff(ctx, runID, on)
+}
+func (b storeLease) release() { _ = b.l.Release() }
 
 // pgLocker takes session-level advisory locks on a connection it keeps for
 // the lease's lifetime: a session lock lives exactly as long as the
