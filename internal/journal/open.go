@@ -11,7 +11,9 @@ import (
 // A postgres:// or postgresql:// URL, or a libpq keyword/value string
 // (host=... dbname=...), selects PostgreSQL; anything else is the path of an
 // SQLite file, created with its parent directory if missing.
-func Open(ctx context.Context, dsn string) (Store, error) {
+//
+// Options apply to PostgreSQL; see WithRetry.
+func Open(ctx context.Context, dsn string, opts ...Option) (Store, error) {
 	var (
 		st  Store
 		err error
@@ -20,7 +22,7 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	case strings.TrimSpace(dsn) == "":
 		return nil, errors.New("journal: open: empty journal location")
 	case IsPostgresDSN(dsn):
-		st, err = OpenPostgres(ctx, dsn)
+		st, err = OpenPostgres(ctx, dsn, opts...)
 	case strings.Contains(dsn, "://"):
 		// Most likely a mistyped database URL. Taking it as a file path would
 		// create directories named after its parts, password included, and
