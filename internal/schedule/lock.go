@@ -337,6 +337,10 @@ type pgLease struct {
 	mu   sync.Mutex // a pgx connection serves one query at a time
 	conn *pgxpool.Conn
 
+	// What take recorded, by which relock recognizes its own lease, and
+	// when the server it was taken on started.
+	acquiredAt, serverStart time.Time
+
 	stop, done chan struct{}
 	once       sync.Once
 }
@@ -363,16 +367,18 @@ func (b *pgLease) take(ctx context.Context, tx pgx.Tx) (Previous, error) {
 			p.RunID = *runID
 		}
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO job_leases (job, owner) VALUES ($1, $2)
+	err = tx.QueryRow(ctx, `INSERT INTO job_leases (job, owner) VALUES ($1, $2)
 		ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, acquired_at = now(), beat_at = now(),
-			owner_run_id = NULL`, b.job, b.o.Owner)
+			owner_run_id = NULL
+		RETURNING acquired_at, pg_postmaster_start_time()`, b.job, b.o.Owner).Scan(&b.acquiredAt, &b.serverStart)
 	return p, err
 }
 
 // beat proves the holder alive every Heartbeat, on the lock's own
 // connection: if that connection is gone, so is the lock, and the run is
 // canceled before another replica can decide it was abandoned (stale_after
-// is at least two heartbeats).
+// is at least two heartbeats) — unless the server restarted and the lock
+// can be taken back as it was (relock).
 func (b *pgLease) beat() {
 	defer close(b.done)
 	t := time.NewTicker(b.o.Heartbeat)
@@ -393,12 +399,136 @@ func (b *pgLease) beat() {
 			continue
 		}
 		if closed {
+			if b.relock() {
+				b.o.Logger.Warn("job lock taken back after the database restarted", "job", b.job, "lost_with", err)
+				continue
+			}
+			select {
+			case <-b.stop:
+				return // released meanwhile: nothing left to interrupt
+			default:
+			}
 			b.o.Logger.Error("job lock lost; interrupting the run", "job", b.job, "err", err)
 			b.cancel(ErrLockLost)
 			return
 		}
 		b.o.Logger.Warn("heartbeat failed", "job", b.job, "err", err)
 	}
+}
+
+// relockFor bounds how long a holder whose database restarted tries to take
+// its lock back: as long as the journal's writes ride out the restart.
+const relockFor = journal.DefaultRetry
+
+// beforeRelock, when set by a test, runs before each attempt to take a lock
+// back.
+var beforeRelock func(job string)
+
+// relock takes the lock back after the session holding it was lost. A
+// restart frees every advisory lock; PostgreSQL coming back within seconds
+// should not cost the run, whose journal writes ride it out. Taking the
+// lock back is safe only if no one held it in between: anyone who did
+// rewrote the lease (owner, acquired_at) under the same leaseClass lock
+// this takes, so an unchanged lease proves the gap was empty. Only a
+// restart (the server's start time changed) is ridden out: a session
+// ended while the server stayed up was ended on purpose, or may still be
+// alive on the server across a network cut.
+func (b *pgLease) relock() bool {
+	deadline := time.Now().Add(relockFor)
+	wait := 100 * time.Millisecond
+	for {
+		if beforeRelock != nil {
+			beforeRelock(b.job)
+		}
+		ok, final, err := b.tryRelock()
+		switch {
+		case ok:
+			return true
+		case final:
+			return false
+		case time.Now().Add(wait).After(deadline):
+			b.o.Logger.Warn("could not take the job lock back", "job", b.job, "err", err)
+			return false
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-b.stop:
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// tryRelock is one attempt of relock. final says not to try again: the
+// server did not restart, or someone else holds or held the lock.
+func (b *pgLease) tryRelock() (ok, final bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), max(b.o.Heartbeat, 5*time.Second))
+	defer cancel()
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	nb := &pgLease{job: b.job, conn: conn}
+	var (
+		locked bool
+		start  time.Time
+	)
+	defer func() {
+		if !ok {
+			if locked {
+				nb.unlockSession()
+			}
+			conn.Release()
+		}
+	}()
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, leaseClass, jobKey(b.job)); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT pg_postmaster_start_time()`).Scan(&start); err != nil {
+			return err
+		}
+		if start.Equal(b.serverStart) {
+			final = true
+			return nil
+		}
+		var (
+			owner string
+			since time.Time
+		)
+		err := tx.QueryRow(ctx, `SELECT owner, acquired_at FROM job_leases WHERE job = $1`, b.job).Scan(&owner, &since)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if owner != b.o.Owner || !since.Equal(b.acquiredAt) {
+			final = true
+			return nil
+		}
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockClass, jobKey(b.job)).Scan(&locked); err != nil {
+			locked = true // maybe granted, answer lost: unlock to be sure
+			return err
+		}
+		if !locked {
+			final = true // held by an older importer, which takes no leaseClass lock
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE job_leases SET beat_at = now() WHERE job = $1 AND owner = $2`, b.job, b.o.Owner)
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		ok = false
+		return false, false, err
+	}
+	if ok {
+		b.mu.Lock()
+		b.conn.Release() // the dead session; the pool discards it
+		b.conn, b.serverStart = conn, start
+		b.mu.Unlock()
+	}
+	return ok, final, nil
 }
 
 func (b *pgLease) setRun(ctx context.Context, runID int64) error {
