@@ -44,6 +44,9 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, e
 	if err != nil {
 		return nil, fmt.Errorf("journal: open postgres: %w", err)
 	}
+	if err := checkNames(&cfg.ConnConfig.Config); err != nil {
+		return nil, fmt.Errorf("journal: open postgres: the connection string %w", err)
+	}
 	p := &Postgres{retry: o.retry.withDefaults()}
 	cfg.AfterConnect = func(context.Context, *pgx.Conn) error {
 		p.sessions.Add(1)
