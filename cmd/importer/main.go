@@ -120,6 +120,16 @@ func loadConfig(path string) (*config.Config, error) {
 	return c, nil
 }
 
+// openConfigJournal opens the journal c names: DATABASE_URL (or
+// journal.dsn_env) if set, which must then be PostgreSQL, else journal.path.
+func openConfigJournal(ctx context.Context, c *config.Config) (journal.Store, error) {
+	dsn, err := c.JournalDSN()
+	if err != nil {
+		return nil, fatal(err)
+	}
+	return openJournal(ctx, dsn)
+}
+
 func openJournal(ctx context.Context, dsn string) (journal.Store, error) {
 	st, err := journal.Open(ctx, dsn)
 	if err != nil {

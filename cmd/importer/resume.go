@@ -28,7 +28,7 @@ func (a *app) resumeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			store, err := openJournal(ctx, c.JournalDSN())
+			store, err := openConfigJournal(ctx, c)
 			if err != nil {
 				return err
 			}

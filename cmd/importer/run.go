@@ -69,7 +69,7 @@ func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
 	if err != nil {
 		return fatal(err)
 	}
-	store, err := openJournal(ctx, c.JournalDSN())
+	store, err := openConfigJournal(ctx, c)
 	if err != nil {
 		return err
 	}

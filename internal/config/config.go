@@ -19,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/source"
@@ -55,7 +56,8 @@ type WeCom struct {
 type Journal struct {
 	// DSNEnv names the environment variable holding a PostgreSQL URL
 	// (default DATABASE_URL). When it is unset or empty the embedded
-	// journal file at Path is used.
+	// journal file at Path is used; when it holds anything but a
+	// PostgreSQL connection string, the journal is not opened at all.
 	DSNEnv string `yaml:"dsn_env"`
 	Path   string `yaml:"path"`
 }
@@ -493,10 +495,17 @@ func (c *Config) Secret() (string, error) {
 }
 
 // JournalDSN returns the PostgreSQL URL from the environment, or the
-// embedded journal's file path when none is set.
-func (c *Config) JournalDSN() string {
-	if v := os.Getenv(c.Journal.DSNEnv); v != "" {
-		return v
+// embedded journal's file path when the variable is unset or empty. A value
+// from the environment is never taken as a file path: one that is not a
+// PostgreSQL connection string that parses is an error, which does not
+// repeat it (it may hold a password).
+func (c *Config) JournalDSN() (string, error) {
+	v := os.Getenv(c.Journal.DSNEnv)
+	if strings.TrimSpace(v) == "" {
+		return c.Resolve(c.Journal.Path), nil
 	}
-	return c.Resolve(c.Journal.Path)
+	if err := journal.CheckPostgresDSN(v); err != nil {
+		return "", fmt.Errorf("%s is set but %w; unset it to use the embedded journal (journal.path)", c.Journal.DSNEnv, err)
+	}
+	return v, nil
 }

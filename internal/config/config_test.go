@@ -84,12 +84,50 @@ func TestSecretAndJournalSources(t *testing.T) {
 	}
 
 	t.Setenv("DATABASE_URL", "")
-	if got := c.JournalDSN(); got != filepath.Join(dir, "hrfeed-journal.db") {
-		t.Errorf("embedded journal path = %q", got)
+	if got, err := c.JournalDSN(); err != nil || got != filepath.Join(dir, "hrfeed-journal.db") {
+		t.Errorf("embedded journal path = %q, %v", got, err)
 	}
 	t.Setenv("DATABASE_URL", "postgres://u@h/db")
-	if got := c.JournalDSN(); got != "postgres://u@h/db" {
-		t.Errorf("dsn = %q", got)
+	if got, err := c.JournalDSN(); err != nil || got != "postgres://u@h/db" {
+		t.Errorf("dsn = %q, %v", got, err)
+	}
+}
+
+// TestJournalDSNFromTheEnvironmentIsNeverAPath: whatever the variable
+// holds, if it is set it names a PostgreSQL database or nothing.
+func TestJournalDSNFromTheEnvironmentIsNeverAPath(t *testing.T) {
+	c, err := Parse(samples.ImporterYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{
+		"postgres//hrfeed:hunter2@db/hrfeed",
+		"/var/lib/hrfeed/journal.db",
+		"journal.db",
+		"hunter2",
+		"postgres://hrfeed:hunter2@db:notaport/hrfeed",
+		"dbname=hrfeed,password=hunter2",
+	} {
+		t.Setenv("DATABASE_URL", v)
+		dsn, err := c.JournalDSN()
+		if err == nil {
+			t.Errorf("DATABASE_URL=%q: journal %q, want an error", strings.ReplaceAll(v, "hunter2", "***"), dsn)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "DATABASE_URL is set but ") || strings.Contains(msg, "hunter2") || strings.Contains(msg, "journal.db") {
+			t.Errorf("DATABASE_URL=%q: %q", strings.ReplaceAll(v, "hunter2", "***"), strings.ReplaceAll(msg, "hunter2", "***"))
+		}
+	}
+	t.Setenv("DATABASE_URL", "/var/lib/hrfeed/journal.db")
+	if _, err := c.JournalDSN(); err == nil || !strings.Contains(err.Error(), "is not a PostgreSQL URL") {
+		t.Errorf("a path in DATABASE_URL: %v", err)
+	}
+	for _, v := range []string{"host=db dbname=hrfeed user=importer", "postgresql://importer@db:5433/hrfeed?sslmode=disable"} {
+		t.Setenv("DATABASE_URL", v)
+		if dsn, err := c.JournalDSN(); err != nil || dsn != v {
+			t.Errorf("DATABASE_URL=%q: %q, %v", v, dsn, err)
+		}
 	}
 }
 
