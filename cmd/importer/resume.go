@@ -47,7 +47,7 @@ func (a *app) resumeCommand() *cobra.Command {
 			if err != nil {
 				return &exitError{code: runner.ExitUsage, err: fmt.Errorf("run %d: %w", id, err)}
 			}
-			secret, err := c.Secret()
+			secret, err := readSecret(c, a.logger())
 			if err != nil {
 				return fatal(err)
 			}

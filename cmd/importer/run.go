@@ -65,7 +65,7 @@ func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
 	if err != nil {
 		return &exitError{code: runner.ExitUsage, err: err}
 	}
-	secret, err := c.Secret()
+	secret, err := readSecret(c, a.logger())
 	if err != nil {
 		return fatal(err)
 	}

@@ -55,11 +55,11 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 	if err != nil {
 		return err
 	}
-	secret, err := c.Secret()
+	log := a.serveLogger()
+	secret, err := readSecret(c, log)
 	if err != nil {
 		return fatal(err)
 	}
-	log := a.serveLogger()
 	store, err := openConfigJournal(ctx, c)
 	if err != nil {
 		return err

@@ -44,8 +44,14 @@ type WeCom struct {
 	CorpID  string `yaml:"corp_id"`
 	// SecretEnv names the environment variable holding the contacts-sync
 	// secret (default WECOM_SECRET); SecretFile, if set, is read instead.
-	SecretEnv   string        `yaml:"secret_env"`
-	SecretFile  string        `yaml:"secret_file"`
+	// A secret file its group or other users may read is reported as a
+	// warning (ReadSecret), or refused when SecretFileStrict is set
+	// (secret_file_strict: true), for deployments that would rather not
+	// start than run with a secret others can read.
+	SecretEnv        string `yaml:"secret_env"`
+	SecretFile       string `yaml:"secret_file"`
+	SecretFileStrict bool   `yaml:"secret_file_strict"`
+
 	Concurrency int           `yaml:"concurrency"`
 	Timeout     time.Duration `yaml:"timeout"`
 	PerMinute   int           `yaml:"per_minute"` // per API; 0 = WeCom's documented 10,000
@@ -407,6 +413,9 @@ func (c *Config) validate() error {
 	if !strings.HasPrefix(c.WeCom.BaseURL, "http://") && !strings.HasPrefix(c.WeCom.BaseURL, "https://") {
 		return fmt.Errorf("wecom.base_url %q: want an http:// or https:// URL", c.WeCom.BaseURL)
 	}
+	if c.WeCom.SecretFileStrict && c.WeCom.SecretFile == "" {
+		return errors.New("wecom.secret_file_strict applies to wecom.secret_file, which is not set")
+	}
 	if err := c.Serve.validate(); err != nil {
 		return err
 	}
@@ -474,24 +483,50 @@ func (c *Config) Resolve(p string) string {
 }
 
 // Secret reads the corp secret from the file or environment variable the
-// config names. The value is never logged or put in an error.
+// config names. The value is never logged or put in an error. Use
+// ReadSecret to hear about a secret file others can read.
 func (c *Config) Secret() (string, error) {
+	s, _, err := c.ReadSecret()
+	return s, err
+}
+
+// ReadSecret is Secret, with warnings about how the secret is kept that do
+// not stop a run, for the caller to log: a secret file its group or other
+// users may read (which wecom.secret_file_strict refuses instead). The
+// config package has no logger of its own; the caller's knows where and how
+// its warnings are read.
+func (c *Config) ReadSecret() (secret string, warnings []string, err error) {
 	if c.WeCom.SecretFile != "" {
-		b, err := os.ReadFile(c.Resolve(c.WeCom.SecretFile))
+		path := c.Resolve(c.WeCom.SecretFile)
+		// Stat follows symlinks, as ReadFile does: the mode that matters is
+		// the file's (Kubernetes mounts secrets as symlinks to 0644 files by
+		// default).
+		fi, err := os.Stat(path)
 		if err != nil {
-			return "", fmt.Errorf("wecom.secret_file: %w", err)
+			return "", nil, fmt.Errorf("wecom.secret_file: %w", err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o044 != 0 {
+			problem := fmt.Sprintf("wecom.secret_file %s is readable by its group or other users (mode %04o)", c.WeCom.SecretFile, perm)
+			if c.WeCom.SecretFileStrict {
+				return "", nil, fmt.Errorf("%s and wecom.secret_file_strict is set: chmod 600 it", problem)
+			}
+			warnings = append(warnings, problem+": chmod 600 it, or set wecom.secret_file_strict: true to refuse such a file")
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", nil, fmt.Errorf("wecom.secret_file: %w", err)
 		}
 		s := strings.TrimSpace(string(b))
 		if s == "" {
-			return "", fmt.Errorf("wecom.secret_file %s is empty", c.WeCom.SecretFile)
+			return "", nil, fmt.Errorf("wecom.secret_file %s is empty", c.WeCom.SecretFile)
 		}
-		return s, nil
+		return s, warnings, nil
 	}
 	s := os.Getenv(c.WeCom.SecretEnv)
 	if s == "" {
-		return "", fmt.Errorf("the corp secret is not set: export %s (or set wecom.secret_file)", c.WeCom.SecretEnv)
+		return "", nil, fmt.Errorf("the corp secret is not set: export %s (or set wecom.secret_file)", c.WeCom.SecretEnv)
 	}
-	return s, nil
+	return s, nil, nil
 }
 
 // JournalDSN returns the PostgreSQL URL from the environment, or the

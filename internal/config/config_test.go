@@ -329,3 +329,71 @@ jobs:
 		t.Errorf("spec %+v, %v", spec, err)
 	}
 }
+
+// TestSecretFileOthersCanRead: a secret file its group or others may read
+// is a warning by default and a refusal with secret_file_strict; neither
+// repeats the secret.
+func TestSecretFileOthersCanRead(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "importer.yaml")
+	strict := strings.Replace(string(samples.ImporterYAML), "secret_env: WECOM_SECRET",
+		"secret_file: wecom-secret\n  secret_file_strict: true", 1)
+	if err := os.WriteFile(path, []byte(strict), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.WeCom.SecretFileStrict || c.WeCom.SecretFile != "wecom-secret" {
+		t.Fatalf("wecom = %+v", c.WeCom)
+	}
+	secretPath := filepath.Join(dir, "wecom-secret")
+	if err := os.WriteFile(secretPath, []byte("s3cr3t-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noSecret := func(what string) {
+		t.Helper()
+		if strings.Contains(what, "s3cr3t") {
+			t.Errorf("the secret is repeated: %s", what)
+		}
+	}
+
+	for _, strictMode := range []bool{false, true} {
+		c.WeCom.SecretFileStrict = strictMode
+		if err := os.Chmod(secretPath, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if s, warnings, err := c.ReadSecret(); err != nil || s != "s3cr3t-value" || len(warnings) != 0 {
+			t.Errorf("strict=%v, mode 0600: %q, %q, %v; want the secret and no warning", strictMode, s, warnings, err)
+		}
+		for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
+			if err := os.Chmod(secretPath, mode); err != nil {
+				t.Fatal(err)
+			}
+			s, warnings, err := c.ReadSecret()
+			want := fmt.Sprintf("wecom.secret_file wecom-secret is readable by its group or other users (mode %04o)", mode)
+			switch {
+			case strictMode && (err == nil || s != "" || !strings.Contains(err.Error(), want)):
+				t.Errorf("strict, mode %04o: %q, %v; want a refusal saying %q", mode, s, err, want)
+			case !strictMode && (err != nil || s != "s3cr3t-value" || len(warnings) != 1 || !strings.Contains(warnings[0], want)):
+				t.Errorf("mode %04o: %q, %q, %v; want the secret and a warning saying %q", mode, s, warnings, err, want)
+			}
+			if err != nil {
+				noSecret(err.Error())
+			}
+			for _, w := range warnings {
+				noSecret(w)
+			}
+		}
+	}
+	c.WeCom.SecretFileStrict = true
+	if _, err := c.Secret(); err == nil {
+		t.Error("Secret with strict set and a readable file: want the refusal too")
+	}
+
+	if _, err := Parse([]byte(strings.Replace(string(samples.ImporterYAML), "secret_env: WECOM_SECRET",
+		"secret_env: WECOM_SECRET\n  secret_file_strict: true", 1))); err == nil || !strings.Contains(err.Error(), "secret_file_strict") {
+		t.Errorf("secret_file_strict without secret_file: %v", err)
+	}
+}
