@@ -137,11 +137,11 @@ func openConfigJournal(ctx context.Context, c *config.Config) (journal.Store, er
 	if err != nil {
 		return nil, fatal(err)
 	}
-	return openJournal(ctx, dsn)
+	return openJournal(ctx, dsn, journal.WithRetry(journal.Retry{Writes: c.Journal.RetryFor, Finish: c.Journal.RetryFor}))
 }
 
-func openJournal(ctx context.Context, dsn string) (journal.Store, error) {
-	st, err := journal.Open(ctx, dsn)
+func openJournal(ctx context.Context, dsn string, opts ...journal.Option) (journal.Store, error) {
+	st, err := journal.Open(ctx, dsn, opts...)
 	if err != nil {
 		return nil, fatal(err)
 	}

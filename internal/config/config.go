@@ -66,6 +66,11 @@ type Journal struct {
 	// PostgreSQL connection string, the journal is not opened at all.
 	DSNEnv string `yaml:"dsn_env"`
 	Path   string `yaml:"path"`
+	// RetryFor is how long each PostgreSQL journal write, and then the
+	// recording of the run's end, keeps trying through a lost connection
+	// or a restarting server (default 30s). Raise it to ride out a managed
+	// failover that takes longer; nothing is sent to WeCom meanwhile.
+	RetryFor time.Duration `yaml:"retry_for"`
 }
 
 // Job is one import: a source, its mapping and its policy.
@@ -348,6 +353,9 @@ func (c *Config) defaults() {
 	if c.Journal.Path == "" {
 		c.Journal.Path = "hrfeed-journal.db"
 	}
+	if c.Journal.RetryFor == 0 {
+		c.Journal.RetryFor = journal.DefaultRetry
+	}
 	c.Serve.defaults()
 	for i := range c.Jobs {
 		if c.Jobs[i].Source.Type == "" {
@@ -412,6 +420,9 @@ func (c *Config) validate() error {
 	}
 	if !strings.HasPrefix(c.WeCom.BaseURL, "http://") && !strings.HasPrefix(c.WeCom.BaseURL, "https://") {
 		return fmt.Errorf("wecom.base_url %q: want an http:// or https:// URL", c.WeCom.BaseURL)
+	}
+	if c.Journal.RetryFor < 0 {
+		return fmt.Errorf("journal.retry_for %s: want a positive duration", c.Journal.RetryFor)
 	}
 	if c.WeCom.SecretFileStrict && c.WeCom.SecretFile == "" {
 		return errors.New("wecom.secret_file_strict applies to wecom.secret_file, which is not set")

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -395,5 +396,22 @@ func TestSecretFileOthersCanRead(t *testing.T) {
 	if _, err := Parse([]byte(strings.Replace(string(samples.ImporterYAML), "secret_env: WECOM_SECRET",
 		"secret_env: WECOM_SECRET\n  secret_file_strict: true", 1))); err == nil || !strings.Contains(err.Error(), "secret_file_strict") {
 		t.Errorf("secret_file_strict without secret_file: %v", err)
+	}
+}
+
+func TestJournalRetryFor(t *testing.T) {
+	c, err := Parse(samples.ImporterYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Journal.RetryFor != 30*time.Second {
+		t.Errorf("default journal.retry_for = %s, want 30s", c.Journal.RetryFor)
+	}
+	c, err = Parse([]byte(strings.Replace(string(samples.ImporterYAML), "journal:\n", "journal:\n  retry_for: 2m\n", 1)))
+	if err != nil || c.Journal.RetryFor != 2*time.Minute {
+		t.Errorf("retry_for: 2m: %v, %v", c, err)
+	}
+	if _, err := Parse([]byte(strings.Replace(string(samples.ImporterYAML), "journal:\n", "journal:\n  retry_for: -1s\n", 1))); err == nil {
+		t.Error("a negative journal.retry_for was accepted")
 	}
 }

@@ -70,6 +70,10 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, e
 	return p, nil
 }
 
+// Retry is how long this store's writes ride out a lost connection, for
+// whatever else must ride it out with them (the job lock).
+func (p *Postgres) Retry() Retry { return p.retry }
+
 // Pool exposes the connection pool, for tools and tests that query the
 // journal tables directly.
 func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }

@@ -129,7 +129,7 @@ func NewLocker(store journal.Store, o LockOptions) Locker {
 	}
 	switch st := unwrap(store).(type) {
 	case *journal.Postgres:
-		return &pgLocker{pool: st.Pool(), o: o}
+		return &pgLocker{pool: st.Pool(), o: o, relockFor: max(st.Retry().Writes, 0)}
 	case journal.JobLocker:
 		return &storeLocker{st: st, o: o}
 	}
@@ -240,8 +240,9 @@ func (b storeLease) release() { _ = b.l.Release() }
 // the lease's lifetime: a session lock lives exactly as long as the
 // session, which is what frees a dead replica's jobs.
 type pgLocker struct {
-	pool *pgxpool.Pool
-	o    LockOptions
+	pool      *pgxpool.Pool
+	o         LockOptions
+	relockFor time.Duration
 }
 
 func (l *pgLocker) TryLock(ctx context.Context, job string) (*Lease, error) {
@@ -249,7 +250,8 @@ func (l *pgLocker) TryLock(ctx context.Context, job string) (*Lease, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock job %s: %w", job, err)
 	}
-	b := &pgLease{pool: l.pool, conn: conn, job: job, o: l.o, stop: make(chan struct{}), done: make(chan struct{})}
+	b := &pgLease{pool: l.pool, conn: conn, job: job, o: l.o, relockFor: l.relockFor,
+		stop: make(chan struct{}), done: make(chan struct{})}
 	prev, busy, err := b.lock(ctx)
 	if err != nil || busy != nil {
 		conn.Release()
@@ -329,10 +331,11 @@ func (b *pgLease) holder(ctx context.Context, tx pgx.Tx) *BusyError {
 }
 
 type pgLease struct {
-	pool   *pgxpool.Pool
-	job    string
-	o      LockOptions
-	cancel context.CancelCauseFunc
+	pool      *pgxpool.Pool
+	job       string
+	o         LockOptions
+	relockFor time.Duration // see relock
+	cancel    context.CancelCauseFunc
 
 	mu   sync.Mutex // a pgx connection serves one query at a time
 	conn *pgxpool.Conn
@@ -416,10 +419,6 @@ func (b *pgLease) beat() {
 	}
 }
 
-// relockFor bounds how long a holder whose database restarted tries to take
-// its lock back: as long as the journal's writes ride out the restart.
-const relockFor = journal.DefaultRetry
-
 // beforeRelock, when set by a test, runs before each attempt to take a lock
 // back.
 var beforeRelock func(job string)
@@ -432,9 +431,14 @@ var beforeRelock func(job string)
 // this takes, so an unchanged lease proves the gap was empty. Only a
 // restart (the server's start time changed) is ridden out: a session
 // ended while the server stayed up was ended on purpose, or may still be
-// alive on the server across a network cut.
+// alive on the server across a network cut. It tries for as long as the
+// journal's writes ride out a lost connection (journal.Retry.Writes): past
+// that the run fails anyway.
 func (b *pgLease) relock() bool {
-	deadline := time.Now().Add(relockFor)
+	if b.relockFor <= 0 {
+		return false
+	}
+	deadline := time.Now().Add(b.relockFor)
 	wait := 100 * time.Millisecond
 	for {
 		if beforeRelock != nil {
