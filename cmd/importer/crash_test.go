@@ -195,6 +195,12 @@ func TestPostgresStopsMidRun(t *testing.T) {
 	pg := pgtest.NewPrivate(t)
 	rig := newCrashRig(t, pg.DSN(), 2*time.Millisecond)
 	sim := rig.sim
+	// Stopped for good: the writes' retries need not wait the default 30 s.
+	cfg, _ := os.ReadFile(rig.cfgPath)
+	cfg = bytes.Replace(cfg, []byte("journal:\n"), []byte("journal:\n  retry_for: 2s\n"), 1)
+	if err := os.WriteFile(rig.cfgPath, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	run := rig.startRun(t, 300)
 	pg.Stop(t)

@@ -92,7 +92,9 @@ func (a *app) withJournal(ctx context.Context, f journalFlags, fn func(journal.S
 		if err != nil {
 			return &exitError{code: exitUsage, err: errors.New("name the journal with --config FILE or --journal PATH")}
 		}
-		dsn = c.JournalDSN()
+		if dsn, err = c.JournalDSN(); err != nil {
+			return fatal(err)
+		}
 	}
 	st, err := openJournal(ctx, dsn)
 	if err != nil {

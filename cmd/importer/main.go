@@ -119,8 +119,28 @@ func loadConfig(path string) (*config.Config, error) {
 	return c, nil
 }
 
-func openJournal(ctx context.Context, dsn string) (journal.Store, error) {
-	st, err := journal.Open(ctx, dsn)
+// readSecret reads the corp secret and logs what is wrong with how it is
+// kept (a secret file others can read).
+func readSecret(c *config.Config, log *slog.Logger) (string, error) {
+	secret, warnings, err := c.ReadSecret()
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	return secret, err
+}
+
+// openConfigJournal opens the journal c names: DATABASE_URL (or
+// journal.dsn_env) if set, which must then be PostgreSQL, else journal.path.
+func openConfigJournal(ctx context.Context, c *config.Config) (journal.Store, error) {
+	dsn, err := c.JournalDSN()
+	if err != nil {
+		return nil, fatal(err)
+	}
+	return openJournal(ctx, dsn, journal.WithRetry(journal.Retry{Writes: c.Journal.RetryFor, Finish: c.Journal.RetryFor}))
+}
+
+func openJournal(ctx context.Context, dsn string, opts ...journal.Option) (journal.Store, error) {
+	st, err := journal.Open(ctx, dsn, opts...)
 	if err != nil {
 		return nil, fatal(err)
 	}

@@ -18,7 +18,7 @@ func (a *app) migrateCommand() *cobra.Command {
 				return err
 			}
 			// Opening the journal applies pending migrations under a lock.
-			store, err := openJournal(cmd.Context(), c.JournalDSN())
+			store, err := openConfigJournal(cmd.Context(), c)
 			if err != nil {
 				return err
 			}

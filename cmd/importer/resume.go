@@ -28,7 +28,7 @@ func (a *app) resumeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			store, err := openJournal(ctx, c.JournalDSN())
+			store, err := openConfigJournal(ctx, c)
 			if err != nil {
 				return err
 			}
@@ -58,7 +58,7 @@ func (a *app) resumeCommand() *cobra.Command {
 			case err != nil:
 				return fatal(err)
 			}
-			secret, err := c.Secret()
+			secret, err := readSecret(c, a.logger())
 			if err != nil {
 				return fatal(err)
 			}

@@ -68,11 +68,11 @@ func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
 	if _, err := c.DepartmentSpec(job); err != nil {
 		return fatal(err)
 	}
-	secret, err := c.Secret()
+	secret, err := readSecret(c, a.logger())
 	if err != nil {
 		return fatal(err)
 	}
-	store, err := openJournal(ctx, c.JournalDSN())
+	store, err := openConfigJournal(ctx, c)
 	if err != nil {
 		return err
 	}

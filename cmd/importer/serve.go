@@ -55,17 +55,17 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 	if err != nil {
 		return err
 	}
-	secret, err := c.Secret()
+	log := a.serveLogger()
+	secret, err := readSecret(c, log)
 	if err != nil {
 		return fatal(err)
 	}
-	log := a.serveLogger()
-	store, err := openJournal(ctx, c.JournalDSN())
+	store, err := openConfigJournal(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if !journal.IsPostgresDSN(c.JournalDSN()) {
+	if dsn, _ := c.JournalDSN(); !journal.IsPostgresDSN(dsn) {
 		log.Warn("serve: the embedded journal allows a single replica; set " + c.Journal.DSNEnv + " to a PostgreSQL URL to run several")
 	}
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -116,6 +117,15 @@ func WriteFeed(path string, members int) (Want, error) {
 
 // benchConcurrency is every scenario's worker count: the sample config's.
 const benchConcurrency = 8
+
+// setRetryFor sets journal.retry_for in the config at path.
+func setRetryFor(path, d string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, bytes.Replace(b, []byte("journal:\n"), []byte("journal:\n  retry_for: "+d+"\n"), 1), 0o644)
+}
 
 // writeJobConfig writes dir/importer.yaml and returns its path.
 func writeJobConfig(dir, url string, perMinute, perHour int, leavers string) (string, error) {

@@ -199,6 +199,11 @@ func (b *bench) postgresRestart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The server stays down until the run gives up; the journal's writes
+	// need not wait their default 30 s (and FinishRun another 30) for that.
+	if err := setRetryFor(cfgPath, "2s"); err != nil {
+		return err
+	}
 	want, err := faultFeed(b.sizes.FaultMembers, 1).write(filepath.Join(dir, "staff.csv"))
 	if err != nil {
 		return err

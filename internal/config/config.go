@@ -19,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/source"
@@ -43,8 +44,14 @@ type WeCom struct {
 	CorpID  string `yaml:"corp_id"`
 	// SecretEnv names the environment variable holding the contacts-sync
 	// secret (default WECOM_SECRET); SecretFile, if set, is read instead.
-	SecretEnv   string        `yaml:"secret_env"`
-	SecretFile  string        `yaml:"secret_file"`
+	// A secret file its group or other users may read is reported as a
+	// warning (ReadSecret), or refused when SecretFileStrict is set
+	// (secret_file_strict: true), for deployments that would rather not
+	// start than run with a secret others can read.
+	SecretEnv        string `yaml:"secret_env"`
+	SecretFile       string `yaml:"secret_file"`
+	SecretFileStrict bool   `yaml:"secret_file_strict"`
+
 	Concurrency int           `yaml:"concurrency"`
 	Timeout     time.Duration `yaml:"timeout"`
 	PerMinute   int           `yaml:"per_minute"` // per API; 0 = WeCom's documented 10,000
@@ -55,9 +62,15 @@ type WeCom struct {
 type Journal struct {
 	// DSNEnv names the environment variable holding a PostgreSQL URL
 	// (default DATABASE_URL). When it is unset or empty the embedded
-	// journal file at Path is used.
+	// journal file at Path is used; when it holds anything but a
+	// PostgreSQL connection string, the journal is not opened at all.
 	DSNEnv string `yaml:"dsn_env"`
 	Path   string `yaml:"path"`
+	// RetryFor is how long each PostgreSQL journal write, and then the
+	// recording of the run's end, keeps trying through a lost connection
+	// or a restarting server (default 30s). Raise it to ride out a managed
+	// failover that takes longer; nothing is sent to WeCom meanwhile.
+	RetryFor time.Duration `yaml:"retry_for"`
 }
 
 // Job is one import: a source, its mapping and its policy.
@@ -344,6 +357,9 @@ func (c *Config) defaults() {
 	if c.Journal.Path == "" {
 		c.Journal.Path = "hrfeed-journal.db"
 	}
+	if c.Journal.RetryFor == 0 {
+		c.Journal.RetryFor = journal.DefaultRetry
+	}
 	c.Serve.defaults()
 	for i := range c.Jobs {
 		if c.Jobs[i].Source.Type == "" {
@@ -408,6 +424,12 @@ func (c *Config) validate() error {
 	}
 	if !strings.HasPrefix(c.WeCom.BaseURL, "http://") && !strings.HasPrefix(c.WeCom.BaseURL, "https://") {
 		return fmt.Errorf("wecom.base_url %q: want an http:// or https:// URL", c.WeCom.BaseURL)
+	}
+	if c.Journal.RetryFor < 0 {
+		return fmt.Errorf("journal.retry_for %s: want a positive duration", c.Journal.RetryFor)
+	}
+	if c.WeCom.SecretFileStrict && c.WeCom.SecretFile == "" {
+		return errors.New("wecom.secret_file_strict applies to wecom.secret_file, which is not set")
 	}
 	if err := c.Serve.validate(); err != nil {
 		return err
@@ -476,31 +498,64 @@ func (c *Config) Resolve(p string) string {
 }
 
 // Secret reads the corp secret from the file or environment variable the
-// config names. The value is never logged or put in an error.
+// config names. The value is never logged or put in an error. Use
+// ReadSecret to hear about a secret file others can read.
 func (c *Config) Secret() (string, error) {
+	s, _, err := c.ReadSecret()
+	return s, err
+}
+
+// ReadSecret is Secret, with warnings about how the secret is kept that do
+// not stop a run, for the caller to log: a secret file its group or other
+// users may read (which wecom.secret_file_strict refuses instead). The
+// config package has no logger of its own; the caller's knows where and how
+// its warnings are read.
+func (c *Config) ReadSecret() (secret string, warnings []string, err error) {
 	if c.WeCom.SecretFile != "" {
-		b, err := os.ReadFile(c.Resolve(c.WeCom.SecretFile))
+		path := c.Resolve(c.WeCom.SecretFile)
+		// Stat follows symlinks, as ReadFile does: the mode that matters is
+		// the file's (Kubernetes mounts secrets as symlinks to 0644 files by
+		// default).
+		fi, err := os.Stat(path)
 		if err != nil {
-			return "", fmt.Errorf("wecom.secret_file: %w", err)
+			return "", nil, fmt.Errorf("wecom.secret_file: %w", err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o044 != 0 {
+			problem := fmt.Sprintf("wecom.secret_file %s is readable by its group or other users (mode %04o)", c.WeCom.SecretFile, perm)
+			if c.WeCom.SecretFileStrict {
+				return "", nil, fmt.Errorf("%s and wecom.secret_file_strict is set: chmod 600 it", problem)
+			}
+			warnings = append(warnings, problem+": chmod 600 it, or set wecom.secret_file_strict: true to refuse such a file")
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", nil, fmt.Errorf("wecom.secret_file: %w", err)
 		}
 		s := strings.TrimSpace(string(b))
 		if s == "" {
-			return "", fmt.Errorf("wecom.secret_file %s is empty", c.WeCom.SecretFile)
+			return "", nil, fmt.Errorf("wecom.secret_file %s is empty", c.WeCom.SecretFile)
 		}
-		return s, nil
+		return s, warnings, nil
 	}
 	s := os.Getenv(c.WeCom.SecretEnv)
 	if s == "" {
-		return "", fmt.Errorf("the corp secret is not set: export %s (or set wecom.secret_file)", c.WeCom.SecretEnv)
+		return "", nil, fmt.Errorf("the corp secret is not set: export %s (or set wecom.secret_file)", c.WeCom.SecretEnv)
 	}
-	return s, nil
+	return s, nil, nil
 }
 
 // JournalDSN returns the PostgreSQL URL from the environment, or the
-// embedded journal's file path when none is set.
-func (c *Config) JournalDSN() string {
-	if v := os.Getenv(c.Journal.DSNEnv); v != "" {
-		return v
+// embedded journal's file path when the variable is unset or empty. A value
+// from the environment is never taken as a file path: one that is not a
+// PostgreSQL connection string that parses is an error, which does not
+// repeat it (it may hold a password).
+func (c *Config) JournalDSN() (string, error) {
+	v := os.Getenv(c.Journal.DSNEnv)
+	if strings.TrimSpace(v) == "" {
+		return c.Resolve(c.Journal.Path), nil
 	}
-	return c.Resolve(c.Journal.Path)
+	if err := journal.CheckPostgresDSN(v); err != nil {
+		return "", fmt.Errorf("%s is set but %w; unset it to use the embedded journal (journal.path)", c.Journal.DSNEnv, err)
+	}
+	return v, nil
 }

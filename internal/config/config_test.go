@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -84,12 +85,50 @@ func TestSecretAndJournalSources(t *testing.T) {
 	}
 
 	t.Setenv("DATABASE_URL", "")
-	if got := c.JournalDSN(); got != filepath.Join(dir, "hrfeed-journal.db") {
-		t.Errorf("embedded journal path = %q", got)
+	if got, err := c.JournalDSN(); err != nil || got != filepath.Join(dir, "hrfeed-journal.db") {
+		t.Errorf("embedded journal path = %q, %v", got, err)
 	}
 	t.Setenv("DATABASE_URL", "postgres://u@h/db")
-	if got := c.JournalDSN(); got != "postgres://u@h/db" {
-		t.Errorf("dsn = %q", got)
+	if got, err := c.JournalDSN(); err != nil || got != "postgres://u@h/db" {
+		t.Errorf("dsn = %q, %v", got, err)
+	}
+}
+
+// TestJournalDSNFromTheEnvironmentIsNeverAPath: whatever the variable
+// holds, if it is set it names a PostgreSQL database or nothing.
+func TestJournalDSNFromTheEnvironmentIsNeverAPath(t *testing.T) {
+	c, err := Parse(samples.ImporterYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{
+		"postgres//hrfeed:hunter2@db/hrfeed",
+		"/var/lib/hrfeed/journal.db",
+		"journal.db",
+		"hunter2",
+		"postgres://hrfeed:hunter2@db:notaport/hrfeed",
+		"dbname=hrfeed,password=hunter2",
+	} {
+		t.Setenv("DATABASE_URL", v)
+		dsn, err := c.JournalDSN()
+		if err == nil {
+			t.Errorf("DATABASE_URL=%q: journal %q, want an error", strings.ReplaceAll(v, "hunter2", "***"), dsn)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "DATABASE_URL is set but ") || strings.Contains(msg, "hunter2") || strings.Contains(msg, "journal.db") {
+			t.Errorf("DATABASE_URL=%q: %q", strings.ReplaceAll(v, "hunter2", "***"), strings.ReplaceAll(msg, "hunter2", "***"))
+		}
+	}
+	t.Setenv("DATABASE_URL", "/var/lib/hrfeed/journal.db")
+	if _, err := c.JournalDSN(); err == nil || !strings.Contains(err.Error(), "is not a PostgreSQL URL") {
+		t.Errorf("a path in DATABASE_URL: %v", err)
+	}
+	for _, v := range []string{"host=db dbname=hrfeed user=importer", "postgresql://importer@db:5433/hrfeed?sslmode=disable"} {
+		t.Setenv("DATABASE_URL", v)
+		if dsn, err := c.JournalDSN(); err != nil || dsn != v {
+			t.Errorf("DATABASE_URL=%q: %q, %v", v, dsn, err)
+		}
 	}
 }
 
@@ -289,5 +328,90 @@ jobs:
 	spec, err := c.DepartmentSpec(&c.Jobs[0])
 	if err != nil || spec == nil || spec.Path != "/hr/d.csv" || len(spec.Columns) == 0 {
 		t.Errorf("spec %+v, %v", spec, err)
+	}
+}
+
+// TestSecretFileOthersCanRead: a secret file its group or others may read
+// is a warning by default and a refusal with secret_file_strict; neither
+// repeats the secret.
+func TestSecretFileOthersCanRead(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "importer.yaml")
+	strict := strings.Replace(string(samples.ImporterYAML), "secret_env: WECOM_SECRET",
+		"secret_file: wecom-secret\n  secret_file_strict: true", 1)
+	if err := os.WriteFile(path, []byte(strict), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.WeCom.SecretFileStrict || c.WeCom.SecretFile != "wecom-secret" {
+		t.Fatalf("wecom = %+v", c.WeCom)
+	}
+	secretPath := filepath.Join(dir, "wecom-secret")
+	if err := os.WriteFile(secretPath, []byte("s3cr3t-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noSecret := func(what string) {
+		t.Helper()
+		if strings.Contains(what, "s3cr3t") {
+			t.Errorf("the secret is repeated: %s", what)
+		}
+	}
+
+	for _, strictMode := range []bool{false, true} {
+		c.WeCom.SecretFileStrict = strictMode
+		if err := os.Chmod(secretPath, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if s, warnings, err := c.ReadSecret(); err != nil || s != "s3cr3t-value" || len(warnings) != 0 {
+			t.Errorf("strict=%v, mode 0600: %q, %q, %v; want the secret and no warning", strictMode, s, warnings, err)
+		}
+		for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
+			if err := os.Chmod(secretPath, mode); err != nil {
+				t.Fatal(err)
+			}
+			s, warnings, err := c.ReadSecret()
+			want := fmt.Sprintf("wecom.secret_file wecom-secret is readable by its group or other users (mode %04o)", mode)
+			switch {
+			case strictMode && (err == nil || s != "" || !strings.Contains(err.Error(), want)):
+				t.Errorf("strict, mode %04o: %q, %v; want a refusal saying %q", mode, s, err, want)
+			case !strictMode && (err != nil || s != "s3cr3t-value" || len(warnings) != 1 || !strings.Contains(warnings[0], want)):
+				t.Errorf("mode %04o: %q, %q, %v; want the secret and a warning saying %q", mode, s, warnings, err, want)
+			}
+			if err != nil {
+				noSecret(err.Error())
+			}
+			for _, w := range warnings {
+				noSecret(w)
+			}
+		}
+	}
+	c.WeCom.SecretFileStrict = true
+	if _, err := c.Secret(); err == nil {
+		t.Error("Secret with strict set and a readable file: want the refusal too")
+	}
+
+	if _, err := Parse([]byte(strings.Replace(string(samples.ImporterYAML), "secret_env: WECOM_SECRET",
+		"secret_env: WECOM_SECRET\n  secret_file_strict: true", 1))); err == nil || !strings.Contains(err.Error(), "secret_file_strict") {
+		t.Errorf("secret_file_strict without secret_file: %v", err)
+	}
+}
+
+func TestJournalRetryFor(t *testing.T) {
+	c, err := Parse(samples.ImporterYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Journal.RetryFor != 30*time.Second {
+		t.Errorf("default journal.retry_for = %s, want 30s", c.Journal.RetryFor)
+	}
+	c, err = Parse([]byte(strings.Replace(string(samples.ImporterYAML), "journal:\n", "journal:\n  retry_for: 2m\n", 1)))
+	if err != nil || c.Journal.RetryFor != 2*time.Minute {
+		t.Errorf("retry_for: 2m: %v, %v", c, err)
+	}
+	if _, err := Parse([]byte(strings.Replace(string(samples.ImporterYAML), "journal:\n", "journal:\n  retry_for: -1s\n", 1))); err == nil {
+		t.Error("a negative journal.retry_for was accepted")
 	}
 }

@@ -139,8 +139,9 @@ const (
 	COALESCE(resumed_from, 0), host, started_at, finished_at, counts`
 
 	sqlInsertCall = `INSERT INTO calls
-	(run_id, seq, phase, operation, api, target, source_ref, payload, attempt, outcome, started_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10)
+	(run_id, seq, phase, operation, api, target, source_ref, payload, attempt, outcome, started_at, request_token)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11)
+	ON CONFLICT (request_token) DO NOTHING
 	RETURNING id`
 
 	sqlCompleteCall = `UPDATE calls SET outcome = $2, errcode = $3, errmsg = $4, finished_at = $5
@@ -150,8 +151,9 @@ const (
 	attempt, outcome, errcode, errmsg, started_at, finished_at
 	FROM calls WHERE run_id = $1 ORDER BY seq, id`
 
-	sqlInsertReject = `INSERT INTO rejects (run_id, source_ref, column_name, rule, message, created_at)
-	VALUES ($1, $2, $3, $4, $5, $6)`
+	sqlInsertReject = `INSERT INTO rejects (run_id, source_ref, column_name, rule, message, created_at, request_token)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)
+	ON CONFLICT (request_token) DO NOTHING`
 
 	sqlListRejects = `SELECT run_id, source_ref, column_name, rule, message
 	FROM rejects WHERE run_id = $1 ORDER BY id`

@@ -173,6 +173,83 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 	}
 }
 
+// TestOpenRefusesMistypedConnStrings: a location that looks like a
+// connection string but is not one is refused without repeating it, and
+// nothing is created for it; plain paths remain files.
+func TestOpenRefusesMistypedConnStrings(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	refused := []string{
+		"postgres//hrfeed:hunter2@db.example/hrfeed", // the colon after the scheme forgotten
+		"postgres//hrfeed@db.example/hrfeed",
+		"postgresql//hrfeed:hunter2@db.example/hrfeed",
+		"postgress//hrfeed@db.example/hrfeed",
+		"POSTGRES//hrfeed:hunter2@db.example/hrfeed",
+		"postgres:/hrfeed:hunter2@db.example/hrfeed", // one slash
+		"postgres:hrfeed:hunter2@db.example/hrfeed",
+		"postgresql:",
+		"postgres@db.example/hrfeed",
+		"pg:/db.example/hrfeed",
+		"hrfeed:hunter2@db.example/hrfeed", // no scheme at all
+		"//hrfeed:hunter2@db.example:5432/hrfeed",
+		"db.example/hrfeed?password=hunter2",
+		"journal.db?mode=ro",
+		"dbname=hrfeed,password=hunter2", // comma, not space: not keyword/value
+		" postgres//hrfeed:hunter2@db.example/hrfeed ",
+	}
+	for _, loc := range refused {
+		shown := strings.ReplaceAll(loc, "hunter2", "***")
+		if !journal.LooksLikeConnString(loc) {
+			t.Errorf("LooksLikeConnString(%q) = false", shown)
+		}
+		st, err := journal.Open(context.Background(), loc)
+		if err == nil {
+			_ = st.Close()
+			t.Errorf("Open(%q) accepted it", shown)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "db.example") {
+			t.Errorf("Open(%q): error repeats the location: %v", shown, strings.ReplaceAll(err.Error(), "hunter2", "***"))
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("refused locations left %d files or directories behind", len(entries))
+	}
+
+	files := []string{
+		"journal.db", "./journal.db", "../journal.db", "/var/lib/hrfeed/journal.db",
+		"postgres/journal.db", "postgres.db", "postgresql-journal.db", "/srv/postgres//journal.db",
+		"/home/li@corp.example/journal.db", "C:journal.db", "journal-2024-01-01T00:00.db",
+		"./ghost=1/journal.db", "/data/my files/host=1.db",
+	}
+	for _, loc := range files {
+		if journal.LooksLikeConnString(loc) || journal.IsPostgresDSN(loc) {
+			t.Errorf("%q is a file path, not a connection string", loc)
+		}
+	}
+	st, err := journal.Open(context.Background(), "postgres/journal.db")
+	if err != nil {
+		t.Fatalf("a journal in a directory named postgres: %v", err)
+	}
+	st.Close()
+}
+
+func TestCheckPostgresDSN(t *testing.T) {
+	for _, dsn := range []string{"postgres://u@db/j", "postgresql://u:p%40ss@db:5433/j?sslmode=disable", "host=db dbname=j", "host = db user=u"} {
+		if err := journal.CheckPostgresDSN(dsn); err != nil {
+			t.Errorf("CheckPostgresDSN(%q): %v", dsn, err)
+		}
+	}
+	for _, dsn := range []string{"postgres//u:hunter2@db/j", "/var/lib/journal.db", "postgres://u:hunter2@db:notaport/j",
+		"postgres://u:hunter2@db/j?sslmode=bogus", "host=db port=x password=hunter2", "dbname=j,password=hunter2",
+		"postgres://u@db/j&password=hunter2"} {
+		err := journal.CheckPostgresDSN(dsn)
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("CheckPostgresDSN(%s) = %v, want an error without the password", strings.ReplaceAll(dsn, "hunter2", "***"), err)
+		}
+	}
+}
+
 func TestIsPostgresDSN(t *testing.T) {
 	tests := []struct {
 		dsn  string
@@ -182,6 +259,8 @@ func TestIsPostgresDSN(t *testing.T) {
 		{"postgresql://u@db/journal", true},
 		{"host=db dbname=journal", true},
 		{"  dbname=journal user=importer", true},
+		{"host = db", true}, // libpq allows spaces around =
+		{"/data/ghost=1.db", false},
 		{"/var/lib/hrfeed/journal.db", false},
 		{"journal.db", false},
 		{"./ghost=1/journal.db", false},

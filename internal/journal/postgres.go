@@ -2,8 +2,11 @@ package journal
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +16,16 @@ import (
 // Postgres is the journal in a PostgreSQL database, for scheduled jobs and
 // anything an auditor queries directly.
 type Postgres struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	retry Retry
+
+	// Riding out restarts (postgres_retry.go): completions not yet known
+	// durable, sessions opened so far (AfterConnect), and how many of those
+	// had been opened when the completions were last checked.
+	pending    unflushed
+	sessions   atomic.Uint64
+	checked    atomic.Uint64
+	reRecordMu sync.Mutex
 }
 
 var _ Store = (*Postgres)(nil)
@@ -23,10 +35,22 @@ var _ Store = (*Postgres)(nil)
 //
 // Errors never carry dsn: pgx redacts the password in its own messages, and
 // this package never formats dsn itself.
-func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
+func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("journal: open postgres: %w", err)
+	}
+	if err := checkNames(&cfg.ConnConfig.Config); err != nil {
+		return nil, fmt.Errorf("journal: open postgres: the connection string %w", err)
+	}
+	p := &Postgres{retry: o.retry.withDefaults()}
+	cfg.AfterConnect = func(context.Context, *pgx.Conn) error {
+		p.sessions.Add(1)
+		return nil
 	}
 	// Lets a DBA tell the importer's sessions apart in pg_stat_activity.
 	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
@@ -42,8 +66,13 @@ func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
 		pool.Close()
 		return nil, fmt.Errorf("journal: open postgres: %w", err)
 	}
-	return &Postgres{pool: pool}, nil
+	p.pool = pool
+	return p, nil
 }
+
+// Retry is how long this store's writes ride out a lost connection, for
+// whatever else must ride it out with them (the job lock).
+func (p *Postgres) Retry() Retry { return p.retry }
 
 // Pool exposes the connection pool, for tools and tests that query the
 // journal tables directly.
@@ -71,17 +100,31 @@ func (p *Postgres) startRun(ctx context.Context, r Run) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Not retried: a run that cannot start has sent nothing, and a retry
+	// after a lost answer would record the run twice.
 	var id int64
-	err = p.pool.QueryRow(ctx, sqlInsertRun, r.Job, r.CorpID, r.Source, r.SourceDigest, r.Mode,
-		nullID(r.ResumedFrom), r.Host, stamp(r.StartedAt), counts).Scan(&id)
+	err = p.syncWrite(ctx, -1, func(ctx context.Context, _ bool) error {
+		return p.pool.QueryRow(ctx, sqlInsertRun, r.Job, r.CorpID, r.Source, r.SourceDigest, r.Mode,
+			nullID(r.ResumedFrom), r.Host, stamp(r.StartedAt), counts).Scan(&id)
+	})
 	return id, err
 }
 
 func (p *Postgres) FinishRun(ctx context.Context, id int64, status string, counts map[string]int) error {
 	if err := p.finishRun(ctx, id, status, counts); err != nil {
-		return fmt.Errorf("journal: finish run %d: %w", id, err)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCompleted) || !p.unreachable(err) {
+			return fmt.Errorf("journal: finish run %d: %w", id, err)
+		}
+		return fmt.Errorf("journal: finish run %d: %w; the run is left running: resume it (importer resume %d) once the journal is reachable",
+			id, err, id)
 	}
 	return nil
+}
+
+// unreachable reports whether err is the journal being out of reach rather
+// than an answer from it.
+func (p *Postgres) unreachable(err error) bool {
+	return errors.Is(err, ErrUnreachable) || connectionLost(err) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (p *Postgres) finishRun(ctx context.Context, id int64, status string, counts map[string]int) error {
@@ -92,22 +135,31 @@ func (p *Postgres) finishRun(ctx context.Context, id int64, status string, count
 	if err != nil {
 		return err
 	}
-	tag, err := p.pool.Exec(ctx, sqlFinishRun, id, status, enc, now())
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	// Runs are never deleted, so checking afterwards cannot race.
-	var exists bool
-	if err := p.pool.QueryRow(ctx, sqlRunExists, id).Scan(&exists); err != nil {
-		return err
-	}
-	if !exists {
-		return ErrNotFound
-	}
-	return ErrCompleted
+	at := now()
+	return p.syncWrite(ctx, p.retry.Finish, func(ctx context.Context, again bool) error {
+		tag, err := p.pool.Exec(ctx, sqlFinishRun, id, status, enc, at)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		// Runs are never deleted, so checking afterwards cannot race.
+		var (
+			exists  bool
+			current string
+		)
+		err = p.pool.QueryRow(ctx, `SELECT true, status FROM runs WHERE id = $1`, id).Scan(&exists, &current)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case again && current == status:
+			return nil // an attempt whose answer was lost finished it
+		}
+		return ErrCompleted
+	})
 }
 
 func scanPGRun(row pgx.Row) (Run, error) {
@@ -172,10 +224,21 @@ func (p *Postgres) beginCall(ctx context.Context, c Call) (int64, error) {
 		return 0, err
 	}
 	// A single autocommit INSERT: when it returns, the row is committed,
-	// which is what makes it a write-ahead record of the request.
-	var id int64
-	err = p.pool.QueryRow(ctx, sqlInsertCall, c.RunID, c.Seq, c.Phase, c.Operation, c.API, c.Target,
-		c.SourceRef, payload, c.Attempt, stamp(c.StartedAt)).Scan(&id)
+	// which is what makes it a write-ahead record of the request. The token
+	// lets a retry find the row of an attempt whose answer was lost.
+	var (
+		id      int64
+		token   = rand.Text()
+		started = stamp(c.StartedAt)
+	)
+	err = p.syncWrite(ctx, p.retry.Writes, func(ctx context.Context, again bool) error {
+		err := p.pool.QueryRow(ctx, sqlInsertCall, c.RunID, c.Seq, c.Phase, c.Operation, c.API, c.Target,
+			c.SourceRef, payload, c.Attempt, started, token).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = p.pool.QueryRow(ctx, `SELECT id FROM calls WHERE request_token = $1`, token).Scan(&id)
+		}
+		return err
+	})
 	return id, err
 }
 
@@ -193,37 +256,62 @@ func (p *Postgres) completeCall(ctx context.Context, id int64, outcome string, e
 	if err := checkChange(change); err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		// Only the write-ahead row (BeginCall) must be on disk before the
-		// next step; a completion lost in a server crash leaves the call
-		// pending, which resume reconciles against WeCom like any call in
-		// flight. Skipping the flush here halves the fsyncs per call.
-		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {
-			return err
-		}
-		var (
-			current, corp string
-			runID         int64
-		)
-		// FOR UPDATE serializes two completions of the same call, so exactly
-		// one of them sees it pending.
-		err := tx.QueryRow(ctx, `SELECT c.outcome, c.run_id, r.corp_id
-			FROM calls c JOIN runs r ON r.id = c.run_id
-			WHERE c.id = $1 FOR UPDATE OF c`, id).Scan(&current, &runID, &corp)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if current != CallPending {
-			return fmt.Errorf("outcome is %s: %w", current, ErrCompleted)
-		}
-		if _, err := tx.Exec(ctx, sqlCompleteCall, id, outcome, errcode, errmsg, now()); err != nil {
-			return err
-		}
-		return applyPG(ctx, tx, corp, runID, change)
+	err := p.write(ctx, p.retry.Writes, func(ctx context.Context, again bool) error {
+		return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+			// Only the write-ahead row (BeginCall) must be on disk before the
+			// next step; a completion lost in a server crash leaves the call
+			// pending, which resume reconciles against WeCom like any call in
+			// flight, and which this store records again if the run goes on
+			// (reRecord). Skipping the flush here halves the fsyncs per call.
+			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {
+				return err
+			}
+			c, err := lockCall(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if c.outcome != CallPending {
+				if again && c.outcome == outcome && c.errcode == errcode && c.errmsg == errmsg {
+					return nil // an attempt whose answer was lost recorded it, change and all
+				}
+				return fmt.Errorf("outcome is %s: %w", c.outcome, ErrCompleted)
+			}
+			return recordAnswer(ctx, tx, c, outcome, errcode, errmsg, change)
+		})
 	})
+	if err == nil {
+		p.pending.add(answer{id: id, outcome: outcome, errcode: errcode, errmsg: errmsg, change: change})
+	}
+	return err
+}
+
+// lockedCall is a call row locked for its completion.
+type lockedCall struct {
+	id              int64
+	outcome, errmsg string
+	errcode         int
+	runID           int64
+	corp            string
+}
+
+// lockCall reads call id FOR UPDATE, which serializes two completions of
+// the same call, so exactly one of them sees it pending.
+func lockCall(ctx context.Context, tx pgx.Tx, id int64) (lockedCall, error) {
+	c := lockedCall{id: id}
+	err := tx.QueryRow(ctx, `SELECT c.outcome, c.errcode, c.errmsg, c.run_id, r.corp_id
+		FROM calls c JOIN runs r ON r.id = c.run_id
+		WHERE c.id = $1 FOR UPDATE OF c`, id).Scan(&c.outcome, &c.errcode, &c.errmsg, &c.runID, &c.corp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	return c, err
+}
+
+func recordAnswer(ctx context.Context, tx pgx.Tx, c lockedCall, outcome string, errcode int, errmsg string, change *StateChange) error {
+	if _, err := tx.Exec(ctx, sqlCompleteCall, c.id, outcome, errcode, errmsg, now()); err != nil {
+		return err
+	}
+	return applyPG(ctx, tx, c.corp, c.runID, change)
 }
 
 // applyPG writes change for corp. Deletes go first so that a change which
@@ -286,7 +374,12 @@ func (p *Postgres) ListCalls(ctx context.Context, runID int64) ([]Call, error) {
 }
 
 func (p *Postgres) AddReject(ctx context.Context, r Reject) error {
-	_, err := p.pool.Exec(ctx, sqlInsertReject, r.RunID, r.SourceRef, r.Column, r.Rule, r.Message, now())
+	token, at := rand.Text(), now()
+	err := p.syncWrite(ctx, p.retry.Writes, func(ctx context.Context, _ bool) error {
+		// A retry after a lost answer conflicts on the token and adds nothing.
+		_, err := p.pool.Exec(ctx, sqlInsertReject, r.RunID, r.SourceRef, r.Column, r.Rule, r.Message, at, token)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("journal: add reject %s: %w", r.SourceRef, err)
 	}

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -17,7 +18,8 @@ import (
 // SQLite is the journal in a single local file, the default for one-off runs
 // on a machine with no database server.
 type SQLite struct {
-	db *sql.DB
+	db   *sql.DB
+	path string // the journal file, beside which job lock files live
 
 	// writes feeds the group committer (sqlite_batch.go); closeMu keeps
 	// Close from closing it under a sender.
@@ -91,7 +93,7 @@ func openSQLite(ctx context.Context, path string) (*SQLite, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &SQLite{db: db, writes: make(chan write), stopped: make(chan struct{})}
+	s := &SQLite{db: db, path: path, writes: make(chan write), stopped: make(chan struct{})}
 	go s.groupCommit()
 	return s, nil
 }
@@ -296,7 +298,7 @@ func (s *SQLite) beginCall(ctx context.Context, c Call) (int64, error) {
 	var id int64
 	err = s.batched(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, sqlInsertCall, c.RunID, c.Seq, c.Phase, c.Operation, c.API, c.Target,
-			c.SourceRef, payload, c.Attempt, sqliteStamp(c.StartedAt)).Scan(&id)
+			c.SourceRef, payload, c.Attempt, sqliteStamp(c.StartedAt), rand.Text()).Scan(&id)
 	})
 	return id, err
 }
@@ -402,7 +404,7 @@ func (s *SQLite) ListCalls(ctx context.Context, runID int64) ([]Call, error) {
 
 func (s *SQLite) AddReject(ctx context.Context, r Reject) error {
 	_, err := s.db.ExecContext(ctx, sqlInsertReject, r.RunID, r.SourceRef, r.Column, r.Rule, r.Message,
-		sqliteStamp(time.Time{}))
+		sqliteStamp(time.Time{}), rand.Text())
 	if err != nil {
 		return fmt.Errorf("journal: add reject %s: %w", r.SourceRef, err)
 	}

@@ -21,6 +21,11 @@ import (
 // 1752327781); the second key is the FNV-32a hash of the job name.
 const lockClass int32 = 0x68726665
 
+// leaseClass ("hrff") keys the transaction-scoped lock that lockers of one
+// job hold while they take its lock and write or read its lease (same
+// second key as lockClass).
+const leaseClass int32 = 0x68726666
+
 func jobKey(job string) int32 {
 	h := fnv.New32a()
 	h.Write([]byte(job))
@@ -110,8 +115,8 @@ type LockOptions struct {
 }
 
 // NewLocker returns the locker for store's database: advisory locks and
-// leases on PostgreSQL, an in-process lock otherwise (the embedded journal
-// serves one process).
+// leases on PostgreSQL, the store's own job locks on a store that has them
+// (the embedded journal's file locks), an in-process lock otherwise.
 func NewLocker(store journal.Store, o LockOptions) Locker {
 	if o.Owner == "" {
 		o.Owner = DefaultOwner()
@@ -122,10 +127,23 @@ func NewLocker(store journal.Store, o LockOptions) Locker {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if pg, ok := unwrap(store).(*journal.Postgres); ok {
-		return &pgLocker{pool: pg.Pool(), o: o}
+	switch st := unwrap(store).(type) {
+	case *journal.Postgres:
+		return &pgLocker{pool: st.Pool(), o: o, relockFor: max(st.Retry().Writes, 0)}
+	case journal.JobLocker:
+		return &storeLocker{st: st, o: o}
 	}
 	return &localLocker{held: map[string]bool{}}
+}
+
+// locksAcrossProcesses reports whether store's locker keeps runs in other
+// processes apart, which is what WithJobLock is for.
+func locksAcrossProcesses(store journal.Store) bool {
+	switch unwrap(store).(type) {
+	case *journal.Postgres, journal.JobLocker:
+		return true
+	}
+	return false
 }
 
 // DefaultOwner names this process in leases and claims.
@@ -142,10 +160,11 @@ func DefaultOwner() string {
 // recorded in the job's lease and heartbeated, so if this process dies a
 // serving replica finds the abandoned run and resumes it.
 //
-// On the embedded SQLite journal there is no cross-process lock: fn runs
-// directly.
+// On the embedded journal the lock is a file lock beside the journal
+// (journal.JobLocker), with the same *BusyError. A store with neither (a
+// test double) runs fn directly.
 func WithJobLock(ctx context.Context, store journal.Store, job string, fn func(context.Context, journal.Store) error) error {
-	if _, ok := unwrap(store).(*journal.Postgres); !ok {
+	if !locksAcrossProcesses(store) {
 		return fn(ctx, store)
 	}
 	lease, err := NewLocker(store, LockOptions{}).TryLock(ctx, job)
@@ -156,7 +175,8 @@ func WithJobLock(ctx context.Context, store journal.Store, job string, fn func(c
 	return fn(lease.Context(), lease.Store(store))
 }
 
-// localLocker is the single-process lock for the embedded journal.
+// localLocker keeps one Locker's own runs of a job apart, for a store with
+// no locks of its own (a test double; the embedded journal off Unix).
 type localLocker struct {
 	mu   sync.Mutex
 	held map[string]bool
@@ -186,12 +206,43 @@ func (b localLease) release() {
 	delete(b.l.held, b.job)
 }
 
+// storeLocker takes the locks a store provides itself (journal.JobLocker).
+// Such a lock cannot be lost while the process lives, so its lease's
+// context is canceled only with the caller's.
+type storeLocker struct {
+	st journal.JobLocker
+	o  LockOptions
+}
+
+func (l *storeLocker) TryLock(ctx context.Context, job string) (*Lease, error) {
+	jl, err := l.st.TryLockJob(ctx, job, l.o.Owner)
+	if busy := (*journal.JobBusyError)(nil); errors.As(err, &busy) {
+		return nil, &BusyError{Job: job, Owner: busy.Holder.Owner, Since: busy.Holder.Since, RunID: busy.Holder.RunID}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock job %s: %w", job, err)
+	}
+	p := jl.Previous
+	lctx, cancel := context.WithCancelCause(ctx)
+	return &Lease{Job: job, Previous: Previous{Owner: p.Owner, RunID: p.RunID, BeatAge: p.BeatAge, Handoff: p.Handoff},
+		ctx: lctx, cancel: cancel, backend: storeLease{jl}, log: l.o.Logger}, nil
+}
+
+type storeLease struct{ l *journal.JobLock }
+
+func (b storeLease) setRun(ctx context.Context, runID int64) error { return b.l.SetRun(ctx, runID) }
+func (b storeLease) handoff(ctx context.Context, runID int64, on bool) error {
+	return b.l.Handoff(ctx, runID, on)
+}
+func (b storeLease) release() { _ = b.l.Release() }
+
 // pgLocker takes session-level advisory locks on a connection it keeps for
 // the lease's lifetime: a session lock lives exactly as long as the
 // session, which is what frees a dead replica's jobs.
 type pgLocker struct {
-	pool *pgxpool.Pool
-	o    LockOptions
+	pool      *pgxpool.Pool
+	o         LockOptions
+	relockFor time.Duration
 }
 
 func (l *pgLocker) TryLock(ctx context.Context, job string) (*Lease, error) {
@@ -199,27 +250,14 @@ func (l *pgLocker) TryLock(ctx context.Context, job string) (*Lease, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock job %s: %w", job, err)
 	}
-	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockClass, jobKey(job)).Scan(&ok); err != nil {
+	b := &pgLease{pool: l.pool, conn: conn, job: job, o: l.o, relockFor: l.relockFor,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	prev, busy, err := b.lock(ctx)
+	if err != nil || busy != nil {
 		conn.Release()
-		return nil, fmt.Errorf("lock job %s: %w", job, err)
-	}
-	if !ok {
-		conn.Release()
-		busy := &BusyError{Job: job}
-		var runID *int64
-		// Best effort: the holder may not have written its lease yet.
-		err := l.pool.QueryRow(ctx, `SELECT owner, acquired_at, run_id FROM job_leases WHERE job = $1`, job).
-			Scan(&busy.Owner, &busy.Since, &runID)
-		if err == nil && runID != nil {
-			busy.RunID = *runID
+		if busy != nil {
+			return nil, busy
 		}
-		return nil, busy
-	}
-	b := &pgLease{pool: l.pool, conn: conn, job: job, o: l.o, stop: make(chan struct{}), done: make(chan struct{})}
-	prev, err := b.take(ctx)
-	if err != nil {
-		b.unlock()
 		return nil, fmt.Errorf("lock job %s: %w", job, err)
 	}
 	lctx, cancel := context.WithCancelCause(ctx)
@@ -228,14 +266,83 @@ func (l *pgLocker) TryLock(ctx context.Context, job string) (*Lease, error) {
 	return &Lease{Job: job, Previous: prev, ctx: lctx, cancel: cancel, backend: b, log: l.o.Logger}, nil
 }
 
+// afterTryLock, when set by a test, runs between taking the advisory lock
+// and recording the holder, where a contender used to read a stale lease.
+var afterTryLock func(job string)
+
+// lock takes the job's advisory lock and records this holder, or reports
+// who holds it. Lockers of one job take turns through a transaction-scoped
+// advisory lock (leaseClass) around both steps: a contender that finds the
+// job locked therefore reads the lease only after the holder has written
+// it, and names the process running the job, not its predecessor.
+func (b *pgLease) lock(ctx context.Context) (Previous, *BusyError, error) {
+	tx, err := b.conn.Begin(ctx)
+	if err != nil {
+		return Previous{}, nil, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, leaseClass, jobKey(b.job)); err != nil {
+		return Previous{}, nil, err
+	}
+	var ok bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockClass, jobKey(b.job)).Scan(&ok); err != nil {
+		// The lock may have been granted with the answer lost: end the
+		// session rather than pool a connection that might hold it.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = b.conn.Conn().Close(cctx)
+		cancel()
+		return Previous{}, nil, err
+	}
+	if !ok {
+		return Previous{}, b.holder(ctx, tx), nil
+	}
+	if afterTryLock != nil {
+		afterTryLock(b.job)
+	}
+	// A session lock outlives the transaction, even a rolled-back one, so
+	// from here on every failure must unlock.
+	prev, err := b.take(ctx, tx)
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
+	if err != nil {
+		_ = tx.Rollback(ctx)
+		b.unlockSession()
+		return Previous{}, nil, err
+	}
+	return prev, nil, nil
+}
+
+// holder describes the lock's holder from its lease. A holder that took
+// the lock through an older importer, which wrote no lease under
+// leaseClass, may not have recorded itself yet: then only the job is named.
+func (b *pgLease) holder(ctx context.Context, tx pgx.Tx) *BusyError {
+	busy := &BusyError{Job: b.job}
+	var runID *int64
+	err := tx.QueryRow(ctx, `SELECT owner, acquired_at, owner_run_id FROM job_leases WHERE job = $1`, b.job).
+		Scan(&busy.Owner, &busy.Since, &runID)
+	if err != nil {
+		return &BusyError{Job: b.job}
+	}
+	if runID != nil {
+		busy.RunID = *runID
+	}
+	return busy
+}
+
 type pgLease struct {
-	pool   *pgxpool.Pool
-	job    string
-	o      LockOptions
-	cancel context.CancelCauseFunc
+	pool      *pgxpool.Pool
+	job       string
+	o         LockOptions
+	relockFor time.Duration // see relock
+	cancel    context.CancelCauseFunc
 
 	mu   sync.Mutex // a pgx connection serves one query at a time
 	conn *pgxpool.Conn
+
+	// What take recorded, by which relock recognizes its own lease, and
+	// when the server it was taken on started.
+	acquiredAt, serverStart time.Time
 
 	stop, done chan struct{}
 	once       sync.Once
@@ -243,14 +350,15 @@ type pgLease struct {
 
 // take reads what the previous holder left and records this one. Both
 // happen under the lock, so no other process changes the row in between.
-// run_id and handoff are kept: they point at a run that may need resuming.
-func (b *pgLease) take(ctx context.Context) (Previous, error) {
+// run_id and handoff are kept: they point at a run that may need resuming;
+// owner_run_id is this holder's own and starts empty.
+func (b *pgLease) take(ctx context.Context, tx pgx.Tx) (Previous, error) {
 	var (
 		p     Previous
 		runID *int64
 		age   time.Duration
 	)
-	err := b.conn.QueryRow(ctx, `SELECT owner, run_id, handoff, now() - beat_at FROM job_leases WHERE job = $1`, b.job).
+	err := tx.QueryRow(ctx, `SELECT owner, run_id, handoff, now() - beat_at FROM job_leases WHERE job = $1`, b.job).
 		Scan(&p.Owner, &runID, &p.Handoff, &age)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -262,15 +370,18 @@ func (b *pgLease) take(ctx context.Context) (Previous, error) {
 			p.RunID = *runID
 		}
 	}
-	_, err = b.conn.Exec(ctx, `INSERT INTO job_leases (job, owner) VALUES ($1, $2)
-		ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, acquired_at = now(), beat_at = now()`, b.job, b.o.Owner)
+	err = tx.QueryRow(ctx, `INSERT INTO job_leases (job, owner) VALUES ($1, $2)
+		ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, acquired_at = now(), beat_at = now(),
+			owner_run_id = NULL
+		RETURNING acquired_at, pg_postmaster_start_time()`, b.job, b.o.Owner).Scan(&b.acquiredAt, &b.serverStart)
 	return p, err
 }
 
 // beat proves the holder alive every Heartbeat, on the lock's own
 // connection: if that connection is gone, so is the lock, and the run is
 // canceled before another replica can decide it was abandoned (stale_after
-// is at least two heartbeats).
+// is at least two heartbeats) — unless the server restarted and the lock
+// can be taken back as it was (relock).
 func (b *pgLease) beat() {
 	defer close(b.done)
 	t := time.NewTicker(b.o.Heartbeat)
@@ -291,6 +402,15 @@ func (b *pgLease) beat() {
 			continue
 		}
 		if closed {
+			if b.relock() {
+				b.o.Logger.Warn("job lock taken back after the database restarted", "job", b.job, "lost_with", err)
+				continue
+			}
+			select {
+			case <-b.stop:
+				return // released meanwhile: nothing left to interrupt
+			default:
+			}
 			b.o.Logger.Error("job lock lost; interrupting the run", "job", b.job, "err", err)
 			b.cancel(ErrLockLost)
 			return
@@ -299,10 +419,126 @@ func (b *pgLease) beat() {
 	}
 }
 
+// beforeRelock, when set by a test, runs before each attempt to take a lock
+// back.
+var beforeRelock func(job string)
+
+// relock takes the lock back after the session holding it was lost. A
+// restart frees every advisory lock; PostgreSQL coming back within seconds
+// should not cost the run, whose journal writes ride it out. Taking the
+// lock back is safe only if no one held it in between: anyone who did
+// rewrote the lease (owner, acquired_at) under the same leaseClass lock
+// this takes, so an unchanged lease proves the gap was empty. Only a
+// restart (the server's start time changed) is ridden out: a session
+// ended while the server stayed up was ended on purpose, or may still be
+// alive on the server across a network cut. It tries for as long as the
+// journal's writes ride out a lost connection (journal.Retry.Writes): past
+// that the run fails anyway.
+func (b *pgLease) relock() bool {
+	if b.relockFor <= 0 {
+		return false
+	}
+	deadline := time.Now().Add(b.relockFor)
+	wait := 100 * time.Millisecond
+	for {
+		if beforeRelock != nil {
+			beforeRelock(b.job)
+		}
+		ok, final, err := b.tryRelock()
+		switch {
+		case ok:
+			return true
+		case final:
+			return false
+		case time.Now().Add(wait).After(deadline):
+			b.o.Logger.Warn("could not take the job lock back", "job", b.job, "err", err)
+			return false
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-b.stop:
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// tryRelock is one attempt of relock. final says not to try again: the
+// server did not restart, or someone else holds or held the lock.
+func (b *pgLease) tryRelock() (ok, final bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), max(b.o.Heartbeat, 5*time.Second))
+	defer cancel()
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	nb := &pgLease{job: b.job, conn: conn}
+	var (
+		locked bool
+		start  time.Time
+	)
+	defer func() {
+		if !ok {
+			if locked {
+				nb.unlockSession()
+			}
+			conn.Release()
+		}
+	}()
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, leaseClass, jobKey(b.job)); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT pg_postmaster_start_time()`).Scan(&start); err != nil {
+			return err
+		}
+		if start.Equal(b.serverStart) {
+			final = true
+			return nil
+		}
+		var (
+			owner string
+			since time.Time
+		)
+		err := tx.QueryRow(ctx, `SELECT owner, acquired_at FROM job_leases WHERE job = $1`, b.job).Scan(&owner, &since)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if owner != b.o.Owner || !since.Equal(b.acquiredAt) {
+			final = true
+			return nil
+		}
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockClass, jobKey(b.job)).Scan(&locked); err != nil {
+			locked = true // maybe granted, answer lost: unlock to be sure
+			return err
+		}
+		if !locked {
+			final = true // held by an older importer, which takes no leaseClass lock
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE job_leases SET beat_at = now() WHERE job = $1 AND owner = $2`, b.job, b.o.Owner)
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		ok = false
+		return false, false, err
+	}
+	if ok {
+		b.mu.Lock()
+		b.conn.Release() // the dead session; the pool discards it
+		b.conn, b.serverStart = conn, start
+		b.mu.Unlock()
+	}
+	return ok, final, nil
+}
+
 func (b *pgLease) setRun(ctx context.Context, runID int64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	_, err := b.conn.Exec(ctx, `UPDATE job_leases SET run_id = $2, handoff = false, beat_at = now()
+	_, err := b.conn.Exec(ctx, `UPDATE job_leases SET run_id = $2, owner_run_id = $2, handoff = false, beat_at = now()
 		WHERE job = $1 AND owner = $3`, b.job, runID, b.o.Owner)
 	return err
 }
@@ -328,13 +564,19 @@ func (b *pgLease) release() {
 func (b *pgLease) unlock() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.unlockSession()
+	b.conn.Release()
+}
+
+// unlockSession releases the advisory lock, or closes the session when it
+// cannot confirm that it did; the caller releases the connection.
+func (b *pgLease) unlockSession() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var ok bool
 	if err := b.conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1, $2)`, lockClass, jobKey(b.job)).Scan(&ok); err != nil || !ok {
 		_ = b.conn.Conn().Close(ctx)
 	}
-	b.conn.Release()
 }
 
 // leasedStore records the run it starts in the lease, and labels the run's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,5 +159,214 @@ func TestReady(t *testing.T) {
 	}
 	if err := Ready(ctx, pg); err == nil {
 		t.Error("a journal missing a migration is ready")
+	}
+}
+
+// TestBusyNamesTheCurrentHolder: after one holder ran a job and released
+// it, a contender must be told about the process holding the lock now and
+// its run, not about the last run left in the lease.
+func TestBusyNamesTheCurrentHolder(t *testing.T) {
+	a, b := twoStores(t)
+	ctx := context.Background()
+	first, err := NewLocker(a, LockOptions{Owner: "first:1"}).TryLock(ctx, "staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldRun, err := first.Store(a).StartRun(ctx, journal.Run{Job: "staff", CorpID: "ww", StartedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Release()
+
+	second, err := NewLocker(a, LockOptions{Owner: "second:2"}).TryLock(ctx, "staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Release()
+	contender := NewLocker(b, LockOptions{Owner: "third:3"})
+
+	// Holding the lock, not yet started its run.
+	_, err = contender.TryLock(ctx, "staff")
+	var busy *BusyError
+	if !errors.As(err, &busy) || busy.Owner != "second:2" || busy.RunID != 0 {
+		t.Fatalf("before the holder's run: %v (%+v), want second:2 and no run (run %d was the previous holder's)", err, busy, oldRun)
+	}
+	newRun, err := second.Store(a).StartRun(ctx, journal.Run{Job: "staff", CorpID: "ww", StartedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = contender.TryLock(ctx, "staff")
+	if !errors.As(err, &busy) || busy.Owner != "second:2" || busy.RunID != newRun {
+		t.Fatalf("during the holder's run: %v (%+v), want second:2 and run %d", err, busy, newRun)
+	}
+}
+
+// TestBusyWaitsForTheHolderToRecordItself pauses a new holder between
+// taking the advisory lock and writing its lease: a contender must wait for
+// the lease rather than report the previous holder from the old row.
+func TestBusyWaitsForTheHolderToRecordItself(t *testing.T) {
+	a, b := twoStores(t)
+	ctx := context.Background()
+	first, err := NewLocker(a, LockOptions{Owner: "first:1"}).TryLock(ctx, "staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Release()
+
+	paused, resume := make(chan struct{}), make(chan struct{})
+	afterTryLock = func(string) {
+		close(paused)
+		<-resume
+	}
+	t.Cleanup(func() { afterTryLock = nil })
+	type result struct {
+		lease *Lease
+		err   error
+	}
+	held := make(chan result, 1)
+	go func() {
+		l, err := NewLocker(a, LockOptions{Owner: "second:2"}).TryLock(ctx, "staff")
+		held <- result{l, err}
+	}()
+	<-paused
+	contended := make(chan error, 1)
+	go func() {
+		_, err := NewLocker(b, LockOptions{Owner: "third:3"}).TryLock(ctx, "staff")
+		contended <- err
+	}()
+	// The contender must queue behind the holder's lease lock.
+	for waiting := 0; waiting == 0; {
+		select {
+		case err := <-contended:
+			close(resume)
+			if r := <-held; r.err == nil {
+				r.lease.Release()
+			}
+			t.Fatalf("the contender answered before the holder recorded itself: %v", err)
+		default:
+		}
+		if err := b.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks
+			WHERE locktype = 'advisory' AND classid = $1 AND NOT granted`, leaseClass).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(resume)
+	r := <-held
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.lease.Release()
+	var busy *BusyError
+	if err := <-contended; !errors.As(err, &busy) || busy.Owner != "second:2" {
+		t.Fatalf("contender: %v, want busy naming second:2", err)
+	}
+}
+
+// privateStore opens a journal on a private cluster's own database.
+func privateStore(t *testing.T, pg *pgtest.Private) *journal.Postgres {
+	t.Helper()
+	st, err := journal.Open(context.Background(), pg.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st.(*journal.Postgres)
+}
+
+// TestLockTakenBackAfterRestart restarts the server under a held lock: the
+// holder takes its lock back, its run goes on, and contenders are told
+// about it as before.
+func TestLockTakenBackAfterRestart(t *testing.T) {
+	pg := pgtest.NewPrivate(t)
+	ctx := context.Background()
+	a := privateStore(t, pg)
+	lease, err := NewLocker(a, LockOptions{Owner: "holder:1", Heartbeat: 50 * time.Millisecond}).TryLock(ctx, "staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Release()
+	run, err := lease.Store(a).StartRun(ctx, journal.Run{Job: "staff", CorpID: "ww", StartedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pg.Stop(t)
+	pg.Start(t)
+	b := privateStore(t, pg)
+	for held := 0; held == 0; {
+		select {
+		case <-lease.Context().Done():
+			t.Fatalf("the run was interrupted: %v", context.Cause(lease.Context()))
+		default:
+		}
+		if err := b.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks
+			WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND granted`, lockClass, uint32(jobKey("staff"))).Scan(&held); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, err = NewLocker(b, LockOptions{Owner: "contender:2"}).TryLock(ctx, "staff")
+	var busy *BusyError
+	if !errors.As(err, &busy) || busy.Owner != "holder:1" || busy.RunID != run {
+		t.Fatalf("after the restart: %v, want busy naming holder:1 and run %d", err, run)
+	}
+	if err := lease.Context().Err(); err != nil {
+		t.Errorf("the run's context: %v", err)
+	}
+}
+
+// TestLockNotTakenBackAfterSomeoneHeldIt lets another process take and
+// release the job's lock while its holder's database restarted: the gap
+// was not empty, so the holder must stop.
+func TestLockNotTakenBackAfterSomeoneHeldIt(t *testing.T) {
+	pg := pgtest.NewPrivate(t)
+	ctx := context.Background()
+	a := privateStore(t, pg)
+	reached, proceed := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	beforeRelock = func(string) {
+		once.Do(func() {
+			close(reached)
+			<-proceed
+		})
+	}
+	t.Cleanup(func() { beforeRelock = nil })
+	lease, err := NewLocker(a, LockOptions{Owner: "holder:1", Heartbeat: 50 * time.Millisecond}).TryLock(ctx, "staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Release()
+
+	pg.Stop(t)
+	pg.Start(t)
+	<-reached
+	b := privateStore(t, pg)
+	other, err := NewLocker(b, LockOptions{Owner: "other:2"}).TryLock(ctx, "staff")
+	if err != nil {
+		close(proceed)
+		t.Fatalf("the lock should be free after the restart: %v", err)
+	}
+	other.Release()
+	close(proceed)
+	for {
+		select {
+		case <-lease.Context().Done():
+		default:
+			var held int
+			if err := b.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks
+				WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND granted`, lockClass, uint32(jobKey("staff"))).Scan(&held); err != nil {
+				t.Fatal(err)
+			}
+			if held > 0 {
+				t.Fatal("the holder took the lock back although another process had held it meanwhile")
+			}
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		break
+	}
+	if cause := context.Cause(lease.Context()); !errors.Is(cause, ErrLockLost) {
+		t.Errorf("cause %v, want ErrLockLost", cause)
 	}
 }
