@@ -43,26 +43,26 @@ func mapFeed(ctx context.Context, cfgPath, feedPath string) (mapper.Directory, e
 // journal's state and WeCom's live listing, with department ids assigned
 // parents first from 2 (1 is WeCom's root), as the emulator would.
 type applied struct {
-	State journal.State
+	State plan.State
 	Live  plan.Live
 	ids   map[string]int
 }
 
 func applyDirectory(dir mapper.Directory) applied {
 	a := applied{
-		State: journal.State{Departments: map[string]journal.AppliedDepartment{}, Members: map[string]journal.AppliedMember{}},
+		State: plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]plan.AppliedMember{}},
 		Live:  plan.Live{Users: map[string]string{}, Departments: map[int]plan.LiveDept{1: {ID: 1}}},
 		ids:   map[string]int{"": 1},
 	}
 	for i, d := range dir.Departments {
 		id, parent := i+2, a.ids[d.ParentKey]
 		a.ids[d.Key] = id
-		a.State.Departments[d.Key] = journal.AppliedDepartment{Key: d.Key, WeComID: id, ParentID: parent, Name: d.Name, Order: d.Order}
+		a.State.Departments[d.Key] = plan.AppliedDepartment{Key: d.Key, WeComID: id, ParentID: parent, Name: d.Name, Order: d.Order}
 		a.Live.Departments[id] = plan.LiveDept{ID: id, ParentID: parent}
 	}
 	for _, m := range dir.Members {
 		r := m.Record
-		a.State.Members[strings.ToLower(r.UserID)] = journal.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled}
+		a.State.Members[strings.ToLower(r.UserID)] = plan.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled}
 		a.Live.Users[strings.ToLower(r.UserID)] = r.UserID
 	}
 	return a
@@ -128,7 +128,7 @@ func seedJournal(ctx context.Context, st journal.Store, dir mapper.Directory, a 
 	if err != nil {
 		return err
 	}
-	record := func(c journal.Call, change *journal.StateChange) error {
+	record := func(c journal.Call, change *plan.StateChange) error {
 		c.RunID, c.Attempt, c.StartedAt = runID, 1, time.Now()
 		id, err := st.BeginCall(ctx, c)
 		if err != nil {
@@ -143,7 +143,7 @@ func seedJournal(ctx context.Context, st journal.Store, dir mapper.Directory, a 
 		seq++
 		payload, _ := json.Marshal(wecom.Department{Name: d.Name, ParentID: ad.ParentID, Order: d.Order})
 		if err := record(journal.Call{Seq: seq, Phase: "departments", Operation: "department_create", API: "department/create",
-			Target: d.Key, SourceRef: d.Ref, Payload: payload}, &journal.StateChange{PutDepartment: &ad}); err != nil {
+			Target: d.Key, SourceRef: d.Ref, Payload: payload}, &plan.StateChange{PutDepartment: &ad}); err != nil {
 			return err
 		}
 	}
@@ -166,7 +166,7 @@ func seedJournal(ctx context.Context, st journal.Store, dir mapper.Directory, a 
 				am := a.State.Members[strings.ToLower(r.UserID)]
 				am.RunID = runID
 				err := record(journal.Call{Seq: base + i + 1, Phase: "members", Operation: "user_create", API: "user/create",
-					Target: r.UserID, SourceRef: m.Ref, Payload: r.JSON()}, &journal.StateChange{PutMember: &am})
+					Target: r.UserID, SourceRef: m.Ref, Payload: r.JSON()}, &plan.StateChange{PutMember: &am})
 				if err != nil {
 					errOnce.Do(func() { first = err })
 					return

@@ -16,6 +16,7 @@ import (
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/pgtest"
+	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
 
@@ -161,12 +162,12 @@ func TestChecksSeeFaults(t *testing.T) {
 	record := func(id, pos string) json.RawMessage {
 		return member.Record{UserID: id, Position: pos, DeptKeys: []string{"A"}, Enabled: true}.JSON()
 	}
-	state := journal.State{
-		Departments: map[string]journal.AppliedDepartment{
+	state := plan.State{
+		Departments: map[string]plan.AppliedDepartment{
 			"A": {Key: "A", WeComID: 2, ParentID: 1, Name: "A"},
 			"B": {Key: "B", WeComID: 9, ParentID: 1, Name: "B"},
 		},
-		Members: map[string]journal.AppliedMember{
+		Members: map[string]plan.AppliedMember{
 			"u1": {UserID: "U1", Payload: record("U1", "new"), Enabled: true},
 			"u2": {UserID: "U2", Payload: record("U2", "new"), Enabled: true},
 		},
@@ -175,10 +176,10 @@ func TestChecksSeeFaults(t *testing.T) {
 		t.Errorf("checkAppliedState = %+v, want 5 differences", sc)
 	}
 	snap.Users[0].Position = "new"
-	state.Members["x9"] = journal.AppliedMember{UserID: "X9", Payload: record("X9", ""), Enabled: true}
+	state.Members["x9"] = plan.AppliedMember{UserID: "X9", Payload: record("X9", ""), Enabled: true}
 	delete(state.Members, "u2")
 	delete(state.Departments, "B")
-	state.Departments["A2"] = journal.AppliedDepartment{Key: "A2", WeComID: 3, ParentID: 1, Name: "A"}
+	state.Departments["A2"] = plan.AppliedDepartment{Key: "A2", WeComID: 3, ParentID: 1, Name: "A"}
 	if sc := checkAppliedState(state, snap); sc.Differ != 0 {
 		t.Errorf("checkAppliedState of an equal state = %+v, want no difference", sc)
 	}

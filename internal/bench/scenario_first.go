@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
 
@@ -121,7 +122,7 @@ func journalAlone(ctx context.Context, st journal.Store, n int) (p50, p95 time.D
 		if err != nil {
 			return 0, 0, err
 		}
-		change := &journal.StateChange{PutMember: &journal.AppliedMember{UserID: "probe", Payload: payload, Hash: fmt.Sprint(i), Enabled: true, RunID: runID}}
+		change := &plan.StateChange{PutMember: &plan.AppliedMember{UserID: "probe", Payload: payload, Hash: fmt.Sprint(i), Enabled: true, RunID: runID}}
 		if err := timed.CompleteCall(ctx, id, journal.CallOK, 0, "ok", change); err != nil {
 			return 0, 0, err
 		}

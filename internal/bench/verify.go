@@ -8,6 +8,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/member"
+	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
 
@@ -126,7 +127,7 @@ type stateCheck struct {
 	Example string
 }
 
-func checkAppliedState(state journal.State, snap wecomsim.Snapshot) stateCheck {
+func checkAppliedState(state plan.State, snap wecomsim.Snapshot) stateCheck {
 	var c stateCheck
 	differ := func(format string, args ...any) {
 		c.Differ++

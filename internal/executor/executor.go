@@ -248,7 +248,7 @@ func (e *Executor) record(r Result) {
 // returns the state change to apply on success, or with an error when the
 // error still leaves the intent fulfilled (deleting what is already gone).
 // The first returned error is WeCom's, the second a *FatalError.
-func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api string, payload any, do func(context.Context) (*journal.StateChange, error)) (wecomErr error, fatal error) {
+func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api string, payload any, do func(context.Context) (*plan.StateChange, error)) (wecomErr error, fatal error) {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return nil, &FatalError{fmt.Errorf("encode %s %s: %w", kind, op.Target, err)}
@@ -497,11 +497,11 @@ func result(op plan.Op, outcome string, wecomErr error) Result {
 	return Result{Op: op, Outcome: outcome}
 }
 
-func memberChange(r *member.Record, runID int64) *journal.StateChange {
+func memberChange(r *member.Record, runID int64) *plan.StateChange {
 	if r == nil {
 		return nil
 	}
-	return &journal.StateChange{PutMember: &journal.AppliedMember{
+	return &plan.StateChange{PutMember: &plan.AppliedMember{
 		UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled, RunID: runID,
 	}}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom"
 )
@@ -16,12 +15,12 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 		return e.skip(ctx, op, err)
 	}
 	body := wecom.Department{Name: d.Name, ParentID: parent, Order: d.Order}
-	applied := func(id int) *journal.StateChange {
-		return &journal.StateChange{PutDepartment: &journal.AppliedDepartment{
+	applied := func(id int) *plan.StateChange {
+		return &plan.StateChange{PutDepartment: &plan.AppliedDepartment{
 			Key: d.Key, WeComID: id, ParentID: parent, Name: d.Name, Order: d.Order, RunID: e.runID,
 		}}
 	}
-	werr, fatal := e.call(ctx, op, op.Kind, "department/create", body, func(ctx context.Context) (*journal.StateChange, error) {
+	werr, fatal := e.call(ctx, op, op.Kind, "department/create", body, func(ctx context.Context) (*plan.StateChange, error) {
 		id, err := e.client.CreateDepartment(ctx, body)
 		if err != nil {
 			return nil, err
@@ -38,7 +37,7 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 	// that died before recording the answer). Adopt it: look it up by name
 	// under the parent and record its id.
 	werr, fatal = e.call(ctx, op, plan.DeptAdopt, "department/list", map[string]any{"id": parent, "name": d.Name},
-		func(ctx context.Context) (*journal.StateChange, error) {
+		func(ctx context.Context) (*plan.StateChange, error) {
 			list, err := e.client.ListDepartments(ctx, parent)
 			if err != nil {
 				return nil, err
@@ -55,7 +54,7 @@ func (e *Executor) deptCreate(ctx context.Context, op plan.Op) (Result, error) {
 		// (48009), only ids: adopt the one department under the parent that
 		// the journal does not know, if there is exactly one.
 		werr, fatal = e.call(ctx, op, plan.DeptAdopt, "department/simplelist", map[string]any{"id": parent, "name": d.Name},
-			func(ctx context.Context) (*journal.StateChange, error) {
+			func(ctx context.Context) (*plan.StateChange, error) {
 				refs, err := e.client.SimpleListDepartments(ctx, parent)
 				if err != nil {
 					return nil, err
@@ -88,11 +87,11 @@ func (e *Executor) deptUpdate(ctx context.Context, op plan.Op) (Result, error) {
 		return e.skip(ctx, op, err)
 	}
 	body := wecom.DepartmentPatch{"id": d.ID, "name": d.Name, "parentid": parent, "order": d.Order}
-	werr, fatal := e.call(ctx, op, op.Kind, "department/update", body, func(ctx context.Context) (*journal.StateChange, error) {
+	werr, fatal := e.call(ctx, op, op.Kind, "department/update", body, func(ctx context.Context) (*plan.StateChange, error) {
 		if err := e.client.UpdateDepartment(ctx, body); err != nil {
 			return nil, err
 		}
-		return &journal.StateChange{PutDepartment: &journal.AppliedDepartment{
+		return &plan.StateChange{PutDepartment: &plan.AppliedDepartment{
 			Key: d.Key, WeComID: d.ID, ParentID: parent, Name: d.Name, Order: d.Order, RunID: e.runID,
 		}}, nil
 	})
@@ -101,8 +100,8 @@ func (e *Executor) deptUpdate(ctx context.Context, op plan.Op) (Result, error) {
 
 func (e *Executor) deptDelete(ctx context.Context, op plan.Op) (Result, error) {
 	d := op.Dept
-	gone := &journal.StateChange{DeleteDepartment: d.Key}
-	werr, fatal := e.call(ctx, op, op.Kind, "department/delete", map[string]any{"id": d.ID}, func(ctx context.Context) (*journal.StateChange, error) {
+	gone := &plan.StateChange{DeleteDepartment: d.Key}
+	werr, fatal := e.call(ctx, op, op.Kind, "department/delete", map[string]any{"id": d.ID}, func(ctx context.Context) (*plan.StateChange, error) {
 		if err := e.client.DeleteDepartment(ctx, d.ID); err != nil {
 			if wecom.CodeOf(err) == wecom.CodeDeptNotFound {
 				return gone, err
@@ -130,7 +129,7 @@ func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error)
 	if err != nil {
 		return e.skip(ctx, op, err)
 	}
-	werr, fatal := e.call(ctx, op, op.Kind, "user/create", body, func(ctx context.Context) (*journal.StateChange, error) {
+	werr, fatal := e.call(ctx, op, op.Kind, "user/create", body, func(ctx context.Context) (*plan.StateChange, error) {
 		if err := e.client.CreateUserBody(ctx, body); err != nil {
 			return nil, err
 		}
@@ -163,7 +162,7 @@ func (e *Executor) userUpdateOp(ctx context.Context, op plan.Op, kind plan.Kind)
 			return e.skip(ctx, op, err)
 		}
 	}
-	werr, fatal := e.call(ctx, op, kind, "user/update", body, func(ctx context.Context) (*journal.StateChange, error) {
+	werr, fatal := e.call(ctx, op, kind, "user/update", body, func(ctx context.Context) (*plan.StateChange, error) {
 		if err := e.client.UpdateUser(ctx, body); err != nil {
 			return nil, err
 		}
@@ -173,8 +172,8 @@ func (e *Executor) userUpdateOp(ctx context.Context, op plan.Op, kind plan.Kind)
 }
 
 func (e *Executor) userDelete(ctx context.Context, op plan.Op) (Result, error) {
-	gone := &journal.StateChange{DeleteMember: op.Target}
-	werr, fatal := e.call(ctx, op, op.Kind, "user/delete", map[string]any{"userid": op.Target}, func(ctx context.Context) (*journal.StateChange, error) {
+	gone := &plan.StateChange{DeleteMember: op.Target}
+	werr, fatal := e.call(ctx, op, op.Kind, "user/delete", map[string]any{"userid": op.Target}, func(ctx context.Context) (*plan.StateChange, error) {
 		if err := e.client.DeleteUser(ctx, op.Target); err != nil {
 			if wecom.CodeOf(err) == wecom.CodeUserNotFound {
 				return gone, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/pgtest"
+	"github.com/hrfeed/importer/internal/plan"
 )
 
 // BenchmarkCallJournal measures what journaling adds to one WeCom call:
@@ -50,7 +51,7 @@ func BenchmarkCallJournal(b *testing.B) {
 								b.Error(err)
 								return
 							}
-							change := &journal.StateChange{PutMember: &journal.AppliedMember{UserID: "u", Payload: payload, Hash: "h", Enabled: true}}
+							change := &plan.StateChange{PutMember: &plan.AppliedMember{UserID: "u", Payload: payload, Hash: "h", Enabled: true}}
 							if err := st.CompleteCall(ctx, id, journal.CallOK, 0, "", change); err != nil {
 								b.Error(err)
 								return

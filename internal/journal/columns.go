@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/hrfeed/importer/internal/plan"
 )
 
 // Timestamps are cut to microseconds because that is what PostgreSQL keeps;
@@ -89,7 +91,7 @@ func decodeCounts(b []byte) (map[string]int, error) {
 // stored keys agree with strings.ToLower in callers for every input.
 func memberKey(userID string) string { return strings.ToLower(userID) }
 
-func checkChange(c *StateChange) error {
+func checkChange(c *plan.StateChange) error {
 	if c == nil {
 		return nil
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/hrfeed/importer/internal/plan"
 )
 
 // Run statuses.
@@ -89,41 +91,6 @@ type Reject struct {
 	Message   string
 }
 
-// AppliedDepartment is what this importer last pushed for one HR department.
-type AppliedDepartment struct {
-	Key      string // stable HR key (the full path or the HR code)
-	WeComID  int
-	ParentID int // WeCom id of the parent
-	Name     string
-	Order    uint32
-	RunID    int64 // run that last wrote it
-}
-
-// AppliedMember is what this importer last pushed for one member.
-type AppliedMember struct {
-	UserID string // as sent; keys compare case-insensitively
-	// Payload is the last full member payload pushed (wecom.User as JSON).
-	Payload json.RawMessage
-	Hash    string // digest of Payload's canonical form
-	Enabled bool
-	RunID   int64
-}
-
-// State is the importer's memory of the directory for one corp.
-type State struct {
-	Departments map[string]AppliedDepartment // by Key
-	Members     map[string]AppliedMember     // by lower-cased UserID
-}
-
-// StateChange is applied atomically with the completion of the call that
-// caused it, so state never runs ahead of or behind the journal.
-type StateChange struct {
-	PutDepartment    *AppliedDepartment
-	DeleteDepartment string // Key
-	PutMember        *AppliedMember
-	DeleteMember     string // UserID
-}
-
 // Store is the journal. Implementations: Postgres (pgx) and the embedded
 // SQLite file. History is append-only: calls are inserted and completed,
 // never deleted or rewritten after completion.
@@ -139,13 +106,13 @@ type Store interface {
 	// BeginCall inserts the call with Outcome pending and returns its id.
 	BeginCall(ctx context.Context, c Call) (int64, error)
 	// CompleteCall records the answer and applies change (may be nil) in one transaction.
-	CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *StateChange) error
+	CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error
 	ListCalls(ctx context.Context, runID int64) ([]Call, error)
 
 	AddReject(ctx context.Context, r Reject) error
 	ListRejects(ctx context.Context, runID int64) ([]Reject, error)
 
-	LoadState(ctx context.Context, corpID string) (State, error)
+	LoadState(ctx context.Context, corpID string) (plan.State, error)
 
 	Close() error
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/pgtest"
+	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/migrations"
 )
 
@@ -127,9 +128,9 @@ func TestPostgresStateChangeRollsBackWithCall(t *testing.T) {
 	id := beginCall(t, st, journal.Call{RunID: run, Seq: 1, Operation: "department_create", Target: "d"})
 	// PostgreSQL refuses a NUL character in text, and only once the call
 	// row has been updated in the same transaction: both must roll back.
-	change := &journal.StateChange{
-		PutMember:     &journal.AppliedMember{UserID: "u", Enabled: true},
-		PutDepartment: &journal.AppliedDepartment{Key: "d", WeComID: 5, Name: "bad\x00name"},
+	change := &plan.StateChange{
+		PutMember:     &plan.AppliedMember{UserID: "u", Enabled: true},
+		PutDepartment: &plan.AppliedDepartment{Key: "d", WeComID: 5, Name: "bad\x00name"},
 	}
 	if err := st.CompleteCall(ctx, id, journal.CallOK, 0, "", change); err == nil {
 		t.Fatal("CompleteCall with a NUL in a name: want an error from PostgreSQL")

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hrfeed/importer/internal/plan"
 )
 
 // Postgres is the journal in a PostgreSQL database, for scheduled jobs and
@@ -242,14 +244,14 @@ func (p *Postgres) beginCall(ctx context.Context, c Call) (int64, error) {
 	return id, err
 }
 
-func (p *Postgres) CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *StateChange) error {
+func (p *Postgres) CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
 	if err := p.completeCall(ctx, id, outcome, errcode, errmsg, change); err != nil {
 		return fmt.Errorf("journal: complete call %d: %w", id, err)
 	}
 	return nil
 }
 
-func (p *Postgres) completeCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *StateChange) error {
+func (p *Postgres) completeCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
 	if err := answerOutcome(outcome); err != nil {
 		return err
 	}
@@ -307,7 +309,7 @@ func lockCall(ctx context.Context, tx pgx.Tx, id int64) (lockedCall, error) {
 	return c, err
 }
 
-func recordAnswer(ctx context.Context, tx pgx.Tx, c lockedCall, outcome string, errcode int, errmsg string, change *StateChange) error {
+func recordAnswer(ctx context.Context, tx pgx.Tx, c lockedCall, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
 	if _, err := tx.Exec(ctx, sqlCompleteCall, c.id, outcome, errcode, errmsg, now()); err != nil {
 		return err
 	}
@@ -316,7 +318,7 @@ func recordAnswer(ctx context.Context, tx pgx.Tx, c lockedCall, outcome string, 
 
 // applyPG writes change for corp. Deletes go first so that a change which
 // both deletes and puts the same key leaves the put in place.
-func applyPG(ctx context.Context, tx pgx.Tx, corp string, runID int64, c *StateChange) error {
+func applyPG(ctx context.Context, tx pgx.Tx, corp string, runID int64, c *plan.StateChange) error {
 	if c == nil {
 		return nil
 	}
@@ -402,16 +404,16 @@ func (p *Postgres) ListRejects(ctx context.Context, runID int64) ([]Reject, erro
 	return rejects, nil
 }
 
-func (p *Postgres) LoadState(ctx context.Context, corpID string) (State, error) {
+func (p *Postgres) LoadState(ctx context.Context, corpID string) (plan.State, error) {
 	st, err := p.loadState(ctx, corpID)
 	if err != nil {
-		return State{}, fmt.Errorf("journal: load state of corp %s: %w", corpID, err)
+		return plan.State{}, fmt.Errorf("journal: load state of corp %s: %w", corpID, err)
 	}
 	return st, nil
 }
 
-func (p *Postgres) loadState(ctx context.Context, corpID string) (State, error) {
-	st := State{Departments: map[string]AppliedDepartment{}, Members: map[string]AppliedMember{}}
+func (p *Postgres) loadState(ctx context.Context, corpID string) (plan.State, error) {
+	st := plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]plan.AppliedMember{}}
 	// One repeatable-read snapshot so departments and members are from the
 	// same moment even while a run is writing.
 	err := pgx.BeginTxFunc(ctx, p.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
@@ -420,7 +422,7 @@ func (p *Postgres) loadState(ctx context.Context, corpID string) (State, error) 
 			if err != nil {
 				return err
 			}
-			var d AppliedDepartment
+			var d plan.AppliedDepartment
 			var order int64
 			_, err = pgx.ForEachRow(rows, []any{&d.Key, &d.WeComID, &d.ParentID, &d.Name, &order, &d.RunID}, func() error {
 				d.Order = uint32(order)
@@ -435,7 +437,7 @@ func (p *Postgres) loadState(ctx context.Context, corpID string) (State, error) 
 				return err
 			}
 			var (
-				m       AppliedMember
+				m       plan.AppliedMember
 				payload []byte
 			)
 			_, err = pgx.ForEachRow(rows, []any{&m.UserID, &payload, &m.Hash, &m.Enabled, &m.RunID}, func() error {

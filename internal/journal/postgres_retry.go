@@ -17,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hrfeed/importer/internal/plan"
 )
 
 // DefaultRetry is how long a PostgreSQL journal write keeps trying through
@@ -163,7 +165,7 @@ type answer struct {
 	outcome string
 	errcode int
 	errmsg  string
-	change  *StateChange
+	change  *plan.StateChange
 }
 
 func (u *unflushed) add(a answer) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/pgtest"
+	"github.com/hrfeed/importer/internal/plan"
 )
 
 // TestPostgresWritesRideOutRestart restarts the server (immediate mode, as
@@ -62,7 +63,7 @@ func TestPostgresWritesRideOutRestart(t *testing.T) {
 				id, err := st.BeginCall(ctx, journal.Call{RunID: run, Seq: n, Phase: "members", Operation: "user_create",
 					API: "user/create", Target: user, Payload: json.RawMessage(`{"userid":"` + user + `"}`), Attempt: 1})
 				if err == nil {
-					err = st.CompleteCall(ctx, id, journal.CallOK, 0, "ok", &journal.StateChange{PutMember: &journal.AppliedMember{
+					err = st.CompleteCall(ctx, id, journal.CallOK, 0, "ok", &plan.StateChange{PutMember: &plan.AppliedMember{
 						UserID: user, Payload: json.RawMessage(`{"userid":"` + user + `"}`), Hash: "h", Enabled: true}})
 				}
 				if took := time.Since(began); err == nil {
@@ -196,7 +197,7 @@ func TestPostgresRetryAfterLostAnswer(t *testing.T) {
 		t.Fatalf("BeginCall: %v", err)
 	}
 	proxy.dropNext("COMMIT")
-	change := &journal.StateChange{PutMember: &journal.AppliedMember{UserID: "a", Enabled: true}}
+	change := &plan.StateChange{PutMember: &plan.AppliedMember{UserID: "a", Enabled: true}}
 	if err := st.CompleteCall(ctx, id, journal.CallOK, 0, "ok", change); err != nil {
 		t.Fatalf("CompleteCall: %v", err)
 	}
@@ -251,7 +252,7 @@ func TestPostgresRecordsLostCompletionsAgain(t *testing.T) {
 	defer st.Close()
 	run := startRun(t, st, journal.Run{Job: "staff", CorpID: "ww"})
 	id := beginCall(t, st, journal.Call{RunID: run, Seq: 1, Operation: "user_create", Target: "a"})
-	change := &journal.StateChange{PutMember: &journal.AppliedMember{UserID: "a", Payload: json.RawMessage(`{"userid":"a"}`), Enabled: true}}
+	change := &plan.StateChange{PutMember: &plan.AppliedMember{UserID: "a", Payload: json.RawMessage(`{"userid":"a"}`), Enabled: true}}
 	if err := st.CompleteCall(ctx, id, journal.CallOK, 0, "ok", change); err != nil {
 		t.Fatal(err)
 	}

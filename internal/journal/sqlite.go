@@ -13,6 +13,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/hrfeed/importer/internal/plan"
 )
 
 // SQLite is the journal in a single local file, the default for one-off runs
@@ -303,14 +305,14 @@ func (s *SQLite) beginCall(ctx context.Context, c Call) (int64, error) {
 	return id, err
 }
 
-func (s *SQLite) CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *StateChange) error {
+func (s *SQLite) CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
 	if err := s.completeCall(ctx, id, outcome, errcode, errmsg, change); err != nil {
 		return fmt.Errorf("journal: complete call %d: %w", id, err)
 	}
 	return nil
 }
 
-func (s *SQLite) completeCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *StateChange) error {
+func (s *SQLite) completeCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
 	if err := answerOutcome(outcome); err != nil {
 		return err
 	}
@@ -343,7 +345,7 @@ func (s *SQLite) completeCall(ctx context.Context, id int64, outcome string, err
 }
 
 // applySQLite mirrors applyPG; see there for the order of operations.
-func applySQLite(ctx context.Context, tx *sql.Tx, corp string, runID int64, c *StateChange) error {
+func applySQLite(ctx context.Context, tx *sql.Tx, corp string, runID int64, c *plan.StateChange) error {
 	if c == nil {
 		return nil
 	}
@@ -423,16 +425,16 @@ func (s *SQLite) ListRejects(ctx context.Context, runID int64) ([]Reject, error)
 	return rejects, nil
 }
 
-func (s *SQLite) LoadState(ctx context.Context, corpID string) (State, error) {
+func (s *SQLite) LoadState(ctx context.Context, corpID string) (plan.State, error) {
 	st, err := s.loadState(ctx, corpID)
 	if err != nil {
-		return State{}, fmt.Errorf("journal: load state of corp %s: %w", corpID, err)
+		return plan.State{}, fmt.Errorf("journal: load state of corp %s: %w", corpID, err)
 	}
 	return st, nil
 }
 
-func (s *SQLite) loadState(ctx context.Context, corpID string) (State, error) {
-	st := State{Departments: map[string]AppliedDepartment{}, Members: map[string]AppliedMember{}}
+func (s *SQLite) loadState(ctx context.Context, corpID string) (plan.State, error) {
+	st := plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]plan.AppliedMember{}}
 	// One read transaction, so departments and members are one snapshot.
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, sqlLoadDepartments, corpID)
@@ -441,7 +443,7 @@ func (s *SQLite) loadState(ctx context.Context, corpID string) (State, error) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var d AppliedDepartment
+			var d plan.AppliedDepartment
 			var order int64
 			if err := rows.Scan(&d.Key, &d.WeComID, &d.ParentID, &d.Name, &order, &d.RunID); err != nil {
 				return err
@@ -458,7 +460,7 @@ func (s *SQLite) loadState(ctx context.Context, corpID string) (State, error) {
 		}
 		defer mrows.Close()
 		for mrows.Next() {
-			var m AppliedMember
+			var m plan.AppliedMember
 			var payload sql.NullString
 			if err := mrows.Scan(&m.UserID, &payload, &m.Hash, &m.Enabled, &m.RunID); err != nil {
 				return err

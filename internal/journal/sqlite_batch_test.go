@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/hrfeed/importer/internal/plan"
 )
 
 // Writes that share a commit must keep their own outcomes: a failing write
@@ -42,7 +44,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 				return
 			}
 			// Completing a completed call fails inside the shared transaction.
-			errs[i] = s.CompleteCall(ctx, done, CallFailed, 60111, "x", &StateChange{DeleteMember: "x"})
+			errs[i] = s.CompleteCall(ctx, done, CallFailed, 60111, "x", &plan.StateChange{DeleteMember: "x"})
 		})
 	}
 	wg.Wait()

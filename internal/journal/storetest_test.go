@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/migrations"
 )
 
@@ -238,15 +239,15 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 		st := fresh(t)
 		run := startRun(t, st, journal.Run{Job: "j", CorpID: "corp"})
 		id := beginCall(t, st, journal.Call{RunID: run, Seq: 1, Operation: "user_create", Target: "lisi"})
-		put := &journal.StateChange{PutMember: &journal.AppliedMember{UserID: "lisi", Payload: json.RawMessage(`{"v":1}`), Hash: "h1", Enabled: true}}
+		put := &plan.StateChange{PutMember: &plan.AppliedMember{UserID: "lisi", Payload: json.RawMessage(`{"v":1}`), Hash: "h1", Enabled: true}}
 		if err := st.CompleteCall(ctx, id, journal.CallOK, 0, "ok", put); err != nil {
 			t.Fatal(err)
 		}
 		before := loadState(t, st, "corp")
 
-		second := &journal.StateChange{
-			PutMember:     &journal.AppliedMember{UserID: "lisi", Payload: json.RawMessage(`{"v":2}`), Hash: "h2"},
-			PutDepartment: &journal.AppliedDepartment{Key: "d", WeComID: 9, Name: "d"},
+		second := &plan.StateChange{
+			PutMember:     &plan.AppliedMember{UserID: "lisi", Payload: json.RawMessage(`{"v":2}`), Hash: "h2"},
+			PutDepartment: &plan.AppliedDepartment{Key: "d", WeComID: 9, Name: "d"},
 		}
 		err := st.CompleteCall(ctx, id, journal.CallFailed, 1, "late answer", second)
 		if !errors.Is(err, journal.ErrCompleted) {
@@ -274,7 +275,7 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 		errs := make([]error, 8)
 		for i := range errs {
 			wg.Go(func() {
-				change := &journal.StateChange{PutMember: &journal.AppliedMember{UserID: "u", Hash: fmt.Sprint(i)}}
+				change := &plan.StateChange{PutMember: &plan.AppliedMember{UserID: "u", Hash: fmt.Sprint(i)}}
 				errs[i] = st.CompleteCall(ctx, id, journal.CallOK, 0, fmt.Sprint(i), change)
 			})
 		}
@@ -313,8 +314,8 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 					c := journal.Call{RunID: run, Seq: w*10 + i, Operation: "user_update", Target: fmt.Sprint("u", w, i), Attempt: 1}
 					id, err := st.BeginCall(ctx, c)
 					if err == nil {
-						err = st.CompleteCall(ctx, id, journal.CallOK, 0, "", &journal.StateChange{
-							PutMember: &journal.AppliedMember{UserID: c.Target, Enabled: true},
+						err = st.CompleteCall(ctx, id, journal.CallOK, 0, "", &plan.StateChange{
+							PutMember: &plan.AppliedMember{UserID: c.Target, Enabled: true},
 						})
 					}
 					if err != nil {
@@ -345,7 +346,7 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 		run2 := startRun(t, st, journal.Run{Job: "j", CorpID: "corpA"})
 		other := startRun(t, st, journal.Run{Job: "j", CorpID: "corpB"})
 
-		apply := func(run int64, change journal.StateChange) {
+		apply := func(run int64, change plan.StateChange) {
 			t.Helper()
 			id := beginCall(t, st, journal.Call{RunID: run, Seq: 1, Operation: "op", Target: "t"})
 			if err := st.CompleteCall(ctx, id, journal.CallOK, 0, "", &change); err != nil {
@@ -353,25 +354,25 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 			}
 		}
 		zhang := json.RawMessage(`{"userid":"ZhangSan",  "name":"张三", "department":[2]}`)
-		apply(run1, journal.StateChange{PutDepartment: &journal.AppliedDepartment{Key: "总部", WeComID: 2, ParentID: 1, Name: "总部", Order: 4294967295, RunID: 999}})
-		apply(run1, journal.StateChange{PutDepartment: &journal.AppliedDepartment{Key: "总部/研发", WeComID: 3, ParentID: 2, Name: "研发", Order: 10}})
-		apply(run1, journal.StateChange{PutMember: &journal.AppliedMember{UserID: "ZhangSan", Payload: zhang, Hash: "h1", Enabled: true}})
-		apply(run1, journal.StateChange{PutMember: &journal.AppliedMember{UserID: "lisi", Hash: "h2", Enabled: true}})
-		apply(run1, journal.StateChange{PutMember: &journal.AppliedMember{UserID: "wangwu", Hash: "h3", Enabled: true}})
-		apply(other, journal.StateChange{PutMember: &journal.AppliedMember{UserID: "zhangsan", Hash: "other corp", Enabled: true}})
+		apply(run1, plan.StateChange{PutDepartment: &plan.AppliedDepartment{Key: "总部", WeComID: 2, ParentID: 1, Name: "总部", Order: 4294967295, RunID: 999}})
+		apply(run1, plan.StateChange{PutDepartment: &plan.AppliedDepartment{Key: "总部/研发", WeComID: 3, ParentID: 2, Name: "研发", Order: 10}})
+		apply(run1, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "ZhangSan", Payload: zhang, Hash: "h1", Enabled: true}})
+		apply(run1, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "lisi", Hash: "h2", Enabled: true}})
+		apply(run1, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "wangwu", Hash: "h3", Enabled: true}})
+		apply(other, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "zhangsan", Hash: "other corp", Enabled: true}})
 
 		// Later run: same member under another spelling updates, not adds.
-		apply(run2, journal.StateChange{PutMember: &journal.AppliedMember{UserID: "zhangsan", Payload: zhang, Hash: "h4", Enabled: false}})
-		apply(run2, journal.StateChange{DeleteMember: "LISI", DeleteDepartment: "总部/研发"})
-		apply(run2, journal.StateChange{DeleteMember: "nobody", DeleteDepartment: "no such key"})
+		apply(run2, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "zhangsan", Payload: zhang, Hash: "h4", Enabled: false}})
+		apply(run2, plan.StateChange{DeleteMember: "LISI", DeleteDepartment: "总部/研发"})
+		apply(run2, plan.StateChange{DeleteMember: "nobody", DeleteDepartment: "no such key"})
 		// A delete and a put of the same key in one change: the put stands.
-		apply(run2, journal.StateChange{DeleteMember: "wangwu", PutMember: &journal.AppliedMember{UserID: "WangWu", Hash: "h5", Enabled: true}})
+		apply(run2, plan.StateChange{DeleteMember: "wangwu", PutMember: &plan.AppliedMember{UserID: "WangWu", Hash: "h5", Enabled: true}})
 
-		want := journal.State{
-			Departments: map[string]journal.AppliedDepartment{
+		want := plan.State{
+			Departments: map[string]plan.AppliedDepartment{
 				"总部": {Key: "总部", WeComID: 2, ParentID: 1, Name: "总部", Order: 4294967295, RunID: run1},
 			},
-			Members: map[string]journal.AppliedMember{
+			Members: map[string]plan.AppliedMember{
 				"zhangsan": {UserID: "zhangsan", Payload: zhang, Hash: "h4", Enabled: false, RunID: run2},
 				"wangwu":   {UserID: "WangWu", Hash: "h5", Enabled: true, RunID: run2},
 			},
@@ -399,10 +400,10 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 			t.Error("BeginCall with invalid JSON payload: want an error")
 		}
 		id := beginCall(t, st, journal.Call{RunID: run, Operation: "op", Target: "x"})
-		bad := []*journal.StateChange{
-			{PutMember: &journal.AppliedMember{UserID: "x", Payload: json.RawMessage(`not json`)}},
-			{PutMember: &journal.AppliedMember{}},
-			{PutDepartment: &journal.AppliedDepartment{}},
+		bad := []*plan.StateChange{
+			{PutMember: &plan.AppliedMember{UserID: "x", Payload: json.RawMessage(`not json`)}},
+			{PutMember: &plan.AppliedMember{}},
+			{PutDepartment: &plan.AppliedDepartment{}},
 		}
 		for _, change := range bad {
 			if err := st.CompleteCall(ctx, id, journal.CallOK, 0, "", change); err == nil {
@@ -502,7 +503,7 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 		}
 		run := startRun(t, st, journal.Run{Job: "j", CorpID: "corp"})
 		id := beginCall(t, st, journal.Call{RunID: run, Seq: 1, Operation: "user_create", Target: "a", Payload: json.RawMessage(`{"userid":"a"}`)})
-		if err := st.CompleteCall(ctx, id, journal.CallOK, 0, "", &journal.StateChange{PutMember: &journal.AppliedMember{UserID: "A", Hash: "h"}}); err != nil {
+		if err := st.CompleteCall(ctx, id, journal.CallOK, 0, "", &plan.StateChange{PutMember: &plan.AppliedMember{UserID: "A", Hash: "h"}}); err != nil {
 			t.Fatal(err)
 		}
 		inflight := beginCall(t, st, journal.Call{RunID: run, Seq: 2, Operation: "user_create", Target: "b"})
@@ -567,7 +568,7 @@ func beginCall(t *testing.T, st journal.Store, c journal.Call) int64 {
 	return id
 }
 
-func loadState(t *testing.T, st journal.Store, corp string) journal.State {
+func loadState(t *testing.T, st journal.Store, corp string) plan.State {
 	t.Helper()
 	s, err := st.LoadState(context.Background(), corp)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/member"
 )
@@ -12,7 +11,7 @@ import (
 // nightly builds a directory of n members over 300 departments, the state
 // and live directory as if it had been applied, and a copy of the feed in
 // which every hundredth member changed position.
-func nightly(n int) (mapper.Directory, mapper.Directory, journal.State, Live) {
+func nightly(n int) (mapper.Directory, mapper.Directory, State, Live) {
 	var dir mapper.Directory
 	for i := range 300 {
 		top := fmt.Sprintf("事业部%d", i/30)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
 )
 
@@ -21,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite testdata/golden/*.plan")
 // the journal and WeCom hold, and the policy.
 type goldenScenario struct {
 	name  string
-	build func() (mapper.Directory, journal.State, Live, Policy)
+	build func() (mapper.Directory, State, Live, Policy)
 }
 
 func codeDept(key, name, parent string, depth int) mapper.Department {
@@ -29,10 +28,10 @@ func codeDept(key, name, parent string, depth int) mapper.Department {
 }
 
 var goldenScenarios = []goldenScenario{
-	{"path_first_import", func() (mapper.Directory, journal.State, Live, Policy) {
+	{"path_first_import", func() (mapper.Directory, State, Live, Policy) {
 		return feed(), emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}, Policy{}
 	}},
-	{"multi_department_member", func() (mapper.Directory, journal.State, Live, Policy) {
+	{"multi_department_member", func() (mapper.Directory, State, Live, Policy) {
 		st, live := applied(feed())
 		d := feed()
 		m := &d.Members[1]
@@ -42,7 +41,7 @@ var goldenScenarios = []goldenScenario{
 		m.MainDept = "总部/销售部"
 		return d, st, live, Policy{}
 	}},
-	{"path_rename", func() (mapper.Directory, journal.State, Live, Policy) {
+	{"path_rename", func() (mapper.Directory, State, Live, Policy) {
 		// With path keys a rename is a new department; the old one goes
 		// once its members moved.
 		st, live := applied(feed())
@@ -51,7 +50,7 @@ var goldenScenarios = []goldenScenario{
 		d.Members[2].DeptKeys = []string{"总部/市场部"}
 		return d, st, live, Policy{}
 	}},
-	{"code_rename_and_move", func() (mapper.Directory, journal.State, Live, Policy) {
+	{"code_rename_and_move", func() (mapper.Directory, State, Live, Policy) {
 		// With HR codes as keys a rename or a move is department/update.
 		base := mapper.Directory{
 			Departments: []mapper.Department{codeDept("D1", "总部", "", 1), codeDept("D2", "研发中心", "D1", 2), codeDept("D3", "后端组", "D2", 3), codeDept("D4", "销售部", "D1", 2)},
@@ -62,19 +61,19 @@ var goldenScenarios = []goldenScenario{
 		d.Departments = []mapper.Department{codeDept("D1", "总部", "", 1), codeDept("D2", "研发中心", "D1", 2), codeDept("D4", "销售部", "D1", 2), codeDept("D3", "服务端组", "D4", 3)}
 		return d, st, live, Policy{}
 	}},
-	{"leavers_disable", func() (mapper.Directory, journal.State, Live, Policy) {
+	{"leavers_disable", func() (mapper.Directory, State, Live, Policy) {
 		st, live := applied(feed())
 		d := feed()
 		d.Members[2].Leaver = true
 		return d, st, live, Policy{MaxDeleteRatio: 0.5}
 	}},
-	{"leavers_delete_and_absent", func() (mapper.Directory, journal.State, Live, Policy) {
+	{"leavers_delete_and_absent", func() (mapper.Directory, State, Live, Policy) {
 		st, live := applied(feed())
 		d := feed()
 		d.Members = d.Members[:2]
 		return d, st, live, Policy{Leavers: LeaversDelete, MaxDeleteRatio: 0.5}
 	}},
-	{"protected_accounts", func() (mapper.Directory, journal.State, Live, Policy) {
+	{"protected_accounts", func() (mapper.Directory, State, Live, Policy) {
 		st, live := applied(feed())
 		d := feed()
 		d.Members[0].Position = "董事长"     // protected: not updated
@@ -82,7 +81,7 @@ var goldenScenarios = []goldenScenario{
 		d.Departments = d.Departments[:3] // 销售部 dropped but protected: kept
 		return d, st, live, Policy{ProtectedUsers: []string{"boss", "sales1"}, ProtectedDepartments: []string{"总部/销售部"}}
 	}},
-	{"guard_tripped", func() (mapper.Directory, journal.State, Live, Policy) {
+	{"guard_tripped", func() (mapper.Directory, State, Live, Policy) {
 		st, live := applied(feed())
 		d := feed()
 		d.Members = d.Members[:1]

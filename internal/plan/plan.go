@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/member"
 )
@@ -149,7 +148,7 @@ type LiveDept struct{ ID, ParentID int }
 // Build diffs the desired directory against known state and returns the
 // ordered plan. It is pure. A plan that trips the mass-change guard is
 // returned together with a *RefusedError, so a caller can still show it.
-func Build(dir mapper.Directory, state journal.State, live Live, pol Policy) (*Plan, error) {
+func Build(dir mapper.Directory, state State, live Live, pol Policy) (*Plan, error) {
 	pol = pol.WithDefaults()
 	p := &Plan{}
 	b := builder{p: p, pol: pol, state: state, live: live}
@@ -217,7 +216,7 @@ func Build(dir mapper.Directory, state journal.State, live Live, pol Policy) (*P
 type builder struct {
 	p     *Plan
 	pol   Policy
-	state journal.State
+	state State
 	live  Live
 	// vanished holds journal-known members WeCom no longer lists.
 	vanished map[string]bool
@@ -433,7 +432,7 @@ func (b *builder) cleanup(desired map[string]bool, held []member.Record) {
 			}
 		}
 	}
-	var gone []journal.AppliedDepartment
+	var gone []AppliedDepartment
 	for k, d := range b.state.Departments {
 		if desired[k] || b.pol.protectedDept(k) || keep[d.WeComID] {
 			continue
@@ -475,7 +474,7 @@ func (b *builder) records(keys map[string]bool) []member.Record {
 }
 
 // deptByID finds a recorded department by its WeCom id.
-func (b *builder) deptByID(id int) (journal.AppliedDepartment, bool) {
+func (b *builder) deptByID(id int) (AppliedDepartment, bool) {
 	k := b.keyOfID(id)
 	d, ok := b.state.Departments[k]
 	return d, ok && k != ""

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/member"
 )
@@ -41,20 +40,20 @@ func feed() mapper.Directory {
 
 // applied returns the state and live directory as they are after the feed
 // was fully applied, giving departments ids from 2 up.
-func applied(dir mapper.Directory) (journal.State, Live) {
-	st := journal.State{Departments: map[string]journal.AppliedDepartment{}, Members: map[string]journal.AppliedMember{}}
+func applied(dir mapper.Directory) (State, Live) {
+	st := State{Departments: map[string]AppliedDepartment{}, Members: map[string]AppliedMember{}}
 	live := Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}
 	for i, d := range dir.Departments {
 		parent := 1
 		if d.ParentKey != "" {
 			parent = st.Departments[d.ParentKey].WeComID
 		}
-		st.Departments[d.Key] = journal.AppliedDepartment{Key: d.Key, WeComID: i + 2, ParentID: parent, Name: d.Name, Order: d.Order}
+		st.Departments[d.Key] = AppliedDepartment{Key: d.Key, WeComID: i + 2, ParentID: parent, Name: d.Name, Order: d.Order}
 		live.Departments[i+2] = LiveDept{ID: i + 2, ParentID: parent}
 	}
 	for _, m := range dir.Members {
 		r := m.Record
-		st.Members[key(r.UserID)] = journal.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled}
+		st.Members[key(r.UserID)] = AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled}
 		live.Users[key(r.UserID)] = r.UserID
 	}
 	return st, live
@@ -76,8 +75,8 @@ func lines(p *Plan) []opLine {
 	return out
 }
 
-func emptyState() journal.State {
-	return journal.State{Departments: map[string]journal.AppliedDepartment{}, Members: map[string]journal.AppliedMember{}}
+func emptyState() State {
+	return State{Departments: map[string]AppliedDepartment{}, Members: map[string]AppliedMember{}}
 }
 
 // TestFirstImportCreatesLeadersFirst: on a first import every member costs
@@ -401,9 +400,9 @@ func TestNewMemberFieldsAreDiffed(t *testing.T) {
 // still remove children before parents, from the parent ids on record.
 func TestCleanupOrderWithCodeKeys(t *testing.T) {
 	st := emptyState()
-	st.Departments["D1"] = journal.AppliedDepartment{Key: "D1", WeComID: 10, ParentID: 1, Name: "A"}
-	st.Departments["D22"] = journal.AppliedDepartment{Key: "D22", WeComID: 11, ParentID: 10, Name: "B"}
-	st.Departments["D3"] = journal.AppliedDepartment{Key: "D3", WeComID: 12, ParentID: 11, Name: "C"}
+	st.Departments["D1"] = AppliedDepartment{Key: "D1", WeComID: 10, ParentID: 1, Name: "A"}
+	st.Departments["D22"] = AppliedDepartment{Key: "D22", WeComID: 11, ParentID: 10, Name: "B"}
+	st.Departments["D3"] = AppliedDepartment{Key: "D3", WeComID: 12, ParentID: 11, Name: "C"}
 	live := Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}, 10: {ID: 10}, 11: {ID: 11, ParentID: 10}, 12: {ID: 12, ParentID: 11}}}
 	p, err := Build(mapper.Directory{}, st, live, Policy{})
 	if err != nil {

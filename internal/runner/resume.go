@@ -66,7 +66,7 @@ func closePending(ctx context.Context, store journal.Store, calls []journal.Call
 		}
 		n++
 		outcome, msg := journal.CallFailed, fmt.Sprintf("no answer recorded (the run was interrupted); reconciled against WeCom by run %d", runID)
-		var change *journal.StateChange
+		var change *plan.StateChange
 		if gone := deleted(c, live); gone != nil {
 			outcome, change = journal.CallOK, gone
 			msg = fmt.Sprintf("no answer recorded, but WeCom no longer lists it: the delete took effect (reconciled by run %d)", runID)
@@ -80,11 +80,11 @@ func closePending(ctx context.Context, store journal.Store, calls []journal.Call
 }
 
 // deleted is the state change of a pending delete that took effect, or nil.
-func deleted(c journal.Call, live plan.Live) *journal.StateChange {
+func deleted(c journal.Call, live plan.Live) *plan.StateChange {
 	switch plan.Kind(c.Operation) {
 	case plan.UserDelete:
 		if _, alive := live.Users[strings.ToLower(c.Target)]; !alive {
-			return &journal.StateChange{DeleteMember: c.Target}
+			return &plan.StateChange{DeleteMember: c.Target}
 		}
 	case plan.DeptDelete:
 		var body struct {
@@ -94,7 +94,7 @@ func deleted(c journal.Call, live plan.Live) *journal.StateChange {
 			return nil
 		}
 		if _, alive := live.Departments[body.ID]; !alive {
-			return &journal.StateChange{DeleteDepartment: c.Target}
+			return &plan.StateChange{DeleteDepartment: c.Target}
 		}
 	}
 	return nil

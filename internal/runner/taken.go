@@ -44,7 +44,7 @@ func (t *takenValues) note(r executor.Result) {
 // journal last saw holding the value, or saying that no member this
 // importer manages holds it. It reads the journal's records only when
 // there is something to explain.
-func (t *takenValues) explain(ctx context.Context, store journal.Store, runID int64, state journal.State) error {
+func (t *takenValues) explain(ctx context.Context, store journal.Store, runID int64, state plan.State) error {
 	if len(t.failed) == 0 {
 		return nil
 	}
