@@ -285,5 +285,5 @@ func TestInterruptStopsCleanly(t *testing.T) {
 // documented 10,000 calls per minute a 2,000-member import takes 25 s.
 func unlimitedConfig(url string) string {
 	cfg := strings.Replace(string(samples.ImporterYAML), "http://127.0.0.1:8088", url, 1)
-	return strings.Replace(cfg, "concurrency: 8", "concurrency: 8\n  per_minute: -1\n  per_hour: -1", 1)
+	return strings.Replace(cfg, "\njournal:", "  per_minute: -1\n  per_hour: -1\n\njournal:", 1)
 }

@@ -93,7 +93,7 @@ func newServeEnv(t *testing.T, latency time.Duration, concurrency int) *serveEnv
 	for old, repl := range map[string]string{
 		"http://127.0.0.1:8088":           simSrv.URL,
 		"CRON_TZ=Asia/Shanghai 0 2 * * *": "@every 1s",
-		"concurrency: 8":                  fmt.Sprintf("concurrency: %d", concurrency),
+		"concurrency: 64":                 fmt.Sprintf("concurrency: %d", concurrency),
 	} {
 		if !strings.Contains(cfg, old) {
 			t.Fatalf("sample config has no %q", old)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hrfeed/importer/internal/executor"
 )
 
 // staffFeed describes a generated import feed in the layout of
@@ -115,8 +117,10 @@ func WriteFeed(path string, members int) (Want, error) {
 	return faultFeed(members, 1).write(path)
 }
 
-// benchConcurrency is every scenario's worker count: the sample config's.
-const benchConcurrency = 8
+// benchConcurrency is every scenario's cap on calls in flight: the sample
+// config's, within which the executor sizes its pool to the rate limit and
+// the measured latency.
+const benchConcurrency = executor.DefaultConcurrency
 
 // setRetryFor sets journal.retry_for in the config at path.
 func setRetryFor(path, d string) error {

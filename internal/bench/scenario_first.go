@@ -23,7 +23,7 @@ func unlimitedSim() wecomsim.Options {
 // share of every call can be timed around the Store.
 func (b *bench) firstImport(ctx context.Context) error {
 	feed := staffFeed{Members: b.sizes.FirstMembers, Departments: b.sizes.FirstDepartments, Leaders: true, Position: "工程师"}
-	setup := fmt.Sprintf("%s members / %s departments into an empty emulator; no latency, no limits; concurrency 8", num(feed.Members), num(feed.Departments))
+	setup := fmt.Sprintf("%s members / %s departments into an empty emulator; no latency, no limits; concurrency up to %d", num(feed.Members), num(feed.Departments), benchConcurrency)
 	if err := b.firstImportOn(ctx, "embedded", feed, setup); err != nil {
 		return err
 	}

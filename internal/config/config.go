@@ -346,7 +346,9 @@ func (c *Config) defaults() {
 		c.WeCom.BaseURL = "https://qyapi.weixin.qq.com"
 	}
 	if c.WeCom.Concurrency <= 0 {
-		c.WeCom.Concurrency = 8
+		// The cap on calls in flight; the executor keeps as many in flight
+		// as the rate limit and the measured latency call for, within it.
+		c.WeCom.Concurrency = 64
 	}
 	if c.WeCom.Timeout <= 0 {
 		c.WeCom.Timeout = 30 * time.Second

@@ -26,7 +26,7 @@ func TestSampleConfigLoads(t *testing.T) {
 	if j.Mapping.Fields["userid"].Column != "工号" || j.Mapping.Departments.PathColumn != "部门" {
 		t.Errorf("mapping not decoded: %+v", j.Mapping)
 	}
-	if c.WeCom.SecretEnv != "WECOM_SECRET" || c.Journal.DSNEnv != "DATABASE_URL" || c.WeCom.Concurrency != 8 {
+	if c.WeCom.SecretEnv != "WECOM_SECRET" || c.Journal.DSNEnv != "DATABASE_URL" || c.WeCom.Concurrency != 64 {
 		t.Errorf("defaults: %+v %+v", c.WeCom, c.Journal)
 	}
 }

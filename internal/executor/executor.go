@@ -69,6 +69,7 @@ type Executor struct {
 	log         *slog.Logger
 	onResult    func(Result)
 	callTimeout time.Duration
+	pace        *pace
 
 	mu  sync.Mutex
 	ids map[string]int // HR department key -> WeCom id
@@ -82,11 +83,18 @@ type Executor struct {
 
 // Config wires an Executor.
 type Config struct {
-	Client      Client
-	Store       journal.Store
-	RunID       int64
-	Concurrency int // workers per level; default 4
-	Logger      *slog.Logger
+	Client Client
+	Store  journal.Store
+	RunID  int64
+	// Concurrency caps the calls in flight; default 64, well below the
+	// concurrency at which WeCom answers 45033. Within it the executor
+	// keeps as many in flight as PerMinute and the measured latency call
+	// for (see pace).
+	Concurrency int
+	// PerMinute is the per-API rate the client keeps to (0: WeCom's
+	// 10,000; negative: no limit, so the cap applies).
+	PerMinute int
+	Logger    *slog.Logger
 	// DeptIDs seeds key -> WeCom id from the journal's state.
 	DeptIDs map[string]int
 	// OnResult, if set, is called after each operation (for progress output).
@@ -119,8 +127,9 @@ func New(cfg Config) *Executor {
 		stillThere:  map[string]bool{},
 	}
 	if e.concurrency <= 0 {
-		e.concurrency = 4
+		e.concurrency = DefaultConcurrency
 	}
+	e.pace = newPace(cfg.PerMinute, e.concurrency)
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -183,7 +192,9 @@ func (e *Executor) runGroup(ctx context.Context, ops []plan.Op) error {
 	var once sync.Once
 	var fatal error
 	stop := make(chan struct{})
-	for range min(e.concurrency, len(ops)) {
+	workers := 0
+	spawn := func() {
+		workers++
 		wg.Go(func() {
 			for op := range work {
 				select {
@@ -193,15 +204,24 @@ func (e *Executor) runGroup(ctx context.Context, ops []plan.Op) error {
 					continue
 				default:
 				}
+				start := time.Now()
 				if err := e.runOp(ctx, op); err != nil {
 					once.Do(func() { fatal = err; close(stop) })
 				}
+				e.pace.observe(time.Since(start))
 			}
 		})
 	}
 	i := 0
 feed:
 	for ; i < len(ops); i++ {
+		// Grow the pool to what the rate limit and the measured latency
+		// call for: a worker per call that can be in flight at the
+		// limit, so the limiter, not the pool, sets the pace whatever the
+		// distance to WeCom.
+		for workers < min(e.pace.workers(), len(ops)) {
+			spawn()
+		}
 		select {
 		case work <- ops[i]:
 		case <-ctx.Done():

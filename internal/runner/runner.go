@@ -54,8 +54,11 @@ type Params struct {
 	Store       journal.Store
 	Client      Client
 	Concurrency int
-	Logger      *slog.Logger
-	OnResult    func(executor.Result)
+	// PerMinute is the client's per-API rate (0: WeCom's default), from
+	// which the executor sizes the calls it keeps in flight.
+	PerMinute int
+	Logger    *slog.Logger
+	OnResult  func(executor.Result)
 	// OnPlan, if set, sees the plan before it is executed (for progress output).
 	OnPlan func(*plan.Plan)
 }
@@ -105,7 +108,7 @@ func ForJob(c *config.Config, name string, o Options) (Params, error) {
 	return Params{
 		Job: job, CorpID: c.WeCom.CorpID, SourcePath: SourcePath(c, job, o.Source), DepartmentSpec: depts,
 		DryRun: o.DryRun, Force: o.Force, ResumedFrom: o.ResumedFrom, Reload: o.Reload,
-		Store: o.Store, Client: o.Client, Concurrency: c.WeCom.Concurrency, Logger: o.Logger,
+		Store: o.Store, Client: o.Client, Concurrency: c.WeCom.Concurrency, PerMinute: c.WeCom.PerMinute, Logger: o.Logger,
 		OnResult: o.OnResult, OnPlan: o.OnPlan,
 	}, nil
 }
@@ -287,7 +290,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) strin
 	}
 	var taken takenValues
 	ex := executor.New(executor.Config{
-		Client: p.Client, Store: p.Store, RunID: rep.RunID, Concurrency: p.Concurrency,
+		Client: p.Client, Store: p.Store, RunID: rep.RunID, Concurrency: p.Concurrency, PerMinute: p.PerMinute,
 		Logger: log, DeptIDs: ids, Absent: absent, OnResult: func(r executor.Result) {
 			taken.note(r)
 			if p.OnResult != nil {
