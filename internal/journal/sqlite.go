@@ -91,13 +91,32 @@ func openSQLite(ctx context.Context, path string) (*SQLite, error) {
 	// callers in this process queueing in database/sql rather than spinning
 	// on busy_timeout against each other.
 	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	s := &SQLite{db: db, path: path, writes: make(chan write), stopped: make(chan struct{})}
 	go s.groupCommit()
 	return s, nil
+}
+
+// pingSQLite opens the first connection. Turning a new file to WAL takes
+// an exclusive lock that SQLite does not wait for with busy_timeout, so
+// processes opening one new journal at once (serve and a manual run, the
+// first night) can see SQLITE_BUSY here; a few short retries settle it.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // DB exposes the database handle, for tools and tests that query the journal
