@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/hrfeed/importer/internal/mapper"
@@ -31,21 +32,55 @@ var uniqueFields = func() []string {
 // release call of its own that clears the values, after which the update
 // sets the new ones. A value held by a member this run cannot change (a
 // held row) holds the member who wants it, with the holder named.
+//
+// Only values something lets go of can move: the last-applied values of
+// leavers and of members whose row changes them, and those of held
+// members. The feed is searched for takers of those alone, and not at all
+// on the usual night when no such value exists.
 func (b *builder) releaseMoved(dir mapper.Directory, held []member.Record) {
-	wants := map[string]map[string]string{} // field -> value key -> userid key
+	wants := map[string]map[string]string{} // field -> value key -> userid key of its taker
 	for _, f := range uniqueFields {
 		wants[f] = map[string]string{}
+	}
+	candidates := 0
+	offer := func(f, v string) {
+		if v != "" {
+			wants[f][member.UniqueKey(f, v)] = ""
+			candidates++
+		}
+	}
+	for _, op := range b.p.Ops {
+		if op.Before == nil || op.Phase == PhaseLeaders || op.Kind == UserCreate {
+			continue
+		}
+		for _, f := range uniqueFields {
+			if before := field(op.Before, f); op.After == nil || op.Kind == UserDisable || field(op.After, f) != before {
+				offer(f, before)
+			}
+		}
+	}
+	for _, r := range held {
+		for _, f := range uniqueFields {
+			offer(f, field(&r, f))
+		}
+	}
+	if candidates == 0 {
+		return
 	}
 	for _, m := range dir.Members {
 		if m.Leaver {
 			continue
 		}
-		r := m.Record
 		for _, f := range uniqueFields {
-			if v := field(&r, f); v != "" {
-				wants[f][member.UniqueKey(f, v)] = key(r.UserID)
+			if v := field(&m.Record, f); v != "" {
+				if _, offered := wants[f][member.UniqueKey(f, v)]; offered {
+					wants[f][member.UniqueKey(f, v)] = key(m.UserID)
+				}
 			}
 		}
+	}
+	for _, byValue := range wants {
+		maps.DeleteFunc(byValue, func(_, taker string) bool { return taker == "" })
 	}
 
 	blocked := map[string]string{} // userid key -> why its value cannot be had
