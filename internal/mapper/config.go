@@ -29,6 +29,11 @@ type Config struct {
 	// with that leader removed, LeaderReject rejects the row (which then
 	// holds the member, and spreads to the rows it leads).
 	OnUnknownLeader string `yaml:"on_unknown_leader"`
+	// MaxDirectLeaders is how many direct leaders a member may have:
+	// WeCom's create, update and get pages say one today (errcode 60257's
+	// text still says five); 0 means the pages' 1, and a corp whose WeCom
+	// still takes five sets 5.
+	MaxDirectLeaders int `yaml:"max_direct_leaders"`
 }
 
 // On-unknown-leader policies (Config.OnUnknownLeader).
@@ -179,6 +184,9 @@ func (c Config) Validate() error {
 		if f, ok := c.Fields[name]; ok {
 			errs = append(errs, f.validate("fields."+name, enums[name])...)
 		}
+	}
+	if c.MaxDirectLeaders < 0 || c.MaxDirectLeaders > maxDirectLeadersEver {
+		bad("max_direct_leaders %d: want 1 to %d", c.MaxDirectLeaders, maxDirectLeadersEver)
 	}
 	switch c.OnUnknownLeader {
 	case "", LeaderKeep, LeaderDrop, LeaderReject:

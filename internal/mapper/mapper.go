@@ -26,6 +26,7 @@ type Mapper struct {
 	codes  *codeIndex // path mode with code_column
 
 	onUnknownLeader string
+	maxLeaders      int
 
 	rows      int
 	entries   []*entry // accepted rows in feed order; nil where superseded
@@ -68,6 +69,7 @@ func New(cfg Config) (*Mapper, error) {
 		rejectedIDs: map[string]*RowError{},
 
 		onUnknownLeader: cmp.Or(cfg.OnUnknownLeader, LeaderKeep),
+		maxLeaders:      cmp.Or(cfg.MaxDirectLeaders, defaultMaxDirectLeaders),
 	}
 	// Validate has checked every template, regex and layout, so the
 	// compile errors below cannot happen; they are passed on rather than
@@ -361,8 +363,9 @@ func (m *Mapper) directLeaders(ref, userid, cell string) ([]string, *RowError) {
 			out = append(out, l)
 		}
 	}
-	if len(out) > maxDirectLeaders {
-		return nil, &RowError{Ref: ref, Column: col, Rule: RuleDirectLeaderCount, Message: fmt.Sprintf("%d direct leaders, WeCom allows %d (60257)", len(out), maxDirectLeaders)}
+	if len(out) > m.maxLeaders {
+		return nil, &RowError{Ref: ref, Column: col, Rule: RuleDirectLeaderCount,
+			Message: fmt.Sprintf("%d direct leaders, WeCom allows %d (60257; mapping.max_direct_leaders)", len(out), m.maxLeaders)}
 	}
 	return out, nil
 }

@@ -104,6 +104,9 @@ func TestRowRules(t *testing.T) {
 		{name: "leader format", row: staffRow("s.csv:2", "上级", "lisi, 王五"), rule: "direct_leader_format", column: "上级"},
 		{name: "leader self", row: staffRow("s.csv:2", "上级", "ZhangSan"), rule: "direct_leader_self", column: "上级"},
 		{name: "leader count", row: staffRow("s.csv:2", "上级", "a1,a2;a3|a4，a5；a6"), rule: "direct_leader_count", column: "上级"},
+		// Today's WeCom pages allow one direct leader; five where the corp's WeCom still takes them.
+		{name: "two leaders by default", row: staffRow("s.csv:2", "上级", "a1,a2"), rule: "direct_leader_count", column: "上级"},
+		{name: "two leaders with max_direct_leaders 5", cfg: func(c *Config) { c.MaxDirectLeaders = 5 }, row: staffRow("s.csv:2", "上级", "a1,a2")},
 		{name: "dept missing", row: staffRow("s.csv:2", "部门", " "), rule: "department_missing", column: "部门"},
 		{name: "dept only multi separators", row: staffRow("s.csv:2", "部门", ";;"), rule: "department_missing", column: "部门"},
 		{name: "dept only prefix", cfg: func(c *Config) { c.Departments.StripPrefix = "总部" }, row: staffRow("s.csv:2", "部门", "总部"), rule: "department_missing", column: "部门"},

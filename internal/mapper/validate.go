@@ -98,9 +98,12 @@ const (
 // WeCom limits of the fields that are not in the member table (user/create,
 // developer.work.weixin.qq.com document path 90195).
 const (
-	maxUseridBytes   = 64
-	maxDirectLeaders = 5   // errcode 60257; some 2025 copies say 1 [?]
-	maxDepartments   = 100 // per member; older docs say 20 [?]
+	maxUseridBytes = 64
+	// Direct leaders per member: today's user pages say 1, the default;
+	// errcode 60257's text, and older pages, say 5, the most a config may ask.
+	defaultMaxDirectLeaders = 1
+	maxDirectLeadersEver    = 5
+	maxDepartments          = 100 // per member; older docs say 20 [?]
 )
 
 var useridRe = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_\-@.]*$`)
