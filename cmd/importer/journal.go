@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"net/url"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -96,12 +100,38 @@ func (a *app) withJournal(ctx context.Context, f journalFlags, fn func(journal.S
 			return fatal(err)
 		}
 	}
+	if f.path != "" && passwordIn(f.path) {
+		return &exitError{code: exitUsage, err: errors.New("--journal holds a password, which the command line shows to every user of the host: put the URL in DATABASE_URL (or the config's journal.dsn_env), or the password in ~/.pgpass")}
+	}
+	if !journal.IsPostgresDSN(dsn) {
+		// Reading commands must not create an empty journal at a mistyped
+		// path and report that it holds no runs.
+		if _, err := os.Stat(dsn); errors.Is(err, fs.ErrNotExist) {
+			return fatal(fmt.Errorf("no journal at %s: the embedded journal is created by the first run; check --journal or the config's journal.path, or set the PostgreSQL URL in the environment", dsn))
+		}
+	}
 	st, err := openJournal(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	return fn(st)
+}
+
+// passwordIn reports whether a PostgreSQL connection string carries a
+// password (in the URL's user info or as password=).
+func passwordIn(dsn string) bool {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, set := u.User.Password(); set {
+			return true
+		}
+	}
+	for _, f := range strings.Fields(dsn) {
+		if strings.HasPrefix(f, "password=") {
+			return true
+		}
+	}
+	return strings.Contains(dsn, "password=")
 }
 
 type runJSON struct {

@@ -223,11 +223,15 @@ func TestUsageAndConfigErrors(t *testing.T) {
 		{[]string{"resume", "99", "--config", e.config}, 2, "run 99 is not in the journal"},
 		{[]string{"run", "--config", filepath.Join(t.TempDir(), "missing.yaml")}, 1, "no such file"},
 		{[]string{"run", "--config", e.config, "--job", "nope"}, 2, `no job named "nope"`},
+		// Reading commands never create a journal at a mistyped path.
+		{[]string{"journal", "runs", "--journal", filepath.Join(t.TempDir(), "typo", "x.db")}, 1, "no journal at"},
+		// A password on the command line is seen by every user of the host.
+		{[]string{"journal", "runs", "--journal", "postgres://hr:s3cr3t-pw@db.example/hrfeed"}, 2, "holds a password"},
 	}
 	for _, tt := range tests {
 		code, _, errOut := runCLI(t, tt.args...)
-		if code != tt.code || !strings.Contains(errOut, tt.msg) {
-			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tt.args, code, errOut, tt.code, tt.msg)
+		if code != tt.code || !strings.Contains(errOut, tt.msg) || strings.Contains(errOut, "s3cr3t-pw") {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q, and no password", tt.args, code, errOut, tt.code, tt.msg)
 		}
 	}
 
