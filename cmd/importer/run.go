@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -121,6 +123,14 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 		}
 	} else {
 		printReport(a.stdout, rep)
+	}
+	switch rep.Status {
+	case journal.RunPartial, journal.RunCanceled, journal.RunFailed:
+		if rep.RunID != 0 {
+			// The next step, spelled out for whoever reads this at 2 a.m.
+			cfg, _ := filepath.Abs(f.config)
+			fmt.Fprintf(a.stderr, "to finish this run: importer resume %d --config %s\n", rep.RunID, cfg)
+		}
 	}
 	if code := exitCode(rep); code != 0 {
 		var err error
