@@ -299,9 +299,60 @@ func conformanceRules() []conformanceRule {
 			return e.post("user/create", userBody("x", obj{"direct_leader": []string{"b1", "b2"}}))
 		}},
 		{ref: "§7.8", rule: "a direct leader that does not exist (emulator code)", want: 60111, run: createUser("x", obj{"direct_leader": []string{"ghost"}})},
-		{ref: "§7.8", rule: "extattr names that are not registered are dropped silently", want: 0, run: createUser("x", obj{
-			"extattr": obj{"attrs": []obj{{"type": 0, "name": "unregistered", "text": obj{"value": "v"}}}},
+		{ref: "§7.8", rule: "extattr names that are not registered are dropped silently", want: 0, opts: Options{ExtAttrNames: []string{"工号"}}, run: func(e *env) result {
+			r := e.post("user/create", userBody("x", obj{"extattr": obj{"attrs": []obj{
+				{"type": 0, "name": "unregistered", "text": obj{"value": "v"}},
+				{"type": 0, "name": "工号", "text": obj{"value": "E1"}},
+			}}}))
+			if got := snapUser(e, "x").ExtAttr; len(got) != 1 || got[0].Name != "工号" {
+				e.t.Errorf("stored extattr %+v, want only 工号", got)
+			}
+			return r
+		}},
+		{ref: "§7.8", rule: "user/get shows extattr as {\"attrs\":[]} for a member without attributes", want: 0, run: withUser(nil, func(e *env) result {
+			r := e.get("user/get", uq("u1"))
+			if ext, ok := r.body["extattr"].(map[string]any); !ok || fmt.Sprint(ext["attrs"]) != "[]" {
+				e.t.Errorf("extattr %v", r.body["extattr"])
+			}
+			return r
 		})},
+		{ref: "§3 [?]", rule: "extattr on update merges by name; an empty value clears one (default)", want: 0, run: withUser(obj{"extattr": obj{"attrs": []obj{
+			{"type": 0, "name": "a", "text": obj{"value": "1"}}, {"type": 0, "name": "b", "text": obj{"value": "2"}},
+		}}}, func(e *env) result {
+			r := e.post("user/update", obj{"userid": "u1", "extattr": obj{"attrs": []obj{
+				{"type": 0, "name": "a", "text": obj{"value": ""}}, {"type": 0, "name": "c", "text": obj{"value": "3"}},
+			}}})
+			if got := fmt.Sprint(fieldNames(snapUser(e, "u1").ExtAttr, func(a ExtAttr) string { return a.Name })); got != "[b c]" {
+				e.t.Errorf("attrs after merge %s, want [b c]", got)
+			}
+			return r
+		})},
+		{ref: "§3 [?]", rule: "ExtAttrReplaceOnUpdate: the update's list replaces the stored one", want: 0, opts: Options{ExtAttrReplaceOnUpdate: true}, run: withUser(obj{"extattr": obj{"attrs": []obj{
+			{"type": 0, "name": "a", "text": obj{"value": "1"}}, {"type": 0, "name": "b", "text": obj{"value": "2"}},
+		}}}, func(e *env) result {
+			r := e.post("user/update", obj{"userid": "u1", "extattr": obj{"attrs": []obj{{"type": 0, "name": "c", "text": obj{"value": "3"}}}}})
+			if got := fmt.Sprint(fieldNames(snapUser(e, "u1").ExtAttr, func(a ExtAttr) string { return a.Name })); got != "[c]" {
+				e.t.Errorf("attrs after replace %s, want [c]", got)
+			}
+			return r
+		})},
+		{ref: "§4", rule: "department sent as a string (41019's help, item 2)", want: 41019, run: createUser("x", obj{"department": "1"})},
+		{ref: "§3", rule: "an avatar_mediaid media/upload never issued", want: 40007, run: createUser("x", obj{"avatar_mediaid": "2-G6nrLmr5EC3MNb_-zL1dDdzkd0p7cNliYu9V5w7o8K0"})},
+		{ref: "§2.1 [?]", rule: "AutoCreateDepartment: user/create answers created_department_list", want: 0, opts: Options{AutoCreateDepartment: true}, run: func(e *env) result {
+			r := e.post("user/create", userBody("x", obj{"department": []int{77}}))
+			info, _ := r.body["created_department_list"].(map[string]any)["department_info"].([]any)
+			if len(info) != 2 || fmt.Sprint(info[1].(map[string]any)["id"]) != "77" {
+				e.t.Errorf("created_department_list %s", r.raw)
+			}
+			return r
+		}},
+		{ref: "§2.1", rule: "user/create answers no created_department_list when it created none", want: 0, run: func(e *env) result {
+			r := e.post("user/create", userBody("x", nil))
+			if _, ok := r.body["created_department_list"]; ok {
+				e.t.Errorf("created_department_list without auto-creation: %s", r.raw)
+			}
+			return r
+		}},
 		{ref: "§3", rule: "gender other than 1/2 (or 0 = unset)", want: 40058, run: createUser("x", obj{"gender": "3"})},
 		{ref: "§3", rule: "gender as a JSON number, as SDKs send it", want: 0, run: createUser("x", obj{"gender": 2})},
 		{ref: "§3", rule: "enable other than 0/1", want: 40058, run: createUser("x", obj{"enable": 2})},

@@ -50,8 +50,17 @@
 //	MaxNodesPerDept        30000     direct sub-departments + members of one department
 //	AutoCreateDepartment   false     strict: missing dept 60127, unknown dept 60123
 //	RejectUnicodeEscapes   false     \uXXXX in a JSON body is stored, not refused with 40033
+//	ExtAttrReplaceOnUpdate false     extattr on update merges by name (an empty value clears
+//	                                 one); true replaces the list. The update page (90197)
+//	                                 is silent; the create page's "url and title both empty
+//	                                 clears the attribute" only makes sense for a merge
 //	ListSizeLimit          0 (off)   user/list fetch_child=1 above this many members: 45029
 //	BadSecretBanThreshold  2000      wrong secrets per IP per hour before a 1 h gettoken ban
+//
+// ExtAttrNames is corp configuration rather than a [?] fact: the custom
+// attributes the emulated admin console defines. nil (default) defines
+// every name; with a list, other names are dropped silently as the pages
+// say.
 //
 // The rate-limit thresholds (CorpPerMinute 10000, CorpPerHour 150000,
 // IPPerMinute 20000, IPPerHour 600000) are the 2023 documented figures,
@@ -103,6 +112,29 @@
 //	                                              each by order desc then creation asc,
 //	                                              each member listed once
 //	deleting a member                             also removes it from direct_leader[]
+//	department as a string ("1" or ["1"])         41019 (its help text); other shapes 40058
+//	extattr / external_profile shape or length    40058 (real code undocumented)
+//	extattr {"attrs":null}                        absent (SDKs send it for "nothing")
+//	attribute with an empty value                 clears it (text "", web url and title
+//	                                              "", miniprogram appid "")
+//	external_profile on update                    keys sent replace, keys absent stay;
+//	                                              external_attr replaces the whole list
+//	nickname                                      external_profile.wechat_channels.nickname,
+//	                                              applied after external_profile
+//	wechat_channels.status                        always 0 (confirmed)
+//	channel, corp short name, miniprogram appid   not checked against the corp's bindings
+//	avatar_mediaid ""                             leaves the avatar alone (SDKs send "")
+//	to_invite                                     kept as Snapshot's Invited; not shown
+//	qr_code                                       stable URL from corp and userid; blank,
+//	                                              like avatar, for restricted apps
+//	created_department_list                       every department the call created,
+//	                                              待设置部门 included
+//
+// fields.go holds one table of every writable member field and one of
+// every department field, each with its rules, their errcodes and the
+// page they come from. Parsing, merging, validation and the user/get and
+// user/list rendering walk the member table; fields_test.go walks both
+// over HTTP (create, get, list, update, and every rule's errcode).
 //
 // Member status: a new member is 4 (not activated); enable=0 makes it 2;
 // enable=1 makes it 4 again, or 1 if SetActivated was called earlier.

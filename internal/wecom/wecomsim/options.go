@@ -121,6 +121,21 @@ type Options struct {
 	// go to an auto-created "其他（待设置部门）" department under the root,
 	// and unknown ids are created beneath it.
 	AutoCreateDepartment bool
+	// ExtAttrNames lists the custom attributes (扩展属性, 对外属性) the
+	// emulated admin console defines. WeCom silently ignores an attribute
+	// whose name the console does not define; with a list set, so does the
+	// emulator. nil (default) stands for a console that defines every name
+	// a caller uses, since the emulator cannot know the real console.
+	ExtAttrNames []string
+	// ExtAttrReplaceOnUpdate [?]: the update page (90197) says omitted
+	// fields stay unchanged but not whether attributes left out of extattr
+	// stay. false (default) merges by name: a listed attribute replaces the
+	// stored one, an empty one (text value "", web url and title "") clears
+	// it, unlisted ones stay; that reading follows the create page's "url
+	// and title both empty clears the attribute", a rule that would be
+	// pointless if the list replaced the stored one. true replaces the
+	// whole list.
+	ExtAttrReplaceOnUpdate bool
 	// RejectUnicodeEscapes [?]: true makes a JSON body holding a \uXXXX
 	// escape answer 40033. Default false (stored verbatim), because nobody
 	// has confirmed the server rejects them.
@@ -232,6 +247,9 @@ func withDefaults(o Options) Options {
 	}
 	o.Secrets = secrets
 	o.AllowedIPs = append([]string(nil), o.AllowedIPs...)
+	if o.ExtAttrNames != nil {
+		o.ExtAttrNames = append([]string{}, o.ExtAttrNames...)
+	}
 	return o
 }
 

@@ -31,6 +31,14 @@ type SnapUser struct {
 	MainDepartment   int      `json:"main_department"`
 	Enable           int      `json:"enable"`
 	Status           int      `json:"status"`
+	// Avatar is the URL user/get shows, resolved from avatar_mediaid when
+	// it was set: the media id itself expires after three days.
+	Avatar          string           `json:"avatar,omitempty"`
+	ExtAttr         []ExtAttr        `json:"extattr,omitempty"`
+	ExternalProfile *ExternalProfile `json:"external_profile,omitempty"`
+	// Invited records to_invite on create (default true): WeCom would have
+	// sent the member an invitation. user/get does not show it.
+	Invited bool `json:"invited,omitempty"`
 }
 
 // SnapDept is every stored field of a department.
@@ -75,6 +83,8 @@ func copySnapUser(u SnapUser) SnapUser {
 	u.Order = append([]uint32{}, u.Order...)
 	u.IsLeaderInDept = append([]int{}, u.IsLeaderInDept...)
 	u.DirectLeader = append([]string{}, u.DirectLeader...)
+	u.ExtAttr = cloneAttrs(u.ExtAttr)
+	u.ExternalProfile = cloneProfile(u.ExternalProfile)
 	return u
 }
 
