@@ -79,7 +79,7 @@ func (f *simFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.expiresInRemaining, "expires-in-remaining", false, "answer expires_in with the token's remaining life (default: always the full TTL)")
 	fl.IntVar(&f.deptNameMax, "dept-name-max", 64, "department name limit in characters (64, or 32 per the Jan-2023 YAML)")
 	fl.IntVar(&f.maxUserDepartments, "max-user-departments", 100, "departments per member before 60110 (100, or the older 20)")
-	fl.IntVar(&f.maxDirectLeaders, "max-direct-leaders", 5, "direct_leader entries per member before 60257 (5, or 1 per 2025 doc copies)")
+	fl.IntVar(&f.maxDirectLeaders, "max-direct-leaders", 1, "direct_leader entries per member before 60257 (1 per today's create/update/get pages, or 5 per older pages and 60257's text)")
 	fl.IntVar(&f.maxDepth, "max-depth", 15, "deepest department level, root = 1 (-1 = unlimited)")
 	fl.IntVar(&f.maxDepartments, "max-departments", 30000, "departments in the corp, root included (-1 = unlimited)")
 	fl.IntVar(&f.maxNodesPerDept, "max-nodes-per-dept", 30000, "direct sub-departments plus members of one department (-1 = unlimited)")

@@ -41,7 +41,7 @@ func TestSimFlagsOptions(t *testing.T) {
 		{nil, func(o wecomsim.Options) bool {
 			return o.CorpID == "ww-demo" && len(o.Secrets) == 1 && o.Secrets[0].Kind == wecomsim.SyncEdit &&
 				o.TokenTTL == 2*time.Hour && o.ExpiredCode == 42001 && o.DeptNameMax == 64 &&
-				o.MaxUserDepartments == 100 && o.MaxDirectLeaders == 5 && o.MaxDepth == 15 &&
+				o.MaxUserDepartments == 100 && o.MaxDirectLeaders == 1 && o.MaxDepth == 15 &&
 				reflect.DeepEqual(o.FailCodes, []int{-1}) && o.Seed == 1
 		}},
 		{[]string{"--corp-id", "ww-x", "--secret", "s1"}, func(o wecomsim.Options) bool {
@@ -70,8 +70,8 @@ func TestSimFlagsOptions(t *testing.T) {
 		{[]string{"--new-token-each-fetch", "--expires-in-remaining"}, func(o wecomsim.Options) bool {
 			return o.NewTokenEachFetch && o.ExpiresInRemaining
 		}},
-		{[]string{"--dept-name-max", "32", "--max-user-departments", "20", "--max-direct-leaders", "1", "--max-depth", "4"}, func(o wecomsim.Options) bool {
-			return o.DeptNameMax == 32 && o.MaxUserDepartments == 20 && o.MaxDirectLeaders == 1 && o.MaxDepth == 4
+		{[]string{"--dept-name-max", "32", "--max-user-departments", "20", "--max-direct-leaders", "5", "--max-depth", "4"}, func(o wecomsim.Options) bool {
+			return o.DeptNameMax == 32 && o.MaxUserDepartments == 20 && o.MaxDirectLeaders == 5 && o.MaxDepth == 4
 		}},
 		{[]string{"--max-departments", "50", "--max-nodes-per-dept", "-1"}, func(o wecomsim.Options) bool {
 			return o.MaxDepartments == 50 && o.MaxNodesPerDept == -1

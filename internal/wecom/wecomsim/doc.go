@@ -44,7 +44,9 @@
 //	ExpiredCode            42001     code for an expired token; 40014 selectable
 //	DeptNameMax            64        department name limit in characters; 32 selectable
 //	MaxUserDepartments     100       department[] cap per member (60110); 20 selectable
-//	MaxDirectLeaders       5         direct_leader[] cap (60257); 1 selectable
+//	MaxDirectLeaders       1         direct_leader[] cap (60257): today's pages 90195, 90196,
+//	                                 90197 say 1; 5 selectable, as older pages and 60257's
+//	                                 text in the errcode list (90313) say
 //	MaxDepth               15        tree depth, root = level 1
 //	MaxDepartments         30000     departments in the corp, root included
 //	MaxNodesPerDept        30000     direct sub-departments + members of one department

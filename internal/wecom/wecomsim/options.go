@@ -112,8 +112,10 @@ type Options struct {
 	// MaxUserDepartments [?] caps department[] on a member: 0 = 100 (current
 	// docs); set 20 for the older rule that errcode 60110 still quotes.
 	MaxUserDepartments int
-	// MaxDirectLeaders [?] caps direct_leader[]: 0 = 5 (errcode 60257);
-	// set 1 for the 2025 doc copies.
+	// MaxDirectLeaders [?] caps direct_leader[] (60257). 0 = 1: today's
+	// create, update and user/get pages (90195, 90197, 90196) say 最多1个;
+	// set 5 for the older pages, and 60257's own text in the errcode list
+	// (90313), which still say five.
 	MaxDirectLeaders int
 	// AutoCreateDepartment [?]: false (default) is the strict behaviour,
 	// where a member without department answers 60127 and an unknown
@@ -222,7 +224,7 @@ func withDefaults(o Options) Options {
 		o.MaxUserDepartments = 100
 	}
 	if o.MaxDirectLeaders <= 0 {
-		o.MaxDirectLeaders = 5
+		o.MaxDirectLeaders = 1
 	}
 	if o.ListSizeLimit < 0 {
 		o.ListSizeLimit = 0
