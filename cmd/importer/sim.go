@@ -36,6 +36,7 @@ type simFlags struct {
 	autoCreateDepartment                  bool
 	rejectUnicodeEscapes                  bool
 	listSizeLimit, badSecretBan           int
+	maxImage, maxVoice, maxVideo, maxFile int64
 }
 
 func (a *app) simCommand() *cobra.Command {
@@ -87,6 +88,10 @@ func (f *simFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.rejectUnicodeEscapes, "reject-unicode-escapes", false, "answer 40033 to a JSON body holding a \\uXXXX escape (default: stored verbatim)")
 	fl.IntVar(&f.listSizeLimit, "list-size-limit", 0, "answer 45029 to user/list with fetch_child=1 returning more members than this (0 = off)")
 	fl.IntVar(&f.badSecretBan, "bad-secret-ban", 0, "wrong-secret gettokens per IP per hour before a 1 h ban (0 = 2,000; -1 = never)")
+	fl.Int64Var(&f.maxImage, "max-image-bytes", 10<<20, "media/upload image cap before 45001 (10 MB per the upload page; 45001's help text says 5 MB)")
+	fl.Int64Var(&f.maxVoice, "max-voice-bytes", 2<<20, "media/upload voice cap before 45001 (2 MB per the upload page; 45001's help text says 5 MB)")
+	fl.Int64Var(&f.maxVideo, "max-video-bytes", 10<<20, "media/upload video cap before 45001 (10 MB)")
+	fl.Int64Var(&f.maxFile, "max-file-bytes", 20<<20, "media/upload file cap before 45001 (20 MB)")
 }
 
 // validate refuses flag values the emulator would otherwise silently
@@ -107,6 +112,8 @@ func (f simFlags) validate() error {
 		return errors.New("--dept-name-max, --max-user-departments and --max-direct-leaders must be positive")
 	case f.listSizeLimit < 0:
 		return errors.New("--list-size-limit must not be negative")
+	case f.maxImage <= 0 || f.maxVoice <= 0 || f.maxVideo <= 0 || f.maxFile <= 0:
+		return errors.New("--max-image-bytes, --max-voice-bytes, --max-video-bytes and --max-file-bytes must be positive")
 	}
 	return nil
 }
@@ -131,6 +138,7 @@ func (f simFlags) options() wecomsim.Options {
 		MaxDepartments: f.maxDepartments, MaxNodesPerDept: f.maxNodesPerDept,
 		AutoCreateDepartment: f.autoCreateDepartment, RejectUnicodeEscapes: f.rejectUnicodeEscapes,
 		ListSizeLimit: f.listSizeLimit, BadSecretBanThreshold: f.badSecretBan,
+		MaxImageBytes: f.maxImage, MaxVoiceBytes: f.maxVoice, MaxVideoBytes: f.maxVideo, MaxFileBytes: f.maxFile,
 	}
 }
 

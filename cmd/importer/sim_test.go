@@ -82,6 +82,12 @@ func TestSimFlagsOptions(t *testing.T) {
 		{[]string{"--list-size-limit", "10", "--bad-secret-ban", "-1"}, func(o wecomsim.Options) bool {
 			return o.ListSizeLimit == 10 && o.BadSecretBanThreshold == -1
 		}},
+		{nil, func(o wecomsim.Options) bool {
+			return o.MaxImageBytes == 10<<20 && o.MaxVoiceBytes == 2<<20 && o.MaxVideoBytes == 10<<20 && o.MaxFileBytes == 20<<20
+		}},
+		{[]string{"--max-image-bytes", "5242880", "--max-voice-bytes", "5242880", "--max-video-bytes", "7", "--max-file-bytes", "8"}, func(o wecomsim.Options) bool {
+			return o.MaxImageBytes == 5<<20 && o.MaxVoiceBytes == 5<<20 && o.MaxVideoBytes == 7 && o.MaxFileBytes == 8
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -105,6 +111,7 @@ func TestSimFlagsRejected(t *testing.T) {
 		{"--fail-codes", "-1,x"},
 		{"--token-ttl", "0s"},
 		{"--dept-name-max", "0"},
+		{"--max-file-bytes", "0"},
 	} {
 		code, _, _ := runCLI(t, append([]string{"sim", "--listen", "127.0.0.1:0"}, args...)...)
 		if code != exitUsage {

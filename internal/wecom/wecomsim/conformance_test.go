@@ -625,6 +625,22 @@ func conformanceRules() []conformanceRule {
 			return r
 		}},
 
+		// §2.3, §7.20: media/upload.
+		{ref: "§7.20", rule: "media/upload of a file", want: 0, run: func(e *env) result { return e.upload("file", "a.csv", []byte("123456")) }},
+		{ref: "§7.20", rule: "media/upload with an unknown type", want: 40005, run: func(e *env) result { return e.upload("doc", "a.csv", []byte("123456")) }},
+		{ref: "§7.20", rule: "media/upload of 5 bytes", want: 40006, run: func(e *env) result { return e.upload("file", "a.csv", []byte("12345")) }},
+		{ref: "§7.20", rule: "media/upload of an empty file", want: 44001, run: func(e *env) result { return e.upload("file", "a.csv", nil) }},
+		{ref: "§7.20", rule: "media/upload of an image that is not jpg or png (emulator: by name)", want: 40004, run: func(e *env) result { return e.upload("image", "a.gif", pngBytes) }},
+		{ref: "§7.20 [?]", rule: "media/upload over the type's cap (MaxFileBytes)", want: 45001, opts: Options{MaxFileBytes: 10}, run: func(e *env) result {
+			return e.upload("file", "a.csv", []byte("12345678901"))
+		}},
+		{ref: "§7.20", rule: "a media_id three days old", want: 40007, run: func(e *env) result {
+			id := e.mediaID("image", "a.png", pngBytes)
+			e.clock.Advance(72 * time.Hour)
+			delete(e.tokens, editSecret)
+			return e.post("user/create", userBody("x", obj{"avatar_mediaid": id}))
+		}},
+
 		// §5, §7.22: rate limits.
 		{ref: "§7.22", rule: "per (corp, API) minute limit exceeded", want: 45009, opts: Options{CorpPerMinute: 2, IPPerMinute: -1, IPPerHour: -1}, run: func(e *env) result {
 			e.get("department/get", dq(1))

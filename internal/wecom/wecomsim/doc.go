@@ -14,7 +14,7 @@
 //     user/update, user/delete, user/batchdelete, user/simplelist,
 //     user/list, user/list_id, department/create, department/update,
 //     department/delete, department/list, department/simplelist and
-//     department/get.
+//     department/get, and media/upload (multipart, part "media").
 //   - GET /sim/state: the Snapshot as JSON. Emulator-only, no token.
 //   - Go hooks for tests: Snapshot, Stats, CallLog, SetActivated,
 //     InvalidateTokens, InjectFaults, SaveFile, LoadFile. CallLog keeps
@@ -57,6 +57,10 @@
 //	                                 is silent; the create page's "url and title both empty
 //	                                 clears the attribute" only makes sense for a merge
 //	ListSizeLimit          0 (off)   user/list fetch_child=1 above this many members: 45029
+//	MaxImageBytes          10 MB     media/upload caps (45001) per the upload page (90253);
+//	MaxVoiceBytes          2 MB      45001's help text (90313) says image 5 MB and voice 5 MB
+//	MaxVideoBytes          10 MB
+//	MaxFileBytes           20 MB
 //	BadSecretBanThreshold  2000      wrong secrets per IP per hour before a 1 h gettoken ban
 //
 // ExtAttrNames is corp configuration rather than a [?] fact: the custom
@@ -131,6 +135,13 @@
 //	                                              like avatar, for restricted apps
 //	created_department_list                       every department the call created,
 //	                                              待设置部门 included
+//	media format (40004)                          by the part's filename: .jpg .jpeg .png
+//	                                              image, .amr voice, .mp4 video, any file;
+//	                                              voice length (60 s) not checked
+//	media/upload not multipart, no "media" part   44001 (its help text: check the format)
+//	avatar_mediaid of a live non-image media      40007
+//	uploaded media                                kept in memory until it expires, never
+//	                                              in the state file
 //
 // fields.go holds one table of every writable member field and one of
 // every department field, each with its rules, their errcodes and the

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The writable member fields of the create page (90195) and the update
@@ -147,9 +148,22 @@ func memberCases() map[string]memberCase {
 				{why: "one more than MaxDirectLeaders", prep: func(e *env) any { return mkLeaders(e.sim.opts.MaxDirectLeaders + 1)(e) }, code: 60257},
 				{why: "an unknown member", value: []string{"ghost"}, code: 60111},
 			}},
-		"avatar_mediaid": {good: goodValue("", obj{"avatar": "", "thumb_avatar": ""}), bad: []badValue{
-			{why: "an id media/upload never issued", value: "3a8asd892asd8asd", code: 40007},
-		}},
+		"avatar_mediaid": {
+			good: func(e *env) (any, obj, obj) {
+				id := e.mediaID("image", "face.png", pngBytes)
+				url := "https://wework.qpic.cn/wwhead/" + shortDigest(id)
+				return id, nil, obj{"avatar": url + "/0", "thumb_avatar": url + "/100"}
+			},
+			bad: []badValue{
+				{why: "an id media/upload never issued", value: "3a8asd892asd8asd", code: 40007},
+				{why: "a file, not an image", prep: func(e *env) any { return e.mediaID("file", "a.csv", []byte("123456")) }, code: 40007},
+				{why: "an image id three days old", prep: func(e *env) any {
+					id := e.mediaID("image", "face.png", pngBytes)
+					e.clock.Advance(72 * time.Hour)
+					delete(e.tokens, editSecret)
+					return id
+				}, code: 40007},
+			}},
 		"enable": {good: goodValue(0, obj{"enable": 0, "status": statusDisabled}), bad: []badValue{{why: "2", value: 2, code: 40058}}},
 		"extattr": {
 			good: func(*env) (any, obj, obj) {

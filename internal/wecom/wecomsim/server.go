@@ -43,6 +43,8 @@ type Server struct {
 
 	limits map[limitKey]*counter
 
+	media map[string]*media // by media_id
+
 	script []int
 	rng    *rand.Rand
 
@@ -108,6 +110,7 @@ func New(opts Options) *Server {
 		badSecret: map[string][]time.Time{},
 		tokenBan:  map[string]time.Time{},
 		limits:    map[limitKey]*counter{},
+		media:     map[string]*media{},
 		rng:       rand.New(rand.NewSource(o.Seed)),
 		stats:     map[string]int{},
 	}
@@ -126,12 +129,13 @@ func (s *Server) resetDirectory() {
 
 // endpoint describes one /cgi-bin/ API.
 type endpoint struct {
-	method   string
-	write    bool // needs a SyncEdit secret (48002 otherwise)
-	detail   bool // refused to NewIP sync secrets (48009)
-	syncOnly bool // refused to App secrets (48002)
-	okMsg    string
-	handle   func(s *Server, c *call) (fields map[string]any, code int)
+	method    string
+	write     bool // needs a SyncEdit secret (48002 otherwise)
+	detail    bool // refused to NewIP sync secrets (48009)
+	syncOnly  bool // refused to App secrets (48002)
+	multipart bool // the body is multipart/form-data, not JSON
+	okMsg     string
+	handle    func(s *Server, c *call) (fields map[string]any, code int)
 }
 
 var endpoints = map[string]endpoint{
@@ -149,6 +153,8 @@ var endpoints = map[string]endpoint{
 	"department/list":       {method: http.MethodGet, detail: true, okMsg: "ok", handle: (*Server).deptList},
 	"department/simplelist": {method: http.MethodGet, okMsg: "ok", handle: (*Server).deptSimpleList},
 	"department/get":        {method: http.MethodGet, detail: true, okMsg: "ok", handle: (*Server).deptGet},
+	// The official sample answers an empty errmsg on success.
+	"media/upload": {method: http.MethodPost, multipart: true, okMsg: "", handle: (*Server).mediaUpload},
 }
 
 // call is one business request after authentication.
@@ -160,6 +166,9 @@ type call struct {
 	query  url.Values
 	body   map[string]json.RawMessage
 	target string
+	// raw and contentType carry a multipart body (media/upload).
+	raw         []byte
+	contentType string
 }
 
 // response is everything needed to answer, computed under the lock and
@@ -211,7 +220,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var raw []byte
 	var readErr error
 	if r.Method == ep.method && r.Method == http.MethodPost {
-		raw, readErr = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		limit := int64(maxBody)
+		if ep.multipart {
+			limit = s.mediaBodyCap()
+		}
+		raw, readErr = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	}
 
 	s.mu.Lock()
@@ -294,7 +307,16 @@ func (s *Server) decide(ep endpoint, c *call, r *http.Request, raw []byte, readE
 	case ep.detail && sec.NewIP && sec.Kind != App:
 		return s.errResp(48009, "", c.ip, c.now), afterDrop
 	}
-	if ep.method == http.MethodPost {
+	if ep.multipart {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(readErr, &tooBig):
+			return s.errResp(45001, "", c.ip, c.now), afterDrop
+		case readErr != nil:
+			return s.errResp(44001, "", c.ip, c.now), afterDrop
+		}
+		c.raw, c.contentType = raw, r.Header.Get("Content-Type")
+	} else if ep.method == http.MethodPost {
 		if readErr != nil {
 			return s.errResp(40058, "", c.ip, c.now), afterDrop
 		}

@@ -39,10 +39,6 @@ func statusFor(u *user) int {
 // (known) department.
 const pendingDeptName = "其他（待设置部门）"
 
-// avatarURL resolves an avatar media id. media/upload is not emulated
-// yet, so no id can be valid: WeCom answers 40007 for an unknown one.
-func (s *Server) avatarURL(string) (string, int) { return "", 40007 }
-
 // maxBatchDelete is user/batchdelete's documented cap.
 const maxBatchDelete = 200
 
