@@ -37,6 +37,8 @@ type simFlags struct {
 	rejectUnicodeEscapes                  bool
 	listSizeLimit, badSecretBan           int
 	maxImage, maxVoice, maxVideo, maxFile int64
+	batchJobDuration                      time.Duration
+	replaceUserAbortAtSubmit              bool
 }
 
 func (a *app) simCommand() *cobra.Command {
@@ -92,6 +94,8 @@ func (f *simFlags) register(fl *pflag.FlagSet) {
 	fl.Int64Var(&f.maxVoice, "max-voice-bytes", 2<<20, "media/upload voice cap before 45001 (2 MB per the upload page; 45001's help text says 5 MB)")
 	fl.Int64Var(&f.maxVideo, "max-video-bytes", 10<<20, "media/upload video cap before 45001 (10 MB)")
 	fl.Int64Var(&f.maxFile, "max-file-bytes", 20<<20, "media/upload file cap before 45001 (20 MB)")
+	fl.DurationVar(&f.batchJobDuration, "batch-job-duration", 10*time.Second, "how long each batch/syncuser, replaceuser or replaceparty job runs (0 = done at submission; WeCom publishes no figure)")
+	fl.BoolVar(&f.replaceUserAbortAtSubmit, "replaceuser-abort-at-submit", false, "answer replaceuser's deletion guard (45026) at submission (default: the job stops and getresult answers 45026)")
 }
 
 // validate refuses flag values the emulator would otherwise silently
@@ -112,6 +116,8 @@ func (f simFlags) validate() error {
 		return errors.New("--dept-name-max, --max-user-departments and --max-direct-leaders must be positive")
 	case f.listSizeLimit < 0:
 		return errors.New("--list-size-limit must not be negative")
+	case f.batchJobDuration < 0:
+		return errors.New("--batch-job-duration must not be negative")
 	case f.maxImage <= 0 || f.maxVoice <= 0 || f.maxVideo <= 0 || f.maxFile <= 0:
 		return errors.New("--max-image-bytes, --max-voice-bytes, --max-video-bytes and --max-file-bytes must be positive")
 	}
@@ -139,7 +145,17 @@ func (f simFlags) options() wecomsim.Options {
 		AutoCreateDepartment: f.autoCreateDepartment, RejectUnicodeEscapes: f.rejectUnicodeEscapes,
 		ListSizeLimit: f.listSizeLimit, BadSecretBanThreshold: f.badSecretBan,
 		MaxImageBytes: f.maxImage, MaxVoiceBytes: f.maxVoice, MaxVideoBytes: f.maxVideo, MaxFileBytes: f.maxFile,
+		BatchJobDuration: batchJobDuration(f.batchJobDuration), ReplaceUserAbortAtSubmit: f.replaceUserAbortAtSubmit,
 	}
+}
+
+// batchJobDuration maps the flag's 0 ("done at submission") onto the
+// option, where 0 means the default and a negative value an instant job.
+func batchJobDuration(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func (a *app) serveSim(ctx context.Context, f simFlags) error {

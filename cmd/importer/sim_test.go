@@ -85,6 +85,13 @@ func TestSimFlagsOptions(t *testing.T) {
 		{nil, func(o wecomsim.Options) bool {
 			return o.MaxImageBytes == 10<<20 && o.MaxVoiceBytes == 2<<20 && o.MaxVideoBytes == 10<<20 && o.MaxFileBytes == 20<<20
 		}},
+		{nil, func(o wecomsim.Options) bool {
+			return o.BatchJobDuration == 10*time.Second && !o.ReplaceUserAbortAtSubmit
+		}},
+		{[]string{"--batch-job-duration", "2m", "--replaceuser-abort-at-submit"}, func(o wecomsim.Options) bool {
+			return o.BatchJobDuration == 2*time.Minute && o.ReplaceUserAbortAtSubmit
+		}},
+		{[]string{"--batch-job-duration", "0"}, func(o wecomsim.Options) bool { return o.BatchJobDuration < 0 }},
 		{[]string{"--max-image-bytes", "5242880", "--max-voice-bytes", "5242880", "--max-video-bytes", "7", "--max-file-bytes", "8"}, func(o wecomsim.Options) bool {
 			return o.MaxImageBytes == 5<<20 && o.MaxVoiceBytes == 5<<20 && o.MaxVideoBytes == 7 && o.MaxFileBytes == 8
 		}},
@@ -112,6 +119,7 @@ func TestSimFlagsRejected(t *testing.T) {
 		{"--token-ttl", "0s"},
 		{"--dept-name-max", "0"},
 		{"--max-file-bytes", "0"},
+		{"--batch-job-duration", "-1s"},
 	} {
 		code, _, _ := runCLI(t, append([]string{"sim", "--listen", "127.0.0.1:0"}, args...)...)
 		if code != exitUsage {

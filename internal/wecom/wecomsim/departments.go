@@ -370,12 +370,17 @@ func (s *Server) deptDelete(c *call) (map[string]any, int) {
 	case s.childCount(id) > 0:
 		return nil, 60006
 	}
+	s.removeDept(id)
+	return nil, 0
+}
+
+// removeDept deletes an empty department.
+func (s *Server) removeDept(id int) {
 	s.idx.removeDept(s.depts[id])
 	delete(s.depts, id)
 	if id == s.pendingID {
 		s.pendingID = 0
 	}
-	return nil, 0
 }
 
 // listScope resolves the optional ?id= of department/list and simplelist

@@ -14,7 +14,9 @@
 //     user/update, user/delete, user/batchdelete, user/simplelist,
 //     user/list, user/list_id, department/create, department/update,
 //     department/delete, department/list, department/simplelist and
-//     department/get, and media/upload (multipart, part "media").
+//     department/get, media/upload (multipart, part "media"), and the
+//     asynchronous imports batch/syncuser, batch/replaceuser,
+//     batch/replaceparty and batch/getresult (batch.go).
 //   - GET /sim/state: the Snapshot as JSON. Emulator-only, no token.
 //   - Go hooks for tests: Snapshot, Stats, CallLog, SetActivated,
 //     InvalidateTokens, InjectFaults, SaveFile, LoadFile. CallLog keeps
@@ -32,7 +34,9 @@
 //
 // Order of checks on a business call: scripted or random fault, HTTP
 // method, token (query string only), IP allow-list, rate limit, secret
-// capability, JSON body, then the endpoint's own rules.
+// capability, JSON body, then the endpoint's own rules. Before any of
+// them, batch jobs are brought up to the call's time: their rows due by
+// then are applied, so the call sees what they did.
 //
 // # Choices for facts the reference marks [?]
 //
@@ -61,6 +65,14 @@
 //	MaxVoiceBytes          2 MB      45001's help text (90313) says image 5 MB and voice 5 MB
 //	MaxVideoBytes          10 MB
 //	MaxFileBytes           20 MB
+//	BatchJobDuration       10 s      emulator time per batch job, rows applied evenly; jobs
+//	                                 run one after another; negative = done at submission
+//	ReplaceUserAbortAtSubmit false   replaceuser's guard (45026) stops the job when it starts
+//	                                 and getresult answers 45026; true answers it at
+//	                                 submission. The replaceuser page (90981) says the import
+//	                                 is aborted (中止导入) and the batch_job_result event
+//	                                 (96305) has a job-level ErrCode: both suit a job that
+//	                                 was accepted
 //	BadSecretBanThreshold  2000      wrong secrets per IP per hour before a 1 h gettoken ban
 //
 // ExtAttrNames is corp configuration rather than a [?] fact: the custom
@@ -142,6 +154,37 @@
 //	avatar_mediaid of a live non-image media      40007
 //	uploaded media                                kept in memory until it expires, never
 //	                                              in the state file
+//	batch: media_id absent / not a live file      40058 / 40007
+//	batch: empty file, no data rows, a required   40092 at submission; an empty required
+//	column missing                                cell is that row's own code (41009,
+//	                                              60112, 60127, 60129)
+//	batch: CSV encoding                           UTF-8 (BOM dropped), else GB18030
+//	batch: user columns                           by header text; unknown headers are
+//	                                              text extattr; 禁用 0/1 is enable 1/0;
+//	                                              性别 男/女 or 1/2; 是否部门内领导 0/1 or
+//	                                              是/否; lists split on ";" or "；"
+//	batch: empty cell in a present column         clears the field, except 所在部门 on an
+//	                                              update, 性别, 是否部门内领导, 排序, 禁用
+//	batch: a user row                             user/update if the userid exists, else
+//	                                              user/create with the job's to_invite;
+//	                                              non-numeric 所在部门 40066
+//	batch: a department row                       department/update if the id exists, else
+//	                                              department/create with that id; rows run
+//	                                              parents first; id missing or < 1 40058;
+//	                                              parent not a number 60004; the root's
+//	                                              row may rename it, never move it
+//	batch: replaceuser deletions                  after the last row; members the file
+//	                                              omits, the corp creator spared; the
+//	                                              guard counts them when the job starts
+//	batch: replaceparty deletions                 after the last row, deepest first, only
+//	                                              departments without members or children
+//	batch: result[]                               one entry per file row (deletions are
+//	                                              not listed); errmsg "ok" or the errcode's
+//	                                              text
+//	batch: callback                               accepted, never called
+//	batch: the last-5 rule                        counted by submission; a purged job that
+//	                                              is still running finishes its rows
+//	batch/getresult                               any secret; jobs are not in the state file
 //
 // fields.go holds one table of every writable member field and one of
 // every department field, each with its rules, their errcodes and the

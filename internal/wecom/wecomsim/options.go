@@ -155,6 +155,21 @@ type Options struct {
 	// 5 MB and voice 5 MB instead; set those to follow it.
 	MaxImageBytes, MaxVoiceBytes, MaxVideoBytes, MaxFileBytes int64
 
+	// BatchJobDuration is how long each batch/syncuser, replaceuser or
+	// replaceparty job runs on the injectable clock, its rows applied
+	// evenly over that time; jobs run one after another. 0 = 10 s;
+	// negative = each job is done by the time its submission is answered.
+	// WeCom publishes no figure.
+	BatchJobDuration time.Duration
+	// ReplaceUserAbortAtSubmit [?] says where replaceuser's deletion guard
+	// (45026) surfaces. false (default): the job is accepted and, when it
+	// starts, stops without applying anything; getresult then answers
+	// 45026. The replaceuser page says the system 中止导入 (aborts the
+	// import) and the batch_job_result event carries a job-level ErrCode,
+	// which only makes sense for a job that was accepted. true: the
+	// submission itself answers 45026 and no job exists.
+	ReplaceUserAbortAtSubmit bool
+
 	// Latency delays every /cgi-bin/ request (gettoken included), honouring
 	// the request context.
 	Latency time.Duration
@@ -239,6 +254,12 @@ func withDefaults(o Options) Options {
 		if *m.v <= 0 {
 			*m.v = m.def
 		}
+	}
+	switch {
+	case o.BatchJobDuration == 0:
+		o.BatchJobDuration = defaultBatchJobDuration
+	case o.BatchJobDuration < 0:
+		o.BatchJobDuration = 0
 	}
 	if o.ListSizeLimit < 0 {
 		o.ListSizeLimit = 0

@@ -43,7 +43,9 @@ type Server struct {
 
 	limits map[limitKey]*counter
 
-	media map[string]*media // by media_id
+	media   map[string]*media // by media_id
+	jobs    []*job            // unfinished jobs, and finished ones whose result is kept
+	jobByID map[string]*job   // every job ever submitted, purged ones included
 
 	script []int
 	rng    *rand.Rand
@@ -111,6 +113,7 @@ func New(opts Options) *Server {
 		tokenBan:  map[string]time.Time{},
 		limits:    map[limitKey]*counter{},
 		media:     map[string]*media{},
+		jobByID:   map[string]*job{},
 		rng:       rand.New(rand.NewSource(o.Seed)),
 		stats:     map[string]int{},
 	}
@@ -154,7 +157,11 @@ var endpoints = map[string]endpoint{
 	"department/simplelist": {method: http.MethodGet, okMsg: "ok", handle: (*Server).deptSimpleList},
 	"department/get":        {method: http.MethodGet, detail: true, okMsg: "ok", handle: (*Server).deptGet},
 	// The official sample answers an empty errmsg on success.
-	"media/upload": {method: http.MethodPost, multipart: true, okMsg: "", handle: (*Server).mediaUpload},
+	"media/upload":       {method: http.MethodPost, multipart: true, okMsg: "", handle: (*Server).mediaUpload},
+	"batch/syncuser":     {method: http.MethodPost, write: true, okMsg: "ok", handle: (*Server).batchSyncUser},
+	"batch/replaceuser":  {method: http.MethodPost, write: true, okMsg: "ok", handle: (*Server).batchReplaceUser},
+	"batch/replaceparty": {method: http.MethodPost, write: true, okMsg: "ok", handle: (*Server).batchReplaceParty},
+	"batch/getresult":    {method: http.MethodGet, okMsg: "ok", handle: (*Server).batchGetResult},
 }
 
 // call is one business request after authentication.
@@ -248,6 +255,7 @@ func apiKey(api string, underCGI bool, path string) string {
 // handler. Callers hold s.mu.
 func (s *Server) business(api string, ep endpoint, r *http.Request, raw []byte, readErr error, ip string, now time.Time) response {
 	c := &call{api: api, ip: ip, now: now, query: r.URL.Query()}
+	s.advanceJobs(now) // whatever the jobs did by now happened before this call
 	resp, applyThenDrop := s.decide(ep, c, r, raw, readErr)
 	if applyThenDrop {
 		resp.drop = true

@@ -58,10 +58,12 @@ type Snapshot struct {
 }
 
 // Snapshot copies the directory so tests can inspect it without racing
-// the server.
+// the server. Batch jobs are first brought up to the clock's time, so the
+// copy shows what they have applied by now.
 func (s *Server) Snapshot() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.advanceJobs(s.opts.Now())
 	return s.snapshotLocked()
 }
 
@@ -125,6 +127,7 @@ const stateVersion = 1
 // half-written state behind.
 func (s *Server) SaveFile(path string) error {
 	s.mu.Lock()
+	s.advanceJobs(s.opts.Now())
 	st := stateFile{Version: stateVersion, NextDeptID: s.nextDeptID, NextSeq: s.nextSeq, PendingID: s.pendingID}
 	snap := s.snapshotLocked()
 	st.Departments = snap.Departments
