@@ -39,6 +39,8 @@ type simFlags struct {
 	maxImage, maxVoice, maxVideo, maxFile int64
 	batchJobDuration                      time.Duration
 	replaceUserAbortAtSubmit              bool
+	extAttrNames                          []string
+	extAttrReplaceOnUpdate                bool
 }
 
 func (a *app) simCommand() *cobra.Command {
@@ -95,6 +97,8 @@ func (f *simFlags) register(fl *pflag.FlagSet) {
 	fl.Int64Var(&f.maxVideo, "max-video-bytes", 10<<20, "media/upload video cap before 45001 (10 MB)")
 	fl.Int64Var(&f.maxFile, "max-file-bytes", 20<<20, "media/upload file cap before 45001 (20 MB)")
 	fl.DurationVar(&f.batchJobDuration, "batch-job-duration", 10*time.Second, "how long each batch/syncuser, replaceuser or replaceparty job runs (0 = done at submission; WeCom publishes no figure)")
+	fl.StringSliceVar(&f.extAttrNames, "ext-attr-names", nil, "comma list of the custom attributes the emulated admin console defines; others are dropped silently (default: every name is defined)")
+	fl.BoolVar(&f.extAttrReplaceOnUpdate, "ext-attr-replace-on-update", false, "extattr on user/update replaces the stored list (default: merge by name, an empty value clears one)")
 	fl.BoolVar(&f.replaceUserAbortAtSubmit, "replaceuser-abort-at-submit", false, "answer replaceuser's deletion guard (45026) at submission (default: the job stops and getresult answers 45026)")
 }
 
@@ -146,6 +150,7 @@ func (f simFlags) options() wecomsim.Options {
 		ListSizeLimit: f.listSizeLimit, BadSecretBanThreshold: f.badSecretBan,
 		MaxImageBytes: f.maxImage, MaxVoiceBytes: f.maxVoice, MaxVideoBytes: f.maxVideo, MaxFileBytes: f.maxFile,
 		BatchJobDuration: batchJobDuration(f.batchJobDuration), ReplaceUserAbortAtSubmit: f.replaceUserAbortAtSubmit,
+		ExtAttrNames: f.extAttrNames, ExtAttrReplaceOnUpdate: f.extAttrReplaceOnUpdate,
 	}
 }
 

@@ -88,6 +88,10 @@ func TestSimFlagsOptions(t *testing.T) {
 		{nil, func(o wecomsim.Options) bool {
 			return o.BatchJobDuration == 10*time.Second && !o.ReplaceUserAbortAtSubmit
 		}},
+		{nil, func(o wecomsim.Options) bool { return o.ExtAttrNames == nil && !o.ExtAttrReplaceOnUpdate }},
+		{[]string{"--ext-attr-names", "工号,主页", "--ext-attr-replace-on-update"}, func(o wecomsim.Options) bool {
+			return reflect.DeepEqual(o.ExtAttrNames, []string{"工号", "主页"}) && o.ExtAttrReplaceOnUpdate
+		}},
 		{[]string{"--batch-job-duration", "2m", "--replaceuser-abort-at-submit"}, func(o wecomsim.Options) bool {
 			return o.BatchJobDuration == 2*time.Minute && o.ReplaceUserAbortAtSubmit
 		}},
