@@ -28,7 +28,7 @@ type simFlags struct {
 	seed                              int64
 	callLogLimit                      int
 
-	// Switches for facts the reference marks [?]; see wecomsim's doc.go.
+	// Switches for the facts docs/wecom.md §8 calls open; see wecomsim's doc.go.
 	newTokenEachFetch, expiresInRemaining bool
 	deptNameMax, maxUserDepartments       int
 	maxDirectLeaders, maxDepth            int

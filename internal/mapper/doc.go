@@ -4,7 +4,7 @@
 //
 // # Fields
 //
-// Config.Fields maps each member field WeCom accepts (wecom-api.md §2.1)
+// Config.Fields maps each member field WeCom accepts (docs/wecom.md §3)
 // to a source: a column, a const, or a template of columns ("{姓}{名}").
 // A value is produced as: raw cell (or const, or filled template) →
 // transforms in order → map (an unmapped non-empty value is the row error
@@ -29,7 +29,7 @@
 //
 // # Row rules
 //
-// Each row is checked against WeCom's own field rules (wecom-api.md §3) so
+// Each row is checked against WeCom's own field rules (docs/wecom.md §3) so
 // bad data never costs an API call. The checks run in a fixed order and
 // only the first failure is reported, so a row's reject is the same on
 // every run: source problem (ragged_row, invalid_encoding) → userid →

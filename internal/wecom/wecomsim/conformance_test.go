@@ -11,8 +11,9 @@ import (
 )
 
 // This file is the one place where a reader sees each rule of
-// /work/shared/wecom-api.md §3–§7 next to the errcode the emulator answers
-// for it. Every row runs over HTTP against a fresh emulator. Rules whose
+// docs/wecom.md §3–§7 next to the errcode the emulator answers for it;
+// [?] after a section marks a fact that page calls open, answered as
+// doc.go's switch or choice says. Every row runs over HTTP against a fresh emulator. Rules whose
 // answer is a success (partial update, list order, stripping) are listed
 // with errcode 0 and check their effect. fields_test.go walks the field
 // tables of fields.go rule by rule; batch_test.go and media_test.go go
@@ -23,7 +24,7 @@ import (
 
 // conformanceRule is one rule and the answer it must produce.
 type conformanceRule struct {
-	ref  string // where the rule is stated in the reference
+	ref  string // where docs/wecom.md states the rule
 	rule string
 	want int // errcode; for a bare HTTP answer, the status (see status)
 	// status is the HTTP status the rule answers with; 0 means 200 with

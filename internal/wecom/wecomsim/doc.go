@@ -1,7 +1,7 @@
 // Package wecomsim is an in-memory emulator of the WeCom (企业微信)
 // server-side contacts API, faithful enough that the hrfeed client can be
 // tested against it instead of the unreachable real service. It follows
-// /work/shared/wecom-api.md (the "reference"), §7 in particular.
+// docs/wecom.md, the WeCom facts this project depends on, §7 in particular.
 //
 // It is not a stub: every documented rule is enforced with its documented
 // errcode, so a client bug that the real service would reject is rejected
@@ -38,9 +38,11 @@
 // them, batch jobs are brought up to the call's time: their rows due by
 // then are applied, so the call sees what they did.
 //
-// # Choices for facts the reference marks [?]
+// # Choices for facts docs/wecom.md calls open
 //
-// Switches (Options fields) and their defaults:
+// [?] in this package marks a fact that docs/wecom.md tags open: the
+// official pages disagree or say nothing. §8 there names the sources of
+// each. Switches (Options fields) and their defaults:
 //
 //	Option                 Default   Meaning
 //	NewTokenEachFetch      false     repeat gettoken in the window returns the same token
@@ -83,7 +85,7 @@
 // The rate-limit thresholds (CorpPerMinute 10000, CorpPerHour 150000,
 // IPPerMinute 20000, IPPerHour 600000) are the 2023 documented figures,
 // configurable because WeCom changes them. `importer sim` has a flag for
-// each switch. conformance_test.go lists every rule of reference §3–§7
+// each switch. conformance_test.go lists every rule of docs/wecom.md §3–§7
 // with the errcode the emulator answers for it.
 //
 // Fixed choices (emulator-specific; change here if the live service is

@@ -1,7 +1,7 @@
 package wecomsim
 
-// errTexts are the English errmsg heads. Where a capture exists (§0 of the
-// reference) the text is production's; the rest are paraphrases in the
+// errTexts are the English errmsg heads. Where a capture exists
+// (docs/wecom.md §0) the text is production's; the rest are paraphrases in the
 // same terse style. None may ever include caller input.
 var errTexts = map[int]string{
 	-1:     "system busy",

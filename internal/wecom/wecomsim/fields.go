@@ -7,7 +7,7 @@ import (
 )
 
 // Official pages the field rules come from, as paths under
-// https://developer.work.weixin.qq.com/document/path/. docs/wecom.md §4
+// https://developer.work.weixin.qq.com/document/path/. docs/wecom.md §3
 // restates every rule in this project's words.
 const (
 	pageUserCreate = "90195"

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// SecretKind is what a corpsecret is allowed to do; see reference §1.3.
+// SecretKind is what a corpsecret is allowed to do; see docs/wecom.md §1.3.
 type SecretKind int
 
 const (
