@@ -221,6 +221,7 @@ var memberFields = []memberField{
 			{"text value at most 64 UTF-8 characters", 40058, pageEmulator},
 			{"web url starts with http:// or https://; title at most 12 characters; url and title both set or both empty", 40058, pageEmulator},
 			{"names not registered in the admin console (ExtAttrNames) are dropped silently", 0, pageUserCreate},
+			{`user/get shows {"attrs":[]} for a member without attributes`, 0, pageUserGet},
 		},
 		parse: func(raw json.RawMessage, in *userInput) int {
 			attrs, present, code := parseExtAttrObject(raw)
