@@ -28,7 +28,7 @@ type simFlags struct {
 	seed                              int64
 	callLogLimit                      int
 
-	// Switches for facts the reference marks [?]; see wecomsim's doc.go.
+	// Switches for the facts docs/wecom.md §8 calls open; see wecomsim's doc.go.
 	newTokenEachFetch, expiresInRemaining bool
 	deptNameMax, maxUserDepartments       int
 	maxDirectLeaders, maxDepth            int
@@ -36,6 +36,11 @@ type simFlags struct {
 	autoCreateDepartment                  bool
 	rejectUnicodeEscapes                  bool
 	listSizeLimit, badSecretBan           int
+	maxImage, maxVoice, maxVideo, maxFile int64
+	batchJobDuration                      time.Duration
+	replaceUserAbortAtSubmit              bool
+	extAttrNames                          []string
+	extAttrReplaceOnUpdate                bool
 }
 
 func (a *app) simCommand() *cobra.Command {
@@ -79,7 +84,7 @@ func (f *simFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.expiresInRemaining, "expires-in-remaining", false, "answer expires_in with the token's remaining life (default: always the full TTL)")
 	fl.IntVar(&f.deptNameMax, "dept-name-max", 64, "department name limit in characters (64, or 32 per the Jan-2023 YAML)")
 	fl.IntVar(&f.maxUserDepartments, "max-user-departments", 100, "departments per member before 60110 (100, or the older 20)")
-	fl.IntVar(&f.maxDirectLeaders, "max-direct-leaders", 5, "direct_leader entries per member before 60257 (5, or 1 per 2025 doc copies)")
+	fl.IntVar(&f.maxDirectLeaders, "max-direct-leaders", 1, "direct_leader entries per member before 60257 (1 per today's create/update/get pages, or 5 per older pages and 60257's text)")
 	fl.IntVar(&f.maxDepth, "max-depth", 15, "deepest department level, root = 1 (-1 = unlimited)")
 	fl.IntVar(&f.maxDepartments, "max-departments", 30000, "departments in the corp, root included (-1 = unlimited)")
 	fl.IntVar(&f.maxNodesPerDept, "max-nodes-per-dept", 30000, "direct sub-departments plus members of one department (-1 = unlimited)")
@@ -87,6 +92,14 @@ func (f *simFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.rejectUnicodeEscapes, "reject-unicode-escapes", false, "answer 40033 to a JSON body holding a \\uXXXX escape (default: stored verbatim)")
 	fl.IntVar(&f.listSizeLimit, "list-size-limit", 0, "answer 45029 to user/list with fetch_child=1 returning more members than this (0 = off)")
 	fl.IntVar(&f.badSecretBan, "bad-secret-ban", 0, "wrong-secret gettokens per IP per hour before a 1 h ban (0 = 2,000; -1 = never)")
+	fl.Int64Var(&f.maxImage, "max-image-bytes", 10<<20, "media/upload image cap before 45001 (10 MB per the upload page; 45001's help text says 5 MB)")
+	fl.Int64Var(&f.maxVoice, "max-voice-bytes", 2<<20, "media/upload voice cap before 45001 (2 MB per the upload page; 45001's help text says 5 MB)")
+	fl.Int64Var(&f.maxVideo, "max-video-bytes", 10<<20, "media/upload video cap before 45001 (10 MB)")
+	fl.Int64Var(&f.maxFile, "max-file-bytes", 20<<20, "media/upload file cap before 45001 (20 MB)")
+	fl.DurationVar(&f.batchJobDuration, "batch-job-duration", 10*time.Second, "how long each batch/syncuser, replaceuser or replaceparty job runs (0 = done at submission; WeCom publishes no figure)")
+	fl.StringSliceVar(&f.extAttrNames, "ext-attr-names", nil, "comma list of the custom attributes the emulated admin console defines; others are dropped silently (default: every name is defined)")
+	fl.BoolVar(&f.extAttrReplaceOnUpdate, "ext-attr-replace-on-update", false, "extattr on user/update replaces the stored list (default: merge by name, an empty value clears one)")
+	fl.BoolVar(&f.replaceUserAbortAtSubmit, "replaceuser-abort-at-submit", false, "answer replaceuser's deletion guard (45026) at submission (default: the job stops and getresult answers 45026)")
 }
 
 // validate refuses flag values the emulator would otherwise silently
@@ -107,6 +120,10 @@ func (f simFlags) validate() error {
 		return errors.New("--dept-name-max, --max-user-departments and --max-direct-leaders must be positive")
 	case f.listSizeLimit < 0:
 		return errors.New("--list-size-limit must not be negative")
+	case f.batchJobDuration < 0:
+		return errors.New("--batch-job-duration must not be negative")
+	case f.maxImage <= 0 || f.maxVoice <= 0 || f.maxVideo <= 0 || f.maxFile <= 0:
+		return errors.New("--max-image-bytes, --max-voice-bytes, --max-video-bytes and --max-file-bytes must be positive")
 	}
 	return nil
 }
@@ -131,7 +148,19 @@ func (f simFlags) options() wecomsim.Options {
 		MaxDepartments: f.maxDepartments, MaxNodesPerDept: f.maxNodesPerDept,
 		AutoCreateDepartment: f.autoCreateDepartment, RejectUnicodeEscapes: f.rejectUnicodeEscapes,
 		ListSizeLimit: f.listSizeLimit, BadSecretBanThreshold: f.badSecretBan,
+		MaxImageBytes: f.maxImage, MaxVoiceBytes: f.maxVoice, MaxVideoBytes: f.maxVideo, MaxFileBytes: f.maxFile,
+		BatchJobDuration: batchJobDuration(f.batchJobDuration), ReplaceUserAbortAtSubmit: f.replaceUserAbortAtSubmit,
+		ExtAttrNames: f.extAttrNames, ExtAttrReplaceOnUpdate: f.extAttrReplaceOnUpdate,
 	}
+}
+
+// batchJobDuration maps the flag's 0 ("done at submission") onto the
+// option, where 0 means the default and a negative value an instant job.
+func batchJobDuration(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func (a *app) serveSim(ctx context.Context, f simFlags) error {

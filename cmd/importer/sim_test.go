@@ -41,7 +41,7 @@ func TestSimFlagsOptions(t *testing.T) {
 		{nil, func(o wecomsim.Options) bool {
 			return o.CorpID == "ww-demo" && len(o.Secrets) == 1 && o.Secrets[0].Kind == wecomsim.SyncEdit &&
 				o.TokenTTL == 2*time.Hour && o.ExpiredCode == 42001 && o.DeptNameMax == 64 &&
-				o.MaxUserDepartments == 100 && o.MaxDirectLeaders == 5 && o.MaxDepth == 15 &&
+				o.MaxUserDepartments == 100 && o.MaxDirectLeaders == 1 && o.MaxDepth == 15 &&
 				reflect.DeepEqual(o.FailCodes, []int{-1}) && o.Seed == 1
 		}},
 		{[]string{"--corp-id", "ww-x", "--secret", "s1"}, func(o wecomsim.Options) bool {
@@ -70,8 +70,8 @@ func TestSimFlagsOptions(t *testing.T) {
 		{[]string{"--new-token-each-fetch", "--expires-in-remaining"}, func(o wecomsim.Options) bool {
 			return o.NewTokenEachFetch && o.ExpiresInRemaining
 		}},
-		{[]string{"--dept-name-max", "32", "--max-user-departments", "20", "--max-direct-leaders", "1", "--max-depth", "4"}, func(o wecomsim.Options) bool {
-			return o.DeptNameMax == 32 && o.MaxUserDepartments == 20 && o.MaxDirectLeaders == 1 && o.MaxDepth == 4
+		{[]string{"--dept-name-max", "32", "--max-user-departments", "20", "--max-direct-leaders", "5", "--max-depth", "4"}, func(o wecomsim.Options) bool {
+			return o.DeptNameMax == 32 && o.MaxUserDepartments == 20 && o.MaxDirectLeaders == 5 && o.MaxDepth == 4
 		}},
 		{[]string{"--max-departments", "50", "--max-nodes-per-dept", "-1"}, func(o wecomsim.Options) bool {
 			return o.MaxDepartments == 50 && o.MaxNodesPerDept == -1
@@ -81,6 +81,23 @@ func TestSimFlagsOptions(t *testing.T) {
 		}},
 		{[]string{"--list-size-limit", "10", "--bad-secret-ban", "-1"}, func(o wecomsim.Options) bool {
 			return o.ListSizeLimit == 10 && o.BadSecretBanThreshold == -1
+		}},
+		{nil, func(o wecomsim.Options) bool {
+			return o.MaxImageBytes == 10<<20 && o.MaxVoiceBytes == 2<<20 && o.MaxVideoBytes == 10<<20 && o.MaxFileBytes == 20<<20
+		}},
+		{nil, func(o wecomsim.Options) bool {
+			return o.BatchJobDuration == 10*time.Second && !o.ReplaceUserAbortAtSubmit
+		}},
+		{nil, func(o wecomsim.Options) bool { return o.ExtAttrNames == nil && !o.ExtAttrReplaceOnUpdate }},
+		{[]string{"--ext-attr-names", "工号,主页", "--ext-attr-replace-on-update"}, func(o wecomsim.Options) bool {
+			return reflect.DeepEqual(o.ExtAttrNames, []string{"工号", "主页"}) && o.ExtAttrReplaceOnUpdate
+		}},
+		{[]string{"--batch-job-duration", "2m", "--replaceuser-abort-at-submit"}, func(o wecomsim.Options) bool {
+			return o.BatchJobDuration == 2*time.Minute && o.ReplaceUserAbortAtSubmit
+		}},
+		{[]string{"--batch-job-duration", "0"}, func(o wecomsim.Options) bool { return o.BatchJobDuration < 0 }},
+		{[]string{"--max-image-bytes", "5242880", "--max-voice-bytes", "5242880", "--max-video-bytes", "7", "--max-file-bytes", "8"}, func(o wecomsim.Options) bool {
+			return o.MaxImageBytes == 5<<20 && o.MaxVoiceBytes == 5<<20 && o.MaxVideoBytes == 7 && o.MaxFileBytes == 8
 		}},
 	}
 	for _, tc := range cases {
@@ -105,6 +122,8 @@ func TestSimFlagsRejected(t *testing.T) {
 		{"--fail-codes", "-1,x"},
 		{"--token-ttl", "0s"},
 		{"--dept-name-max", "0"},
+		{"--max-file-bytes", "0"},
+		{"--batch-job-duration", "-1s"},
 	} {
 		code, _, _ := runCLI(t, append([]string{"sim", "--listen", "127.0.0.1:0"}, args...)...)
 		if code != exitUsage {

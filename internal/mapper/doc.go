@@ -4,9 +4,10 @@
 //
 // # Fields
 //
-// Config.Fields maps each member field WeCom accepts (the text fields of
-// the member table in internal/member, and userid, enable, is_leader,
-// order, main_department, direct_leader, to_invite) to a source: a column, a const, or a template of columns ("{姓}{名}").
+// Config.Fields maps each member field WeCom accepts (docs/wecom.md §3:
+// the text fields of the member table in internal/member, and userid,
+// enable, is_leader, order, main_department, direct_leader, to_invite) to
+// a source: a column, a const, or a template of columns ("{姓}{名}").
 // A value is produced as: raw cell (or const, or filled template) →
 // transforms in order → map (an unmapped non-empty value is the row error
 // "unmapped_value") → default when still empty. The default is taken
@@ -31,8 +32,9 @@
 //
 // # Row rules
 //
-// Each row is checked against WeCom's own field rules (the member table's
-// checks for the text fields) so bad data never costs an API call. The checks run in a fixed order and
+// Each row is checked against WeCom's own field rules (docs/wecom.md §3;
+// the member table's checks for the text fields) so bad data never costs
+// an API call. The checks run in a fixed order and
 // only the first failure is reported, so a row's reject is the same on
 // every run: source problem (ragged_row, invalid_encoding) → userid →
 // status → name, alias, mobile, email, biz_mail, position, gender,

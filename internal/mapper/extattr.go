@@ -63,7 +63,7 @@ func (a *AttrSource) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // ExtAttr is one entry of a member's extattr.attrs, in WeCom's wire shape
-// (wecom-api.md §3) so it can move into wecom.User unchanged.
+// (docs/wecom.md §3) so it can move into wecom.User unchanged.
 type ExtAttr struct {
 	Type int         `json:"type"` // AttrTypeText or AttrTypeWeb
 	Name string      `json:"name"`
@@ -107,7 +107,7 @@ type ExtAttrWeb struct {
 	Title string `json:"title"`
 }
 
-// WeCom's extattr limits (wecom-api.md §3).
+// WeCom's extattr limits (docs/wecom.md §3).
 const (
 	maxAttrTextChars  = 64
 	maxAttrTitleChars = 12

@@ -53,7 +53,7 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("wecom %s: errcode %d: %s", e.API, e.Code, e.Msg)
 }
 
-// Class classifies the errcode per the reference's action table.
+// Class classifies the errcode per docs/wecom.md §4's action table.
 func (e *APIError) Class() Class { return ClassifyCode(e.API, e.Code) }
 
 // ClassifyCode maps an errcode to its class. 40001 is a config error on

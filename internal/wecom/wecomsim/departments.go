@@ -1,6 +1,7 @@
 package wecomsim
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 )
@@ -116,132 +117,242 @@ func (s *Server) allocDeptID() int {
 	return id
 }
 
+// deptField is one writable field of department/create and
+// department/update; like memberFields, the table drives parsing and the
+// single-field checks, and fields_test.go walks it over HTTP. Rules that
+// involve other departments (parent, siblings, caps) are enforced by
+// createDept and updateDept and listed here with their codes.
+type deptField struct {
+	name, typ string
+	use       fieldUse
+	page      string
+	rules     []fieldRule
+	parse     func(raw json.RawMessage, in *deptInput) int
+	check     func(s *Server, in *deptInput) int
+}
+
+// deptInput is a decoded department body; nil means absent.
+type deptInput struct {
+	name, nameEn *string
+	parent       *int
+	order, id    *int64
+}
+
+var deptFields = []deptField{
+	{
+		name: "name", typ: "string", use: onBoth, page: pageDeptCreate,
+		rules: []fieldRule{
+			{"required on create", 60001, pageEmulator},
+			{"1 to DeptNameMax characters (default 64)", 60001, pageErrcodes},
+			{`none of \ : * ? " < > | ｜`, 60009, pageErrcodes},
+			{"unique among its siblings (exact comparison)", 60008, pageErrcodes},
+		},
+		parse: func(raw json.RawMessage, in *deptInput) int { return decodeOr40058(raw, &in.name) },
+		check: func(s *Server, in *deptInput) int {
+			if in.name == nil {
+				return 0
+			}
+			return checkDeptName(*in.name, s.opts.DeptNameMax)
+		},
+	},
+	{
+		name: "name_en", typ: "string", use: onBoth, page: pageDeptCreate,
+		rules: []fieldRule{
+			{"the name rules when not empty (length)", 60001, pageErrcodes},
+			{"the name rules when not empty (characters)", 60009, pageErrcodes},
+		},
+		parse: func(raw json.RawMessage, in *deptInput) int { return decodeOr40058(raw, &in.nameEn) },
+		check: func(s *Server, in *deptInput) int {
+			if in.nameEn == nil || *in.nameEn == "" {
+				return 0
+			}
+			return checkDeptName(*in.nameEn, s.opts.DeptNameMax)
+		},
+	},
+	{
+		name: "parentid", typ: "int", use: onBoth, page: pageDeptCreate,
+		rules: []fieldRule{
+			{"an existing department; required on create", 60004, pageErrcodes},
+			{"on update, neither the department itself nor a descendant", 60010, pageErrcodes},
+			{"the new level within MaxDepth (default 15, root = 1)", capExceeded, pageEmulator},
+		},
+		parse: func(raw json.RawMessage, in *deptInput) int { return decodeOr40058(raw, &in.parent) },
+	},
+	{
+		name: "order", typ: "int", use: onBoth, page: pageDeptCreate,
+		rules: []fieldRule{{"in [0, 2^32)", 40058, pageEmulator}},
+		parse: func(raw json.RawMessage, in *deptInput) int { return decodeOr40058(raw, &in.order) },
+		check: func(_ *Server, in *deptInput) int {
+			if in.order != nil && (*in.order < 0 || *in.order > math.MaxUint32) {
+				return 40058
+			}
+			return 0
+		},
+	},
+	{
+		name: "id", typ: "int", use: onBoth, page: pageDeptCreate,
+		rules: []fieldRule{
+			{"on create, optional: a 32-bit id above 1", 40058, pageEmulator},
+			{"on create, not the root and not an id in use", 60008, pageErrcodes},
+			{"on update, required", 40058, pageEmulator},
+			{"on update, an existing department", 60003, pageDeptUpdate},
+		},
+		parse: func(raw json.RawMessage, in *deptInput) int { return decodeOr40058(raw, &in.id) },
+	},
+}
+
+func parseDeptInput(body map[string]json.RawMessage) (*deptInput, int) {
+	in := &deptInput{}
+	for i := range deptFields {
+		f := &deptFields[i]
+		if raw, ok := body[f.name]; ok && !isNull(raw) {
+			if code := f.parse(raw, in); code != 0 {
+				return nil, code
+			}
+		}
+	}
+	return in, 0
+}
+
+func (s *Server) checkDeptInput(in *deptInput) int {
+	for i := range deptFields {
+		if f := &deptFields[i]; f.check != nil {
+			if code := f.check(s, in); code != 0 {
+				return code
+			}
+		}
+	}
+	return 0
+}
+
 func (s *Server) deptCreate(c *call) (map[string]any, int) {
-	var (
-		name, nameEn string
-		parent       int
-		order, id    int64
-	)
-	hasName, ok1 := getField(c.body, "name", &name)
-	hasEn, ok2 := getField(c.body, "name_en", &nameEn)
-	_, ok3 := getField(c.body, "parentid", &parent)
-	_, ok4 := getField(c.body, "order", &order)
-	hasID, ok5 := getField(c.body, "id", &id)
-	c.target = name
-	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
-		return nil, 40058
-	}
-	if !hasName {
-		return nil, 60001
-	}
-	if code := checkDeptName(name, s.opts.DeptNameMax); code != 0 {
+	id, code := s.createDept(c.body, &c.target)
+	if code != 0 {
 		return nil, code
 	}
-	if hasEn && nameEn != "" {
-		if code := checkDeptName(nameEn, s.opts.DeptNameMax); code != 0 {
-			return nil, code
-		}
+	return map[string]any{"id": id}, 0
+}
+
+// createDept is department/create's effect on a decoded body, shared with
+// batch/replaceparty. target receives the name once it is known.
+func (s *Server) createDept(body map[string]json.RawMessage, target *string) (int, int) {
+	in, code := parseDeptInput(body)
+	if code != 0 {
+		return 0, code
 	}
-	if order < 0 || order > math.MaxUint32 {
-		return nil, 40058
+	if in.name == nil {
+		return 0, 60001
 	}
-	if hasID && id != 0 {
+	*target = *in.name
+	if code := s.checkDeptInput(in); code != 0 {
+		return 0, code
+	}
+	var id int64
+	if in.id != nil {
+		id = *in.id
+	}
+	if id != 0 {
 		if id < 0 || id > math.MaxInt32 {
-			return nil, 40058
+			return 0, 40058
 		}
 		if s.depts[int(id)] != nil { // includes id 1, the root
-			return nil, 60008
+			return 0, 60008
 		}
 	}
-	// A missing parentid decodes as 0, which no department has.
+	parent := 0
+	if in.parent != nil {
+		parent = *in.parent
+	}
+	// A missing parentid is 0, which no department has.
 	if s.depts[parent] == nil {
-		return nil, 60004
+		return 0, 60004
 	}
 	if s.opts.MaxDepth != unlimited && s.depthOf(parent)+1 > s.opts.MaxDepth {
-		return nil, capExceeded
+		return 0, capExceeded
 	}
-	if s.siblingNameTaken(parent, name, 0) {
-		return nil, 60008
+	if s.siblingNameTaken(parent, *in.name, 0) {
+		return 0, 60008
 	}
 	if s.opts.MaxDepartments != unlimited && len(s.depts)+1 > s.opts.MaxDepartments {
-		return nil, capExceeded
+		return 0, capExceeded
 	}
 	if s.nodesFull(parent) {
-		return nil, capExceeded
+		return 0, capExceeded
 	}
 	newID := int(id)
 	if newID == 0 {
 		newID = s.allocDeptID()
 	}
-	s.putDept(&dept{SnapDept{ID: newID, Name: name, NameEn: nameEn, ParentID: parent, Order: uint32(order)}})
-	return map[string]any{"id": newID}, 0
+	d := SnapDept{ID: newID, Name: *in.name, ParentID: parent}
+	if in.nameEn != nil {
+		d.NameEn = *in.nameEn
+	}
+	if in.order != nil {
+		d.Order = uint32(*in.order)
+	}
+	s.putDept(&dept{d})
+	return newID, 0
 }
 
 func (s *Server) deptUpdate(c *call) (map[string]any, int) {
-	var (
-		id, parent   int
-		name, nameEn string
-		order        int64
-	)
-	hasID, ok1 := getField(c.body, "id", &id)
-	hasName, ok2 := getField(c.body, "name", &name)
-	hasEn, ok3 := getField(c.body, "name_en", &nameEn)
-	hasParent, ok4 := getField(c.body, "parentid", &parent)
-	hasOrder, ok5 := getField(c.body, "order", &order)
-	if hasID {
-		c.target = strconv.Itoa(id)
+	return nil, s.updateDept(c.body, &c.target)
+}
+
+// updateDept is department/update's effect on a decoded body, shared with
+// batch/replaceparty.
+func (s *Server) updateDept(body map[string]json.RawMessage, target *string) int {
+	in, code := parseDeptInput(body)
+	if in != nil && in.id != nil {
+		*target = strconv.FormatInt(*in.id, 10)
 	}
-	if !(ok1 && ok2 && ok3 && ok4 && ok5) || !hasID {
-		return nil, 40058
+	if code != 0 {
+		return code
 	}
-	d := s.depts[id]
-	if d == nil {
-		return nil, 60003
+	if in.id == nil {
+		return 40058
 	}
+	d := s.depts[int(*in.id)]
+	if *in.id < 0 || *in.id > math.MaxInt32 || d == nil {
+		return 60003
+	}
+	if code := s.checkDeptInput(in); code != 0 {
+		return code
+	}
+	id := d.ID
 	next := *d
-	if hasName {
-		if code := checkDeptName(name, s.opts.DeptNameMax); code != 0 {
-			return nil, code
-		}
-		next.Name = name
+	if in.name != nil {
+		next.Name = *in.name
 	}
-	if hasEn {
-		if nameEn != "" {
-			if code := checkDeptName(nameEn, s.opts.DeptNameMax); code != 0 {
-				return nil, code
-			}
-		}
-		next.NameEn = nameEn
+	if in.nameEn != nil {
+		next.NameEn = *in.nameEn
 	}
-	if hasOrder {
-		if order < 0 || order > math.MaxUint32 {
-			return nil, 40058
-		}
-		next.Order = uint32(order)
+	if in.order != nil {
+		next.Order = uint32(*in.order)
 	}
-	if hasParent && parent != d.ParentID {
+	if in.parent != nil && *in.parent != d.ParentID {
+		parent := *in.parent
 		if s.depts[parent] == nil {
-			return nil, 60004
+			return 60004
 		}
 		if s.isWithin(parent, id) {
-			return nil, 60010
+			return 60010
 		}
 		if s.opts.MaxDepth != unlimited && s.depthOf(parent)+s.subtreeHeight(id) > s.opts.MaxDepth {
-			return nil, capExceeded
+			return capExceeded
 		}
 		if s.nodesFull(parent) {
-			return nil, capExceeded
+			return capExceeded
 		}
 		next.ParentID = parent
 	}
 	if id != 1 && (next.Name != d.Name || next.ParentID != d.ParentID) &&
 		s.siblingNameTaken(next.ParentID, next.Name, id) {
-		return nil, 60008
+		return 60008
 	}
 	s.idx.removeDept(d)
 	d.SnapDept = next.SnapDept
 	s.idx.addDept(d)
-	return nil, 0
+	return 0
 }
 
 func (s *Server) deptDelete(c *call) (map[string]any, int) {
@@ -259,12 +370,17 @@ func (s *Server) deptDelete(c *call) (map[string]any, int) {
 	case s.childCount(id) > 0:
 		return nil, 60006
 	}
+	s.removeDept(id)
+	return nil, 0
+}
+
+// removeDept deletes an empty department.
+func (s *Server) removeDept(id int) {
 	s.idx.removeDept(s.depts[id])
 	delete(s.depts, id)
 	if id == s.pendingID {
 		s.pendingID = 0
 	}
-	return nil, 0
 }
 
 // listScope resolves the optional ?id= of department/list and simplelist

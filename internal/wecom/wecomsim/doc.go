@@ -1,7 +1,7 @@
 // Package wecomsim is an in-memory emulator of the WeCom (企业微信)
 // server-side contacts API, faithful enough that the hrfeed client can be
 // tested against it instead of the unreachable real service. It follows
-// /work/shared/wecom-api.md (the "reference"), §7 in particular.
+// docs/wecom.md, the WeCom facts this project depends on, §7 in particular.
 //
 // It is not a stub: every documented rule is enforced with its documented
 // errcode, so a client bug that the real service would reject is rejected
@@ -14,7 +14,9 @@
 //     user/update, user/delete, user/batchdelete, user/simplelist,
 //     user/list, user/list_id, department/create, department/update,
 //     department/delete, department/list, department/simplelist and
-//     department/get.
+//     department/get, media/upload (multipart, part "media"), and the
+//     asynchronous imports batch/syncuser, batch/replaceuser,
+//     batch/replaceparty and batch/getresult (batch.go).
 //   - GET /sim/state: the Snapshot as JSON. Emulator-only, no token.
 //   - Go hooks for tests: Snapshot, Stats, CallLog, SetActivated,
 //     InvalidateTokens, InjectFaults, SaveFile, LoadFile. CallLog keeps
@@ -32,11 +34,15 @@
 //
 // Order of checks on a business call: scripted or random fault, HTTP
 // method, token (query string only), IP allow-list, rate limit, secret
-// capability, JSON body, then the endpoint's own rules.
+// capability, JSON body, then the endpoint's own rules. Before any of
+// them, batch jobs are brought up to the call's time: their rows due by
+// then are applied, so the call sees what they did.
 //
-// # Choices for facts the reference marks [?]
+// # Choices for facts docs/wecom.md calls open
 //
-// Switches (Options fields) and their defaults:
+// [?] in this package marks a fact that docs/wecom.md tags open: the
+// official pages disagree or say nothing. §8 there names the sources of
+// each. Switches (Options fields) and their defaults:
 //
 //	Option                 Default   Meaning
 //	NewTokenEachFetch      false     repeat gettoken in the window returns the same token
@@ -44,19 +50,42 @@
 //	ExpiredCode            42001     code for an expired token; 40014 selectable
 //	DeptNameMax            64        department name limit in characters; 32 selectable
 //	MaxUserDepartments     100       department[] cap per member (60110); 20 selectable
-//	MaxDirectLeaders       5         direct_leader[] cap (60257); 1 selectable
+//	MaxDirectLeaders       1         direct_leader[] cap (60257): today's pages 90195, 90196,
+//	                                 90197 say 1; 5 selectable, as older pages and 60257's
+//	                                 text in the errcode list (90313) say
 //	MaxDepth               15        tree depth, root = level 1
 //	MaxDepartments         30000     departments in the corp, root included
 //	MaxNodesPerDept        30000     direct sub-departments + members of one department
 //	AutoCreateDepartment   false     strict: missing dept 60127, unknown dept 60123
 //	RejectUnicodeEscapes   false     \uXXXX in a JSON body is stored, not refused with 40033
+//	ExtAttrReplaceOnUpdate false     extattr on update merges by name (an empty value clears
+//	                                 one); true replaces the list. The update page (90197)
+//	                                 is silent; the create page's "url and title both empty
+//	                                 clears the attribute" only makes sense for a merge
 //	ListSizeLimit          0 (off)   user/list fetch_child=1 above this many members: 45029
+//	MaxImageBytes          10 MB     media/upload caps (45001) per the upload page (90253);
+//	MaxVoiceBytes          2 MB      45001's help text (90313) says image 5 MB and voice 5 MB
+//	MaxVideoBytes          10 MB
+//	MaxFileBytes           20 MB
+//	BatchJobDuration       10 s      emulator time per batch job, rows applied evenly; jobs
+//	                                 run one after another; negative = done at submission
+//	ReplaceUserAbortAtSubmit false   replaceuser's guard (45026) stops the job when it starts
+//	                                 and getresult answers 45026; true answers it at
+//	                                 submission. The replaceuser page (90981) says the import
+//	                                 is aborted (中止导入) and the batch_job_result event
+//	                                 (96305) has a job-level ErrCode: both suit a job that
+//	                                 was accepted
 //	BadSecretBanThreshold  2000      wrong secrets per IP per hour before a 1 h gettoken ban
+//
+// ExtAttrNames is corp configuration rather than a [?] fact: the custom
+// attributes the emulated admin console defines. nil (default) defines
+// every name; with a list, other names are dropped silently as the pages
+// say.
 //
 // The rate-limit thresholds (CorpPerMinute 10000, CorpPerHour 150000,
 // IPPerMinute 20000, IPPerHour 600000) are the 2023 documented figures,
 // configurable because WeCom changes them. `importer sim` has a flag for
-// each switch. conformance_test.go lists every rule of reference §3–§7
+// each switch. conformance_test.go lists every rule of docs/wecom.md §3–§7
 // with the errcode the emulator answers for it.
 //
 // Fixed choices (emulator-specific; change here if the live service is
@@ -103,6 +132,67 @@
 //	                                              each by order desc then creation asc,
 //	                                              each member listed once
 //	deleting a member                             also removes it from direct_leader[]
+//	department as a string ("1" or ["1"])         41019 (its help text); other shapes 40058
+//	extattr / external_profile shape or length    40058 (real code undocumented)
+//	extattr {"attrs":null}                        absent (SDKs send it for "nothing")
+//	attribute with an empty value                 clears it (text "", web url and title
+//	                                              "", miniprogram appid "")
+//	external_profile on update                    keys sent replace, keys absent stay;
+//	                                              external_attr replaces the whole list
+//	nickname                                      external_profile.wechat_channels.nickname,
+//	                                              applied after external_profile
+//	wechat_channels.status                        always 0 (confirmed)
+//	channel, corp short name, miniprogram appid   not checked against the corp's bindings
+//	avatar_mediaid ""                             leaves the avatar alone (SDKs send "")
+//	to_invite                                     kept as Snapshot's Invited; not shown
+//	qr_code                                       stable URL from corp and userid; blank,
+//	                                              like avatar, for restricted apps
+//	created_department_list                       every department the call created,
+//	                                              待设置部门 included
+//	media format (40004)                          by the part's filename: .jpg .jpeg .png
+//	                                              image, .amr voice, .mp4 video, any file;
+//	                                              voice length (60 s) not checked
+//	media/upload not multipart, no "media" part   44001 (its help text: check the format)
+//	avatar_mediaid of a live non-image media      40007
+//	uploaded media                                kept in memory until it expires, never
+//	                                              in the state file
+//	batch: media_id absent / not a live file      40058 / 40007
+//	batch: empty file, no data rows, a required   40092 at submission; an empty required
+//	column missing                                cell is that row's own code (41009,
+//	                                              60112, 60127, 60129)
+//	batch: CSV encoding                           UTF-8 (BOM dropped), else GB18030
+//	batch: user columns                           by header text; unknown headers are
+//	                                              text extattr; 禁用 0/1 is enable 1/0;
+//	                                              性别 男/女 or 1/2; 是否部门内领导 0/1 or
+//	                                              是/否; lists split on ";" or "；"
+//	batch: empty cell in a present column         clears the field, except 所在部门 on an
+//	                                              update, 性别, 是否部门内领导, 排序, 禁用
+//	batch: a user row                             user/update if the userid exists, else
+//	                                              user/create with the job's to_invite;
+//	                                              non-numeric 所在部门 40066
+//	batch: a department row                       department/update if the id exists, else
+//	                                              department/create with that id; rows run
+//	                                              parents first; id missing or < 1 40058;
+//	                                              parent not a number 60004; the root's
+//	                                              row may rename it, never move it
+//	batch: replaceuser deletions                  after the last row; members the file
+//	                                              omits, the corp creator spared; the
+//	                                              guard counts them when the job starts
+//	batch: replaceparty deletions                 after the last row, deepest first, only
+//	                                              departments without members or children
+//	batch: result[]                               one entry per file row (deletions are
+//	                                              not listed); errmsg "ok" or the errcode's
+//	                                              text
+//	batch: callback                               accepted, never called
+//	batch: the last-5 rule                        counted by submission; a purged job that
+//	                                              is still running finishes its rows
+//	batch/getresult                               any secret; jobs are not in the state file
+//
+// fields.go holds one table of every writable member field and one of
+// every department field, each with its rules, their errcodes and the
+// page they come from. Parsing, merging, validation and the user/get and
+// user/list rendering walk the member table; fields_test.go walks both
+// over HTTP (create, get, list, update, and every rule's errcode).
 //
 // Member status: a new member is 4 (not activated); enable=0 makes it 2;
 // enable=1 makes it 4 again, or 1 if SetActivated was called earlier.

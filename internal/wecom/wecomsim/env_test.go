@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -247,3 +248,36 @@ func deptIDs(list any) []int {
 	}
 	return out
 }
+
+// upload posts data as the "media" part of a multipart body to
+// media/upload?type=typ.
+func (e *env) upload(typ, filename string, data []byte) result {
+	e.t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	part, err := mw.CreateFormFile("media", filename)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	part.Write(data)
+	mw.Close()
+	q := url.Values{"access_token": {e.token(editSecret)}}
+	if typ != "" {
+		q.Set("type", typ)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.ts.URL+"/cgi-bin/media/upload?"+q.Encode(), &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return e.do(req)
+}
+
+// mediaID uploads data and returns its media_id.
+func (e *env) mediaID(typ, filename string, data []byte) string {
+	e.t.Helper()
+	r := e.upload(typ, filename, data)
+	must(e.t, r, 0, "media/upload "+filename)
+	return r.body["media_id"].(string)
+}
+
+// pngBytes is a file an image upload accepts: more than 5 bytes, a .png
+// name does the rest.
+var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")

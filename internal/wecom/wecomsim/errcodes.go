@@ -1,7 +1,7 @@
 package wecomsim
 
-// errTexts are the English errmsg heads. Where a capture exists (§0 of the
-// reference) the text is production's; the rest are paraphrases in the
+// errTexts are the English errmsg heads. Where a capture exists
+// (docs/wecom.md §0) the text is production's; the rest are paraphrases in the
 // same terse style. None may ever include caller input.
 var errTexts = map[int]string{
 	-1:     "system busy",
@@ -9,6 +9,10 @@ var errTexts = map[int]string{
 	6000:   "data version conflict",
 	40001:  "invalid credential",
 	40003:  "invalid userid",
+	40004:  "invalid media type",
+	40005:  "invalid type",
+	40006:  "invalid file size",
+	40007:  "invalid media_id",
 	40013:  "invalid corpid",
 	40014:  "invalid access_token",
 	40031:  "invalid userid list",
@@ -16,12 +20,19 @@ var errTexts = map[int]string{
 	40033:  "invalid charset. please check your request, if include \\uxxxx will create fail!",
 	40058:  "invalid Request Parameter",
 	40066:  "invalid department list",
+	40088:  "jobid not found",
+	40089:  "batch job result has been cleared",
+	40092:  "invalid content in import file",
 	41001:  "access_token missing",
 	41002:  "corpid missing",
 	41004:  "corpsecret missing",
 	41009:  "missing userid",
+	41019:  "missing department",
 	42001:  "access_token expired",
+	44001:  "empty media data",
+	45001:  "media size out of limit",
 	45009:  "api freq out of limit",
+	45026:  "trigger delete user protection",
 	45029:  "response size out of limit",
 	45033:  "api concurrent out of limit",
 	48002:  "api forbidden",
@@ -50,6 +61,8 @@ var errTexts = map[int]string{
 	60127:  "missing department",
 	60129:  "mobile and email can not be both empty",
 	60132:  "is_leader_in_dept size invalid",
+	60143:  "invalid biz_mail",
+	60145:  "biz_mail existed",
 	60257:  "direct leader size exceed limit",
 	301005: "not allow to delete creator",
 	301012: "invalid position",

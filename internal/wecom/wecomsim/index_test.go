@@ -208,7 +208,8 @@ func TestIndexMatchesRebuild(t *testing.T) {
 // TestDeleteFreesUniqueValues: after delete and batchdelete a member's
 // mobile and email are free again, and leaders vanish from direct_leader.
 func TestDeleteFreesUniqueValues(t *testing.T) {
-	e := newEnv(t, Options{})
+	// Two leaders for c, so the older five-leader cap.
+	e := newEnv(t, Options{MaxDirectLeaders: 5})
 	e.mkUser("a", []int{1}, obj{"mobile": "+86 138-0000-0001", "email": "A@x.com"})
 	e.mkUser("b", []int{1}, obj{"direct_leader": []string{"A"}})
 	e.mkUser("c", []int{1}, obj{"direct_leader": []string{"a", "b"}})

@@ -31,7 +31,7 @@ func TestDefaults(t *testing.T) {
 	if o.ExpiredCode != 42001 || o.FailRate != 1 || o.DropRate != 0 || o.CorpPerMinute != unlimited ||
 		o.CorpPerHour != 150000 || o.IPPerMinute != 20000 || o.IPPerHour != 600000 || o.MaxDepth != 15 ||
 		o.MaxDepartments != 30000 || o.MaxNodesPerDept != 30000 || o.DeptNameMax != 64 ||
-		o.MaxUserDepartments != 100 || o.MaxDirectLeaders != 5 || o.TokenTTL.Seconds() != 7200 ||
+		o.MaxUserDepartments != 100 || o.MaxDirectLeaders != 1 || o.TokenTTL.Seconds() != 7200 ||
 		o.BadSecretBanThreshold != 2000 || len(o.FailCodes) != 1 || o.FailCodes[0] != -1 || o.CorpName != o.CorpID {
 		t.Fatalf("defaults %+v", o)
 	}

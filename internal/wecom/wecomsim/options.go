@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// SecretKind is what a corpsecret is allowed to do; see reference §1.3.
+// SecretKind is what a corpsecret is allowed to do; see docs/wecom.md §1.3.
 type SecretKind int
 
 const (
@@ -112,8 +112,10 @@ type Options struct {
 	// MaxUserDepartments [?] caps department[] on a member: 0 = 100 (current
 	// docs); set 20 for the older rule that errcode 60110 still quotes.
 	MaxUserDepartments int
-	// MaxDirectLeaders [?] caps direct_leader[]: 0 = 5 (errcode 60257);
-	// set 1 for the 2025 doc copies.
+	// MaxDirectLeaders [?] caps direct_leader[] (60257). 0 = 1: today's
+	// create, update and user/get pages (90195, 90197, 90196) say 最多1个;
+	// set 5 for the older pages, and 60257's own text in the errcode list
+	// (90313), which still say five.
 	MaxDirectLeaders int
 	// AutoCreateDepartment [?]: false (default) is the strict behaviour,
 	// where a member without department answers 60127 and an unknown
@@ -121,6 +123,21 @@ type Options struct {
 	// go to an auto-created "其他（待设置部门）" department under the root,
 	// and unknown ids are created beneath it.
 	AutoCreateDepartment bool
+	// ExtAttrNames lists the custom attributes (扩展属性, 对外属性) the
+	// emulated admin console defines. WeCom silently ignores an attribute
+	// whose name the console does not define; with a list set, so does the
+	// emulator. nil (default) stands for a console that defines every name
+	// a caller uses, since the emulator cannot know the real console.
+	ExtAttrNames []string
+	// ExtAttrReplaceOnUpdate [?]: the update page (90197) says omitted
+	// fields stay unchanged but not whether attributes left out of extattr
+	// stay. false (default) merges by name: a listed attribute replaces the
+	// stored one, an empty one (text value "", web url and title "") clears
+	// it, unlisted ones stay; that reading follows the create page's "url
+	// and title both empty clears the attribute", a rule that would be
+	// pointless if the list replaced the stored one. true replaces the
+	// whole list.
+	ExtAttrReplaceOnUpdate bool
 	// RejectUnicodeEscapes [?]: true makes a JSON body holding a \uXXXX
 	// escape answer 40033. Default false (stored verbatim), because nobody
 	// has confirmed the server rejects them.
@@ -131,6 +148,27 @@ type Options struct {
 	// never trips, so only tests that exercise the "split by department"
 	// fallback set it.
 	ListSizeLimit int
+
+	// Media size caps in bytes per media/upload type; 0 = the upload
+	// page's figures (90253): image 10 MB, voice 2 MB, video 10 MB, file
+	// 20 MB. [?] 45001's help text in the errcode list (90313) says image
+	// 5 MB and voice 5 MB instead; set those to follow it.
+	MaxImageBytes, MaxVoiceBytes, MaxVideoBytes, MaxFileBytes int64
+
+	// BatchJobDuration is how long each batch/syncuser, replaceuser or
+	// replaceparty job runs on the injectable clock, its rows applied
+	// evenly over that time; jobs run one after another. 0 = 10 s;
+	// negative = each job is done by the time its submission is answered.
+	// WeCom publishes no figure.
+	BatchJobDuration time.Duration
+	// ReplaceUserAbortAtSubmit [?] says where replaceuser's deletion guard
+	// (45026) surfaces. false (default): the job is accepted and, when it
+	// starts, stops without applying anything; getresult then answers
+	// 45026. The replaceuser page says the system 中止导入 (aborts the
+	// import) and the batch_job_result event carries a job-level ErrCode,
+	// which only makes sense for a job that was accepted. true: the
+	// submission itself answers 45026 and no job exists.
+	ReplaceUserAbortAtSubmit bool
 
 	// Latency delays every /cgi-bin/ request (gettoken included), honouring
 	// the request context.
@@ -207,7 +245,21 @@ func withDefaults(o Options) Options {
 		o.MaxUserDepartments = 100
 	}
 	if o.MaxDirectLeaders <= 0 {
-		o.MaxDirectLeaders = 5
+		o.MaxDirectLeaders = 1
+	}
+	for _, m := range []struct {
+		v   *int64
+		def int64
+	}{{&o.MaxImageBytes, defaultMaxImage}, {&o.MaxVoiceBytes, defaultMaxVoice}, {&o.MaxVideoBytes, defaultMaxVideo}, {&o.MaxFileBytes, defaultMaxFile}} {
+		if *m.v <= 0 {
+			*m.v = m.def
+		}
+	}
+	switch {
+	case o.BatchJobDuration == 0:
+		o.BatchJobDuration = defaultBatchJobDuration
+	case o.BatchJobDuration < 0:
+		o.BatchJobDuration = 0
 	}
 	if o.ListSizeLimit < 0 {
 		o.ListSizeLimit = 0
@@ -232,6 +284,9 @@ func withDefaults(o Options) Options {
 	}
 	o.Secrets = secrets
 	o.AllowedIPs = append([]string(nil), o.AllowedIPs...)
+	if o.ExtAttrNames != nil {
+		o.ExtAttrNames = append([]string{}, o.ExtAttrNames...)
+	}
 	return o
 }
 

@@ -245,7 +245,8 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-// successMsg is the documented errmsg of a successful call per API (§0).
+// successMsg is the documented errmsg of a successful call per API
+// (docs/wecom.md §0).
 var successMsg = map[string]string{
 	"gettoken":              "ok",
 	"user/create":           "created",
@@ -264,7 +265,7 @@ var successMsg = map[string]string{
 	"department/get":        "ok",
 }
 
-// checkWire holds every exchange to §0 and §6: HTTP 200, a JSON object
+// checkWire holds every exchange to docs/wecom.md §0 and §6: HTTP 200, a JSON object
 // whose errcode is a JSON integer and errmsg a JSON string, the documented
 // success errmsg, and headers that mirror the body.
 func checkWire(t *testing.T, log []exchange) {

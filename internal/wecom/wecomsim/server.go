@@ -43,6 +43,10 @@ type Server struct {
 
 	limits map[limitKey]*counter
 
+	media   map[string]*media // by media_id
+	jobs    []*job            // unfinished jobs, and finished ones whose result is kept
+	jobByID map[string]*job   // every job ever submitted, purged ones included
+
 	script []int
 	rng    *rand.Rand
 
@@ -108,6 +112,8 @@ func New(opts Options) *Server {
 		badSecret: map[string][]time.Time{},
 		tokenBan:  map[string]time.Time{},
 		limits:    map[limitKey]*counter{},
+		media:     map[string]*media{},
+		jobByID:   map[string]*job{},
 		rng:       rand.New(rand.NewSource(o.Seed)),
 		stats:     map[string]int{},
 	}
@@ -126,12 +132,13 @@ func (s *Server) resetDirectory() {
 
 // endpoint describes one /cgi-bin/ API.
 type endpoint struct {
-	method   string
-	write    bool // needs a SyncEdit secret (48002 otherwise)
-	detail   bool // refused to NewIP sync secrets (48009)
-	syncOnly bool // refused to App secrets (48002)
-	okMsg    string
-	handle   func(s *Server, c *call) (fields map[string]any, code int)
+	method    string
+	write     bool // needs a SyncEdit secret (48002 otherwise)
+	detail    bool // refused to NewIP sync secrets (48009)
+	syncOnly  bool // refused to App secrets (48002)
+	multipart bool // the body is multipart/form-data, not JSON
+	okMsg     string
+	handle    func(s *Server, c *call) (fields map[string]any, code int)
 }
 
 var endpoints = map[string]endpoint{
@@ -149,6 +156,12 @@ var endpoints = map[string]endpoint{
 	"department/list":       {method: http.MethodGet, detail: true, okMsg: "ok", handle: (*Server).deptList},
 	"department/simplelist": {method: http.MethodGet, okMsg: "ok", handle: (*Server).deptSimpleList},
 	"department/get":        {method: http.MethodGet, detail: true, okMsg: "ok", handle: (*Server).deptGet},
+	// The official sample answers an empty errmsg on success.
+	"media/upload":       {method: http.MethodPost, multipart: true, okMsg: "", handle: (*Server).mediaUpload},
+	"batch/syncuser":     {method: http.MethodPost, write: true, okMsg: "ok", handle: (*Server).batchSyncUser},
+	"batch/replaceuser":  {method: http.MethodPost, write: true, okMsg: "ok", handle: (*Server).batchReplaceUser},
+	"batch/replaceparty": {method: http.MethodPost, write: true, okMsg: "ok", handle: (*Server).batchReplaceParty},
+	"batch/getresult":    {method: http.MethodGet, okMsg: "ok", handle: (*Server).batchGetResult},
 }
 
 // call is one business request after authentication.
@@ -160,6 +173,9 @@ type call struct {
 	query  url.Values
 	body   map[string]json.RawMessage
 	target string
+	// raw and contentType carry a multipart body (media/upload).
+	raw         []byte
+	contentType string
 }
 
 // response is everything needed to answer, computed under the lock and
@@ -211,7 +227,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var raw []byte
 	var readErr error
 	if r.Method == ep.method && r.Method == http.MethodPost {
-		raw, readErr = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		limit := int64(maxBody)
+		if ep.multipart {
+			limit = s.mediaBodyCap()
+		}
+		raw, readErr = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	}
 
 	s.mu.Lock()
@@ -235,6 +255,7 @@ func apiKey(api string, underCGI bool, path string) string {
 // handler. Callers hold s.mu.
 func (s *Server) business(api string, ep endpoint, r *http.Request, raw []byte, readErr error, ip string, now time.Time) response {
 	c := &call{api: api, ip: ip, now: now, query: r.URL.Query()}
+	s.advanceJobs(now) // whatever the jobs did by now happened before this call
 	resp, applyThenDrop := s.decide(ep, c, r, raw, readErr)
 	if applyThenDrop {
 		resp.drop = true
@@ -294,7 +315,16 @@ func (s *Server) decide(ep endpoint, c *call, r *http.Request, raw []byte, readE
 	case ep.detail && sec.NewIP && sec.Kind != App:
 		return s.errResp(48009, "", c.ip, c.now), afterDrop
 	}
-	if ep.method == http.MethodPost {
+	if ep.multipart {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(readErr, &tooBig):
+			return s.errResp(45001, "", c.ip, c.now), afterDrop
+		case readErr != nil:
+			return s.errResp(44001, "", c.ip, c.now), afterDrop
+		}
+		c.raw, c.contentType = raw, r.Header.Get("Content-Type")
+	} else if ep.method == http.MethodPost {
 		if readErr != nil {
 			return s.errResp(40058, "", c.ip, c.now), afterDrop
 		}

@@ -31,6 +31,14 @@ type SnapUser struct {
 	MainDepartment   int      `json:"main_department"`
 	Enable           int      `json:"enable"`
 	Status           int      `json:"status"`
+	// Avatar is the URL user/get shows, resolved from avatar_mediaid when
+	// it was set: the media id itself expires after three days.
+	Avatar          string           `json:"avatar,omitempty"`
+	ExtAttr         []ExtAttr        `json:"extattr,omitempty"`
+	ExternalProfile *ExternalProfile `json:"external_profile,omitempty"`
+	// Invited records to_invite on create (default true): WeCom would have
+	// sent the member an invitation. user/get does not show it.
+	Invited bool `json:"invited,omitempty"`
 }
 
 // SnapDept is every stored field of a department.
@@ -50,10 +58,12 @@ type Snapshot struct {
 }
 
 // Snapshot copies the directory so tests can inspect it without racing
-// the server.
+// the server. Batch jobs are first brought up to the clock's time, so the
+// copy shows what they have applied by now.
 func (s *Server) Snapshot() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.advanceJobs(s.opts.Now())
 	return s.snapshotLocked()
 }
 
@@ -75,6 +85,8 @@ func copySnapUser(u SnapUser) SnapUser {
 	u.Order = append([]uint32{}, u.Order...)
 	u.IsLeaderInDept = append([]int{}, u.IsLeaderInDept...)
 	u.DirectLeader = append([]string{}, u.DirectLeader...)
+	u.ExtAttr = cloneAttrs(u.ExtAttr)
+	u.ExternalProfile = cloneProfile(u.ExternalProfile)
 	return u
 }
 
@@ -115,6 +127,7 @@ const stateVersion = 1
 // half-written state behind.
 func (s *Server) SaveFile(path string) error {
 	s.mu.Lock()
+	s.advanceJobs(s.opts.Now())
 	st := stateFile{Version: stateVersion, NextDeptID: s.nextDeptID, NextSeq: s.nextSeq, PendingID: s.pendingID}
 	snap := s.snapshotLocked()
 	st.Departments = snap.Departments

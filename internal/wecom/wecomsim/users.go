@@ -42,211 +42,49 @@ const pendingDeptName = "其他（待设置部门）"
 // maxBatchDelete is user/batchdelete's documented cap.
 const maxBatchDelete = 200
 
-// userInput is a decoded create/update body; nil or has* false means the
-// key was absent, which matters because update is partial.
-type userInput struct {
-	userID, newUserID                   *string
-	name, alias, mobile, email          *string
-	position, gender, telephone, addr   *string
-	bizMail, externalPosition           *string
-	department                          []int
-	order                               []int64
-	isLeader                            []int
-	directLeader                        []string
-	hasDept, hasOrder, hasLeader, hasDL bool
-	mainDept, enable                    *int
-}
-
-func optString(body map[string]json.RawMessage, key string, ok *bool) *string {
-	var v string
-	present, good := getField(body, key, &v)
-	if !good {
-		*ok = false
-	}
-	if !present {
-		return nil
-	}
-	return &v
-}
-
-func optInt(body map[string]json.RawMessage, key string, ok *bool) *int {
-	var v int
-	present, good := getField(body, key, &v)
-	if !good {
-		*ok = false
-	}
-	if !present {
-		return nil
-	}
-	return &v
-}
-
-// optGender reads gender, which the docs type as the string "1" or "2" but
-// widely used SDKs send as a JSON number with 0 as the default (wechatpy's
-// user.create(gender=0), silenceper/wechat's UserCreateRequest.Gender int),
-// so the real service must accept both. 0 and "0" mean "not specified" and
-// leave the stored value alone; anything else is 40058.
-func optGender(body map[string]json.RawMessage, ok *bool) *string {
-	var v any
-	present, good := getField(body, "gender", &v)
-	if !present || !good {
-		if !good {
-			*ok = false
-		}
-		return nil
-	}
-	var g string
-	switch x := v.(type) {
-	case string:
-		g = x
-	case float64:
-		g = strconv.FormatFloat(x, 'f', -1, 64)
-	}
-	switch g {
-	case "1", "2":
-		return &g
-	case "0":
-		return nil
-	}
-	*ok = false
-	return nil
-}
-
-// parseUserInput type-checks every known key; a wrong JSON type is 40058.
-// Unknown keys (extattr, to_invite, avatar_mediaid, ...) are accepted and
-// ignored, as the real service ignores unregistered extattr names.
-func parseUserInput(body map[string]json.RawMessage) (*userInput, int) {
-	ok := true
-	in := &userInput{
-		userID:    optString(body, "userid", &ok),
-		newUserID: optString(body, "new_userid", &ok),
-		name:      optString(body, "name", &ok),
-		alias:     optString(body, "alias", &ok),
-		mobile:    optString(body, "mobile", &ok),
-		email:     optString(body, "email", &ok),
-		position:  optString(body, "position", &ok),
-		gender:    optGender(body, &ok),
-		telephone: optString(body, "telephone", &ok),
-		addr:      optString(body, "address", &ok),
-		bizMail:   optString(body, "biz_mail", &ok),
-
-		externalPosition: optString(body, "external_position", &ok),
-		mainDept:         optInt(body, "main_department", &ok),
-		enable:           optInt(body, "enable", &ok),
-	}
-	var good bool
-	if in.hasDept, good = getField(body, "department", &in.department); !good {
-		ok = false
-	}
-	if in.hasOrder, good = getField(body, "order", &in.order); !good {
-		ok = false
-	}
-	if in.hasLeader, good = getField(body, "is_leader_in_dept", &in.isLeader); !good {
-		ok = false
-	}
-	if in.hasDL, good = getField(body, "direct_leader", &in.directLeader); !good {
-		ok = false
-	}
-	var toInvite bool
-	if _, good = getField(body, "to_invite", &toInvite); !good {
-		ok = false
-	}
-	if !ok {
-		return nil, 40058
-	}
-	if in.enable != nil && *in.enable != 0 && *in.enable != 1 {
-		return nil, 40058
-	}
-	if in.mainDept != nil && *in.mainDept == 0 {
-		// No department has id 0: SDKs that send every field (silenceper's
-		// UserUpdateRequest) mean "unchanged", not "reset to the first".
-		in.mainDept = nil
-	}
-	return in, 0
-}
-
 func cloneUser(u *user) *user {
 	c := *u
 	c.Department = append([]int(nil), u.Department...)
 	c.Order = append([]uint32(nil), u.Order...)
 	c.IsLeaderInDept = append([]int(nil), u.IsLeaderInDept...)
 	c.DirectLeader = append([]string(nil), u.DirectLeader...)
+	c.ExtAttr = cloneAttrs(u.ExtAttr)
+	c.ExternalProfile = cloneProfile(u.ExternalProfile)
 	return &c
 }
 
-// apply merges in into u. It returns the department ids that must be
-// auto-created (AutoCreateDepartment) once the whole call has validated.
-func (s *Server) apply(u *user, in *userInput, creating bool) ([]int, int) {
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&u.Name, in.name)
-	set(&u.Alias, in.alias)
-	set(&u.Email, in.email)
-	set(&u.Position, in.position)
-	set(&u.Gender, in.gender)
-	set(&u.Telephone, in.telephone)
-	set(&u.Address, in.addr)
-	set(&u.BizMail, in.bizMail)
-	set(&u.ExternalPosition, in.externalPosition)
-	if creating || !u.activated {
-		// An activated member's mobile belongs to them: silently ignored.
-		set(&u.Mobile, in.mobile)
-	}
-	if in.enable != nil {
-		u.Enable = *in.enable
-	}
-	if in.hasDL {
-		u.DirectLeader = append([]string(nil), in.directLeader...)
-	}
-	if in.mainDept != nil {
-		u.MainDepartment = *in.mainDept
-	}
-
-	var autoIDs []int
+// applyDepartments merges department, order and is_leader_in_dept, which
+// only make sense together. Unknown ids that AutoCreateDepartment will
+// create once the whole call has validated go to in.autoDepts.
+func (s *Server) applyDepartments(u *user, in *userInput, creating bool) int {
 	switch {
 	case in.hasDept && len(in.department) > 0:
 		depts, auto, code := s.resolveDepts(in.department)
 		if code != 0 {
-			return nil, code
+			return code
 		}
-		autoIDs = auto
-		if code := s.setDepts(u, depts, in); code != 0 {
-			return nil, code
-		}
+		in.autoDepts = auto
+		return s.setDepts(u, depts, in)
 	case creating || in.hasDept: // absent on create, or [] on either
 		if !s.opts.AutoCreateDepartment {
-			return nil, 60127
+			return 60127
 		}
 		if s.pendingID == 0 {
-			autoIDs = []int{0} // 0 stands for the pending department itself
+			in.autoDepts = []int{0} // 0 stands for the pending department itself
 		}
-		if code := s.setDepts(u, []int{s.pendingID}, in); code != 0 {
-			return nil, code
-		}
-	default:
+		return s.setDepts(u, []int{s.pendingID}, in)
+	case in.hasLeader:
 		// order only counts together with department; is_leader_in_dept
 		// still has to match the member's current departments.
-		if in.hasLeader {
-			if len(in.isLeader) != len(u.Department) {
-				return nil, 60132
-			}
-			if code := checkLeaderFlags(in.isLeader); code != 0 {
-				return nil, code
-			}
-			u.IsLeaderInDept = append([]int(nil), in.isLeader...)
+		if len(in.isLeader) != len(u.Department) {
+			return 60132
 		}
+		if code := checkLeaderFlags(in.isLeader); code != 0 {
+			return code
+		}
+		u.IsLeaderInDept = append([]int(nil), in.isLeader...)
 	}
-	if u.MainDepartment == 0 && len(u.Department) > 0 {
-		u.MainDepartment = u.Department[0]
-	}
-	if in.mainDept == nil && !containsInt(u.Department, u.MainDepartment) && len(u.Department) > 0 {
-		// The old main department was dropped; fall back to the first.
-		u.MainDepartment = u.Department[0]
-	}
-	return autoIDs, 0
+	return 0
 }
 
 // resolveDepts checks department ids, listing unknown ones for
@@ -324,73 +162,6 @@ func checkLeaderFlags(flags []int) int {
 	return 0
 }
 
-// validateUser checks the merged record. key is the member's own
-// uniqueness key ("" on create), so it does not collide with itself.
-func (s *Server) validateUser(u *user, key string) int {
-	if n := runeLen(u.Name); n < 1 || n > 64 {
-		return 60112
-	}
-	if runeLen(u.Alias) > 64 || runeLen(u.Address) > 128 {
-		return 40058
-	}
-	if u.Mobile != "" {
-		if !mobileRe.MatchString(u.Mobile) {
-			return 60103
-		}
-		if heldByOther(s.idx.byMobile, mobileKey(u.Mobile), key) {
-			return 60104
-		}
-	}
-	if u.Email != "" {
-		if len(u.Email) < 6 || len(u.Email) > 64 || !emailRe.MatchString(u.Email) {
-			return 60105
-		}
-		if heldByOther(s.idx.byEmail, foldKey(u.Email), key) {
-			return 60106
-		}
-	}
-	if u.BizMail != "" {
-		// 60143: invalid enterprise mailbox; 60145: already used.
-		if len(u.BizMail) < 6 || len(u.BizMail) > 64 || !emailRe.MatchString(u.BizMail) {
-			return 60143
-		}
-		if heldByOther(s.idx.byBiz, foldKey(u.BizMail), key) {
-			return 60145
-		}
-	}
-	if runeLen(u.ExternalPosition) > 12 {
-		// The create page limits it to 12 characters and names no errcode;
-		// 40058 is WeCom's answer for a value too long.
-		return 40058
-	}
-	if u.Mobile == "" && u.Email == "" {
-		return 60129
-	}
-	if runeLen(u.Position) > 128 {
-		return 301012
-	}
-	if len(u.Telephone) > 32 || !telephoneRe.MatchString(u.Telephone) {
-		return 301013
-	}
-	if len(u.DirectLeader) > s.opts.MaxDirectLeaders {
-		return 60257
-	}
-	for i, l := range u.DirectLeader {
-		// Leaders must exist; the errcode for a missing one is not
-		// documented, 60111 ("userid not found") is the natural reading.
-		lu := s.users[userKey(l)]
-		if lu == nil {
-			return 60111
-		}
-		u.DirectLeader[i] = lu.UserID // store the canonical spelling
-	}
-	if !containsInt(u.Department, u.MainDepartment) {
-		// Emulator choice: main_department must be one of department[].
-		return 40058
-	}
-	return 0
-}
-
 // checkNodeCaps refuses to add the member to a department that is full.
 func (s *Server) checkNodeCaps(u *user, before []int) int {
 	for _, d := range u.Department {
@@ -401,14 +172,18 @@ func (s *Server) checkNodeCaps(u *user, before []int) int {
 	return 0
 }
 
-// commitAutoDepts creates the departments apply asked for. 0 means the
+// commitAutoDepts creates the departments applyDepartments asked for and
+// lists them as user/create's created_department_list does. 0 means the
 // pending department, which the member's lists then point at.
-func (s *Server) commitAutoDepts(u *user, auto []int) {
+func (s *Server) commitAutoDepts(u *user, auto []int) []map[string]any {
+	var created []map[string]any
+	note := func(id int) { created = append(created, map[string]any{"id": id, "name": s.depts[id].Name}) }
 	for _, id := range auto {
 		if id != 0 {
 			continue
 		}
 		s.newPlaceholder(auto)
+		note(s.pendingID)
 		for i, d := range u.Department {
 			if d == 0 {
 				u.Department[i] = s.pendingID
@@ -424,9 +199,12 @@ func (s *Server) commitAutoDepts(u *user, auto []int) {
 		}
 		if s.pendingID == 0 {
 			s.newPlaceholder(auto)
+			note(s.pendingID)
 		}
 		s.putDept(&dept{SnapDept{ID: id, Name: pendingDeptName + " " + strconv.Itoa(id), ParentID: s.pendingID}})
+		note(id)
 	}
+	return created
 }
 
 // newPlaceholder creates the 待设置部门 department. It must not take an id
@@ -441,14 +219,25 @@ func (s *Server) newPlaceholder(avoid []int) {
 }
 
 func (s *Server) userCreate(c *call) (map[string]any, int) {
-	in, code := parseUserInput(c.body)
+	return s.createUser(c.body, &c.target)
+}
+
+func (s *Server) userUpdate(c *call) (map[string]any, int) {
+	return nil, s.updateUser(c.body, &c.target)
+}
+
+// createUser is user/create's effect on a decoded body; the batch jobs run
+// their rows through it too, so a row is refused exactly as the call would
+// be. target receives the userid as soon as it is known.
+func (s *Server) createUser(body map[string]json.RawMessage, target *string) (map[string]any, int) {
+	in, code := parseUserInput(body, onCreate)
 	if code != 0 {
 		return nil, code
 	}
 	if in.userID == nil {
 		return nil, 41009
 	}
-	c.target = *in.userID
+	*target = *in.userID
 	if code := checkUserID(*in.userID); code != 0 {
 		return nil, code
 	}
@@ -457,61 +246,58 @@ func (s *Server) userCreate(c *call) (map[string]any, int) {
 		return nil, 60102
 	}
 	u := &user{SnapUser: SnapUser{UserID: *in.userID, Gender: "0", Enable: 1}}
-	auto, code := s.apply(u, in, true)
-	if code != 0 {
-		return nil, code
-	}
-	if code := s.validateUser(u, ""); code != 0 {
+	if code := s.mergeUser(u, in, true, ""); code != 0 {
 		return nil, code
 	}
 	if code := s.checkNodeCaps(u, nil); code != 0 {
 		return nil, code
 	}
-	s.commitAutoDepts(u, auto)
+	created := s.commitAutoDepts(u, in.autoDepts)
 	u.seq = s.nextSeq
 	s.nextSeq++
 	u.Status = statusFor(u)
 	s.putUser(key, nil, u)
+	if len(created) > 0 {
+		return map[string]any{"created_department_list": map[string]any{"department_info": created}}, 0
+	}
 	return nil, 0
 }
 
-func (s *Server) userUpdate(c *call) (map[string]any, int) {
-	in, code := parseUserInput(c.body)
+// updateUser is user/update's effect on a decoded body, shared like
+// createUser.
+func (s *Server) updateUser(body map[string]json.RawMessage, target *string) int {
+	in, code := parseUserInput(body, onUpdate)
 	if code != 0 {
-		return nil, code
+		return code
 	}
 	if in.userID == nil {
-		return nil, 41009
+		return 41009
 	}
-	c.target = *in.userID
+	*target = *in.userID
 	if code := checkUserID(*in.userID); code != 0 {
-		return nil, code
+		return code
 	}
 	key := userKey(*in.userID)
 	old := s.users[key]
 	if old == nil {
-		return nil, 60111
+		return 60111
 	}
 	if in.newUserID != nil && *in.newUserID != "" {
 		// Only system-generated userids may be renamed, and this corp has
 		// none: every member here was created with an explicit userid.
-		return nil, 301036
+		return 301036
 	}
 	u := cloneUser(old)
-	auto, code := s.apply(u, in, false)
-	if code != 0 {
-		return nil, code
-	}
-	if code := s.validateUser(u, key); code != 0 {
-		return nil, code
+	if code := s.mergeUser(u, in, false, key); code != 0 {
+		return code
 	}
 	if code := s.checkNodeCaps(u, old.Department); code != 0 {
-		return nil, code
+		return code
 	}
-	s.commitAutoDepts(u, auto)
+	s.commitAutoDepts(u, in.autoDepts)
 	u.Status = statusFor(u)
 	s.putUser(key, old, u)
-	return nil, 0
+	return 0
 }
 
 // lookupUserParam resolves ?userid= (case-insensitively).
@@ -620,48 +406,6 @@ func (s *Server) userVisible(sec *Secret, u *user) bool {
 		}
 	}
 	return false
-}
-
-// userJSON renders a member as user/get does, trimmed to what sec may see.
-func (s *Server) userJSON(u *user, sec *Secret) map[string]any {
-	depts, order, leader := []int{}, []uint32{}, []int{}
-	for i, d := range u.Department {
-		if !visibleDept(s, sec, d) {
-			continue
-		}
-		depts = append(depts, d)
-		order = append(order, at(u.Order, i))
-		leader = append(leader, at(u.IsLeaderInDept, i))
-	}
-	m := map[string]any{
-		"userid":            u.UserID,
-		"name":              u.Name,
-		"alias":             u.Alias,
-		"department":        depts,
-		"order":             order,
-		"is_leader_in_dept": leader,
-		"direct_leader":     append([]string{}, u.DirectLeader...),
-		"position":          u.Position,
-		"mobile":            u.Mobile,
-		"gender":            u.Gender,
-		"email":             u.Email,
-		"telephone":         u.Telephone,
-		"address":           u.Address,
-		"biz_mail":          u.BizMail,
-		"external_position": u.ExternalPosition,
-		"avatar":            "",
-		"thumb_avatar":      "",
-		"enable":            u.Enable,
-		"status":            u.Status,
-	}
-	if visibleDept(s, sec, u.MainDepartment) {
-		m["main_department"] = u.MainDepartment
-	}
-	if sec != nil && sec.Kind == App && sec.Restricted {
-		m["gender"] = "0"
-		m["mobile"], m["email"], m["address"], m["biz_mail"] = "", "", "", ""
-	}
-	return m
 }
 
 func at[T any](list []T, i int) T {

@@ -12,7 +12,7 @@ import (
 
 var (
 	useridRe = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_\-@.]*$`)
-	// mobileRe is the reference's "safe" rule: the official sample has a
+	// mobileRe is docs/wecom.md §3's rule: the official sample has a
 	// space after the country code, 60103 allows digits, + and -.
 	mobileRe = regexp.MustCompile(`^\+?[0-9][0-9 \-]{4,31}$`)
 	// emailRe is deliberately loose (one @, a dot in the domain, no
@@ -60,7 +60,7 @@ func mobileKey(m string) string {
 	return string(b)
 }
 
-// checkDeptName applies §3's department-name rules with the given cap.
+// checkDeptName applies docs/wecom.md §3's department-name rules with the given cap.
 func checkDeptName(name string, max int) int {
 	switch {
 	case name == "":
