@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"golang.org/x/text/width"
+
 	"github.com/hrfeed/importer/internal/executor"
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/plan"
@@ -135,7 +137,11 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printReport(w io.Writer, r *runner.Report) {
+// shownPerKind is how many operations of each kind a plan lists on a
+// terminal before "… and N more"; --all lists every one.
+const shownPerKind = 10
+
+func printReport(w io.Writer, r *runner.Report, all bool) {
 	fmt.Fprintf(w, "run %d (job %s): %s in %s\n", r.RunID, r.Job, r.Status, r.Duration.Round(1e6))
 	fmt.Fprintf(w, "  rows read: %d, rejected: %d\n", r.Rows, len(r.Rejects))
 	for i, re := range r.Rejects {
@@ -173,18 +179,21 @@ func printReport(w io.Writer, r *runner.Report) {
 		fmt.Fprintf(w, "  leavers and cleanup suspended: %s\n", r.Plan.Suspended)
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	if r.Plan != nil && len(r.Summary.Counts) == 0 {
+	planned := r.Plan != nil && len(r.Summary.Counts) == 0
+	if planned {
 		counts := r.Plan.Counts()
 		for _, k := range slices.Sorted(maps.Keys(counts)) {
 			fmt.Fprintf(tw, "  %s\tplanned\t%d\n", k, counts[k])
 		}
-		printChanges(tw, r.Plan)
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Summary.Counts)) {
 		fmt.Fprintf(tw, "  %s\t\t%d\n", k, r.Summary.Counts[k])
 	}
 	tw.Flush()
-	if r.Plan != nil {
+	if planned {
+		printChanges(w, r.Plan, all)
+		fmt.Fprintf(w, "  writes planned: %d; unchanged: %d members, %d departments\n", len(r.Plan.Ops), r.Plan.UnchangedMembers, r.Plan.UnchangedDepartments)
+	} else if r.Plan != nil {
 		fmt.Fprintf(w, "  writes: %d; unchanged: %d members, %d departments\n", writes(r), r.Plan.UnchangedMembers, r.Plan.UnchangedDepartments)
 	}
 	if len(r.Summary.Errcodes) > 0 {
@@ -202,21 +211,67 @@ func printReport(w io.Writer, r *runner.Report) {
 	}
 }
 
-// printChanges shows the first few operations of each kind with their
-// field-level changes, so a dry run says what would change, not only how much.
-func printChanges(w io.Writer, p *plan.Plan) {
-	shown := map[plan.Kind]int{}
+// printChanges lists the plan's operations, shownPerKind of each kind
+// (every one with all), each with what it changes field by field, so a dry
+// run says what would change, not only how much. Columns are aligned by
+// display width, where a Chinese character takes two cells.
+func printChanges(w io.Writer, p *plan.Plan, all bool) {
+	type line struct{ cells []string }
+	var lines []line
+	shown, total := map[plan.Kind]int{}, p.Counts()
 	for _, op := range p.Ops {
-		if shown[op.Kind] >= 5 {
+		if shown[op.Kind] == shownPerKind && !all {
+			shown[op.Kind]++
+			lines = append(lines, line{[]string{"    …", fmt.Sprintf("and %d more %s (--all)", total[op.Kind]-shownPerKind, op.Kind)}})
+		}
+		if shown[op.Kind] >= shownPerKind && !all {
 			continue
 		}
 		shown[op.Kind]++
-		fmt.Fprintf(w, "    %s\t%s\t%s\n", op.Kind, op.Target, op.Ref)
+		head := []string{"    " + string(op.Kind), op.Target, op.Ref}
+		if op.Kind == plan.UserCreate && op.After != nil {
+			head = append(head, op.After.Name, strings.Join(op.After.DeptKeys, "; "))
+		}
+		lines = append(lines, line{head})
 		if op.Kind == plan.UserCreate {
-			continue // every field is new; the summary line is enough
+			continue // every field is new: the name and departments say who it is
 		}
 		for _, c := range op.Changes() {
-			fmt.Fprintf(w, "      %s\t%q → %q\t\n", c.Field, c.Before, c.After)
+			lines = append(lines, line{[]string{"      " + c.Field, fmt.Sprintf("%q → %q", c.Before, c.After)}})
 		}
 	}
+	var widths []int
+	for _, l := range lines {
+		for i, c := range l.cells[:len(l.cells)-1] {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], displayWidth(c))
+		}
+	}
+	for _, l := range lines {
+		var b strings.Builder
+		for i, c := range l.cells {
+			b.WriteString(c)
+			if i < len(l.cells)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+2))
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
+
+// displayWidth is how many terminal cells s takes: two for East Asian
+// wide and fullwidth characters, one for the rest.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }

@@ -18,6 +18,7 @@ type runFlags struct {
 	config, job, source string
 	dryRun, force, json bool
 	reload, replan      bool
+	all                 bool // list every planned operation, not the first of each kind
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -42,7 +43,7 @@ func (a *app) runCommand() *cobra.Command {
 func (a *app) planCommand() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "plan --config FILE [--job NAME] [--source PATH] [--json]",
+		Use:   "plan --config FILE [--job NAME] [--source PATH] [--all] [--json]",
 		Short: "Show what run would change, without changing it (same as run --dry-run)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -54,6 +55,7 @@ func (a *app) planCommand() *cobra.Command {
 	cmd.Flags().StringVar(&f.job, "job", "", "job name (needed when the config has several)")
 	cmd.Flags().StringVar(&f.source, "source", "", "read this file instead of the job's source.path")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON summary object on stdout")
+	cmd.Flags().BoolVar(&f.all, "all", false, "list every planned operation (default: the first 10 of each kind)")
 	return cmd
 }
 
@@ -122,7 +124,7 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 			return fatal(err)
 		}
 	} else {
-		printReport(a.stdout, rep)
+		printReport(a.stdout, rep, f.all)
 	}
 	switch rep.Status {
 	case journal.RunPartial, journal.RunCanceled, journal.RunFailed:

@@ -50,8 +50,8 @@ func (op Op) Changes() []FieldChange {
 		if op.Before != nil {
 			before = field(op.Before, f)
 		}
-		if op.Kind == UserCreate && after == "" {
-			continue
+		if after == before {
+			continue // a create's empty field, or an adoption pushing what is already there
 		}
 		out = append(out, FieldChange{Field: f, Before: before, After: after})
 	}
