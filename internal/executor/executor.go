@@ -79,6 +79,8 @@ type Executor struct {
 	// depend on them could only fail (60111, 60006), so they are not sent.
 	notCreated map[string]bool
 	stillThere map[string]bool
+	// adopt is what a create answered "exists" (60102) pushes instead.
+	adopt []string
 }
 
 // Config wires an Executor.
@@ -156,6 +158,10 @@ func (e *FatalError) Unwrap() error { return e.Err }
 // stops new operations; calls already sent finish and are recorded. It
 // returns a *FatalError when the run had to stop.
 func (e *Executor) Execute(ctx context.Context, p *plan.Plan) (Summary, error) {
+	e.adopt = p.AdoptFields
+	if e.adopt == nil {
+		e.adopt = plan.AllFields()
+	}
 	groups := groupOps(p.Ops)
 	var fatal error
 	for _, g := range groups {

@@ -142,7 +142,7 @@ func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error)
 	// the whole record as an update; a create that took effect before a
 	// crash ends here too, so resume never creates twice.
 	adopt := op
-	adopt.Fields = plan.AllFields()
+	adopt.Fields = e.adopt
 	res, err := e.userUpdateOp(ctx, adopt, plan.UserAdopt)
 	res.Op = op
 	if res.Outcome == OK {

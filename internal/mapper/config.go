@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/quote"
 )
 
@@ -117,13 +118,16 @@ const (
 )
 
 // memberFields is every key Config.Fields accepts, in the order a row's
-// fields are checked, so the first failing rule is always the same one.
-var memberFields = []string{
-	FieldUserID, FieldName, FieldAlias, FieldMobile, FieldEmail, FieldBizMail,
-	FieldPosition, FieldGender, FieldTelephone, FieldAddress, FieldEnable,
-	FieldIsLeader, FieldOrder, FieldMainDepartment, FieldDirectLeader,
-	FieldExternalPosition, FieldToInvite,
-}
+// fields are checked, so the first failing rule is always the same one:
+// userid, the text fields of the member table in its order, then the
+// fields with rules of their own.
+var memberFields = func() []string {
+	f := []string{FieldUserID}
+	for _, t := range member.TextFields {
+		f = append(f, t.Name)
+	}
+	return append(f, FieldEnable, FieldIsLeader, FieldOrder, FieldMainDepartment, FieldDirectLeader, FieldToInvite)
+}()
 
 // perDepartment are the fields whose cell may hold one value per
 // department, split with DeptConfig.Multi.

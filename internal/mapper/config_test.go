@@ -106,8 +106,8 @@ func TestValidate(t *testing.T) {
 			c.Fields["wechat"] = Field{Column: "x"}
 			c.Fields["dept"] = Field{Column: "y"}
 		}, []string{
-			"fields.dept: unknown member field (want one of userid, name, alias, mobile, email, biz_mail, position, gender, telephone, address, enable, is_leader, order, main_department, direct_leader, external_position, to_invite)",
-			"fields.wechat: unknown member field (want one of userid, name, alias, mobile, email, biz_mail, position, gender, telephone, address, enable, is_leader, order, main_department, direct_leader, external_position, to_invite)",
+			"fields.dept: unknown member field (want one of userid, name, alias, mobile, email, biz_mail, position, gender, telephone, address, external_position, nickname, enable, is_leader, order, main_department, direct_leader, to_invite)",
+			"fields.wechat: unknown member field (want one of userid, name, alias, mobile, email, biz_mail, position, gender, telephone, address, external_position, nickname, enable, is_leader, order, main_department, direct_leader, to_invite)",
 		}},
 		{"missing userid, name and path", func(c *Config) {
 			delete(c.Fields, "userid")

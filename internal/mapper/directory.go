@@ -50,7 +50,12 @@ type Directory struct {
 	// Warnings are rows applied with a caveat (a direct leader kept as
 	// WeCom holds it, or dropped); they are not rejects.
 	Warnings []*RowError
-	Rows     int // data rows seen
+	// Fields names the member fields the mapping sets (its fields keys,
+	// and extattr when attributes are configured): what adopting a member
+	// WeCom already has may overwrite. A field the mapping does not name
+	// is none of the feed's business.
+	Fields []string
+	Rows   int // data rows seen
 	// DepartmentRows is the number of department-table rows seen; their
 	// rejects come first in Rejects, in table order.
 	DepartmentRows int

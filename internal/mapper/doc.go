@@ -37,9 +37,10 @@
 // an API call. The checks run in a fixed order and
 // only the first failure is reported, so a row's reject is the same on
 // every run: source problem (ragged_row, invalid_encoding) → userid →
-// status → name, alias, mobile, email, biz_mail, position, gender,
-// telephone, address, enable, is_leader, order, main_department,
-// direct_leader, external_position, to_invite (each: unmapped_value or
+// status → the member table's text fields in its order (name, alias,
+// mobile, email, biz_mail, position, gender, telephone, address,
+// external_position, nickname) → enable, is_leader, order,
+// main_department, direct_leader, to_invite (each: unmapped_value or
 // date_format, then the field's own rule) → extattr, by name → each direct
 // leader (format, self, count) → departments (path or codes) → the
 // per-department counts (is_leader_count, order_count,

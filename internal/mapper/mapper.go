@@ -583,6 +583,14 @@ func (m *Mapper) Directory() Directory {
 	// Sized up front: Member is large, and growing the slice by doubling
 	// would copy a 100k-member directory several times over.
 	dir := Directory{Rows: m.rows, Members: make([]Member, 0, len(live)-len(dropped))}
+	for _, name := range memberFields {
+		if m.fields[name] != nil {
+			dir.Fields = append(dir.Fields, name)
+		}
+	}
+	if len(m.attrs) > 0 {
+		dir.Fields = append(dir.Fields, "extattr")
+	}
 	var active []*entry
 	for _, e := range live {
 		if dropped[e] {

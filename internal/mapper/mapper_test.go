@@ -458,6 +458,8 @@ func TestDirectory(t *testing.T) {
 			{Ref: "staff.csv:7", Column: "上级", Rule: "leader_kept", UserID: "qianqi",
 				Message: `direct leader "nobody" is not in this feed: no row has that userid, and WeCom only accepts a leader who exists; the rest of the row is applied and direct_leader stays as WeCom has it (on_unknown_leader: keep)`},
 		},
+		Fields: []string{"userid", "name", "alias", "mobile", "email", "position", "gender",
+			"telephone", "address", "enable", "is_leader", "order", "direct_leader", "to_invite"},
 		Rows: 6,
 	}
 	got := m.Directory()

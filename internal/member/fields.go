@@ -27,6 +27,9 @@ type Text struct {
 	// Examples are two different valid values, for the test that walks
 	// the table through every layer to WeCom and back.
 	Examples [2]string
+	// Shown is where user/get answers the field, when not under Name at
+	// the top of the member object.
+	Shown []string
 }
 
 // Rule ids of the text fields' checks, stable: the journal stores them.
@@ -44,6 +47,7 @@ const (
 	RuleTelephoneFormat   = "telephone_format"
 	RuleAddressLength     = "address_length"
 	RuleExternalPosLength = "external_position_length"
+	RuleNicknameLength    = "nickname_length"
 )
 
 // WeCom's limits on the text fields (user/create, developer.work.weixin.qq.com
@@ -124,6 +128,12 @@ var TextFields = []Text{
 		Check: maxChars(RuleAddressLength, "address", maxAddressChars)},
 	{Name: "external_position", Examples: [2]string{"销售", "区域经理"}, Get: func(r *Record) string { return r.ExternalPosition }, Set: func(r *Record, v string) { r.ExternalPosition = v },
 		Check: maxChars(RuleExternalPosLength, "external_position", maxExternalPos)},
+	// The video-channel (视频号) name; user/get answers it inside
+	// external_profile. WeCom documents no length for it: it is held to the
+	// name's 64 characters, so a stray cell cannot carry a whole page.
+	{Name: "nickname", Examples: [2]string{"张伟的视频号", "伟哥说"}, Shown: []string{"external_profile", "wechat_channels", "nickname"},
+		Get: func(r *Record) string { return r.Nickname }, Set: func(r *Record, v string) { r.Nickname = v },
+		Check: maxChars(RuleNicknameLength, "nickname", maxNameChars)},
 }
 
 // Structured names the member fields that are not plain text, as the

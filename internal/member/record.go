@@ -36,6 +36,7 @@ type Record struct {
 	BizMail          string          `json:"biz_mail,omitempty"`
 	ExternalPosition string          `json:"external_position,omitempty"`
 	ExtAttr          json.RawMessage `json:"extattr,omitempty"` // the attrs array, sorted by name
+	Nickname         string          `json:"nickname,omitempty"`
 	// ToInvite matters only when the member is created, so it is not part
 	// of the record's identity or of what the journal keeps.
 	ToInvite *bool `json:"-"`

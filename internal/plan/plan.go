@@ -111,6 +111,10 @@ type Plan struct {
 	// Held lists members whose row is in the feed but was rejected: the
 	// plan leaves them exactly as WeCom has them, departments included.
 	Held []Held
+	// AdoptFields is what taking over a member WeCom already has pushes:
+	// the fields the mapping sets, with departments and enable. The
+	// executor uses it too, when a create answers that the member exists.
+	AdoptFields []string
 	// Suspended, when set, says why this plan treats no one as absent and
 	// deletes no department: some rejected row could not even be told
 	// whose it is, so absence from the feed proves nothing.
@@ -151,7 +155,8 @@ type LiveDept struct{ ID, ParentID int }
 func Build(dir mapper.Directory, state State, live Live, pol Policy) (*Plan, error) {
 	pol = pol.WithDefaults()
 	p := &Plan{}
-	b := builder{p: p, pol: pol, state: state, live: live}
+	p.AdoptFields = adoptFields(dir.Fields)
+	b := builder{p: p, pol: pol, state: state, live: live, adopt: p.AdoptFields}
 
 	desiredDepts := map[string]bool{}
 	for _, d := range dir.Departments {
@@ -218,6 +223,8 @@ type builder struct {
 	pol   Policy
 	state State
 	live  Live
+	// adopt is what taking over a member WeCom already has pushes.
+	adopt []string
 	// vanished holds journal-known members WeCom no longer lists.
 	vanished map[string]bool
 	keys     map[int]string // WeCom id -> HR key, built on first use
@@ -317,9 +324,9 @@ func (b *builder) member(m mapper.Member) {
 	case before == nil:
 		// Exists in WeCom but not in the journal: adopt it by pushing the
 		// whole record (fields are unknown, so every field is sent).
-		fields := allFields
+		fields := b.adopt
 		if leadersReady {
-			fields = append(slices.Clone(allFields), "direct_leader")
+			fields = append(slices.Clone(b.adopt), "direct_leader")
 		} else {
 			afterMembers.DirectLeader = nil
 		}
@@ -527,8 +534,8 @@ func (b *builder) stateDepths() map[int]int {
 }
 
 // allFields is every member field an update can send except
-// direct_leader, which has its own pass: what adopting an existing member
-// pushes. Text fields come from the member table.
+// direct_leader, which travels on its own terms. Text fields come from the
+// member table.
 var allFields = func() []string {
 	var f []string
 	for _, t := range member.TextFields {
@@ -537,9 +544,21 @@ var allFields = func() []string {
 	return append(f, slices.DeleteFunc(slices.Clone(member.Structured), func(s string) bool { return s == "direct_leader" })...)
 }()
 
-// AllFields is every member field an update can send except direct_leader,
-// which has its own pass: what adopting an existing member pushes.
+// AllFields is every member field an update can send except
+// direct_leader: what an adoption pushes when the plan names none.
 func AllFields() []string { return slices.Clone(allFields) }
+
+// adoptFields is what adopting a member WeCom already has pushes: the
+// fields the mapping sets (all of them when it does not say), and always
+// departments and enable, which the importer manages for every member.
+func adoptFields(mapped []string) []string {
+	if mapped == nil {
+		return allFields
+	}
+	return slices.DeleteFunc(slices.Clone(allFields), func(f string) bool {
+		return f != "department" && f != "enable" && !slices.Contains(mapped, f)
+	})
+}
 
 // changedFields lists the WeCom update fields whose values differ, text
 // fields in table order, then the structured ones. department, order and

@@ -460,3 +460,20 @@ func TestFirstImportOneCallPerRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestAdoptionLeavesUnmappedFields: taking over a member WeCom already has
+// pushes the fields the mapping sets, not the ones it does not name (the
+// sample maps no alias and no address), which stay as WeCom has them.
+func TestAdoptionLeavesUnmappedFields(t *testing.T) {
+	e := newEnv(t, sqliteStore(t))
+	if err := e.client.CreateUser(context.Background(), &wecom.User{UserID: "E1001", Name: "王总", Mobile: "13800138001",
+		Alias: "老王", Address: "北京市", Department: []int{1}}); err != nil {
+		t.Fatal(err)
+	}
+	e.firstImport()
+	u := e.user("E1001")
+	if u.Alias != "老王" || u.Address != "北京市" || u.Name != "王建国" || u.Position != "总经理" {
+		t.Errorf("E1001 after adoption: alias %q address %q name %q position %q; want the unmapped ones kept and the mapped ones the feed's",
+			u.Alias, u.Address, u.Name, u.Position)
+	}
+}

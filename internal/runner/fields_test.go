@@ -1,9 +1,12 @@
 package runner_test
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,17 +72,30 @@ jobs:
 		if rep := e.run(nil); rep.Status != journal.RunDone {
 			t.Fatalf("%s: %s %v %v", stage, rep.Status, rep.Fatal, rep.Rejects)
 		}
-		b, err := json.Marshal(e.user("F001"))
+		// Read back as WeCom answers user/get, each field where the table
+		// says it shows.
+		tok, err := e.client.Token(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
+		rec := httptest.NewRecorder()
+		e.sim.ServeHTTP(rec, httptest.NewRequest("GET", "/cgi-bin/user/get?userid=F001&access_token="+url.QueryEscape(tok), nil))
 		var got map[string]any
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatal(err)
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got["errcode"] != float64(0) {
+			t.Fatalf("user/get: %v %s", err, rec.Body)
 		}
 		for _, f := range member.TextFields {
-			if v, _ := got[f.Name].(string); v != want(f) {
-				t.Errorf("%s: WeCom holds %s = %q, want %q", stage, f.Name, v, want(f))
+			path := f.Shown
+			if path == nil {
+				path = []string{f.Name}
+			}
+			var v any = got
+			for _, k := range path {
+				obj, _ := v.(map[string]any)
+				v = obj[k]
+			}
+			if s, _ := v.(string); s != want(f) {
+				t.Errorf("%s: user/get shows %s = %q, want %q", stage, strings.Join(path, "."), s, want(f))
 			}
 		}
 		if again := e.run(nil); len(again.Plan.Ops) != 0 {
