@@ -730,6 +730,17 @@ func conformanceRules() []conformanceRule {
 			e.clock.Advance(59 * time.Second)
 			return e.get("department/get", dq(1))
 		}},
+		// The minute is exact, not whole seconds: 2 calls at 0.6 s and 1.2 s
+		// still fill (0.5 s, 60.5 s], where one-second buckets would have
+		// let the third through.
+		{ref: "§7.22", rule: "R+1 calls inside any 60 s, across second boundaries", want: 45009, opts: Options{CorpPerMinute: 2, IPPerMinute: -1, IPPerHour: -1}, run: func(e *env) result {
+			e.clock.Advance(600 * time.Millisecond)
+			e.get("department/get", dq(1))
+			e.clock.Advance(600 * time.Millisecond)
+			e.get("department/get", dq(1))
+			e.clock.Advance(59300 * time.Millisecond)
+			return e.get("department/get", dq(1))
+		}},
 		{ref: "§5", rule: "a minute ban ends after 60 s", want: 0, opts: Options{CorpPerMinute: 1, IPPerMinute: -1, IPPerHour: -1}, run: func(e *env) result {
 			e.get("department/get", dq(1))
 			e.get("department/get", dq(1))

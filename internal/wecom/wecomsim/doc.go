@@ -214,9 +214,10 @@
 //
 // # Rate limits and faults
 //
-// Calls are counted per (corp, API) and per (IP, API) in one-second
-// buckets over a sliding minute and hour on the injectable clock, with
-// running sums so a call costs O(1) however full the windows are. The call
+// Calls are counted per (corp, API) and per (IP, API) on the injectable
+// clock: exactly over the sliding minute (the time of every call in the
+// window (now-60 s, now]), and in one-second buckets with a running
+// sum over the sliding hour, so a call costs O(1) amortised. The call
 // that would exceed a limit is answered 45009 and bans that key for the
 // breached window (60 s or 60 min); refused calls are not counted.
 //

@@ -269,30 +269,40 @@ func TestMobileKey(t *testing.T) {
 	}
 }
 
-// refCounter is the limiter's specification, the implementation it had
-// before running sums: prune every bucket at or before now-1h, then sum
-// the buckets after now-60s.
-type refCounter struct{ buckets []bucket }
+// refCounter is the limiter's specification: the hour as the buckets it
+// had before running sums (prune every bucket at or before now-1h, sum the
+// rest), the minute as every call time kept and counted afresh.
+type refCounter struct {
+	buckets []bucket
+	times   []time.Time
+}
 
 func (c *refCounter) prune(now time.Time) {
 	cut := now.Add(-time.Hour).Unix()
 	for len(c.buckets) > 0 && c.buckets[0].sec <= cut {
 		c.buckets = c.buckets[1:]
 	}
+	for len(c.times) > 0 && !c.times[0].After(now.Add(-time.Hour)) {
+		c.times = c.times[1:]
+	}
 }
 
 func (c *refCounter) counts(now time.Time) (minute, hour int) {
-	cut := now.Add(-time.Minute).Unix()
 	for _, b := range c.buckets {
 		hour += b.n
-		if b.sec > cut {
-			minute += b.n
-		}
+	}
+	// The times never decrease, so the minute is a suffix of them.
+	for i := len(c.times) - 1; i >= 0 && c.times[i].After(now.Add(-time.Minute)); i-- {
+		minute++
 	}
 	return minute, hour
 }
 
 func (c *refCounter) add(now time.Time) {
+	if l := len(c.times); l > 0 && c.times[l-1].After(now) {
+		now = c.times[l-1] // as the counter does: times never decrease
+	}
+	c.times = append(c.times, now)
 	sec := now.Unix()
 	if l := len(c.buckets); l > 0 && c.buckets[l-1].sec >= sec {
 		c.buckets[l-1].n++
@@ -321,14 +331,14 @@ func TestCounterMatchesReference(t *testing.T) {
 		c.slide(now)
 		ref.prune(now)
 		wantMin, wantHour := ref.counts(now)
-		if c.minute != wantMin || c.total != wantHour {
-			t.Fatalf("call %d at %v: minute %d hour %d, want %d %d", i, now, c.minute, c.total, wantMin, wantHour)
+		if c.minute() != wantMin || c.total != wantHour {
+			t.Fatalf("call %d at %v: minute %d hour %d, want %d %d", i, now, c.minute(), c.total, wantMin, wantHour)
 		}
 		if rng.Intn(4) != 0 { // some calls are refused and not counted
 			c.add(now)
 			ref.add(now)
 		}
-		if live := len(c.buckets) - c.head; live != len(ref.buckets) || len(c.buckets) > 2*len(ref.buckets)+2 {
+		if live := len(c.buckets) - c.bHead; live != len(ref.buckets) || len(c.buckets) > 2*len(ref.buckets)+2 {
 			t.Fatalf("call %d: %d live buckets of %d, reference %d", i, live, len(c.buckets), len(ref.buckets))
 		}
 	}

@@ -2,22 +2,25 @@ package wecomsim
 
 import "time"
 
-// counter is a sliding window of calls for one (corp|IP, API) key, kept
-// as per-second buckets over the last hour so both the minute and the hour
-// limit read from the same data. Running sums and two cursors into the
-// bucket list make a call cost O(1) amortised instead of a walk over the
-// window's buckets: each bucket is passed by each cursor once, except when
-// the clock steps back and the minute cursor has to return.
+// counter is the sliding windows of calls for one (corp|IP, API) key. The
+// minute window is exact: the times of the calls it admitted in the last
+// 60 s, so R+1 calls inside any 60 s are caught however they fall across
+// second boundaries (a client that admits a call a little late can put
+// R+1 into a minute that whole-second buckets would not see). The hour
+// keeps per-second buckets with a running sum, since holding 150,000
+// times per key would cost more than the hour's edges tell.
 type counter struct {
-	// buckets[head:] are the live buckets, ascending by sec, none older
-	// than an hour; buckets[:head] are expired slots awaiting compaction.
-	buckets []bucket
-	head    int
-	// minHead is the first bucket inside the minute window as of the last
-	// slide; minute sums buckets[minHead:] and total sums buckets[head:].
-	minHead       int
-	minute, total int
-	banUntil      time.Time
+	// recent[head:] are the times (Unix nanoseconds, never decreasing) of
+	// the calls of the last hour; recent[minHead:] those inside the
+	// minute. recent[:head] are expired slots awaiting compaction.
+	recent        []int64
+	head, minHead int
+	// buckets[bHead:] are the live hour buckets, ascending by sec; total
+	// sums them.
+	buckets  []bucket
+	bHead    int
+	total    int
+	banUntil time.Time
 	// peakMinute and peakHour are the largest minute and hour counts this
 	// key ever held, for MaxWindowCount.
 	peakMinute, peakHour int
@@ -28,47 +31,59 @@ type bucket struct {
 	n   int
 }
 
-// slide moves both windows to now: the minute holds buckets newer than
-// now-60 s, the hour drops buckets at or before now-1 h. Whole seconds are
-// compared, as the bucket granularity implies.
+// minute is how many admitted calls lie in the window (now-60 s, now]: a
+// call made exactly a minute ago no longer counts, as a ban of 60 s ends
+// exactly a minute after it began.
+func (c *counter) minute() int { return len(c.recent) - c.minHead }
+
+// slide moves both windows to now. A clock that stepped back widens the
+// minute again, but never resurrects what the hour already dropped.
 func (c *counter) slide(now time.Time) {
-	sec := now.Unix()
-	minCut, hourCut := sec-60, sec-3600
-	for c.minHead < len(c.buckets) && c.buckets[c.minHead].sec <= minCut {
-		c.minute -= c.buckets[c.minHead].n
+	cut := now.Add(-time.Minute).UnixNano()
+	for c.minHead < len(c.recent) && c.recent[c.minHead] <= cut {
 		c.minHead++
 	}
-	// A clock that stepped back widens the minute again, but never
-	// resurrects what the hour already dropped.
-	for c.minHead > c.head && c.buckets[c.minHead-1].sec > minCut {
+	for c.minHead > c.head && c.recent[c.minHead-1] > cut {
 		c.minHead--
-		c.minute += c.buckets[c.minHead].n
 	}
-	// Everything the hour drops is older than the minute, so it lies
-	// before minHead and minute is unaffected.
-	for c.head < c.minHead && c.buckets[c.head].sec <= hourCut {
-		c.total -= c.buckets[c.head].n
+	hourCut := now.Add(-time.Hour).UnixNano()
+	for c.head < c.minHead && c.recent[c.head] <= hourCut {
 		c.head++
 	}
-	if c.head > 0 && c.head >= len(c.buckets)/2 {
+	if c.head > 0 && c.head >= len(c.recent)/2 {
 		// Compact once half the slots are dead: O(1) amortised per call.
-		n := copy(c.buckets, c.buckets[c.head:])
-		c.buckets = c.buckets[:n]
+		n := copy(c.recent, c.recent[c.head:])
+		c.recent = c.recent[:n]
 		c.minHead -= c.head
 		c.head = 0
+	}
+	secCut := now.Unix() - 3600
+	for c.bHead < len(c.buckets) && c.buckets[c.bHead].sec <= secCut {
+		c.total -= c.buckets[c.bHead].n
+		c.bHead++
+	}
+	if c.bHead > 0 && c.bHead >= len(c.buckets)/2 {
+		n := copy(c.buckets, c.buckets[c.bHead:])
+		c.buckets = c.buckets[:n]
+		c.bHead = 0
 	}
 }
 
 func (c *counter) add(now time.Time) {
+	t := now.UnixNano()
+	if l := len(c.recent); l > c.head && c.recent[l-1] > t {
+		// A clock that stepped back counts the call at the newest time
+		// already seen, so the times stay ordered and the call stays
+		// inside the minute the longer.
+		t = c.recent[l-1]
+	}
+	c.recent = append(c.recent, t)
 	sec := now.Unix()
-	if l := len(c.buckets); l > c.head && c.buckets[l-1].sec >= sec {
-		// A clock that stepped back still counts into the newest bucket,
-		// which is inside the minute (its sec is not below now's).
+	if l := len(c.buckets); l > c.bHead && c.buckets[l-1].sec >= sec {
 		c.buckets[l-1].n++
 	} else {
 		c.buckets = append(c.buckets, bucket{sec: sec, n: 1})
 	}
-	c.minute++
 	c.total++
 }
 
@@ -117,7 +132,7 @@ func (s *Server) allowRate(api, corp, ip string, now time.Time) bool {
 		case c.total+1 > k.perHour:
 			c.banUntil = now.Add(time.Hour)
 			ok = false
-		case c.minute+1 > k.perMin:
+		case c.minute()+1 > k.perMin:
 			c.banUntil = now.Add(time.Minute)
 			ok = false
 		}
@@ -127,7 +142,7 @@ func (s *Server) allowRate(api, corp, ip string, now time.Time) bool {
 	}
 	for _, c := range counters[:nk] {
 		c.add(now)
-		c.peakMinute = max(c.peakMinute, c.minute)
+		c.peakMinute = max(c.peakMinute, c.minute())
 		c.peakHour = max(c.peakHour, c.total)
 	}
 	return true
