@@ -2,25 +2,17 @@ package schedule
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/hrfeed/importer/internal/journal"
-	"github.com/hrfeed/importer/migrations"
 )
 
 // Ready reports whether the journal answers and has every migration this
 // binary embeds. A journal migrated further by a newer binary is ready: its
 // migrations only add.
 func Ready(ctx context.Context, store journal.Store) error {
-	st, ok := unwrap(store).(interface {
-		Pending(context.Context) ([]migrations.Migration, error)
-	})
-	if !ok {
-		return errors.New("journal: unknown store type")
-	}
-	missing, err := st.Pending(ctx)
+	missing, err := store.Pending(ctx)
 	if err != nil {
 		return err
 	}
