@@ -83,17 +83,18 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 		jobs[i] = schedule.Job{Name: j.Name, Spec: j.Schedule}
 	}
 	svc, err := schedule.New(schedule.Options{
-		Jobs:        jobs,
-		Store:       store,
-		Run:         serveRunner(c, client),
-		OnFinish:    notifyFinished(store, notifier, host, log),
-		Logger:      log,
-		Metrics:     m,
-		Grace:       c.Serve.Grace,
-		Heartbeat:   c.Serve.Heartbeat,
-		StaleAfter:  c.Serve.StaleAfter,
-		StaleCheck:  c.Serve.StaleCheck,
-		ResumeStale: *c.Serve.ResumeStale,
+		Jobs:            jobs,
+		Store:           store,
+		Run:             serveRunner(c, client),
+		OnFinish:        notifyFinished(store, notifier, host, log),
+		Logger:          log,
+		Metrics:         m,
+		Grace:           c.Serve.Grace,
+		Heartbeat:       c.Serve.Heartbeat,
+		StaleAfter:      c.Serve.StaleAfter,
+		StaleCheck:      c.Serve.StaleCheck,
+		ResumeStale:     *c.Serve.ResumeStale,
+		KeepOccurrences: c.Serve.KeepOccurrences,
 	})
 	if err != nil {
 		return fatal(fmt.Errorf("config %s: %w", configPath, err))

@@ -3,6 +3,9 @@ package schedule
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -31,6 +34,16 @@ func pgJournal(t *testing.T, dsn string) *journal.Postgres {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st.(*journal.Postgres)
+}
+
+func liteJournal(t *testing.T, path string) *journal.SQLite {
+	t.Helper()
+	st, err := journal.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st.(*journal.SQLite)
 }
 
 // runLog stands in for runner.Run: it records each run in the journal
@@ -271,4 +284,127 @@ func TestServiceSkipsOccurrenceWhileLastRunIsPending(t *testing.T) {
 	if r, err := st.GetRun(ctx, pending); err != nil || r.Status != journal.RunRunning {
 		t.Errorf("the pending run: %+v, %v; want it left running", r, err)
 	}
+}
+
+// TestServiceReclaimsOccurrenceOfDeadClaimer: a replica claimed the job's
+// latest occurrence and died before it took the job's lock. Another
+// replica takes the claim over and runs the occurrence; before, the
+// occurrence was lost.
+func TestServiceReclaimsOccurrenceOfDeadClaimer(t *testing.T) {
+	st := pgJournal(t, pgtest.DSN(t))
+	ctx := context.Background()
+	at := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO schedule_occurrences (job, scheduled_at, claimed_by, claimed_at)
+		VALUES ('staff', $1, 'dead:1', now() - interval '1 hour')`, at); err != nil {
+		t.Fatal(err)
+	}
+	runs := &runLog{}
+	finished, onFinish := finishedCh(4)
+	svc, err := New(Options{
+		Jobs: []Job{{Name: "staff", Spec: never}}, Store: st, Run: runs.run, OnFinish: onFinish, Owner: "live:2",
+		Heartbeat: 50 * time.Millisecond, StaleAfter: 200 * time.Millisecond, StaleCheck: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := serving(t, svc)
+	f := waitFinished(t, finished, "the dead replica's occurrence to run")
+	stop()
+	if f.Trigger != "schedule" || !f.ScheduledAt.Equal(at) || f.Report == nil || f.Report.Status != journal.RunDone {
+		t.Fatalf("finished %+v, want the occurrence at %v run", f, at)
+	}
+	var (
+		by, outcome string
+		runID       int64
+	)
+	if err := st.Pool().QueryRow(ctx, `SELECT claimed_by, outcome, run_id FROM schedule_occurrences
+		WHERE job = 'staff' AND scheduled_at = $1`, at).Scan(&by, &outcome, &runID); err != nil {
+		t.Fatal(err)
+	}
+	if by != "live:2" || outcome != journal.OccurrenceRan || runID != f.Report.RunID {
+		t.Errorf("occurrence claimed by %s, %s, run %d; want live:2, ran, run %d", by, outcome, runID, f.Report.RunID)
+	}
+	if n := runs.count(); n != 1 {
+		t.Errorf("%d runs, want the one occurrence's", n)
+	}
+}
+
+// TestServicePrunesOldOccurrences: occurrences older than the retention
+// (30 days by default) are deleted, except each job's latest, which still
+// says when the job last came due.
+func TestServicePrunesOldOccurrences(t *testing.T) {
+	st := pgJournal(t, pgtest.DSN(t))
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second).UTC()
+	day := 24 * time.Hour
+	for _, o := range []struct {
+		job string
+		age time.Duration
+	}{{"staff", 40 * day}, {"staff", 31 * day}, {"staff", day}, {"contractors", 40 * day}} {
+		if _, err := st.Pool().Exec(ctx, `INSERT INTO schedule_occurrences (job, scheduled_at, claimed_by, outcome)
+			VALUES ($1, $2, 'old:1', 'ran')`, o.job, now.Add(-o.age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, err := New(Options{
+		Jobs: []Job{{Name: "staff", Spec: never}}, Store: st, Run: (&runLog{}).run,
+		Heartbeat: 50 * time.Millisecond, StaleAfter: 200 * time.Millisecond, StaleCheck: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving(t, svc)
+	eventually(t, "old occurrences to be pruned", func() bool {
+		return pgCount(t, st, `SELECT count(*) FROM schedule_occurrences WHERE job = 'staff'`) == 1
+	})
+	if n := pgCount(t, st, `SELECT count(*) FROM schedule_occurrences WHERE job = 'staff' AND scheduled_at = $1`, now.Add(-day)); n != 1 {
+		t.Error("the recent occurrence was pruned")
+	}
+	if n := pgCount(t, st, `SELECT count(*) FROM schedule_occurrences WHERE job = 'contractors'`); n != 1 {
+		t.Error("another job's only (latest) occurrence was pruned")
+	}
+}
+
+// TestEmbeddedServeResumesRunOfDeadProcessAtStart: on the embedded
+// journal, a process died running the job (its lease names it, by host
+// and pid, and its file lock went with it). serve, started afterwards,
+// finds the run at once and resumes it; before, nothing noticed it.
+func TestEmbeddedServeResumesRunOfDeadProcessAtStart(t *testing.T) {
+	st := liteJournal(t, filepath.Join(t.TempDir(), "journal.db"))
+	ctx := context.Background()
+	host, _ := os.Hostname()
+	run, err := st.StartRun(ctx, journal.Run{Job: "staff", CorpID: "ww", Mode: "run", Host: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
+	if _, err := st.DB().ExecContext(ctx, `INSERT INTO job_leases (job, owner, acquired_at, beat_at, run_id, owner_run_id)
+		VALUES ('staff', $1, $2, $2, $3, $3)`, fmt.Sprintf("%s:%d", host, deadPID(t)), stamp, run); err != nil {
+		t.Fatal(err)
+	}
+	runs := &runLog{}
+	finished, onFinish := finishedCh(4)
+	svc, err := New(Options{
+		Jobs: []Job{{Name: "staff", Spec: never}}, Store: st, Run: runs.run, OnFinish: onFinish, ResumeStale: true,
+		// Only the look at start can find it within the test.
+		StaleCheck: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving(t, svc)
+	f := waitFinished(t, finished, "the dead process's run to be resumed")
+	if f.Trigger != "resume" || f.ResumedFrom != run || f.Report == nil || f.Report.Status != journal.RunDone {
+		t.Errorf("finished %+v, want run %d resumed", f, run)
+	}
+}
+
+// deadPID is the pid of a process that has exited.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
 }

@@ -65,7 +65,17 @@ type Options struct {
 	StaleCheck  time.Duration // default 30s
 	ResumeStale bool
 	Owner       string // default host:pid
+	// KeepOccurrences is how long occurrences stay in the journal (default
+	// 30 days); each job's latest stays however old.
+	KeepOccurrences time.Duration
 }
+
+// DefaultKeepOccurrences is Options.KeepOccurrences when unset.
+const DefaultKeepOccurrences = 30 * 24 * time.Hour
+
+// pruneEvery is how often old occurrences are pruned: they come at one per
+// job per occurrence, so an hour more or less of them costs nothing.
+const pruneEvery = time.Hour
 
 // Service schedules jobs and runs them under the coordination the package
 // describes.
@@ -96,6 +106,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Owner == "" {
 		o.Owner = journal.DefaultOwner()
+	}
+	if o.KeepOccurrences <= 0 {
+		o.KeepOccurrences = DefaultKeepOccurrences
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -137,7 +150,7 @@ func (s *Service) Serve(ctx context.Context) error {
 
 	var loops sync.WaitGroup
 	loops.Go(func() { Loop(ctx, s.entries, s.log, s.occurrence) })
-	loops.Go(func() { s.watchStale(ctx) })
+	loops.Go(func() { s.watch(ctx) })
 	<-ctx.Done()
 	s.log.Info("serve: stopping; runs in progress may finish", "grace", s.o.Grace.String())
 
@@ -335,32 +348,100 @@ func (s *Service) recover(lock *journal.JobLock, log *slog.Logger) (pending bool
 	return false
 }
 
-// watchStale looks for runs abandoned by dead processes, and runs handed
-// off on shutdown, every StaleCheck. The look reads the journal only; only
-// a job with a candidate is locked, so idle replicas do not contend for
+// watch looks after what dead processes left in the journal, at start
+// and every StaleCheck: runs abandoned or handed off on shutdown, and
+// occurrences claimed but never started. It also prunes old occurrences,
+// at start and every pruneEvery. The looks read the journal only; only a
+// job with a candidate is locked, so idle replicas do not contend for
 // locks that scheduled occurrences need.
-func (s *Service) watchStale(ctx context.Context) {
+func (s *Service) watch(ctx context.Context) {
 	t := time.NewTicker(s.o.StaleCheck)
 	defer t.Stop()
-	for {
+	var pruned time.Time
+	for ctx.Err() == nil {
+		if pruned.IsZero() || time.Since(pruned) >= pruneEvery {
+			s.prune(ctx)
+			pruned = time.Now()
+		}
+		s.resumeStale(ctx)
+		s.reclaim(ctx)
 		select {
 		case <-ctx.Done():
-			return
 		case <-t.C:
 		}
-		runs, err := s.o.Store.StaleRuns(ctx, s.jobs, s.o.StaleAfter)
+	}
+}
+
+func (s *Service) resumeStale(ctx context.Context) {
+	runs, err := s.o.Store.StaleRuns(ctx, s.jobs, s.o.StaleAfter)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("stale run check failed", "err", err)
+		}
+		return
+	}
+	for _, r := range runs {
+		if ctx.Err() != nil {
+			return
+		}
+		s.takeOver(r.Job)
+	}
+}
+
+// reclaim runs the occurrences whose claimers died before starting them.
+// This process's own claims are left alone: it is alive, so they are in
+// hand.
+func (s *Service) reclaim(ctx context.Context) {
+	claims, err := s.o.Store.DeadClaims(ctx, s.jobs, s.o.StaleAfter)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("dead claim check failed", "err", err)
+		}
+		return
+	}
+	for _, c := range claims {
+		if ctx.Err() != nil {
+			return
+		}
+		if c.Owner != s.o.Owner {
+			s.takeClaim(c)
+		}
+	}
+}
+
+func (s *Service) takeClaim(c journal.Claim) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	log := s.log.With("job", c.Job, "scheduled_at", c.At)
+	lock, err := s.o.Store.TryLockJob(s.runCtx, c.Job, s.lock)
+	if err != nil {
+		// A busy job may be running this very occurrence after all; if
+		// not, the claim waits for the next look or is overtaken by the
+		// job's next occurrence.
+		if busy := (*journal.JobBusyError)(nil); !errors.As(err, &busy) {
+			log.Warn("could not lock the job to take over a dead claim", "err", err)
+		}
+		return
+	}
+	won, err := s.o.Store.Reclaim(lock.Context(), c, s.o.Owner)
+	if err != nil || !won {
+		lock.Release()
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("stale run check failed", "err", err)
-			}
-			continue
+			log.Warn("could not take over a dead claim", "claimed_by", c.Owner, "err", err)
 		}
-		for _, r := range runs {
-			if ctx.Err() != nil {
-				return
-			}
-			s.takeOver(r.Job)
-		}
+		return
+	}
+	log.Warn("took over an occurrence whose claimer died before starting it", "claimed_by", c.Owner)
+	s.claimed(c.Job, c.At, lock, log)
+}
+
+func (s *Service) prune(ctx context.Context) {
+	n, err := s.o.Store.PruneOccurrences(ctx, time.Now().Add(-s.o.KeepOccurrences))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Warn("could not prune old occurrences", "err", err)
+	case n > 0:
+		s.log.Info("pruned old occurrences", "deleted", n, "kept_for", s.o.KeepOccurrences.String())
 	}
 }
 
