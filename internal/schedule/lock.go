@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/runlog"
 )
 
 // WithJobLock runs fn holding job's lock, the same lock `importer serve`
@@ -23,8 +24,9 @@ func WithJobLock(ctx context.Context, store journal.Store, job string, fn func(c
 	return fn(lock.Context(), leased(store, lock, nil))
 }
 
-// leasedStore records the run started through it in its job's lease: the
-// runner starts the run, and only the lease's holder knows the lease.
+// leasedStore records the run started through it in its job's lease, and
+// in its context's log label: the runner starts the run, and only the
+// lock's holder knows the lease.
 type leasedStore struct {
 	journal.Store
 	lock *journal.JobLock
@@ -43,9 +45,7 @@ func (s *leasedStore) StartRun(ctx context.Context, r journal.Run) (int64, error
 	if err != nil {
 		return id, err
 	}
-	if l := labelFrom(ctx); l != nil {
-		l.runID.Store(id)
-	}
+	runlog.SetRunID(ctx, id)
 	// Not fatal: the run is already recorded, and a lease that does not
 	// name it only means a crash would leave it to a manual resume.
 	if err := s.lock.SetRun(context.WithoutCancel(ctx), id); err != nil {

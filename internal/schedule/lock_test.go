@@ -3,7 +3,6 @@ package schedule
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -56,27 +55,5 @@ func TestWithJobLock(t *testing.T) {
 	defer next.Release()
 	if p := next.Previous; p.RunID != runID {
 		t.Errorf("previous %+v, want the manual run %d, recorded through WithJobLock's store", p, runID)
-	}
-}
-
-func TestReady(t *testing.T) {
-	pg, _ := twoStores(t)
-	ctx := context.Background()
-	if err := Ready(ctx, pg); err != nil {
-		t.Errorf("postgres: %v", err)
-	}
-	lite, err := journal.Open(ctx, filepath.Join(t.TempDir(), "j.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lite.Close()
-	if err := Ready(ctx, lite); err != nil {
-		t.Errorf("sqlite: %v", err)
-	}
-	if _, err := pg.Pool().Exec(ctx, `DELETE FROM schema_migrations WHERE version = 2`); err != nil {
-		t.Fatal(err)
-	}
-	if err := Ready(ctx, pg); err == nil {
-		t.Error("a journal missing a migration is ready")
 	}
 }

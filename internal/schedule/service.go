@@ -10,6 +10,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/metrics"
+	"github.com/hrfeed/importer/internal/runlog"
 	"github.com/hrfeed/importer/internal/runner"
 )
 
@@ -258,7 +259,7 @@ func (s *Service) finish(job string, at time.Time, outcome string, runID int64, 
 
 // execute makes one run under lock and reports it.
 func (s *Service) execute(lock *journal.JobLock, req RunRequest, f Finished) Finished {
-	ctx := withRunLabel(lock.Context(), req.Job)
+	ctx := runlog.WithJob(lock.Context(), req.Job)
 	req.Store = leased(s.o.Store, lock, s.log)
 	req.Logger = s.log
 	s.o.Metrics.Running(req.Job, true)
