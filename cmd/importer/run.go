@@ -93,7 +93,7 @@ func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
 // manual run never overlaps a scheduled one on the same PostgreSQL journal.
 func (a *app) locked(ctx context.Context, job string, store journal.Store, fn func(context.Context, journal.Store) error) error {
 	err := schedule.WithJobLock(ctx, store, job, fn)
-	var busy *schedule.BusyError
+	var busy *journal.JobBusyError
 	if errors.As(err, &busy) {
 		return fatal(busy)
 	}

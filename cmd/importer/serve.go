@@ -13,9 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hrfeed/importer/internal/config"
+	"github.com/hrfeed/importer/internal/health"
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/metrics"
 	"github.com/hrfeed/importer/internal/notify"
+	"github.com/hrfeed/importer/internal/runlog"
 	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/schedule"
 )
@@ -47,7 +49,7 @@ func (a *app) serveLogger() *slog.Logger {
 	if a.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(schedule.LabelHandler(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level})))
+	return slog.New(runlog.Handler(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level})))
 }
 
 func (a *app) serve(ctx context.Context, configPath string) error {
@@ -83,17 +85,18 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 		jobs[i] = schedule.Job{Name: j.Name, Spec: j.Schedule}
 	}
 	svc, err := schedule.New(schedule.Options{
-		Jobs:        jobs,
-		Store:       store,
-		Run:         serveRunner(c, client),
-		OnFinish:    notifyFinished(store, notifier, host, log),
-		Logger:      log,
-		Metrics:     m,
-		Grace:       c.Serve.Grace,
-		Heartbeat:   c.Serve.Heartbeat,
-		StaleAfter:  c.Serve.StaleAfter,
-		StaleCheck:  c.Serve.StaleCheck,
-		ResumeStale: *c.Serve.ResumeStale,
+		Jobs:            jobs,
+		Store:           store,
+		Run:             serveRunner(c, client),
+		OnFinish:        notifyFinished(store, notifier, host, log),
+		Logger:          log,
+		Metrics:         m,
+		Grace:           c.Serve.Grace,
+		Heartbeat:       c.Serve.Heartbeat,
+		StaleAfter:      c.Serve.StaleAfter,
+		StaleCheck:      c.Serve.StaleCheck,
+		ResumeStale:     *c.Serve.ResumeStale,
+		KeepOccurrences: c.Serve.KeepOccurrences,
 	})
 	if err != nil {
 		return fatal(fmt.Errorf("config %s: %w", configPath, err))
@@ -104,10 +107,10 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 		return fatal(fmt.Errorf("serve.listen: %w", err))
 	}
 	srv := &http.Server{
-		Handler: schedule.Handler(func(ctx context.Context) error {
+		Handler: health.Handler(func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
-			return schedule.Ready(ctx, store)
+			return health.JournalReady(ctx, store)
 		}, m.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 	}

@@ -277,8 +277,12 @@ type Serve struct {
 	// ResumeStale resumes an abandoned run (or one interrupted by a
 	// shutdown) on another replica; when false it is only marked failed
 	// and notified. Default true.
-	ResumeStale *bool  `yaml:"resume_stale"`
-	Notify      Notify `yaml:"notify"`
+	ResumeStale *bool `yaml:"resume_stale"`
+	// KeepOccurrences is how long the journal keeps each scheduled
+	// occurrence's claim (default 720h, 30 days); each job's latest is
+	// kept however old.
+	KeepOccurrences time.Duration `yaml:"keep_occurrences"`
+	Notify          Notify        `yaml:"notify"`
 }
 
 // Notify says where finished runs are announced. Webhook addresses are
@@ -392,6 +396,9 @@ func (s *Serve) defaults() {
 	if s.ResumeStale == nil {
 		yes := true
 		s.ResumeStale = &yes
+	}
+	if s.KeepOccurrences <= 0 {
+		s.KeepOccurrences = 30 * 24 * time.Hour
 	}
 	if s.Notify.Timeout <= 0 {
 		s.Notify.Timeout = 10 * time.Second

@@ -15,16 +15,16 @@ func TestServeDefaultsAndValidation(t *testing.T) {
 	}
 	s := c.Serve
 	if s.Grace != 5*time.Minute || s.Heartbeat != 10*time.Second || s.StaleAfter != time.Minute ||
-		s.StaleCheck != 30*time.Second || !*s.ResumeStale || s.Listen == "" {
+		s.StaleCheck != 30*time.Second || !*s.ResumeStale || s.KeepOccurrences != 30*24*time.Hour || s.Listen == "" {
 		t.Errorf("defaults: %+v", s)
 	}
 	base := string(samples.ImporterYAML)
-	good := base + "serve:\n  grace: 30s\n  resume_stale: false\n  notify:\n    on: [failed]\n    wecom_robot: {key_env: ROBOT_KEY}\n"
+	good := base + "serve:\n  grace: 30s\n  resume_stale: false\n  keep_occurrences: 168h\n  notify:\n    on: [failed]\n    wecom_robot: {key_env: ROBOT_KEY}\n"
 	c, err = Parse([]byte(good))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Serve.Grace != 30*time.Second || *c.Serve.ResumeStale || c.Serve.Notify.WeComRobot.KeyEnv != "ROBOT_KEY" {
+	if c.Serve.Grace != 30*time.Second || *c.Serve.ResumeStale || c.Serve.KeepOccurrences != 7*24*time.Hour || c.Serve.Notify.WeComRobot.KeyEnv != "ROBOT_KEY" {
 		t.Errorf("decoded: %+v", c.Serve)
 	}
 	for _, tt := range []struct{ yaml, want string }{

@@ -41,6 +41,14 @@ func startStatus(status string) error {
 	return nil
 }
 
+func occurrenceOutcome(outcome string) error {
+	switch outcome {
+	case OccurrenceRan, OccurrenceBusy, OccurrenceError:
+		return nil
+	}
+	return fmt.Errorf("journal: an occurrence finishes %s, %s or %s, not %q", OccurrenceRan, OccurrenceBusy, OccurrenceError, outcome)
+}
+
 func answerOutcome(outcome string) error {
 	switch outcome {
 	case CallOK, CallFailed:

@@ -23,6 +23,11 @@
 //     the importer last pushed for each HR department (and the WeCom id it
 //     maps to) and each member. They change in the same transaction as the
 //     call that caused the change, so they never disagree with calls.
+//   - job_leases, schedule_occurrences: coordination (Coordinator), current
+//     state rather than history: who holds or last held each job's lock,
+//     its heartbeat and its run; each scheduled occurrence a serve process
+//     claimed, when it started it and what became of it, kept for
+//     serve.keep_occurrences.
 //   - call_failures (view): calls that failed or are pending, with the job.
 //   - schema_migrations: schema versions applied.
 //

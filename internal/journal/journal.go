@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hrfeed/importer/internal/plan"
+	"github.com/hrfeed/importer/migrations"
 )
 
 // Run statuses.
@@ -97,6 +98,10 @@ type Reject struct {
 type Store interface {
 	// Migrate applies pending migrations; safe to call concurrently and repeatedly.
 	Migrate(ctx context.Context) error
+	// Pending lists the migrations this binary embeds that the database
+	// has not recorded. A newer binary's extra versions are not listed:
+	// migrations only add.
+	Pending(ctx context.Context) ([]migrations.Migration, error)
 
 	StartRun(ctx context.Context, r Run) (int64, error)
 	FinishRun(ctx context.Context, id int64, status string, counts map[string]int) error
@@ -113,6 +118,8 @@ type Store interface {
 	ListRejects(ctx context.Context, runID int64) ([]Reject, error)
 
 	LoadState(ctx context.Context, corpID string) (plan.State, error)
+
+	Coordinator
 
 	Close() error
 }

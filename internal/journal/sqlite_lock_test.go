@@ -27,7 +27,7 @@ func TestSQLiteJobLock(t *testing.T) {
 	lite := st.(*journal.SQLite)
 	const job = "staff/nightly" // a slash must not make a directory
 
-	first, err := lite.TryLockJob(ctx, job, "a:1")
+	first, err := lite.TryLockJob(ctx, job, journal.LockOptions{Owner: "a:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,35 +38,33 @@ func TestSQLiteJobLock(t *testing.T) {
 	if err := first.SetRun(ctx, run); err != nil {
 		t.Fatal(err)
 	}
-	_, err = lite.TryLockJob(ctx, job, "b:2")
+	_, err = lite.TryLockJob(ctx, job, journal.LockOptions{Owner: "b:2"})
 	var busy *journal.JobBusyError
-	if !errors.As(err, &busy) || busy.Holder.Owner != "a:1" || busy.Holder.RunID != run || busy.Holder.Since.IsZero() {
+	if !errors.As(err, &busy) || busy.Owner != "a:1" || busy.RunID != run || busy.Since.IsZero() {
 		t.Fatalf("while held: %v (%+v), want busy naming a:1 and run %d", err, busy, run)
 	}
 	if err := first.Handoff(ctx, run, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := first.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if err := first.Release(); err != nil {
-		t.Errorf("second release: %v", err)
-	}
+	first.Release()
+	first.Release() // a second release does nothing
 
-	second, err := lite.TryLockJob(ctx, job, "b:2")
+	second, err := lite.TryLockJob(ctx, job, journal.LockOptions{Owner: "b:2"})
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
-	if p := second.Previous; p.Owner != "a:1" || p.RunID != run || !p.Handoff {
-		t.Errorf("previous = %+v, want a:1's run %d handed off", p, run)
+	// A free file lock is proof its holder is gone, however recent its
+	// last word in the lease.
+	if p := second.Previous; p.Owner != "a:1" || p.RunID != run || !p.Handoff || !p.Gone {
+		t.Errorf("previous = %+v, want a:1's run %d handed off, a:1 gone", p, run)
 	}
 	// Until it starts a run of its own, the new holder has none, whatever
 	// the lease remembers of the last one.
-	_, err = lite.TryLockJob(ctx, job, "c:3")
-	if !errors.As(err, &busy) || busy.Holder.Owner != "b:2" || busy.Holder.RunID != 0 {
+	_, err = lite.TryLockJob(ctx, job, journal.LockOptions{Owner: "c:3"})
+	if !errors.As(err, &busy) || busy.Owner != "b:2" || busy.RunID != 0 {
 		t.Errorf("before the new holder's run: %v (%+v), want b:2 and no run", err, busy)
 	}
-	_ = second.Release()
+	second.Release()
 
 	locks, _ := filepath.Glob(filepath.Join(dir, "journal.db.*.lock"))
 	if len(locks) != 1 || filepath.Base(locks[0]) != "journal.db.staff%2Fnightly.lock" {

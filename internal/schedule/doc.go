@@ -1,18 +1,19 @@
 // Package schedule runs the configured jobs on their cron specs for
-// `importer serve`, and coordinates every process that runs jobs against
-// one journal so that a job never runs twice at once.
+// `importer serve`, and makes every process that runs jobs against one
+// journal keep out of the others' way, through the journal's
+// journal.Coordinator, so that a job never runs twice at once and an
+// occurrence runs once.
 //
-// On a PostgreSQL journal any number of serve replicas may run side by
-// side. Each scheduled occurrence is claimed by inserting a row keyed by
-// (job, scheduled time): the replica whose insert wins runs it, the others
-// skip it. The run itself happens under a per-job session advisory lock,
-// which manual runs take too (WithJobLock), so nothing overlaps a job, and
-// PostgreSQL frees the lock when the holder's session ends. The holder
-// records its run in job_leases and heartbeats it; a run still marked
-// running whose heartbeat went stale was abandoned by a dead process, and
-// an idle replica that can take the lock resumes it (runner.Params.ResumedFrom).
+// Each scheduled occurrence is claimed in the journal by its job and
+// nominal time: the process whose claim wins runs it, the others skip it.
+// The run itself happens under the job's lock, which manual runs take too
+// (WithJobLock), so nothing overlaps a job. The holder records its run in
+// the job's lease; a run still marked running whose holder is gone was
+// abandoned by a dead process, and one that can take the lock resumes it
+// (runner.Params.ResumedFrom), as it does a run handed off on shutdown.
 //
-// On the embedded SQLite journal serve is a single replica: locks and
-// claims live in memory, and nothing detects a run abandoned by another
-// process.
+// On PostgreSQL any number of serve replicas may share the journal; a
+// holder is gone when its heartbeat is stale. On the embedded journal the
+// processes share one host, and a holder is gone when its file lock is
+// free.
 package schedule

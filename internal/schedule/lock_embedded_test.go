@@ -78,9 +78,9 @@ func TestEmbeddedJobLockAcrossProcesses(t *testing.T) {
 
 	called := false
 	err = WithJobLock(ctx, st, "staff", func(context.Context, journal.Store) error { called = true; return nil })
-	var busy *BusyError
+	var busy *journal.JobBusyError
 	if !errors.As(err, &busy) || called {
-		t.Fatalf("second process: %v, fn called %v; want a *BusyError", err, called)
+		t.Fatalf("second process: %v, fn called %v; want a *journal.JobBusyError", err, called)
 	}
 	if busy.Owner != childOwner || busy.RunID != childRun || busy.Since.IsZero() {
 		t.Errorf("busy %+v, want owner %s and run %d", busy, childOwner, childRun)
@@ -89,28 +89,37 @@ func TestEmbeddedJobLockAcrossProcesses(t *testing.T) {
 		t.Errorf("message %q does not name the holder and its run", msg)
 	}
 	// Another job is independent, and so is a second lock in one process.
-	l := NewLocker(st, LockOptions{Owner: "test:1"})
-	other, err := l.TryLock(ctx, "contractors")
+	other, err := st.TryLockJob(ctx, "contractors", journal.LockOptions{Owner: "test:1"})
 	if err != nil {
 		t.Fatalf("another job: %v", err)
 	}
-	if _, err := NewLocker(st, LockOptions{Owner: "test:2"}).TryLock(ctx, "contractors"); !errors.As(err, &busy) || busy.Owner != "test:1" {
+	if _, err := st.TryLockJob(ctx, "contractors", journal.LockOptions{Owner: "test:2"}); !errors.As(err, &busy) || busy.Owner != "test:1" {
 		t.Errorf("second lock in the same process: %v, want busy naming test:1", err)
 	}
 	other.Release()
+
+	// A run whose holder lives is not stale, however old its lease.
+	if stale, err := st.StaleRuns(ctx, []string{"staff"}, 0); err != nil || len(stale) != 0 {
+		t.Errorf("stale runs while the holder lives: %+v, %v", stale, err)
+	}
 
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
 	killed = true
-	lease, err := l.TryLock(ctx, "staff")
+	// Its run is left running, and the free lock says its holder is gone.
+	stale, err := st.StaleRuns(ctx, []string{"staff"}, time.Hour)
+	if err != nil || len(stale) != 1 || stale[0].RunID != childRun || stale[0].Owner != childOwner {
+		t.Errorf("stale runs %+v, %v; want the killed holder's run %d", stale, err, childRun)
+	}
+	lock, err := st.TryLockJob(ctx, "staff", journal.LockOptions{Owner: "test:1"})
 	if err != nil {
 		t.Fatalf("after the holder was killed: %v", err)
 	}
-	defer lease.Release()
-	if p := lease.Previous; p.Owner != childOwner || p.RunID != childRun {
-		t.Errorf("previous %+v, want the killed holder %s and its run %d", p, childOwner, childRun)
+	defer lock.Release()
+	if p := lock.Previous; p.Owner != childOwner || p.RunID != childRun || !p.Gone {
+		t.Errorf("previous %+v, want the killed holder %s, gone, and its run %d", p, childOwner, childRun)
 	}
 }
 

@@ -8,10 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/metrics"
+	"github.com/hrfeed/importer/internal/runlog"
 	"github.com/hrfeed/importer/internal/runner"
 )
 
@@ -67,24 +66,32 @@ type Options struct {
 	StaleCheck  time.Duration // default 30s
 	ResumeStale bool
 	Owner       string // default host:pid
+	// KeepOccurrences is how long occurrences stay in the journal (default
+	// 30 days); each job's latest stays however old.
+	KeepOccurrences time.Duration
 }
+
+// DefaultKeepOccurrences is Options.KeepOccurrences when unset.
+const DefaultKeepOccurrences = 30 * 24 * time.Hour
+
+// pruneEvery is how often old occurrences are pruned: they come at one per
+// job per occurrence, so an hour more or less of them costs nothing.
+const pruneEvery = time.Hour
 
 // Service schedules jobs and runs them under the coordination the package
 // describes.
 type Service struct {
 	o       Options
 	entries []Entry
+	jobs    []string // the scheduled ones
 	log     *slog.Logger
-	locks   Locker
-	claims  claims
-	pool    *pgxpool.Pool // nil on the embedded journal
+	lock    journal.LockOptions
 
 	runCtx context.Context // outlives the serve context by the grace period
 	wg     sync.WaitGroup  // every run in progress
 }
 
-// New checks the jobs' specs and picks the coordination for the store.
-// Jobs without a spec are not scheduled.
+// New checks the jobs' specs. Jobs without a spec are not scheduled.
 func New(o Options) (*Service, error) {
 	if o.Grace <= 0 {
 		o.Grace = 5 * time.Minute
@@ -99,12 +106,16 @@ func New(o Options) (*Service, error) {
 		o.StaleCheck = 30 * time.Second
 	}
 	if o.Owner == "" {
-		o.Owner = DefaultOwner()
+		o.Owner = journal.DefaultOwner()
+	}
+	if o.KeepOccurrences <= 0 {
+		o.KeepOccurrences = DefaultKeepOccurrences
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{o: o, log: o.Logger}
+	s := &Service{o: o, log: o.Logger,
+		lock: journal.LockOptions{Owner: o.Owner, Heartbeat: o.Heartbeat, StaleAfter: o.StaleAfter, Logger: o.Logger}}
 	for _, j := range o.Jobs {
 		if j.Spec == "" {
 			continue
@@ -114,23 +125,21 @@ func New(o Options) (*Service, error) {
 			return nil, fmt.Errorf("job %s: %w", j.Name, err)
 		}
 		s.entries = append(s.entries, Entry{Job: j.Name, Schedule: sched})
+		s.jobs = append(s.jobs, j.Name)
 	}
 	if len(s.entries) == 0 {
 		return nil, errors.New("no job has a schedule: add schedule: \"CRON_TZ=Asia/Shanghai 0 2 * * *\" (for example) to a job")
 	}
-	s.locks = NewLocker(o.Store, LockOptions{Owner: o.Owner, Heartbeat: o.Heartbeat, Logger: o.Logger})
-	s.claims = localClaims{}
-	if pg, ok := unwrap(o.Store).(*journal.Postgres); ok {
-		s.pool = pg.Pool()
-		s.claims = &pgClaims{pool: s.pool, owner: o.Owner}
+	if o.Store == nil {
+		return nil, errors.New("schedule: no journal")
 	}
 	return s, nil
 }
 
 // Serve runs until ctx is done. It then stops scheduling, lets runs in
 // progress finish within the grace period, interrupts those still going at
-// a resumable point (and hands them off to another replica), and returns
-// nil once every run has returned.
+// a resumable point (and hands them off to be resumed), and returns nil
+// once every run has returned.
 func (s *Service) Serve(ctx context.Context) error {
 	runCtx, cancelRuns := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelRuns(nil)
@@ -138,13 +147,11 @@ func (s *Service) Serve(ctx context.Context) error {
 	for _, e := range s.entries {
 		s.o.Metrics.Touch(e.Job)
 	}
-	s.log.Info("serve: scheduling", "jobs", len(s.entries), "owner", s.o.Owner, "replicas", s.mode())
+	s.log.Info("serve: scheduling", "jobs", len(s.entries), "owner", s.o.Owner)
 
 	var loops sync.WaitGroup
 	loops.Go(func() { Loop(ctx, s.entries, s.log, s.occurrence) })
-	if s.pool != nil {
-		loops.Go(func() { s.watchStale(ctx) })
-	}
+	loops.Go(func() { s.watch(ctx) })
 	<-ctx.Done()
 	s.log.Info("serve: stopping; runs in progress may finish", "grace", s.o.Grace.String())
 
@@ -167,23 +174,15 @@ func (s *Service) Serve(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) mode() string {
-	if s.pool != nil {
-		return "many (postgresql)"
-	}
-	return "one (embedded journal)"
-}
-
 // occurrence is one scheduled firing of job.
 func (s *Service) occurrence(job string, at time.Time) {
 	s.wg.Add(1)
 	defer s.wg.Done()
-	ctx := s.runCtx
 	log := s.log.With("job", job, "scheduled_at", at)
-	won, err := s.claims.claim(ctx, job, at)
+	won, err := s.o.Store.ClaimOccurrence(s.runCtx, job, at, s.o.Owner)
 	if err != nil {
 		log.Error("could not claim the occurrence", "err", err)
-		s.o.Metrics.Occurrence(job, OccurrenceError)
+		s.o.Metrics.Occurrence(job, journal.OccurrenceError)
 		return
 	}
 	if !won {
@@ -191,56 +190,77 @@ func (s *Service) occurrence(job string, at time.Time) {
 		s.o.Metrics.Occurrence(job, "claimed_elsewhere")
 		return
 	}
-	lease, err := s.locks.TryLock(ctx, job)
-	if err != nil {
-		outcome := OccurrenceError
-		if busy := (*BusyError)(nil); errors.As(err, &busy) {
-			outcome = OccurrenceBusy
-			log.Warn("occurrence skipped: the job is already running", "holder", busy.Owner, "holder_run_id", busy.RunID)
-		} else {
-			log.Error("could not lock the job", "err", err)
-		}
-		s.o.Metrics.Occurrence(job, outcome)
-		s.record(job, at, outcome, 0, log)
-		return
-	}
-	defer lease.Release()
-	if s.pool != nil {
-		if pending := s.recover(lease, log); pending {
-			// The last holder died moments ago; its run is not yet
-			// provably abandoned. The stale watcher resumes it shortly,
-			// and running now would plan against a directory it is
-			// still half-way through changing.
-			log.Warn("occurrence skipped: the job's last run was interrupted and awaits resumption",
-				"run_id", lease.Previous.RunID)
-			s.o.Metrics.Occurrence(job, OccurrenceBusy)
-			s.record(job, at, OccurrenceBusy, 0, log)
+	s.claimed(job, at, nil, log)
+}
+
+// claimed runs an occurrence this process holds the claim of, under lock
+// when the caller already holds the job's lock (and gives it up), or under
+// a lock it takes.
+func (s *Service) claimed(job string, at time.Time, lock *journal.JobLock, log *slog.Logger) {
+	if lock == nil {
+		var err error
+		if lock, err = s.o.Store.TryLockJob(s.runCtx, job, s.lock); err != nil {
+			outcome := journal.OccurrenceError
+			if busy := (*journal.JobBusyError)(nil); errors.As(err, &busy) {
+				outcome = journal.OccurrenceBusy
+				log.Warn("occurrence skipped: the job is already running", "holder", busy.Owner, "holder_run_id", busy.RunID)
+			} else {
+				log.Error("could not lock the job", "err", err)
+			}
+			s.o.Metrics.Occurrence(job, outcome)
+			s.finish(job, at, outcome, 0, log)
 			return
 		}
 	}
-	f := s.execute(lease, RunRequest{Job: job}, Finished{Job: job, Trigger: "schedule", ScheduledAt: at})
-	outcome, runID := OccurrenceRan, int64(0)
+	defer lock.Release()
+	// Once started, the claim is this process's for good; until then
+	// another one may have taken it for dead and run it.
+	started, err := s.o.Store.StartOccurrence(lock.Context(), job, at, s.o.Owner)
+	if err != nil {
+		log.Error("could not start the occurrence", "err", err)
+		s.o.Metrics.Occurrence(job, journal.OccurrenceError)
+		s.finish(job, at, journal.OccurrenceError, 0, log)
+		return
+	}
+	if !started {
+		log.Warn("occurrence taken over by another replica, which found it unstarted for serve.stale_after")
+		s.o.Metrics.Occurrence(job, "claimed_elsewhere")
+		return
+	}
+	if pending := s.recover(lock, log); pending {
+		// The last holder lost the lock moments ago; its run is not yet
+		// provably abandoned. The stale watcher resumes it shortly, and
+		// running now would plan against a directory it is still
+		// half-way through changing.
+		log.Warn("occurrence skipped: the job's last run was interrupted and awaits resumption",
+			"run_id", lock.Previous.RunID)
+		s.o.Metrics.Occurrence(job, journal.OccurrenceBusy)
+		s.finish(job, at, journal.OccurrenceBusy, 0, log)
+		return
+	}
+	f := s.execute(lock, RunRequest{Job: job}, Finished{Job: job, Trigger: "schedule", ScheduledAt: at})
+	outcome, runID := journal.OccurrenceRan, int64(0)
 	if f.Report != nil {
 		runID = f.Report.RunID
 	} else {
-		outcome = OccurrenceError
+		outcome = journal.OccurrenceError
 	}
 	s.o.Metrics.Occurrence(job, outcome)
-	s.record(job, at, outcome, runID, log)
+	s.finish(job, at, outcome, runID, log)
 }
 
-func (s *Service) record(job string, at time.Time, outcome string, runID int64, log *slog.Logger) {
+func (s *Service) finish(job string, at time.Time, outcome string, runID int64, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.runCtx), 10*time.Second)
 	defer cancel()
-	if err := s.claims.record(ctx, job, at, outcome, runID); err != nil {
+	if err := s.o.Store.FinishOccurrence(ctx, job, at, s.o.Owner, outcome, runID); err != nil {
 		log.Warn("could not record the occurrence's outcome", "outcome", outcome, "err", err)
 	}
 }
 
-// execute makes one run under lease and reports it.
-func (s *Service) execute(lease *Lease, req RunRequest, f Finished) Finished {
-	ctx := withRunLabel(lease.Context(), req.Job)
-	req.Store = lease.Store(s.o.Store)
+// execute makes one run under lock and reports it.
+func (s *Service) execute(lock *journal.JobLock, req RunRequest, f Finished) Finished {
+	ctx := runlog.WithJob(lock.Context(), req.Job)
+	req.Store = leased(s.o.Store, lock, s.log)
 	req.Logger = s.log
 	s.o.Metrics.Running(req.Job, true)
 	rep, err := s.o.Run(ctx, req)
@@ -255,12 +275,12 @@ func (s *Service) execute(lease *Lease, req RunRequest, f Finished) Finished {
 		log.Error("run could not start", "err", err)
 	case rep.Status == journal.RunCanceled:
 		cause := context.Cause(ctx)
-		if errors.Is(cause, ErrShutdown) || errors.Is(cause, ErrLockLost) {
+		if errors.Is(cause, ErrShutdown) || errors.Is(cause, journal.ErrLockLost) {
 			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			if err := lease.Handoff(hctx, rep.RunID, true); err != nil {
+			if err := lock.Handoff(hctx, rep.RunID, true); err != nil {
 				log.Warn("could not hand the interrupted run off", "err", err)
-			} else if s.pool != nil {
-				log.Info("interrupted run handed off for another replica to resume", "cause", cause.Error())
+			} else {
+				log.Info("interrupted run handed off to be resumed", "cause", cause.Error())
 			}
 			cancel()
 		}
@@ -274,25 +294,25 @@ func (s *Service) execute(lease *Lease, req RunRequest, f Finished) Finished {
 	return f
 }
 
-// recover deals with a run the previous holder of lease's job left behind:
-// one still marked running whose heartbeat is stale (the process died), or
-// one it interrupted on shutdown and handed off. It resumes the run or,
-// with ResumeStale off, marks it failed. It returns true when the previous
-// run is still running with a fresh heartbeat: its holder lost the lock
-// only moments ago and may not have noticed yet.
-func (s *Service) recover(lease *Lease, log *slog.Logger) (pending bool) {
-	p := lease.Previous
+// recover deals with a run the previous holder of lock's job left behind:
+// one still marked running although its holder is gone (the process
+// died), or one it interrupted on shutdown and handed off. It resumes the
+// run or, with ResumeStale off, marks it failed. It returns true when the
+// previous run is still running and its holder is not known to be gone: it
+// lost the lock only moments ago and may not have noticed yet.
+func (s *Service) recover(lock *journal.JobLock, log *slog.Logger) (pending bool) {
+	p := lock.Previous
 	if p.RunID == 0 {
 		return false
 	}
-	ctx := lease.Context()
+	ctx := lock.Context()
 	run, err := s.o.Store.GetRun(ctx, p.RunID)
 	if err != nil {
 		log.Error("could not read the job's last run", "run_id", p.RunID, "err", err)
 		return false
 	}
 	switch {
-	case run.Status == journal.RunRunning && p.BeatAge < s.o.StaleAfter:
+	case run.Status == journal.RunRunning && !p.Gone:
 		return true
 	case run.Status == journal.RunRunning:
 		log.Warn("found an abandoned run", "run_id", run.ID, "owner", p.Owner, "heartbeat_age", p.BeatAge.Round(time.Second).String())
@@ -312,87 +332,131 @@ func (s *Service) recover(lease *Lease, log *slog.Logger) (pending bool) {
 				return false
 			}
 		}
-		if err := lease.Handoff(ctx, run.ID, false); err != nil {
+		if err := lock.Handoff(ctx, run.ID, false); err != nil {
 			log.Warn("could not clear the handoff", "run_id", run.ID, "err", err)
 		}
 		log.Warn("abandoned run left for a manual resume (serve.resume_stale is false)", "run_id", run.ID,
 			"resume", fmt.Sprintf("importer resume %d", run.ID))
-		s.o.Metrics.StaleRun(lease.Job, "marked_failed")
+		s.o.Metrics.StaleRun(lock.Job, "marked_failed")
 		return false
 	}
-	s.o.Metrics.StaleRun(lease.Job, "resumed")
+	s.o.Metrics.StaleRun(lock.Job, "resumed")
 	// The runner's resume closes the old run's pending calls and marks it
 	// failed once the new run is recorded, then re-plans against the
 	// journal and the live directory, so nothing is sent twice.
-	s.execute(lease, RunRequest{Job: lease.Job, ResumedFrom: run.ID, Source: run.Source},
-		Finished{Job: lease.Job, Trigger: "resume", ResumedFrom: run.ID})
+	s.execute(lock, RunRequest{Job: lock.Job, ResumedFrom: run.ID, Source: run.Source},
+		Finished{Job: lock.Job, Trigger: "resume", ResumedFrom: run.ID})
 	return false
 }
 
-// watchStale looks for runs abandoned by dead replicas, and runs handed
-// off on shutdown, every StaleCheck. The look is a plain query; only a job
-// with a candidate is locked, so idle replicas do not contend for locks
-// that scheduled occurrences need.
-func (s *Service) watchStale(ctx context.Context) {
+// watch looks after what dead processes left in the journal, at start
+// and every StaleCheck: runs abandoned or handed off on shutdown, and
+// occurrences claimed but never started. It also prunes old occurrences,
+// at start and every pruneEvery. The looks read the journal only; only a
+// job with a candidate is locked, so idle replicas do not contend for
+// locks that scheduled occurrences need.
+func (s *Service) watch(ctx context.Context) {
 	t := time.NewTicker(s.o.StaleCheck)
 	defer t.Stop()
-	for {
+	var pruned time.Time
+	for ctx.Err() == nil {
+		if pruned.IsZero() || time.Since(pruned) >= pruneEvery {
+			s.prune(ctx)
+			pruned = time.Now()
+		}
+		s.resumeStale(ctx)
+		s.reclaim(ctx)
 		select {
 		case <-ctx.Done():
-			return
 		case <-t.C:
-		}
-		jobs, err := s.staleJobs(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("stale run check failed", "err", err)
-			}
-			continue
-		}
-		for _, job := range jobs {
-			if ctx.Err() != nil {
-				return
-			}
-			s.takeOver(job)
 		}
 	}
 }
 
-func (s *Service) staleJobs(ctx context.Context) ([]string, error) {
-	scheduled := make([]string, len(s.entries))
-	for i, e := range s.entries {
-		scheduled[i] = e.Job
-	}
-	rows, err := s.pool.Query(ctx, `SELECT l.job FROM job_leases l JOIN runs r ON r.id = l.run_id
-		WHERE l.job = ANY($1)
-		  AND ((r.status = 'running' AND l.beat_at < now() - make_interval(secs => $2))
-		       OR (r.status = 'canceled' AND l.handoff))`, scheduled, s.o.StaleAfter.Seconds())
+func (s *Service) resumeStale(ctx context.Context) {
+	runs, err := s.o.Store.StaleRuns(ctx, s.jobs, s.o.StaleAfter)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var jobs []string
-	for rows.Next() {
-		var j string
-		if err := rows.Scan(&j); err != nil {
-			return nil, err
+		if ctx.Err() == nil {
+			s.log.Warn("stale run check failed", "err", err)
 		}
-		jobs = append(jobs, j)
+		return
 	}
-	return jobs, rows.Err()
+	for _, r := range runs {
+		if ctx.Err() != nil {
+			return
+		}
+		s.takeOver(r.Job)
+	}
+}
+
+// reclaim runs the occurrences whose claimers died before starting them.
+// This process's own claims are left alone: it is alive, so they are in
+// hand.
+func (s *Service) reclaim(ctx context.Context) {
+	claims, err := s.o.Store.DeadClaims(ctx, s.jobs, s.o.StaleAfter)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("dead claim check failed", "err", err)
+		}
+		return
+	}
+	for _, c := range claims {
+		if ctx.Err() != nil {
+			return
+		}
+		if c.Owner != s.o.Owner {
+			s.takeClaim(c)
+		}
+	}
+}
+
+func (s *Service) takeClaim(c journal.Claim) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	log := s.log.With("job", c.Job, "scheduled_at", c.At)
+	lock, err := s.o.Store.TryLockJob(s.runCtx, c.Job, s.lock)
+	if err != nil {
+		// A busy job may be running this very occurrence after all; if
+		// not, the claim waits for the next look or is overtaken by the
+		// job's next occurrence.
+		if busy := (*journal.JobBusyError)(nil); !errors.As(err, &busy) {
+			log.Warn("could not lock the job to take over a dead claim", "err", err)
+		}
+		return
+	}
+	won, err := s.o.Store.Reclaim(lock.Context(), c, s.o.Owner)
+	if err != nil || !won {
+		lock.Release()
+		if err != nil {
+			log.Warn("could not take over a dead claim", "claimed_by", c.Owner, "err", err)
+		}
+		return
+	}
+	log.Warn("took over an occurrence whose claimer died before starting it", "claimed_by", c.Owner)
+	s.claimed(c.Job, c.At, lock, log)
+}
+
+func (s *Service) prune(ctx context.Context) {
+	n, err := s.o.Store.PruneOccurrences(ctx, time.Now().Add(-s.o.KeepOccurrences))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Warn("could not prune old occurrences", "err", err)
+	case n > 0:
+		s.log.Info("pruned old occurrences", "deleted", n, "kept_for", s.o.KeepOccurrences.String())
+	}
 }
 
 func (s *Service) takeOver(job string) {
 	s.wg.Add(1)
 	defer s.wg.Done()
 	log := s.log.With("job", job)
-	lease, err := s.locks.TryLock(s.runCtx, job)
+	lock, err := s.o.Store.TryLockJob(s.runCtx, job, s.lock)
 	if err != nil {
-		if busy := (*BusyError)(nil); !errors.As(err, &busy) {
+		if busy := (*journal.JobBusyError)(nil); !errors.As(err, &busy) {
 			log.Warn("could not lock the job to check its last run", "err", err)
 		}
 		return
 	}
-	defer lease.Release()
-	s.recover(lease, log)
+	defer lock.Release()
+	s.recover(lock, log)
 }

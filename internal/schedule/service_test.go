@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -34,6 +35,18 @@ func slowRun(d time.Duration, started *[]time.Time, mu *sync.Mutex) RunFunc {
 	}
 }
 
+// bubbleJournal opens an embedded journal inside a synctest bubble, where
+// its timestamps are the bubble's.
+func bubbleJournal(t *testing.T) journal.Store {
+	t.Helper()
+	st, err := journal.Open(t.Context(), filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
 func TestGracefulShutdown(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -60,7 +73,8 @@ func TestGracefulShutdown(t *testing.T) {
 				)
 				run := slowRun(tt.run, &started, &mu)
 				svc, err := New(Options{
-					Jobs: []Job{{Name: "staff", Spec: "*/10 * * * * *"}},
+					Jobs:  []Job{{Name: "staff", Spec: "*/10 * * * * *"}},
+					Store: bubbleJournal(t),
 					Run: func(ctx context.Context, req RunRequest) (*runner.Report, error) {
 						rep, err := run(ctx, req)
 						mu.Lock()
@@ -112,6 +126,7 @@ func TestServiceRunsJobsOnTheirOwnSchedules(t *testing.T) {
 		var mu sync.Mutex
 		ran := map[string][]time.Time{}
 		svc, err := New(Options{
+			Store: bubbleJournal(t),
 			Jobs: []Job{
 				{Name: "staff", Spec: "CRON_TZ=Asia/Shanghai 0 2 * * *"},
 				{Name: "contractors", Spec: "0 */6 * * *"},
@@ -152,5 +167,8 @@ func TestNewRefusesBadSpecsAndNoSchedule(t *testing.T) {
 	}
 	if _, err := New(Options{Jobs: []Job{{Name: "a"}}, Run: run}); err == nil {
 		t.Error("serve with nothing to schedule was accepted")
+	}
+	if _, err := New(Options{Jobs: []Job{{Name: "a", Spec: "@daily"}}, Run: run}); err == nil {
+		t.Error("serve without a journal was accepted")
 	}
 }
