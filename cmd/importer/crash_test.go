@@ -253,7 +253,7 @@ func TestInterruptStopsCleanly(t *testing.T) {
 		t.Fatalf("interrupted run: want exit 3\n%s", run.output())
 	}
 	var s summary
-	if err := json.Unmarshal(run.stdout.Bytes(), &s); err != nil || s.Status != journal.RunCanceled || s.Counts["user_create/canceled"] == 0 {
+	if err := json.Unmarshal(run.stdout.Bytes(), &s); err != nil || s.Status != string(journal.RunCanceled) || s.Counts["user_create/canceled"] == 0 {
 		t.Fatalf("interrupted run summary: %v\n%s", err, run.output())
 	}
 

@@ -135,18 +135,18 @@ func passwordIn(dsn string) bool {
 }
 
 type runJSON struct {
-	ID           int64          `json:"run_id"`
-	Job          string         `json:"job"`
-	CorpID       string         `json:"corp_id"`
-	Mode         string         `json:"mode"`
-	Status       string         `json:"status"`
-	Source       string         `json:"source"`
-	SourceDigest string         `json:"source_digest"`
-	ResumedFrom  int64          `json:"resumed_from,omitempty"`
-	Host         string         `json:"host"`
-	StartedAt    time.Time      `json:"started_at"`
-	FinishedAt   *time.Time     `json:"finished_at,omitempty"`
-	Counts       map[string]int `json:"counts"`
+	ID           int64             `json:"run_id"`
+	Job          string            `json:"job"`
+	CorpID       string            `json:"corp_id"`
+	Mode         string            `json:"mode"`
+	Status       journal.RunStatus `json:"status"`
+	Source       string            `json:"source"`
+	SourceDigest string            `json:"source_digest"`
+	ResumedFrom  int64             `json:"resumed_from,omitempty"`
+	Host         string            `json:"host"`
+	StartedAt    time.Time         `json:"started_at"`
+	FinishedAt   *time.Time        `json:"finished_at,omitempty"`
+	Counts       map[string]int    `json:"counts"`
 }
 
 func toRunJSON(r journal.Run) runJSON {
@@ -167,19 +167,19 @@ func duration(r journal.Run) string {
 }
 
 type callJSON struct {
-	Seq       int             `json:"seq"`
-	Phase     string          `json:"phase"`
-	Operation string          `json:"operation"`
-	API       string          `json:"api"`
-	Target    string          `json:"target"`
-	SourceRef string          `json:"source_ref,omitempty"`
-	Attempt   int             `json:"attempt"`
-	Outcome   string          `json:"outcome"`
-	Errcode   int             `json:"errcode"`
-	Errmsg    string          `json:"errmsg,omitempty"`
-	Payload   json.RawMessage `json:"payload,omitempty"`
-	Started   time.Time       `json:"started_at"`
-	Finished  *time.Time      `json:"finished_at,omitempty"`
+	Seq       int                 `json:"seq"`
+	Phase     string              `json:"phase"`
+	Operation string              `json:"operation"`
+	API       string              `json:"api"`
+	Target    string              `json:"target"`
+	SourceRef string              `json:"source_ref,omitempty"`
+	Attempt   int                 `json:"attempt"`
+	Outcome   journal.CallOutcome `json:"outcome"`
+	Errcode   int                 `json:"errcode"`
+	Errmsg    string              `json:"errmsg,omitempty"`
+	Payload   json.RawMessage     `json:"payload,omitempty"`
+	Started   time.Time           `json:"started_at"`
+	Finished  *time.Time          `json:"finished_at,omitempty"`
 }
 
 type showJSON struct {

@@ -67,7 +67,7 @@ func (p *progress) result(r executor.Result) {
 		if p.live {
 			fmt.Fprint(p.w, "\r\033[K")
 		}
-		fmt.Fprintf(p.w, "  %s %s %s: %v\n", strings.ToUpper(r.Outcome), r.Op.Kind, r.Op.Target, r.Err)
+		fmt.Fprintf(p.w, "  %s %s %s: %v\n", strings.ToUpper(string(r.Outcome)), r.Op.Kind, r.Op.Target, r.Err)
 	}
 	if p.live {
 		p.line(ph)

@@ -21,20 +21,20 @@ import (
 // runSummary is the --json contract: one object with the run id, status,
 // counts per operation kind and outcome, and the errcodes seen.
 type runSummary struct {
-	RunID      int64          `json:"run_id"`
-	Job        string         `json:"job"`
-	Status     string         `json:"status"`
-	ExitCode   int            `json:"exit_code"`
-	Rows       int            `json:"rows"`
-	Rejected   int            `json:"rejected"`
-	Counts     map[string]int `json:"counts"`
-	Planned    map[string]int `json:"planned,omitempty"`
-	Errcodes   map[string]int `json:"errcodes"`
-	Unchanged  map[string]int `json:"unchanged,omitempty"`
-	Writes     int            `json:"writes"`
-	DurationMS int64          `json:"duration_ms"`
-	Error      string         `json:"error,omitempty"`
-	Rejects    []rejectJSON   `json:"rejects,omitempty"`
+	RunID      int64             `json:"run_id"`
+	Job        string            `json:"job"`
+	Status     journal.RunStatus `json:"status"`
+	ExitCode   int               `json:"exit_code"`
+	Rows       int               `json:"rows"`
+	Rejected   int               `json:"rejected"`
+	Counts     map[string]int    `json:"counts"`
+	Planned    map[string]int    `json:"planned,omitempty"`
+	Errcodes   map[string]int    `json:"errcodes"`
+	Unchanged  map[string]int    `json:"unchanged,omitempty"`
+	Writes     int               `json:"writes"`
+	DurationMS int64             `json:"duration_ms"`
+	Error      string            `json:"error,omitempty"`
+	Rejects    []rejectJSON      `json:"rejects,omitempty"`
 	// RejectsNotListed counts the rejects past the first
 	// runner.MaxJournaledRejects, which are neither listed nor journaled.
 	RejectsNotListed int `json:"rejects_not_listed,omitempty"`
@@ -123,7 +123,7 @@ func reportJSON(r *runner.Report) runSummary {
 func writes(r *runner.Report) int {
 	n := 0
 	for k, v := range r.Summary.Counts {
-		if _, outcome, _ := strings.Cut(k, "/"); outcome != executor.Skipped && outcome != executor.Canceled {
+		if _, outcome, _ := strings.Cut(k, "/"); executor.Outcome(outcome) != executor.Skipped && executor.Outcome(outcome) != executor.Canceled {
 			n += v
 		}
 	}

@@ -171,7 +171,7 @@ func notifyFinished(store journal.Store, n *notify.Notifier, host string, log *s
 		log := log.With("job", f.Job)
 		var msg notify.Run
 		if f.Report == nil {
-			msg = notify.Run{Job: f.Job, Status: journal.RunFailed, Trigger: f.Trigger, Host: host,
+			msg = notify.Run{Job: f.Job, Status: string(journal.RunFailed), Trigger: f.Trigger, Host: host,
 				Started: time.Now(), ResumedFrom: f.ResumedFrom, Show: "importer journal runs"}
 			if f.Err != nil {
 				msg.Error = f.Err.Error()

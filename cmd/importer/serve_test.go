@@ -425,7 +425,7 @@ func TestServeReplicasRunEachOccurrenceOnce(t *testing.T) {
 	}
 	t.Logf("%d occurrences ran from %v, claimed by %v", ran, first, claimants)
 	for _, r := range runs {
-		if r.status != journal.RunDone {
+		if r.status != string(journal.RunDone) {
 			t.Errorf("run %d: %s", r.id, r.status)
 		}
 	}
@@ -511,7 +511,7 @@ func TestServeResumesRunOfKilledReplica(t *testing.T) {
 	if err := e.pool.QueryRow(context.Background(), `SELECT status FROM runs WHERE id = $1`, victim).Scan(&status); err != nil {
 		t.Fatal(err)
 	}
-	if status == journal.RunRunning {
+	if status == string(journal.RunRunning) {
 		t.Errorf("the killed run %d still looks alive", victim)
 	}
 	if n := e.count(t, `SELECT count(*) FROM runs WHERE resumed_from = $1`, victim); n != 1 {

@@ -38,7 +38,7 @@ func (s *timedStore) BeginCall(ctx context.Context, c journal.Call) (int64, erro
 	return id, err
 }
 
-func (s *timedStore) CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
+func (s *timedStore) CompleteCall(ctx context.Context, id int64, outcome journal.CallOutcome, errcode int, errmsg string, change *plan.StateChange) error {
 	start := time.Now()
 	err := s.Store.CompleteCall(ctx, id, outcome, errcode, errmsg, change)
 	d := time.Since(start)

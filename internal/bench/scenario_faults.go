@@ -280,7 +280,7 @@ wait:
 			return err
 		}
 		runs++
-		if sum, err := parseSummary(res); err != nil || sum.Status != journal.RunDone {
+		if sum, err := parseSummary(res); err != nil || sum.Status != string(journal.RunDone) {
 			problems = append(problems, fmt.Sprintf("resume after the restart ended %q (exit %d): %v %s", sum.Status, res.Exit, err, sum.Error))
 		}
 	}

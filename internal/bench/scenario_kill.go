@@ -158,7 +158,7 @@ func (b *bench) killCampaign(ctx context.Context, label, dsn string) (Row, error
 		if err != nil {
 			return row, err
 		}
-		if sum, err := parseSummary(final); err != nil || sum.Status != journal.RunDone || sum.Writes != 0 {
+		if sum, err := parseSummary(final); err != nil || sum.Status != string(journal.RunDone) || sum.Writes != 0 {
 			problems = append(problems, fmt.Sprintf("a run after recovery ended %q with %d writes (%v)", sum.Status, sum.Writes, err))
 		}
 	}

@@ -152,7 +152,7 @@ func (b *bench) nightlyRun(ctx context.Context) error {
 	switch {
 	case sumErr != nil:
 		problems = append(problems, sumErr.Error())
-	case sum.Status != journal.RunDone:
+	case sum.Status != string(journal.RunDone):
 		problems = append(problems, fmt.Sprintf("run ended %s (exit %d): %s", sum.Status, run.Exit, sum.Error))
 	}
 	if writes != changed {

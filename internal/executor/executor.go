@@ -30,21 +30,24 @@ type Client interface {
 	SimpleListDepartments(ctx context.Context, id int) ([]wecom.DepartmentRef, error)
 }
 
+// Outcome is what happened to one planned operation.
+type Outcome string
+
 // Outcomes of one planned operation, as counted in a run's summary.
 const (
-	OK       = "ok"       // the call took effect
-	Adopted  = "adopted"  // it already existed; adopted (and updated) instead of created
-	Gone     = "gone"     // delete of something already absent: the intent holds
-	Kept     = "kept"     // cleanup of a department WeCom refused to delete (it still has members or children)
-	Failed   = "failed"   // recorded with its errcode; resume or the next run retries it
-	Skipped  = "skipped"  // not sent: something it depends on failed
-	Canceled = "canceled" // not started, or cut off waiting to send, because the run was interrupted
+	OK       Outcome = "ok"       // the call took effect
+	Adopted  Outcome = "adopted"  // it already existed; adopted (and updated) instead of created
+	Gone     Outcome = "gone"     // delete of something already absent: the intent holds
+	Kept     Outcome = "kept"     // cleanup of a department WeCom refused to delete (it still has members or children)
+	Failed   Outcome = "failed"   // recorded with its errcode; resume or the next run retries it
+	Skipped  Outcome = "skipped"  // not sent: something it depends on failed
+	Canceled Outcome = "canceled" // not started, or cut off waiting to send, because the run was interrupted
 )
 
 // Result is what happened to one operation.
 type Result struct {
 	Op      plan.Op
-	Outcome string
+	Outcome Outcome
 	Errcode int
 	Err     error
 }
@@ -252,7 +255,7 @@ func (e *Executor) record(r Result) {
 	case r.Op.Kind == plan.DeptDelete && r.Outcome != OK && r.Outcome != Gone:
 		e.stillThere[r.Op.Target] = true
 	}
-	e.sum.Counts[string(r.Op.Kind)+"/"+r.Outcome]++
+	e.sum.Counts[string(r.Op.Kind)+"/"+string(r.Outcome)]++
 	if r.Outcome == Failed || r.Outcome == Skipped || r.Outcome == Canceled {
 		e.sum.Failed++
 	}
@@ -516,7 +519,7 @@ func (e *Executor) skip(ctx context.Context, op plan.Op, why error) (Result, err
 	return Result{Op: op, Outcome: Skipped, Err: why}, nil
 }
 
-func result(op plan.Op, outcome string, wecomErr error) Result {
+func result(op plan.Op, outcome Outcome, wecomErr error) Result {
 	if wecomErr != nil {
 		return Result{Op: op, Outcome: Failed, Errcode: wecom.CodeOf(wecomErr), Err: wecomErr}
 	}

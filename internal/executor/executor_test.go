@@ -253,7 +253,7 @@ func TestAdoptionFromNewIP(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		byHand  []string
-		outcome string
+		outcome executor.Outcome
 	}{
 		{"one unknown sibling", []string{"A"}, executor.Adopted},
 		{"two unknown siblings", []string{"A", "Z"}, executor.Failed},
@@ -273,7 +273,7 @@ func TestAdoptionFromNewIP(t *testing.T) {
 			if err != nil {
 				t.Fatalf("a 48009 on adoption must not stop the run: %v", err)
 			}
-			if sum.Counts["department_create/"+tt.outcome] != 1 {
+			if sum.Counts["department_create/"+string(tt.outcome)] != 1 {
 				t.Fatalf("summary %+v, want department_create/%s", sum, tt.outcome)
 			}
 			st, _ := f.store.LoadState(ctx, corp)

@@ -38,7 +38,7 @@ func TestDeleteWhoseAnswerWasLostIsGone(t *testing.T) {
 	type row struct {
 		api     string
 		attempt int
-		outcome string
+		outcome journal.CallOutcome
 		errcode int
 	}
 	var got []row

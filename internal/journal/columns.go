@@ -24,7 +24,7 @@ func stamp(t time.Time) time.Time {
 }
 
 // finalStatus reports whether a run may end with status.
-func finalStatus(status string) error {
+func finalStatus(status RunStatus) error {
 	switch status {
 	case RunDone, RunDoneWithRejects, RunPartial, RunFailed, RunRefused, RunDryRun, RunCanceled, RunInterrupted, RunSuperseded:
 		return nil
@@ -34,7 +34,7 @@ func finalStatus(status string) error {
 	return fmt.Errorf("unknown run status %q", status)
 }
 
-func startStatus(status string) error {
+func startStatus(status RunStatus) error {
 	if status != "" && status != RunRunning {
 		return fmt.Errorf("a run starts as %q, not %q; record the end with FinishRun", RunRunning, status)
 	}
@@ -49,7 +49,7 @@ func occurrenceOutcome(outcome string) error {
 	return fmt.Errorf("journal: an occurrence finishes %s, %s or %s, not %q", OccurrenceRan, OccurrenceBusy, OccurrenceError, outcome)
 }
 
-func answerOutcome(outcome string) error {
+func answerOutcome(outcome CallOutcome) error {
 	switch outcome {
 	case CallOK, CallFailed:
 		return nil

@@ -10,31 +10,37 @@ import (
 	"github.com/hrfeed/importer/migrations"
 )
 
+// RunStatus is where a run stands: running, then one final status.
+type RunStatus string
+
 // Run statuses.
 const (
-	RunRunning = "running"
-	RunDone    = "done"    // finished, nothing failed
-	RunPartial = "partial" // finished, some calls failed (resume retries them)
+	RunRunning RunStatus = "running"
+	RunDone    RunStatus = "done"    // finished, nothing failed
+	RunPartial RunStatus = "partial" // finished, some calls failed (resume retries them)
 	// RunDoneWithRejects: every call succeeded, but some rows were rejected
 	// and their members held; the source needs fixing, not a resume.
-	RunDoneWithRejects = "done_with_rejects"
+	RunDoneWithRejects RunStatus = "done_with_rejects"
 	// RunInterrupted: the process died mid-run; a later run of the job
 	// closed it and settled its unanswered calls.
-	RunInterrupted = "interrupted"
+	RunInterrupted RunStatus = "interrupted"
 	// RunSuperseded: a later run of the job came after this one stopped,
 	// so resuming it would go back in time.
-	RunSuperseded = "superseded"
-	RunFailed     = "failed"   // stopped by a fatal error
-	RunRefused    = "refused"  // refused by a safety rule
-	RunDryRun     = "dry_run"  // planned only
-	RunCanceled   = "canceled" // interrupted (signal); resumable
+	RunSuperseded RunStatus = "superseded"
+	RunFailed     RunStatus = "failed"   // stopped by a fatal error
+	RunRefused    RunStatus = "refused"  // refused by a safety rule
+	RunDryRun     RunStatus = "dry_run"  // planned only
+	RunCanceled   RunStatus = "canceled" // interrupted (signal); resumable
 )
+
+// CallOutcome is what became of one call attempt.
+type CallOutcome string
 
 // Call outcomes.
 const (
-	CallPending = "pending" // journaled, answer not yet recorded
-	CallOK      = "ok"
-	CallFailed  = "failed"
+	CallPending CallOutcome = "pending" // journaled, answer not yet recorded
+	CallOK      CallOutcome = "ok"
+	CallFailed  CallOutcome = "failed"
 )
 
 // ErrNotFound is returned when a run (or, from CompleteCall, a call) does
@@ -54,7 +60,7 @@ type Run struct {
 	Source       string // human description of the source, e.g. a path
 	SourceDigest string // sha256 of the source bytes when known
 	Mode         string // "run", "dry_run", "resume"
-	Status       string
+	Status       RunStatus
 	ResumedFrom  int64 // 0 when not a resume
 	Host         string
 	StartedAt    time.Time
@@ -76,7 +82,7 @@ type Call struct {
 	SourceRef  string // file:line of the row that asked for it, "" when none
 	Payload    json.RawMessage
 	Attempt    int
-	Outcome    string
+	Outcome    CallOutcome
 	Errcode    int
 	Errmsg     string
 	StartedAt  time.Time
@@ -104,14 +110,14 @@ type Store interface {
 	Pending(ctx context.Context) ([]migrations.Migration, error)
 
 	StartRun(ctx context.Context, r Run) (int64, error)
-	FinishRun(ctx context.Context, id int64, status string, counts map[string]int) error
+	FinishRun(ctx context.Context, id int64, status RunStatus, counts map[string]int) error
 	GetRun(ctx context.Context, id int64) (Run, error)
 	ListRuns(ctx context.Context, limit int) ([]Run, error)
 
 	// BeginCall inserts the call with Outcome pending and returns its id.
 	BeginCall(ctx context.Context, c Call) (int64, error)
 	// CompleteCall records the answer and applies change (may be nil) in one transaction.
-	CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error
+	CompleteCall(ctx context.Context, id int64, outcome CallOutcome, errcode int, errmsg string, change *plan.StateChange) error
 	ListCalls(ctx context.Context, runID int64) ([]Call, error)
 
 	AddReject(ctx context.Context, r Reject) error

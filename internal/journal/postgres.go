@@ -112,7 +112,7 @@ func (p *Postgres) startRun(ctx context.Context, r Run) (int64, error) {
 	return id, err
 }
 
-func (p *Postgres) FinishRun(ctx context.Context, id int64, status string, counts map[string]int) error {
+func (p *Postgres) FinishRun(ctx context.Context, id int64, status RunStatus, counts map[string]int) error {
 	if err := p.finishRun(ctx, id, status, counts); err != nil {
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCompleted) || !p.unreachable(err) {
 			return fmt.Errorf("journal: finish run %d: %w", id, err)
@@ -129,7 +129,7 @@ func (p *Postgres) unreachable(err error) bool {
 	return errors.Is(err, ErrUnreachable) || connectionLost(err) || errors.Is(err, context.DeadlineExceeded)
 }
 
-func (p *Postgres) finishRun(ctx context.Context, id int64, status string, counts map[string]int) error {
+func (p *Postgres) finishRun(ctx context.Context, id int64, status RunStatus, counts map[string]int) error {
 	if err := finalStatus(status); err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func (p *Postgres) finishRun(ctx context.Context, id int64, status string, count
 			return ErrNotFound
 		case err != nil:
 			return err
-		case again && current == status:
+		case again && RunStatus(current) == status:
 			return nil // an attempt whose answer was lost finished it
 		}
 		return ErrCompleted
@@ -244,14 +244,14 @@ func (p *Postgres) beginCall(ctx context.Context, c Call) (int64, error) {
 	return id, err
 }
 
-func (p *Postgres) CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
+func (p *Postgres) CompleteCall(ctx context.Context, id int64, outcome CallOutcome, errcode int, errmsg string, change *plan.StateChange) error {
 	if err := p.completeCall(ctx, id, outcome, errcode, errmsg, change); err != nil {
 		return fmt.Errorf("journal: complete call %d: %w", id, err)
 	}
 	return nil
 }
 
-func (p *Postgres) completeCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
+func (p *Postgres) completeCall(ctx context.Context, id int64, outcome CallOutcome, errcode int, errmsg string, change *plan.StateChange) error {
 	if err := answerOutcome(outcome); err != nil {
 		return err
 	}
@@ -289,11 +289,12 @@ func (p *Postgres) completeCall(ctx context.Context, id int64, outcome string, e
 
 // lockedCall is a call row locked for its completion.
 type lockedCall struct {
-	id              int64
-	outcome, errmsg string
-	errcode         int
-	runID           int64
-	corp            string
+	id      int64
+	outcome CallOutcome
+	errmsg  string
+	errcode int
+	runID   int64
+	corp    string
 }
 
 // lockCall reads call id FOR UPDATE, which serializes two completions of
@@ -309,7 +310,7 @@ func lockCall(ctx context.Context, tx pgx.Tx, id int64) (lockedCall, error) {
 	return c, err
 }
 
-func recordAnswer(ctx context.Context, tx pgx.Tx, c lockedCall, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
+func recordAnswer(ctx context.Context, tx pgx.Tx, c lockedCall, outcome CallOutcome, errcode int, errmsg string, change *plan.StateChange) error {
 	if _, err := tx.Exec(ctx, sqlCompleteCall, c.id, outcome, errcode, errmsg, now()); err != nil {
 		return err
 	}

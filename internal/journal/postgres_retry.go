@@ -162,7 +162,7 @@ type unflushed struct {
 type answer struct {
 	seq     uint64
 	id      int64
-	outcome string
+	outcome CallOutcome
 	errcode int
 	errmsg  string
 	change  *plan.StateChange

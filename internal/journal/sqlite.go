@@ -200,14 +200,14 @@ func (s *SQLite) startRun(ctx context.Context, r Run) (int64, error) {
 	return id, err
 }
 
-func (s *SQLite) FinishRun(ctx context.Context, id int64, status string, counts map[string]int) error {
+func (s *SQLite) FinishRun(ctx context.Context, id int64, status RunStatus, counts map[string]int) error {
 	if err := s.finishRun(ctx, id, status, counts); err != nil {
 		return fmt.Errorf("journal: finish run %d: %w", id, err)
 	}
 	return nil
 }
 
-func (s *SQLite) finishRun(ctx context.Context, id int64, status string, counts map[string]int) error {
+func (s *SQLite) finishRun(ctx context.Context, id int64, status RunStatus, counts map[string]int) error {
 	if err := finalStatus(status); err != nil {
 		return err
 	}
@@ -324,14 +324,14 @@ func (s *SQLite) beginCall(ctx context.Context, c Call) (int64, error) {
 	return id, err
 }
 
-func (s *SQLite) CompleteCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
+func (s *SQLite) CompleteCall(ctx context.Context, id int64, outcome CallOutcome, errcode int, errmsg string, change *plan.StateChange) error {
 	if err := s.completeCall(ctx, id, outcome, errcode, errmsg, change); err != nil {
 		return fmt.Errorf("journal: complete call %d: %w", id, err)
 	}
 	return nil
 }
 
-func (s *SQLite) completeCall(ctx context.Context, id int64, outcome string, errcode int, errmsg string, change *plan.StateChange) error {
+func (s *SQLite) completeCall(ctx context.Context, id int64, outcome CallOutcome, errcode int, errmsg string, change *plan.StateChange) error {
 	if err := answerOutcome(outcome); err != nil {
 		return err
 	}
@@ -353,7 +353,7 @@ func (s *SQLite) completeCall(ctx context.Context, id int64, outcome string, err
 		if err != nil {
 			return err
 		}
-		if current != CallPending {
+		if CallOutcome(current) != CallPending {
 			return fmt.Errorf("outcome is %s: %w", current, ErrCompleted)
 		}
 		if _, err := tx.ExecContext(ctx, sqlCompleteCall, id, outcome, errcode, errmsg, sqliteStamp(time.Time{})); err != nil {

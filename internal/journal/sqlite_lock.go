@@ -158,7 +158,7 @@ func (s *SQLite) StaleRuns(ctx context.Context, jobs []string, _ time.Duration) 
 		for rows.Next() {
 			var (
 				r      StaleRun
-				status string
+				status RunStatus
 			)
 			if err := rows.Scan(&r.Job, &r.RunID, &r.Owner, &r.Handoff, &status); err != nil {
 				_ = rows.Close()

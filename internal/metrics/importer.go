@@ -81,7 +81,7 @@ func (m *Importer) ObserveRun(rep *runner.Report) {
 		return
 	}
 	job := rep.Job
-	m.runs.Add(1, job, rep.Status)
+	m.runs.Add(1, job, string(rep.Status))
 	m.runDuration.Observe(rep.Duration.Seconds(), job)
 	end := float64(rep.Started.Add(rep.Duration).UnixNano()) / 1e9
 	m.lastRun.Set(end, job)

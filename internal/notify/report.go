@@ -20,7 +20,7 @@ const maxFailures = 20
 // run happened.
 func FromReport(rep *runner.Report, trigger, host string, resumedFrom int64, calls []journal.Call) Run {
 	r := Run{
-		RunID: rep.RunID, Job: rep.Job, Status: rep.Status, Trigger: trigger, ResumedFrom: resumedFrom,
+		RunID: rep.RunID, Job: rep.Job, Status: string(rep.Status), Trigger: trigger, ResumedFrom: resumedFrom,
 		Host: host, Started: rep.Started, DurationMS: rep.Duration.Milliseconds(),
 		Rows: rep.Rows, Rejected: len(rep.Rejects), Failed: rep.Summary.Failed,
 		Counts: map[string]int{}, Errcodes: map[string]int{},
@@ -31,7 +31,7 @@ func FromReport(rep *runner.Report, trigger, host string, resumedFrom int64, cal
 		r.Errcodes[strconv.Itoa(code)] += n
 	}
 	for k, n := range rep.Summary.Counts {
-		if _, outcome, _ := strings.Cut(k, "/"); outcome != executor.Skipped && outcome != executor.Canceled {
+		if _, outcome, _ := strings.Cut(k, "/"); executor.Outcome(outcome) != executor.Skipped && executor.Outcome(outcome) != executor.Canceled {
 			r.Writes += n
 		}
 	}

@@ -124,7 +124,7 @@ func rowErrors(calls []journal.Call, reload bool) map[string]bool {
 // came after: resuming it would re-apply an older feed over newer work.
 type SupersededError struct {
 	Run, By  int64
-	ByStatus string
+	ByStatus journal.RunStatus
 }
 
 func (e *SupersededError) Error() string {

@@ -117,7 +117,7 @@ func ForJob(c *config.Config, name string, o Options) (Params, error) {
 type Report struct {
 	RunID   int64
 	Job     string
-	Status  string
+	Status  journal.RunStatus
 	Rows    int
 	Rejects []*mapper.RowError
 	// Warnings are rows applied with a caveat (a direct leader kept or dropped).
@@ -181,7 +181,7 @@ func Run(ctx context.Context, p Params) (*Report, error) {
 	return rep, nil
 }
 
-func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) string {
+func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journal.RunStatus {
 	dir, err := ReadDirectory(ctx, p)
 	if err != nil {
 		rep.Fatal = err

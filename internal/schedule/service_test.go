@@ -51,7 +51,7 @@ func TestGracefulShutdown(t *testing.T) {
 	tests := []struct {
 		name       string
 		run        time.Duration
-		wantStatus string
+		wantStatus journal.RunStatus
 		wantCause  error
 		wantStop   time.Duration // since the start of the test
 	}{
