@@ -31,8 +31,11 @@ func reconcile(ctx context.Context, p Params, runID int64, live plan.Live) (map[
 	var skip map[string]bool
 	for _, r := range runs {
 		resumed := r.ID == p.ResumedFrom
-		abandoned := r.Status == journal.RunRunning && r.Mode != "dry_run" && r.ID != runID &&
-			r.Job == p.Job.Name && r.CorpID == p.CorpID
+		// serve, told not to resume an abandoned run (resume_stale: false),
+		// marks it failed and counts it abandoned: its unanswered calls are
+		// still this run's to settle.
+		dead := r.Status == journal.RunRunning || (r.Status == journal.RunFailed && r.Counts["abandoned"] > 0)
+		abandoned := dead && r.Mode != "dry_run" && r.ID != runID && r.Job == p.Job.Name && r.CorpID == p.CorpID
 		if !resumed && !abandoned {
 			continue
 		}

@@ -112,3 +112,35 @@ func TestResumeNeverGoesBack(t *testing.T) {
 		}
 	})
 }
+
+// TestAbandonedRunMarkedFailedIsSettled: serve with resume_stale false
+// marks an abandoned run failed, counted abandoned; the next run still
+// settles its unanswered calls, so the state follows WeCom.
+func TestAbandonedRunMarkedFailedIsSettled(t *testing.T) {
+	bothJournals(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.cfg.Jobs[0].Policy.Leavers = plan.LeaversDelete
+		e.firstImport()
+		e.editFeed(map[string]string{"E1029": ""})
+		abandoned := e.crashedRun(plan.UserDelete, "user/delete", "E1029", map[string]string{"userid": "E1029"})
+		if err := e.store.FinishRun(ctx, abandoned, journal.RunFailed, map[string]int{"abandoned": 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.client.DeleteUser(ctx, "E1029"); err != nil {
+			t.Fatal(err)
+		}
+		if rep := e.run(nil); rep.Status != journal.RunDone {
+			t.Fatalf("run: %s %v", rep.Status, rep.Fatal)
+		}
+		calls, err := e.store.ListCalls(ctx, abandoned)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) != 1 || calls[0].Outcome != journal.CallOK {
+			t.Errorf("the abandoned run's delete is %+v, want settled ok by the live listing", calls)
+		}
+		if state, _ := e.store.LoadState(ctx, corpID); state.Members["e1029"].UserID != "" {
+			t.Error("the state still holds E1029, whom WeCom deleted")
+		}
+	})
+}
