@@ -247,3 +247,12 @@ func TestUsageAndConfigErrors(t *testing.T) {
 		t.Errorf("wrong secret: exit %d, %q", code, errOut)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, out, _ := runCLI(t, args...)
+		if code != 0 || !strings.HasPrefix(out, "importer ") || !strings.Contains(out, "go1.") {
+			t.Errorf("%v: exit %d, %q", args, code, out)
+		}
+	}
+}
