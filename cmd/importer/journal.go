@@ -54,14 +54,18 @@ func (a *app) journalCommand() *cobra.Command {
 					return writeJSON(a.stdout, out)
 				}
 				tw := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "RUN\tJOB\tMODE\tSTATUS\tSTARTED\tDURATION\tROWS\tREJECTED\tRESUMES")
+				fmt.Fprintln(tw, "RUN\tJOB\tMODE\tSTATUS\tSTARTED\tDURATION\tROWS\tREJECTED\tRESUMES\tTRIGGER\tBY")
 				for _, r := range list {
 					resumes := ""
 					if r.ResumedFrom != 0 {
 						resumes = strconv.FormatInt(r.ResumedFrom, 10)
 					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID, r.Job, r.Mode, r.Status,
-						r.StartedAt.Local().Format(time.DateTime), duration(r), r.Counts["rows"], r.Counts["rejected"], resumes)
+					by := r.OSUser
+					if r.Host != "" {
+						by += "@" + r.Host
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.ID, r.Job, r.Mode, r.Status,
+						r.StartedAt.Local().Format(time.DateTime), duration(r), r.Counts["rows"], r.Counts["rejected"], resumes, r.Trigger, by)
 				}
 				return tw.Flush()
 			})
@@ -147,11 +151,16 @@ type runJSON struct {
 	StartedAt    time.Time         `json:"started_at"`
 	FinishedAt   *time.Time        `json:"finished_at,omitempty"`
 	Counts       map[string]int    `json:"counts"`
+	Trigger      string            `json:"trigger,omitempty"`
+	OSUser       string            `json:"os_user,omitempty"`
+	Version      string            `json:"importer_version,omitempty"`
+	ConfigDigest string            `json:"config_digest,omitempty"`
 }
 
 func toRunJSON(r journal.Run) runJSON {
 	j := runJSON{ID: r.ID, Job: r.Job, CorpID: r.CorpID, Mode: r.Mode, Status: r.Status, Source: r.Source,
-		SourceDigest: r.SourceDigest, ResumedFrom: r.ResumedFrom, Host: r.Host, StartedAt: r.StartedAt, Counts: r.Counts}
+		SourceDigest: r.SourceDigest, ResumedFrom: r.ResumedFrom, Host: r.Host, StartedAt: r.StartedAt, Counts: r.Counts,
+		Trigger: r.Trigger, OSUser: r.OSUser, Version: r.Version, ConfigDigest: r.ConfigDigest}
 	if !r.FinishedAt.IsZero() {
 		t := r.FinishedAt
 		j.FinishedAt = &t

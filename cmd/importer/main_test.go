@@ -256,3 +256,26 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestRunsRecordWhoAndWhy: a run records what started it, the OS user,
+// the importer's version and the config's digest, and journal runs shows them.
+func TestRunsRecordWhoAndWhy(t *testing.T) {
+	e := newCLIEnv(t, "")
+	if code, _, errOut := runCLI(t, "run", "--config", e.config); code != 0 {
+		t.Fatalf("run: exit %d %s", code, errOut)
+	}
+	code, out, _ := runCLI(t, "journal", "runs", "--config", e.config, "--json")
+	var runs []struct {
+		Trigger      string `json:"trigger"`
+		OSUser       string `json:"os_user"`
+		Version      string `json:"importer_version"`
+		ConfigDigest string `json:"config_digest"`
+	}
+	if err := json.Unmarshal([]byte(out), &runs); code != 0 || err != nil || len(runs) != 1 {
+		t.Fatalf("journal runs: exit %d, %v\n%s", code, err, out)
+	}
+	r := runs[0]
+	if r.Trigger != "manual" || r.OSUser == "" || r.Version == "" || !strings.HasPrefix(r.ConfigDigest, "sha256:") {
+		t.Errorf("run records %+v, want trigger manual, a user, a version and the config's digest", r)
+	}
+}

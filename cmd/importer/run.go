@@ -107,9 +107,14 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 		return err
 	}
 	prog := newProgress(a.stderr, !a.verbose)
+	trigger := "manual"
+	if resumedFrom != 0 {
+		trigger = "resume"
+	}
 	params, err := runner.ForJob(c, job.Name, runner.Options{
 		Source: f.source, DryRun: f.dryRun, Force: f.force, ResumedFrom: resumedFrom, Reload: f.reload,
 		Store: store, Client: client, Logger: log, OnPlan: prog.plan, OnResult: prog.result,
+		Trigger: trigger, Version: buildVersion(),
 	})
 	if err != nil {
 		return fatal(err)

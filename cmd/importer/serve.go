@@ -137,8 +137,13 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 // service's store (which records the run in the job's lease) and logger.
 func serveRunner(c *config.Config, client runner.Client) schedule.RunFunc {
 	return func(ctx context.Context, req schedule.RunRequest) (*runner.Report, error) {
+		trigger := "schedule"
+		if req.ResumedFrom != 0 {
+			trigger = "resume"
+		}
 		params, err := runner.ForJob(c, req.Job, runner.Options{
 			Source: req.Source, ResumedFrom: req.ResumedFrom, Store: req.Store, Client: client, Logger: req.Logger,
+			Trigger: trigger, Version: buildVersion(),
 		})
 		if err != nil {
 			return nil, err

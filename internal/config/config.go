@@ -7,6 +7,8 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +38,9 @@ type Config struct {
 	// Dir is the directory of the config file; relative paths in it are
 	// resolved against Dir so cron can run the importer from anywhere.
 	Dir string `yaml:"-"`
+	// Digest is the sha256 of the config file as read, so a run records
+	// which configuration it ran with.
+	Digest string `yaml:"-"`
 }
 
 // WeCom is the connection to the contacts API.
@@ -324,6 +329,8 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c.Dir = abs
+	sum := sha256.Sum256(b)
+	c.Digest = "sha256:" + hex.EncodeToString(sum[:])
 	return c, nil
 }
 

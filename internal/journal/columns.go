@@ -136,8 +136,9 @@ func limitOrAll(limit int) any {
 // PostgreSQL and by modernc.org/sqlite alike.
 const (
 	sqlInsertRun = `INSERT INTO runs
-	(job, corp_id, source, source_digest, mode, status, resumed_from, host, started_at, counts)
-	VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9)
+	(job, corp_id, source, source_digest, mode, status, resumed_from, host, started_at, counts,
+	 run_trigger, os_user, importer_version, config_digest)
+	VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11, $12, $13)
 	RETURNING id`
 
 	sqlFinishRun = `UPDATE runs SET status = $2, counts = $3, finished_at = $4
@@ -146,7 +147,8 @@ const (
 	sqlRunExists = `SELECT EXISTS (SELECT 1 FROM runs WHERE id = $1)`
 
 	sqlRunColumns = `id, job, corp_id, source, source_digest, mode, status,
-	COALESCE(resumed_from, 0), host, started_at, finished_at, counts`
+	COALESCE(resumed_from, 0), host, started_at, finished_at, counts,
+	run_trigger, os_user, importer_version, config_digest`
 
 	sqlInsertCall = `INSERT INTO calls
 	(run_id, seq, phase, operation, api, target, source_ref, payload, attempt, outcome, started_at, request_token)

@@ -67,6 +67,9 @@ type Run struct {
 	FinishedAt   time.Time // zero while running
 	// Counts is a free-form summary: "user_create/ok" -> 12, "rejected" -> 2.
 	Counts map[string]int
+	// Who and why: what started the run (manual, schedule, resume), the
+	// operating-system user, the importer's version, the config's digest.
+	Trigger, OSUser, Version, ConfigDigest string
 }
 
 // Call is one WeCom call attempt, written before it is sent (Outcome

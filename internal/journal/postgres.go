@@ -107,7 +107,8 @@ func (p *Postgres) startRun(ctx context.Context, r Run) (int64, error) {
 	var id int64
 	err = p.syncWrite(ctx, -1, func(ctx context.Context, _ bool) error {
 		return p.pool.QueryRow(ctx, sqlInsertRun, r.Job, r.CorpID, r.Source, r.SourceDigest, r.Mode,
-			nullID(r.ResumedFrom), r.Host, stamp(r.StartedAt), counts).Scan(&id)
+			nullID(r.ResumedFrom), r.Host, stamp(r.StartedAt), counts,
+			r.Trigger, r.OSUser, r.Version, r.ConfigDigest).Scan(&id)
 	})
 	return id, err
 }
@@ -171,7 +172,7 @@ func scanPGRun(row pgx.Row) (Run, error) {
 		counts   []byte
 	)
 	err := row.Scan(&r.ID, &r.Job, &r.CorpID, &r.Source, &r.SourceDigest, &r.Mode, &r.Status,
-		&r.ResumedFrom, &r.Host, &r.StartedAt, &finished, &counts)
+		&r.ResumedFrom, &r.Host, &r.StartedAt, &finished, &counts, &r.Trigger, &r.OSUser, &r.Version, &r.ConfigDigest)
 	if err != nil {
 		return Run{}, err
 	}

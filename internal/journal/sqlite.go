@@ -196,7 +196,8 @@ func (s *SQLite) startRun(ctx context.Context, r Run) (int64, error) {
 	}
 	var id int64
 	err = s.db.QueryRowContext(ctx, sqlInsertRun, r.Job, r.CorpID, r.Source, r.SourceDigest, r.Mode,
-		nullID(r.ResumedFrom), r.Host, sqliteStamp(r.StartedAt), counts).Scan(&id)
+		nullID(r.ResumedFrom), r.Host, sqliteStamp(r.StartedAt), counts,
+		r.Trigger, r.OSUser, r.Version, r.ConfigDigest).Scan(&id)
 	return id, err
 }
 
@@ -241,7 +242,7 @@ func scanSQLiteRun(row scanner) (Run, error) {
 		finished        sql.NullString
 	)
 	err := row.Scan(&r.ID, &r.Job, &r.CorpID, &r.Source, &r.SourceDigest, &r.Mode, &r.Status,
-		&r.ResumedFrom, &r.Host, &started, &finished, &counts)
+		&r.ResumedFrom, &r.Host, &started, &finished, &counts, &r.Trigger, &r.OSUser, &r.Version, &r.ConfigDigest)
 	if err != nil {
 		return Run{}, err
 	}

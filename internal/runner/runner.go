@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -61,6 +62,9 @@ type Params struct {
 	OnResult  func(executor.Result)
 	// OnPlan, if set, sees the plan before it is executed (for progress output).
 	OnPlan func(*plan.Plan)
+	// Trigger, Version and ConfigDigest are recorded with the run, with
+	// the operating-system user, for auditors.
+	Trigger, Version, ConfigDigest string
 }
 
 // MaxJournaledRejects is how many rejected rows and warnings a run
@@ -86,6 +90,9 @@ type Options struct {
 	Logger                *slog.Logger
 	OnResult              func(executor.Result)
 	OnPlan                func(*plan.Plan)
+	// Trigger says what started the run (manual, schedule, resume) and
+	// Version which importer runs it; both are recorded with the run.
+	Trigger, Version string
 }
 
 // UnknownJobError is a job name the config does not have (a usage error).
@@ -110,6 +117,7 @@ func ForJob(c *config.Config, name string, o Options) (Params, error) {
 		DryRun: o.DryRun, Force: o.Force, ResumedFrom: o.ResumedFrom, Reload: o.Reload,
 		Store: o.Store, Client: o.Client, Concurrency: c.WeCom.Concurrency, PerMinute: c.WeCom.PerMinute, Logger: o.Logger,
 		OnResult: o.OnResult, OnPlan: o.OnPlan,
+		Trigger: o.Trigger, Version: o.Version, ConfigDigest: c.Digest,
 	}, nil
 }
 
@@ -163,6 +171,7 @@ func Run(ctx context.Context, p Params) (*Report, error) {
 	rep.RunID, err = p.Store.StartRun(ctx, journal.Run{
 		Job: p.Job.Name, CorpID: p.CorpID, Source: p.SourcePath, SourceDigest: digest,
 		Mode: mode, Status: journal.RunRunning, ResumedFrom: p.ResumedFrom, Host: host, StartedAt: rep.Started,
+		Trigger: p.Trigger, OSUser: osUser(), Version: p.Version, ConfigDigest: p.ConfigDigest,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start run: %w", err)
@@ -448,4 +457,13 @@ func SourcePath(c *config.Config, job *config.Job, override string) string {
 		return override
 	}
 	return c.Resolve(job.Source.Path)
+}
+
+// osUser is the operating-system account the run is under, "" when the
+// system cannot say (a container without a passwd entry).
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
