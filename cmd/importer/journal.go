@@ -29,7 +29,7 @@ type journalFlags struct {
 func (a *app) journalCommand() *cobra.Command {
 	var f journalFlags
 	cmd := &cobra.Command{
-		Use:   "journal runs | show RUN_ID | failures RUN_ID",
+		Use:   "journal runs | show RUN_ID | failures RUN_ID | member USERID",
 		Short: "Read the journal: runs, one run's calls, its failures and rejected rows",
 	}
 	cmd.PersistentFlags().StringVar(&f.config, "config", "", "config file naming the journal")
@@ -89,7 +89,17 @@ func (a *app) journalCommand() *cobra.Command {
 			return a.showRun(cmd.Context(), f, args[0], true)
 		},
 	}
-	cmd.AddCommand(runs, show, failures)
+	member := &cobra.Command{
+		Use:   "member USERID",
+		Short: "Every change to one member across runs: when, which run and why, each field before → after, WeCom's answer",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withJournal(cmd.Context(), f, func(st journal.Store) error {
+				return a.memberHistory(cmd.Context(), st, args[0], f.json)
+			})
+		},
+	}
+	cmd.AddCommand(runs, show, failures, member)
 	return cmd
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -277,5 +278,45 @@ func TestRunsRecordWhoAndWhy(t *testing.T) {
 	r := runs[0]
 	if r.Trigger != "manual" || r.OSUser == "" || r.Version == "" || !strings.HasPrefix(r.ConfigDigest, "sha256:") {
 		t.Errorf("run records %+v, want trigger manual, a user, a version and the config's digest", r)
+	}
+}
+
+// TestJournalMember: one member's history across runs, each field before
+// → after, in the order WeCom took the calls.
+func TestJournalMember(t *testing.T) {
+	e := newCLIEnv(t, "")
+	feed := string(samples.StaffCSV)
+	steps := []string{feed,
+		strings.Replace(feed, "后端组,高级工程师,女", "后端组,架构师,女", 1),
+		strings.Replace(strings.Replace(feed, "后端组,高级工程师,女", "后端组,架构师,女", 1), "架构师,女,在职", "架构师,女,离职", 1)}
+	for i, f := range steps {
+		if err := os.WriteFile(e.feed, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, errOut := runCLI(t, "run", "--config", e.config); code != 0 {
+			t.Fatalf("run %d: exit %d %s", i+1, code, errOut)
+		}
+	}
+	code, out, _ := runCLI(t, "journal", "member", "e1010", "--config", e.config, "--json")
+	var changes []struct {
+		RunID     int64  `json:"run_id"`
+		Operation string `json:"operation"`
+		Fields    []struct{ Field, Before, After string }
+	}
+	if err := json.Unmarshal([]byte(out), &changes); code != 0 || err != nil {
+		t.Fatalf("journal member: exit %d %v\n%s", code, err, out)
+	}
+	var got []string
+	for _, c := range changes {
+		for _, f := range c.Fields {
+			if f.Field == "position" || f.Field == "enable" {
+				got = append(got, fmt.Sprintf("%d %s %s %q→%q", c.RunID, c.Operation, f.Field, f.Before, f.After))
+			}
+		}
+	}
+	want := []string{`1 user_create enable ""→"1"`, `1 user_create position ""→"高级工程师"`,
+		`2 user_update position "高级工程师"→"架构师"`, `3 user_disable enable "1"→"0"`}
+	if !slices.Equal(got, want) {
+		t.Errorf("history of E1010:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

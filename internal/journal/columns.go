@@ -159,9 +159,14 @@ const (
 	sqlCompleteCall = `UPDATE calls SET outcome = $2, errcode = $3, errmsg = $4, finished_at = $5
 	WHERE id = $1 AND outcome = 'pending'`
 
-	sqlListCalls = `SELECT id, run_id, seq, phase, operation, api, target, source_ref, payload,
-	attempt, outcome, errcode, errmsg, started_at, finished_at
-	FROM calls WHERE run_id = $1 ORDER BY seq, id`
+	sqlCallColumns = `SELECT id, run_id, seq, phase, operation, api, target, source_ref, payload,
+	attempt, outcome, errcode, errmsg, started_at, finished_at FROM calls `
+
+	sqlListCalls = sqlCallColumns + `WHERE run_id = $1 ORDER BY seq, id`
+
+	// A member's calls across runs, as an auditor asks for them; userids
+	// compare case-insensitively, as WeCom compares them.
+	sqlMemberCalls = sqlCallColumns + `WHERE api LIKE 'user/%' AND lower(target) = lower($1) ORDER BY id`
 
 	sqlInsertReject = `INSERT INTO rejects (run_id, source_ref, column_name, rule, message, created_at, request_token)
 	VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -122,6 +122,9 @@ type Store interface {
 	// CompleteCall records the answer and applies change (may be nil) in one transaction.
 	CompleteCall(ctx context.Context, id int64, outcome CallOutcome, errcode int, errmsg string, change *plan.StateChange) error
 	ListCalls(ctx context.Context, runID int64) ([]Call, error)
+	// MemberCalls lists every call about one member, across runs, oldest
+	// first; the userid matches case-insensitively.
+	MemberCalls(ctx context.Context, userid string) ([]Call, error)
 
 	AddReject(ctx context.Context, r Reject) error
 	ListRejects(ctx context.Context, runID int64) ([]Reject, error)

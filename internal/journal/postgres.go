@@ -352,11 +352,27 @@ func applyPG(ctx context.Context, tx pgx.Tx, corp string, runID int64, c *plan.S
 }
 
 func (p *Postgres) ListCalls(ctx context.Context, runID int64) ([]Call, error) {
-	rows, err := p.pool.Query(ctx, sqlListCalls, runID)
+	calls, err := p.calls(ctx, sqlListCalls, runID)
 	if err != nil {
 		return nil, fmt.Errorf("journal: list calls of run %d: %w", runID, err)
 	}
-	calls, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Call, error) {
+	return calls, nil
+}
+
+func (p *Postgres) MemberCalls(ctx context.Context, userid string) ([]Call, error) {
+	calls, err := p.calls(ctx, sqlMemberCalls, userid)
+	if err != nil {
+		return nil, fmt.Errorf("journal: calls of member %s: %w", userid, err)
+	}
+	return calls, nil
+}
+
+func (p *Postgres) calls(ctx context.Context, query string, arg any) ([]Call, error) {
+	rows, err := p.pool.Query(ctx, query, arg)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Call, error) {
 		var (
 			c        Call
 			payload  []byte
@@ -371,10 +387,6 @@ func (p *Postgres) ListCalls(ctx context.Context, runID int64) ([]Call, error) {
 		}
 		return c, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("journal: list calls of run %d: %w", runID, err)
-	}
-	return calls, nil
 }
 
 func (p *Postgres) AddReject(ctx context.Context, r Reject) error {

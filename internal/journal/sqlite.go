@@ -397,7 +397,23 @@ func applySQLite(ctx context.Context, tx *sql.Tx, corp string, runID int64, c *p
 }
 
 func (s *SQLite) ListCalls(ctx context.Context, runID int64) ([]Call, error) {
-	calls, err := sqliteRows(ctx, s.db, func(row scanner) (Call, error) {
+	calls, err := s.calls(ctx, sqlListCalls, runID)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list calls of run %d: %w", runID, err)
+	}
+	return calls, nil
+}
+
+func (s *SQLite) MemberCalls(ctx context.Context, userid string) ([]Call, error) {
+	calls, err := s.calls(ctx, sqlMemberCalls, userid)
+	if err != nil {
+		return nil, fmt.Errorf("journal: calls of member %s: %w", userid, err)
+	}
+	return calls, nil
+}
+
+func (s *SQLite) calls(ctx context.Context, query string, arg any) ([]Call, error) {
+	return sqliteRows(ctx, s.db, func(row scanner) (Call, error) {
 		var (
 			c        Call
 			payload  sql.NullString
@@ -417,11 +433,7 @@ func (s *SQLite) ListCalls(ctx context.Context, runID int64) ([]Call, error) {
 		}
 		c.FinishedAt, err = parseNullSQLiteTime(finished)
 		return c, err
-	}, sqlListCalls, runID)
-	if err != nil {
-		return nil, fmt.Errorf("journal: list calls of run %d: %w", runID, err)
-	}
-	return calls, nil
+	}, query, arg)
 }
 
 func (s *SQLite) AddReject(ctx context.Context, r Reject) error {

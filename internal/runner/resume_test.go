@@ -144,3 +144,25 @@ func TestAbandonedRunMarkedFailedIsSettled(t *testing.T) {
 		}
 	})
 }
+
+// TestMemberCallsAcrossRuns: the journal finds one member's calls across
+// runs, oldest first, whatever the case of the userid asked for.
+func TestMemberCallsAcrossRuns(t *testing.T) {
+	bothJournals(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.firstImport()
+		e.editFeed(map[string]string{"E1010": sampleLine(t, "E1010", 5, "架构师")})
+		second := e.run(nil)
+		calls, err := e.store.MemberCalls(ctx, "e1010")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ops []string
+		for _, c := range calls {
+			ops = append(ops, c.Operation)
+		}
+		if len(calls) != 2 || ops[0] != "user_create" || ops[1] != "user_update" || calls[1].RunID != second.RunID {
+			t.Errorf("calls about E1010: %v", ops)
+		}
+	})
+}

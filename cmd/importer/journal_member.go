@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hrfeed/importer/internal/journal"
+)
+
+// memberChange is one call about a member, as an auditor reads it.
+type memberChange struct {
+	At        time.Time           `json:"at"`
+	RunID     int64               `json:"run_id"`
+	Job       string              `json:"job"`
+	Trigger   string              `json:"trigger,omitempty"`
+	By        string              `json:"by,omitempty"`
+	Operation string              `json:"operation"`
+	Outcome   journal.CallOutcome `json:"outcome"`
+	Errcode   int                 `json:"errcode"`
+	Errmsg    string              `json:"errmsg,omitempty"`
+	SourceRef string              `json:"source_ref,omitempty"`
+	Fields    []fieldChange       `json:"fields,omitempty"`
+}
+
+type fieldChange struct {
+	Field  string `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// memberHistory lists every call about userid, oldest first. A call's
+// payload holds what it sent; the value before is what the member's last
+// call that took effect had sent for that field, so a field shows before
+// → after even though updates send only what changes.
+func (a *app) memberHistory(ctx context.Context, st journal.Store, userid string, asJSON bool) error {
+	calls, err := st.MemberCalls(ctx, userid)
+	if err != nil {
+		return fatal(err)
+	}
+	runs := map[int64]journal.Run{}
+	known := map[string]string{} // field -> value as WeCom last took it
+	var out []memberChange
+	for _, c := range calls {
+		r, ok := runs[c.RunID]
+		if !ok {
+			if r, err = st.GetRun(ctx, c.RunID); err != nil {
+				return fatal(err)
+			}
+			runs[c.RunID] = r
+		}
+		ch := memberChange{At: c.StartedAt, RunID: c.RunID, Job: r.Job, Trigger: r.Trigger, By: r.OSUser,
+			Operation: c.Operation, Outcome: c.Outcome, Errcode: c.Errcode, Errmsg: c.Errmsg, SourceRef: c.SourceRef}
+		var body map[string]json.RawMessage
+		_ = json.Unmarshal(c.Payload, &body) // a delete's payload names only the userid
+		for _, k := range slices.Sorted(maps.Keys(body)) {
+			if k == "userid" {
+				continue
+			}
+			v := strings.Trim(string(body[k]), `"`)
+			if before := known[k]; before != v || c.Outcome != journal.CallOK {
+				ch.Fields = append(ch.Fields, fieldChange{Field: k, Before: before, After: v})
+			}
+			if c.Outcome == journal.CallOK {
+				known[k] = v
+			}
+		}
+		out = append(out, ch)
+	}
+	if asJSON {
+		return writeJSON(a.stdout, out)
+	}
+	if len(out) == 0 {
+		fmt.Fprintf(a.stdout, "no call about %s in the journal\n", userid)
+		return nil
+	}
+	for _, ch := range out {
+		fmt.Fprintf(a.stdout, "%s  run %d (%s, %s)  %s  %s", ch.At.Local().Format(time.DateTime), ch.RunID, ch.Job,
+			strings.TrimSpace(ch.Trigger+" "+ch.By), ch.Operation, ch.Outcome)
+		if ch.Errcode != 0 {
+			fmt.Fprintf(a.stdout, " %d %s", ch.Errcode, ch.Errmsg)
+		}
+		if ch.SourceRef != "" {
+			fmt.Fprintf(a.stdout, "  %s", ch.SourceRef)
+		}
+		fmt.Fprintln(a.stdout)
+		for _, f := range ch.Fields {
+			fmt.Fprintf(a.stdout, "    %s: %q → %q\n", f.Field, f.Before, f.After)
+		}
+	}
+	return nil
+}
