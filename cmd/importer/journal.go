@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/wecom"
 )
 
 type journalFlags struct {
@@ -273,6 +274,19 @@ func (a *app) printRun(run journal.Run, out showJSON, failuresOnly bool) {
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", c.Seq, c.Phase, c.Operation, c.Target, c.SourceRef, c.Outcome, c.Errcode, c.Errmsg)
 	}
 	tw.Flush()
+	// What each errcode of the run means, once, rather than on every line.
+	var codes []int
+	for _, c := range out.Calls {
+		if c.Errcode != 0 && !slices.Contains(codes, c.Errcode) {
+			codes = append(codes, c.Errcode)
+		}
+	}
+	slices.Sort(codes)
+	for _, c := range codes {
+		if m, ok := wecom.Describe(c); ok {
+			fmt.Fprintf(w, "  %d: %s (%s). %s\n", c, m.ZH, m.EN, m.Do)
+		}
+	}
 	fmt.Fprintf(w, "rejected rows (%d):\n", len(out.Rejects))
 	for _, r := range out.Rejects {
 		col := ""

@@ -16,6 +16,7 @@ import (
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/runner"
+	"github.com/hrfeed/importer/internal/wecom"
 )
 
 // runSummary is the --json contract: one object with the run id, status,
@@ -197,11 +198,14 @@ func printReport(w io.Writer, r *runner.Report, all bool) {
 		fmt.Fprintf(w, "  writes: %d; unchanged: %d members, %d departments\n", writes(r), r.Plan.UnchangedMembers, r.Plan.UnchangedDepartments)
 	}
 	if len(r.Summary.Errcodes) > 0 {
-		fmt.Fprintf(w, "  errcodes:")
+		fmt.Fprintln(w, "  errcodes:")
 		for _, c := range slices.Sorted(maps.Keys(r.Summary.Errcodes)) {
-			fmt.Fprintf(w, " %d×%d", c, r.Summary.Errcodes[c])
+			fmt.Fprintf(w, "    %d ×%d", c, r.Summary.Errcodes[c])
+			if m, ok := wecom.Describe(c); ok {
+				fmt.Fprintf(w, "  %s (%s): %s", m.ZH, m.EN, m.Do)
+			}
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintln(w)
 	}
 	switch {
 	case r.Fatal != nil:

@@ -44,7 +44,7 @@ func TestRobotPostsMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := got.Markdown["content"]
-	for _, want := range []string{"`staff`", "**42**", "partial", "E1001", "60104", "`importer journal show 42`"} {
+	for _, want := range []string{"`staff`", "**42**", "partial", "E1001", "60104×1 手机号码已被其他成员使用", "`importer journal show 42`"} {
 		if got.Msgtype != "markdown" || !strings.Contains(c, want) {
 			t.Errorf("message lacks %q:\n%s", want, c)
 		}

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hrfeed/importer/internal/wecom"
 )
 
 // robotMaxBytes is WeCom's limit on a markdown message's content.
@@ -66,7 +69,13 @@ func Markdown(r Run) string {
 	if len(r.Errcodes) > 0 {
 		codes := make([]string, 0, len(r.Errcodes))
 		for c, n := range r.Errcodes {
-			codes = append(codes, fmt.Sprintf("%s×%d", c, n))
+			code := fmt.Sprintf("%s×%d", c, n)
+			if k, err := strconv.Atoi(c); err == nil {
+				if m, ok := wecom.Describe(k); ok {
+					code += " " + m.ZH
+				}
+			}
+			codes = append(codes, code)
 		}
 		slices.Sort(codes)
 		fmt.Fprintf(&b, "> errcodes: %s\n", strings.Join(codes, ", "))
