@@ -320,3 +320,31 @@ func TestJournalMember(t *testing.T) {
 		t.Errorf("history of E1010:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestCheck: check accepts the sample config as the tests write it, and
+// lists each problem with where it is: a schedule that cannot be, a
+// source without a mapped column, a missing secret.
+func TestCheck(t *testing.T) {
+	e := newCLIEnv(t, "")
+	if code, out, errOut := runCLI(t, "check", "--config", e.config, "--online"); code != 0 || !strings.Contains(out, "get a token") {
+		t.Fatalf("check of a good config: exit %d\n%s\n%s", code, out, errOut)
+	}
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(cfg), "CRON_TZ=Asia/Shanghai 0 2 * * *", "CRON_TZ=Asia/Beijing 0 25 * * *", 1)
+	if err := os.WriteFile(e.config, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.feed, []byte(strings.Replace(string(samples.StaffCSV), "直属上级", "上级", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WECOM_SECRET", "")
+	code, out, _ := runCLI(t, "check", "--config", e.config)
+	for _, want := range []string{"job staff: schedule", "job staff: source", "直属上级", "wecom secret"} {
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("check of a bad config: exit %d, want a problem naming %q:\n%s", code, want, out)
+		}
+	}
+}

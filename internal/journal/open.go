@@ -40,6 +40,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.noMigrate {
+		return st, nil
+	}
 	if err := st.Migrate(ctx); err != nil {
 		_ = st.Close()
 		return nil, err

@@ -46,7 +46,14 @@ var ErrUnreachable = errors.New("journal unreachable")
 // Option configures Open.
 type Option func(*options)
 
-type options struct{ retry Retry }
+type options struct {
+	retry     Retry
+	noMigrate bool
+}
+
+// ReadOnlyOpen makes Open leave the schema as it is: for a check that
+// must report pending migrations rather than apply them.
+func ReadOnlyOpen() Option { return func(o *options) { o.noMigrate = true } }
 
 // WithRetry sets the retry bounds of a PostgreSQL journal (the embedded
 // journal is a local file and does not retry).
