@@ -180,7 +180,7 @@ func printReport(w io.Writer, r *runner.Report, all bool) {
 		fmt.Fprintf(w, "  leavers and cleanup suspended: %s\n", r.Plan.Suspended)
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	planned := r.Plan != nil && len(r.Summary.Counts) == 0
+	planned := r.Plan != nil && (r.Status == journal.RunDryRun || r.Status == journal.RunRefused)
 	if planned {
 		counts := r.Plan.Counts()
 		for _, k := range slices.Sorted(maps.Keys(counts)) {
