@@ -99,7 +99,14 @@ func (b *bench) firstImportOn(ctx context.Context, kind string, feed staffFeed, 
 		return err
 	}
 	problems = append(problems, integrity(checkDirectory(em.sim.Snapshot(), want), duplicateEffects(em.sim.CallLog()), unj)...)
-	row.Check, row.Failed = verdict("directory equals the feed; 0 lost, 0 duplicate, every write journaled", problems)
+	// One write per department and per member: direct_leader travels with
+	// each member's own create, leaders first (the feed has no cycle).
+	stats := em.sim.Stats()
+	writes := stats["department/create"] + stats["user/create"] + stats["user/update"]
+	if records := len(em.sim.Snapshot().Departments) - 1 + feed.Members; writes != records {
+		problems = append(problems, fmt.Sprintf("%d writes for %d records (departments + members)", writes, records))
+	}
+	row.Check, row.Failed = verdict("directory equals the feed; one write per record; 0 lost, 0 duplicate, every write journaled", problems)
 	b.add(row)
 	return nil
 }
