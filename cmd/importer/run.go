@@ -130,6 +130,11 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 		}
 	} else {
 		printReport(a.stdout, rep, f.all)
+		if dsn, err := c.JournalDSN(); err == nil {
+			// Which history this run went into: a forgotten DATABASE_URL
+			// would otherwise split it silently.
+			fmt.Fprintf(a.stdout, "  journal: %s\n", journal.Name(dsn))
+		}
 	}
 	switch rep.Status {
 	case journal.RunPartial, journal.RunCanceled, journal.RunFailed:

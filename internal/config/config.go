@@ -76,6 +76,11 @@ type Journal struct {
 	// or a restarting server (default 30s). Raise it to ride out a managed
 	// failover that takes longer; nothing is sent to WeCom meanwhile.
 	RetryFor time.Duration `yaml:"retry_for"`
+	// Require "postgres" refuses to fall back to the embedded file when
+	// DSNEnv is unset: on a server whose history lives in PostgreSQL, a
+	// forgotten DATABASE_URL would otherwise start a second, empty history
+	// in a file.
+	Require string `yaml:"require"`
 }
 
 // Job is one import: a source, its mapping and its policy.
@@ -444,6 +449,9 @@ func (c *Config) validate() error {
 	if c.Journal.RetryFor < 0 {
 		return fmt.Errorf("journal.retry_for %s: want a positive duration", c.Journal.RetryFor)
 	}
+	if c.Journal.Require != "" && c.Journal.Require != "postgres" {
+		return fmt.Errorf("journal.require %q: want postgres, or leave it out", c.Journal.Require)
+	}
 	if c.WeCom.SecretFileStrict && c.WeCom.SecretFile == "" {
 		return errors.New("wecom.secret_file_strict applies to wecom.secret_file, which is not set")
 	}
@@ -568,6 +576,9 @@ func (c *Config) ReadSecret() (secret string, warnings []string, err error) {
 func (c *Config) JournalDSN() (string, error) {
 	v := os.Getenv(c.Journal.DSNEnv)
 	if strings.TrimSpace(v) == "" {
+		if c.Journal.Require == "postgres" {
+			return "", fmt.Errorf("%s is not set, and journal.require is postgres: export the PostgreSQL URL (the embedded file is not used)", c.Journal.DSNEnv)
+		}
 		return c.Resolve(c.Journal.Path), nil
 	}
 	if err := journal.CheckPostgresDSN(v); err != nil {

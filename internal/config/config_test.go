@@ -415,3 +415,24 @@ func TestJournalRetryFor(t *testing.T) {
 		t.Error("a negative journal.retry_for was accepted")
 	}
 }
+
+// TestJournalRequirePostgres: with journal.require postgres a forgotten
+// DATABASE_URL is an error, never the embedded file.
+func TestJournalRequirePostgres(t *testing.T) {
+	c, err := Parse(samples.ImporterYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Journal.Require = "postgres"
+	t.Setenv("DATABASE_URL", "")
+	if dsn, err := c.JournalDSN(); err == nil || !strings.Contains(err.Error(), "journal.require is postgres") {
+		t.Errorf("no DATABASE_URL with require postgres: %q, %v", dsn, err)
+	}
+	t.Setenv("DATABASE_URL", "postgres://importer@db/hrfeed")
+	if dsn, err := c.JournalDSN(); err != nil || dsn != "postgres://importer@db/hrfeed" {
+		t.Errorf("with DATABASE_URL: %q, %v", dsn, err)
+	}
+	if _, err := Parse([]byte(strings.Replace(string(samples.ImporterYAML), "journal:\n", "journal:\n  require: mysql\n", 1))); err == nil {
+		t.Error("journal.require mysql accepted")
+	}
+}

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -86,6 +87,20 @@ func CheckPostgresDSN(dsn string) error {
 			"(check the scheme, the port, and that special characters in the password are percent-encoded)")
 	}
 	return checkNames(cfg)
+}
+
+// Name says which journal a location is, for a person and without a
+// secret: "PostgreSQL db.example:5432/hrfeed as importer", or the file's
+// path.
+func Name(dsn string) string {
+	if !IsPostgresDSN(dsn) {
+		return dsn
+	}
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil || checkNames(cfg) != nil {
+		return "PostgreSQL (connection string not readable)"
+	}
+	return fmt.Sprintf("PostgreSQL %s:%d/%s as %s", cfg.Host, cfg.Port, cfg.Database, cfg.User)
 }
 
 // checkNames refuses a parsed connection string whose user, database or
