@@ -1,6 +1,9 @@
 package plan
 
-import "slices"
+import (
+	"maps"
+	"slices"
+)
 
 // leaderWaves lets direct_leader travel with each member's own create or
 // update when the leader is created in the same run. The members phase
@@ -74,7 +77,7 @@ func (b *builder) leaderWaves() {
 		depth[k] = d
 		return d
 	}
-	for _, k := range slices.Sorted(mapKeys(waits)) {
+	for _, k := range slices.Sorted(maps.Keys(waits)) {
 		walk(k, nil)
 	}
 
@@ -104,16 +107,6 @@ func (b *builder) leaderWaves() {
 		slices.Sort(drop)
 		for i := len(drop) - 1; i >= 0; i-- {
 			b.p.Ops = slices.Delete(b.p.Ops, drop[i], drop[i]+1)
-		}
-	}
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }

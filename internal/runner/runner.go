@@ -95,18 +95,12 @@ type Options struct {
 	Trigger, Version string
 }
 
-// UnknownJobError is a job name the config does not have (a usage error).
-type UnknownJobError struct{ Err error }
-
-func (e *UnknownJobError) Error() string { return e.Err.Error() }
-func (e *UnknownJobError) Unwrap() error { return e.Err }
-
 // ForJob is the one place that turns "run job name of config c" into a
 // run's parameters. An empty name means the config's only job.
 func ForJob(c *config.Config, name string, o Options) (Params, error) {
 	job, err := c.Job(name)
 	if err != nil {
-		return Params{}, &UnknownJobError{err}
+		return Params{}, err
 	}
 	depts, err := c.DepartmentSpec(job)
 	if err != nil {
