@@ -30,7 +30,7 @@ type journalFlags struct {
 func (a *app) journalCommand() *cobra.Command {
 	var f journalFlags
 	cmd := &cobra.Command{
-		Use:   "journal runs | show RUN_ID | failures RUN_ID | member USERID",
+		Use:   "journal runs | show RUN_ID | failures RUN_ID | member USERID | export …",
 		Short: "Read the journal: runs, one run's calls, its failures and rejected rows",
 	}
 	cmd.PersistentFlags().StringVar(&f.config, "config", "", "config file naming the journal")
@@ -100,7 +100,7 @@ func (a *app) journalCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(runs, show, failures, member)
+	cmd.AddCommand(runs, show, failures, member, a.journalExportCommand(&f))
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 	"github.com/hrfeed/importer/samples"
@@ -346,5 +349,48 @@ func TestCheck(t *testing.T) {
 		if code != 1 || !strings.Contains(out, want) {
 			t.Errorf("check of a bad config: exit %d, want a problem naming %q:\n%s", code, want, out)
 		}
+	}
+}
+
+// TestJournalExport: a run's calls as CSV with a UTF-8 BOM and as a
+// workbook, read back: the header, one row per call, the Chinese intact.
+func TestJournalExport(t *testing.T) {
+	e := newCLIEnv(t, "")
+	if code, _, errOut := runCLI(t, "run", "--config", e.config); code != 0 {
+		t.Fatalf("run: exit %d %s", code, errOut)
+	}
+	want := countSample(t)
+	dir := t.TempDir()
+	csvPath, xlsxPath := filepath.Join(dir, "run1.csv"), filepath.Join(dir, "run1.xlsx")
+	for _, args := range [][]string{{"--csv", csvPath}, {"--xlsx", xlsxPath}} {
+		if code, out, errOut := runCLI(t, append([]string{"journal", "export", "--run", "1", "--config", e.config}, args...)...); code != 0 {
+			t.Fatalf("export %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	b, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("\ufeff")) {
+		t.Errorf("the CSV does not start with a UTF-8 BOM")
+	}
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1+want.departments+want.members || rows[0][0] != "运行 run" || !strings.Contains(string(b), "王建国") {
+		t.Errorf("CSV: %d rows (want a header and %d calls), header %v", len(rows), want.departments+want.members, rows[0])
+	}
+	x, err := excelize.OpenFile(xlsxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	sheetRows, err := x.GetRows("调用 calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sheetRows) != len(rows) || sheetRows[0][6] != "对象 target" || sheetRows[1][0] != "1" {
+		t.Errorf("workbook: %d rows, header %v", len(sheetRows), sheetRows[0])
 	}
 }
