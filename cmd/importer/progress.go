@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hrfeed/importer/internal/executor"
 	"github.com/hrfeed/importer/internal/plan"
@@ -20,16 +21,20 @@ type progress struct {
 	live     bool // rewrite a status line in place
 	failures bool // print failures as they happen
 
-	mu     sync.Mutex
-	totals map[string]int
-	done   map[string]int
-	failed map[string]int
-	phase  string
+	mu       sync.Mutex
+	totals   map[string]int
+	done     map[string]int
+	failed   map[string]int
+	canceled map[string]int
+	started  map[string]time.Time
+	phase    string
+	now      func() time.Time
 }
 
 func newProgress(w io.Writer, failures bool) *progress {
-	return &progress{w: w, live: isTerminal(w), failures: failures,
-		totals: map[string]int{}, done: map[string]int{}, failed: map[string]int{}}
+	return &progress{w: w, live: isTerminal(w), failures: failures, now: time.Now,
+		totals: map[string]int{}, done: map[string]int{}, failed: map[string]int{},
+		canceled: map[string]int{}, started: map[string]time.Time{}}
 }
 
 func isTerminal(w io.Writer) bool {
@@ -58,6 +63,18 @@ func (p *progress) result(r executor.Result) {
 		fmt.Fprintln(p.w)
 	}
 	p.phase = ph
+	if _, ok := p.started[ph]; !ok {
+		p.started[ph] = p.now()
+	}
+	if r.Outcome == executor.Canceled {
+		// Not done: an interrupted run's remaining work is what resume
+		// will do, and the line must not claim it.
+		p.canceled[ph]++
+		if p.live {
+			p.line(ph)
+		}
+		return
+	}
 	p.done[ph]++
 	bad := r.Outcome == executor.Failed || r.Outcome == executor.Skipped
 	if bad {
@@ -78,6 +95,17 @@ func (p *progress) line(ph string) {
 	fmt.Fprintf(p.w, "\r\033[K  %-12s %d/%d", ph, p.done[ph], p.totals[ph])
 	if n := p.failed[ph]; n > 0 {
 		fmt.Fprintf(p.w, "  (%d failed)", n)
+	}
+	if n := p.canceled[ph]; n > 0 {
+		fmt.Fprintf(p.w, "  (%d not done: interrupted)", n)
+	}
+	// A rate and what is left at that rate, once there is a rate to go by.
+	if elapsed := p.now().Sub(p.started[ph]); p.done[ph] > 1 && elapsed > 0 {
+		rate := float64(p.done[ph]) / elapsed.Seconds()
+		fmt.Fprintf(p.w, "  %.0f/s", rate)
+		if left := p.totals[ph] - p.done[ph] - p.canceled[ph]; left > 0 && p.canceled[ph] == 0 {
+			fmt.Fprintf(p.w, "  ETA %s", time.Duration(float64(left)/rate*float64(time.Second)).Round(time.Second))
+		}
 	}
 }
 
