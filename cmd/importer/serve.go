@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -88,7 +89,7 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 		Jobs:            jobs,
 		Store:           store,
 		Run:             serveRunner(c, client),
-		OnFinish:        notifyFinished(store, notifier, host, log),
+		OnFinish:        notifyFinished(c, store, notifier, host, log),
 		Logger:          log,
 		Metrics:         m,
 		Grace:           c.Serve.Grace,
@@ -161,14 +162,14 @@ func newNotifier(n config.Notify) *notify.Notifier {
 		webhookURL = os.Getenv(n.Webhook.URLEnv)
 	}
 	return notify.New(notify.Config{
-		RobotURL: robotURL, WebhookURL: webhookURL, On: n.On,
+		RobotURL: robotURL, WebhookURL: webhookURL, On: n.On, Language: n.Language,
 		HTTPClient: &http.Client{Timeout: n.Timeout},
 	})
 }
 
 // notifyFinished announces each finished run, listing its failed calls
 // from the journal.
-func notifyFinished(store journal.Store, n *notify.Notifier, host string, log *slog.Logger) func(context.Context, schedule.Finished) {
+func notifyFinished(c *config.Config, store journal.Store, n *notify.Notifier, host string, log *slog.Logger) func(context.Context, schedule.Finished) {
 	return func(ctx context.Context, f schedule.Finished) {
 		if !n.Enabled() {
 			return
@@ -192,8 +193,23 @@ func notifyFinished(store journal.Store, n *notify.Notifier, host string, log *s
 			}
 			msg = notify.FromReport(f.Report, f.Trigger, host, f.ResumedFrom, calls)
 		}
+		if job, err := c.Job(f.Job); err == nil {
+			msg.Zone = specZone(job.Schedule)
+		}
 		if err := n.Notify(ctx, msg); err != nil {
 			log.Warn("notify: not delivered", "err", err)
 		}
 	}
+}
+
+// specZone is the time zone a schedule names with CRON_TZ= or TZ=, so a
+// notification gives its times where the job's night is; "" without one.
+func specZone(spec string) string {
+	for _, p := range []string{"CRON_TZ=", "TZ="} {
+		if rest, ok := strings.CutPrefix(spec, p); ok {
+			zone, _, _ := strings.Cut(rest, " ")
+			return zone
+		}
+	}
+	return ""
 }

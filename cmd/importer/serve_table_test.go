@@ -93,3 +93,11 @@ jobs:
 		t.Errorf("WeCom holds %d members, want 2", n)
 	}
 }
+
+func TestSpecZone(t *testing.T) {
+	for spec, want := range map[string]string{"CRON_TZ=Asia/Shanghai 0 2 * * *": "Asia/Shanghai", "TZ=UTC @daily": "UTC", "@every 1s": ""} {
+		if got := specZone(spec); got != want {
+			t.Errorf("specZone(%q) = %q, want %q", spec, got, want)
+		}
+	}
+}

@@ -304,6 +304,9 @@ type Notify struct {
 	Timeout    time.Duration `yaml:"timeout"` // per request, default 10s
 	WeComRobot WeComRobot    `yaml:"wecom_robot"`
 	Webhook    Webhook       `yaml:"webhook"`
+	// Language of the robot's messages: zh (default) or en. Times are
+	// given in the job's schedule time zone (CRON_TZ).
+	Language string `yaml:"language"`
 }
 
 // WeComRobot is a WeCom group robot (群机器人).
@@ -428,6 +431,9 @@ func (s *Serve) validate() error {
 	}
 	if u := s.Notify.WeComRobot.BaseURL; !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		return fmt.Errorf("serve.notify.wecom_robot.base_url %q: want an http:// or https:// URL", u)
+	}
+	if l := s.Notify.Language; l != "" && l != "zh" && l != "en" {
+		return fmt.Errorf("serve.notify.language %q: want zh or en", l)
 	}
 	for _, st := range s.Notify.On {
 		switch st {

@@ -39,6 +39,12 @@ type Run struct {
 	Error        string `json:"error,omitempty"`
 	// Show is the command that shows the run in full.
 	Show string `json:"show"`
+	// Zone is the IANA time zone the message gives times in (the job's
+	// CRON_TZ); "" means the host's.
+	Zone string `json:"-"`
+	// Lang is "zh" (the default: the group chats these go to read
+	// Chinese) or "en"; the notifier sets it from its Config.
+	Lang string `json:"-"`
 }
 
 // Failure is one failed call or rejected row.
@@ -64,12 +70,15 @@ type Config struct {
 	// On lists the statuses that are announced; empty means all.
 	On         []string
 	HTTPClient *http.Client
+	// Language of the robot's messages: "zh" (default) or "en".
+	Language string
 }
 
 // Notifier sends to every configured target.
 type Notifier struct {
 	targets []target
 	on      []string
+	lang    string
 	// OnSend, if set, is told the outcome of every send (for metrics).
 	OnSend func(target string, err error)
 }
@@ -84,7 +93,7 @@ func New(c Config) *Notifier {
 	// A redirect would carry the key to another URL.
 	noRedirect := *hc
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	n := &Notifier{on: c.On}
+	n := &Notifier{on: c.On, lang: c.Language}
 	if c.RobotURL != "" {
 		n.targets = append(n.targets, &robot{url: c.RobotURL, hc: &noRedirect})
 	}
@@ -113,6 +122,9 @@ func (n *Notifier) Enabled() bool { return n != nil && len(n.targets) > 0 }
 func (n *Notifier) Notify(ctx context.Context, r Run) error {
 	if !n.Enabled() || (len(n.on) > 0 && !slices.Contains(n.on, r.Status)) {
 		return nil
+	}
+	if r.Lang == "" {
+		r.Lang = n.lang
 	}
 	var errs []error
 	for _, t := range n.targets {

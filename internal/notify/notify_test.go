@@ -113,8 +113,32 @@ func TestMarkdownStaysWithinTheLimit(t *testing.T) {
 	for range 500 {
 		r.Failures = append(r.Failures, Failure{Operation: "user_update", Target: "员工编号很长的用户", Errcode: 60104, Message: strings.Repeat("手机号码已存在", 5)})
 	}
-	md := Markdown(r)
-	if len(md) > robotMaxBytes || !strings.Contains(md, "more") || !strings.HasSuffix(md, "`importer journal show 42`") {
-		t.Errorf("%d bytes; tail %q", len(md), md[max(0, len(md)-80):])
+	for lang, more := range map[string]string{"en": "more", "zh": "另有"} {
+		r.Lang = lang
+		md := Markdown(r)
+		if len(md) > robotMaxBytes || !strings.Contains(md, more) || !strings.HasSuffix(md, "`importer journal show 42`") {
+			t.Errorf("%s: %d bytes; tail %q", lang, len(md), md[max(0, len(md)-80):])
+		}
+	}
+}
+
+// TestMarkdownGolden: the message a Chinese group chat reads by default,
+// with the time in the job's zone, and the English one.
+func TestMarkdownGolden(t *testing.T) {
+	r := sampleRun()
+	r.Zone = "Asia/Shanghai"
+	zh := "**hrfeed** 任务 `staff` 第 **42** 次运行：<font color=\"warning\">部分失败 (partial)</font>\n" +
+		"> 定时触发 (schedule)，主机 web-1，开始于 2026-11-26 10:00:00 CST，用时 3.2s\n" +
+		"> 行 1200 · 拒绝 1 · 写入 35 · 失败 1\n" +
+		"> 错误码：60104×1 手机号码已被其他成员使用\n" +
+		"**失败**\n" +
+		"- user_create E1001: 错误码 60104 mobile existed\n" +
+		"详情：`importer journal show 42`"
+	if got := Markdown(r); got != zh {
+		t.Errorf("zh:\n%s\nwant:\n%s", got, zh)
+	}
+	r.Lang = "en"
+	if got := Markdown(r); !strings.HasPrefix(got, "**hrfeed** job `staff` run **42**: <font color=\"warning\">partial</font>\n> schedule on web-1, 2026-11-26 10:00:00 CST") {
+		t.Errorf("en:\n%s", got)
 	}
 }
