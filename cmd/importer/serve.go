@@ -73,6 +73,7 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 	}
 
 	m := metrics.NewImporter()
+	m.BuildInfo(buildVersion())
 	client, err := newClient(c, secret, log, m.ObserveCall)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/runner"
@@ -30,6 +31,8 @@ type Importer struct {
 	occurrences   *Counter
 	staleRuns     *Counter
 	notifications *Counter
+	buildInfo     *Gauge
+	nextRun       *Gauge
 }
 
 // NewImporter registers the importer's metric families.
@@ -58,6 +61,9 @@ func NewImporter() *Importer {
 			[]float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}, "api"),
 		limiterWait: r.Counter("hrfeed_wecom_limiter_wait_seconds_total",
 			"Time WeCom calls waited for their turn under the per-API rate limits.", "api"),
+		buildInfo: r.Gauge("hrfeed_build_info", "1, labelled with the importer's version.", "version"),
+		nextRun: r.Gauge("hrfeed_job_next_run_timestamp_seconds",
+			"Unix time of the job's next scheduled occurrence.", "job"),
 		running: r.Gauge("hrfeed_job_running",
 			"1 while this replica is running the job, else 0.", "job"),
 		occurrences: r.Counter("hrfeed_schedule_occurrences_total",
@@ -125,6 +131,20 @@ func (m *Importer) Running(job string, on bool) {
 func (m *Importer) Occurrence(job, outcome string) {
 	if m != nil {
 		m.occurrences.Add(1, job, outcome)
+	}
+}
+
+// BuildInfo records which importer this is.
+func (m *Importer) BuildInfo(version string) {
+	if m != nil {
+		m.buildInfo.Set(1, version)
+	}
+}
+
+// NextRun records when the job's next occurrence is due.
+func (m *Importer) NextRun(job string, at time.Time) {
+	if m != nil {
+		m.nextRun.Set(float64(at.Unix()), job)
 	}
 }
 

@@ -70,3 +70,20 @@ func TestObserveRun(t *testing.T) {
 	var nilM *Importer
 	nilM.ObserveRun(&runner.Report{}) // callers without metrics need no checks
 }
+
+func TestBuildInfoAndNextRun(t *testing.T) {
+	m := NewImporter()
+	m.BuildInfo("v1.2.3")
+	m.NextRun("staff", time.Unix(1800000000, 0))
+	m.NextRun("staff", time.Unix(1800003600, 0))
+	var b strings.Builder
+	_ = m.Registry().WriteText(&b)
+	for _, want := range []string{
+		`hrfeed_build_info{version="v1.2.3"} 1`,
+		`hrfeed_job_next_run_timestamp_seconds{job="staff"} 1.8000036e+09`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}

@@ -13,6 +13,9 @@ import (
 type Entry struct {
 	Job      string
 	Schedule cron.Schedule
+	// Next, if set, is told each next occurrence as soon as it is known:
+	// at start and after every run.
+	Next func(at time.Time)
 }
 
 // Loop calls fire for every entry at each time its schedule names, with
@@ -38,6 +41,9 @@ func loopEntry(ctx context.Context, e Entry, log *slog.Logger, fire func(string,
 	next := e.Schedule.Next(time.Now())
 	for {
 		log.Debug("next occurrence", "at", next)
+		if e.Next != nil {
+			e.Next(next)
+		}
 		t := time.NewTimer(time.Until(next))
 		select {
 		case <-ctx.Done():

@@ -126,3 +126,47 @@ func equalTimes(a, b []time.Time) bool {
 	}
 	return true
 }
+
+// Next must announce each occurrence before it fires, so the next-run
+// gauge and log never lag behind a run.
+func TestLoopAnnouncesNextBeforeFiring(t *testing.T) {
+	sched, err := ParseSpec("@every 1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		var (
+			mu         sync.Mutex
+			announced  []time.Time
+			fired      []time.Time
+			unheralded int
+		)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			e := Entry{Job: "j", Schedule: sched, Next: func(at time.Time) {
+				mu.Lock()
+				announced = append(announced, at)
+				mu.Unlock()
+			}}
+			Loop(ctx, []Entry{e}, slog.New(slog.DiscardHandler), func(_ string, nominal time.Time) {
+				mu.Lock()
+				if len(announced) == 0 || !announced[len(announced)-1].Equal(nominal) {
+					unheralded++
+				}
+				fired = append(fired, nominal)
+				mu.Unlock()
+			})
+		}()
+		time.Sleep(3*time.Hour + time.Minute)
+		cancel()
+		<-done
+		if len(fired) != 3 || unheralded != 0 {
+			t.Fatalf("fired %v, %d without a prior announcement", fired, unheralded)
+		}
+		if want := epoch.Add(4 * time.Hour); !announced[len(announced)-1].Equal(want) {
+			t.Errorf("last announcement %v, want the pending occurrence %v", announced[len(announced)-1], want)
+		}
+	})
+}

@@ -124,7 +124,11 @@ func New(o Options) (*Service, error) {
 		if err != nil {
 			return nil, fmt.Errorf("job %s: %w", j.Name, err)
 		}
-		s.entries = append(s.entries, Entry{Job: j.Name, Schedule: sched})
+		job := j.Name
+		s.entries = append(s.entries, Entry{Job: job, Schedule: sched, Next: func(at time.Time) {
+			s.log.Info("serve: next run", "job", job, "at", at.Format(time.RFC3339))
+			s.o.Metrics.NextRun(job, at)
+		}})
 		s.jobs = append(s.jobs, j.Name)
 	}
 	if len(s.entries) == 0 {
