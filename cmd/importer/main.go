@@ -50,19 +50,34 @@ type app struct {
 // under cron or systemd (stderr not a terminal) every run start and end is
 // logged as JSON lines a log collector can parse.
 func (a *app) logger() *slog.Logger {
-	tty := isTerminal(a.stderr)
 	level := slog.LevelInfo
-	if tty || a.story {
+	if isTerminal(a.stderr) || a.story {
 		level = slog.LevelWarn
 	}
 	if a.verbose {
 		level = slog.LevelDebug
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if a.logJSON || !tty {
+	if a.jsonStream() {
 		return slog.New(slog.NewJSONHandler(a.stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}
+
+// jsonStream tells whether stderr carries JSON lines: asked for, or read by
+// a log collector rather than a person. Everything written to it then is
+// JSON, fatal errors included, so one parser reads the whole stream.
+func (a *app) jsonStream() bool {
+	return a.logJSON || !isTerminal(a.stderr)
+}
+
+// fail reports the error that ends the command, in the stream's format.
+func (a *app) fail(err error, code int) {
+	if a.jsonStream() {
+		slog.New(slog.NewJSONHandler(a.stderr, nil)).Error("importer: "+err.Error(), "exit_code", code)
+		return
+	}
+	fmt.Fprintln(a.stderr, "importer:", err)
 }
 
 func main() {
@@ -85,12 +100,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "importer:", ee.err)
+			a.fail(ee.err, ee.code)
 		}
 		return ee.code
 	}
 	// Anything cobra itself rejects (unknown flag, missing argument) is a usage error.
-	fmt.Fprintln(stderr, "importer:", err)
+	a.fail(err, exitUsage)
 	return exitUsage
 }
 

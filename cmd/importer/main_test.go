@@ -33,6 +33,26 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// fatalLine finds the error that ended a command in a JSON stream (stderr
+// not a terminal): a JSON line with level ERROR and the exit code. Every
+// line of the stream must be JSON.
+func fatalLine(stderr string) (msg string, code int) {
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		var l struct {
+			Level    string `json:"level"`
+			Msg      string `json:"msg"`
+			ExitCode *int   `json:"exit_code"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			return "not JSON: " + line, -1
+		}
+		if l.Level == "ERROR" && l.ExitCode != nil {
+			msg, code = l.Msg, *l.ExitCode
+		}
+	}
+	return msg, code
+}
+
 func TestDemo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	code, out, errOut := runCLI(t, "demo", "--dir", dir)
@@ -234,8 +254,9 @@ func TestUsageAndConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		code, _, errOut := runCLI(t, tt.args...)
-		if code != tt.code || !strings.Contains(errOut, tt.msg) || strings.Contains(errOut, "s3cr3t-pw") {
-			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q, and no password", tt.args, code, errOut, tt.code, tt.msg)
+		msg, logged := fatalLine(errOut)
+		if code != tt.code || logged != code || !strings.Contains(msg, tt.msg) || strings.Contains(errOut, "s3cr3t-pw") {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q as one JSON line, and no password", tt.args, code, errOut, tt.code, tt.msg)
 		}
 	}
 

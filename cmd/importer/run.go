@@ -106,7 +106,9 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	if err != nil {
 		return err
 	}
-	prog := newProgress(a.stderr, !a.verbose)
+	// The executor logs each failure as a warning; a person at a terminal
+	// gets it again as a plain line beside the progress, a JSON stream only once.
+	prog := newProgress(a.stderr, !a.verbose && !a.jsonStream())
 	trigger := "manual"
 	if resumedFrom != 0 {
 		trigger = "resume"

@@ -180,7 +180,17 @@ func Run(ctx context.Context, p Params) (*Report, error) {
 		rep.Status = journal.RunFailed
 		rep.Fatal = errors.Join(rep.Fatal, fmt.Errorf("finish run: %w", err))
 	}
-	log.Info("run finished", "status", rep.Status, "rows", rep.Rows, "rejected", len(rep.Rejects), "failed", rep.Summary.Failed)
+	// The cause goes on the same line as the status: a scheduled run's log
+	// is often all an admin has, and "failed" alone sends them to the journal.
+	attrs := []any{"status", rep.Status, "rows", rep.Rows, "rejected", len(rep.Rejects), "failed", rep.Summary.Failed}
+	switch {
+	case rep.Fatal != nil:
+		log.Error("run finished", append(attrs, "cause", rep.Fatal.Error())...)
+	case rep.Refusal != nil:
+		log.Warn("run finished", append(attrs, "cause", rep.Refusal.Error())...)
+	default:
+		log.Info("run finished", attrs...)
+	}
 	return rep, nil
 }
 
