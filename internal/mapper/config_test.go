@@ -194,6 +194,7 @@ fields:
 extattr:
   入职日期: {column: 入职日期, transform: [date]}
   生日: {column: 生日, transform: [{date: YYYY年M月D日}]}
+  转正日期: {column: 转正日期, transform: [{date: YYYY-MM-DD, formats: [MM/DD/YY, "01/02/2006"]}]}
   工位: 工位号
   主页: {web: {url: {template: "https://wiki.example.com/{工号}"}, title: {const: 个人主页}}}
 departments:
@@ -218,6 +219,7 @@ departments:
 		ExtAttr: map[string]AttrSource{
 			"入职日期": {Field: Field{Column: "入职日期", Transform: named("date")}},
 			"生日":   {Field: Field{Column: "生日", Transform: []Transform{{Date: "YYYY年M月D日"}}}},
+			"转正日期": {Field: Field{Column: "转正日期", Transform: []Transform{{Date: "YYYY-MM-DD", Formats: []string{"MM/DD/YY", "01/02/2006"}}}}},
 			"工位":   {Field: Field{Column: "工位号"}},
 			"主页":   {Web: &WebSource{URL: Field{Template: "https://wiki.example.com/{工号}"}, Title: Field{Const: "个人主页"}}},
 		},
@@ -233,7 +235,7 @@ departments:
 	if err := got.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
-	if s := strings.Join(got.Columns(), ","); s != "主部门编码,入职日期,名,姓,对外职务,工位号,工号,所属部门编码,生日,负责人,邮箱" {
+	if s := strings.Join(got.Columns(), ","); s != "主部门编码,入职日期,名,姓,对外职务,工位号,工号,所属部门编码,生日,负责人,转正日期,邮箱" {
 		t.Errorf("Columns = %s", s)
 	}
 	if s := strings.Join(got.DepartmentColumns(), ","); s != "上级编码,排序,部门名称,部门编码" {

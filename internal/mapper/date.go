@@ -1,6 +1,7 @@
 package mapper
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -110,4 +111,58 @@ func pad(n, width int) string {
 
 func hasDateToken(layout string) bool {
 	return strings.Contains(layout, "YY") || strings.ContainsAny(layout, "MD")
+}
+
+// inputLayout turns a layout from a date transform's formats into a Go
+// time layout. Token layouts (MM/DD/YY, D.M.YYYY, YYYY年M月D日) are the
+// language of the output layout; Go reference layouts (01/02/06) are
+// accepted as written. Either must survive a round trip of a day whose
+// day, month and year differ, so a layout that swaps or drops a field is
+// refused at config time, not discovered in a misread birthday.
+func inputLayout(layout string) (string, error) {
+	goLayout := layout
+	if hasDateToken(layout) {
+		var b strings.Builder
+		for i := 0; i < len(layout); {
+			tok := ""
+			for _, t := range dateTokens {
+				if strings.HasPrefix(layout[i:], t) {
+					tok = t
+					break
+				}
+			}
+			if tok == "" {
+				r, size := utf8.DecodeRuneInString(layout[i:])
+				if r < utf8.RuneSelf && (r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+					return "", fmt.Errorf("format %q: %q is neither a token (YYYY, YY, MM, M, DD, D) nor punctuation", layout, string(r))
+				}
+				b.WriteString(layout[i : i+size])
+				i += size
+				continue
+			}
+			b.WriteString(map[string]string{"YYYY": "2006", "YY": "06", "MM": "01", "M": "1", "DD": "02", "D": "2"}[tok])
+			i += len(tok)
+		}
+		goLayout = b.String()
+	}
+	probe := time.Date(2011, 11, 25, 0, 0, 0, 0, time.UTC)
+	if back, err := time.Parse(goLayout, probe.Format(goLayout)); err != nil || !back.Equal(probe) {
+		return "", fmt.Errorf("format %q does not name a year, a month and a day (tokens YYYY or YY, MM or M, DD or D, e.g. MM/DD/YY)", layout)
+	}
+	return goLayout, nil
+}
+
+// parseDateIn reads s in one of the Go layouts, with or without a time of
+// day after a space.
+func parseDateIn(layouts []string, s string) (y, m, d int, ok bool) {
+	s = strings.TrimSpace(width.Narrow.String(s))
+	day, _, _ := strings.Cut(s, " ")
+	for _, l := range layouts {
+		for _, v := range []string{s, day} {
+			if t, err := time.Parse(l, v); err == nil {
+				return t.Year(), int(t.Month()), t.Day(), true
+			}
+		}
+	}
+	return 0, 0, 0, false
 }

@@ -18,6 +18,8 @@
 // date reads year-first dates in the spellings HR exports use and fails
 // the row ("date_format") on anything else, day-first included, because
 // guessing between 01/05 as January or May would corrupt data quietly.
+// A feed that is not year first names its layouts ({date: LAYOUT,
+// formats: [MM/DD/YY]}), tried in order before the year-first spellings.
 // Regexes and layouts are checked by Config.Validate, before any row.
 //
 // Config.ExtAttr fills extattr (custom fields defined in the admin

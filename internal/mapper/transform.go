@@ -31,6 +31,11 @@ type Transform struct {
 	// in this layout (tokens YYYY, YY, MM, M, DD, D; everything else is
 	// literal), e.g. "YYYY-MM-DD" or "YYYY年M月D日".
 	Date string `yaml:"date"`
+	// Formats are the input layouts of a feed whose dates are not year
+	// first, tried in order before the year-first spellings, e.g.
+	// [MM/DD/YY] for a US export's 07/05/11. Two-digit years 69-99 are
+	// 1900s, 00-68 2000s.
+	Formats []string `yaml:"formats"`
 }
 
 // Transform names and defaults.
@@ -57,7 +62,7 @@ var transforms = map[string]func(string) string{
 // transformNames is every name a Transform.Name may hold, for messages.
 var transformNames = []string{"trim", "collapse_spaces", "lower", "upper", "halfwidth", "mobile", TransformDate}
 
-var transformKeys = []string{"regex", "replace", "date"}
+var transformKeys = []string{"regex", "replace", "date", "formats"}
 
 // UnmarshalYAML accepts a name or a mapping with regex/replace or date.
 // It checks the mapping's keys itself because yaml.Node.Decode ignores the
@@ -73,7 +78,7 @@ func (t *Transform) UnmarshalYAML(n *yaml.Node) error {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if k := n.Content[i]; !slices.Contains(transformKeys, k.Value) {
-				return fmt.Errorf("line %d: field %q not found in a transform mapping (want regex and replace, or date)", k.Line, k.Value)
+				return fmt.Errorf("line %d: field %q not found in a transform mapping (want regex and replace, or date with optional formats)", k.Line, k.Value)
 			}
 		}
 		type plain Transform // drops the method, so Decode does not recurse
@@ -95,8 +100,12 @@ func (t Transform) String() string {
 		return t.Name
 	case t.Regex != "" || t.Replace != "":
 		return fmt.Sprintf("{regex: %q, replace: %q}", t.Regex, t.Replace)
+	case t.Date != "" && len(t.Formats) > 0:
+		return fmt.Sprintf("{date: %q, formats: %q}", t.Date, t.Formats)
 	case t.Date != "":
 		return fmt.Sprintf("{date: %q}", t.Date)
+	case len(t.Formats) > 0:
+		return fmt.Sprintf("{formats: %q}", t.Formats)
 	}
 	return "{}"
 }
@@ -119,19 +128,37 @@ func compileStep(t Transform) (step, error) {
 	if kinds != 1 {
 		return nil, fmt.Errorf("transform %s: give exactly one of a name, regex (with replace) or date", t)
 	}
+	if len(t.Formats) > 0 && t.Date == "" {
+		return nil, fmt.Errorf("transform %s: formats belong to a date step: {date: YYYY-MM-DD, formats: [...]}", t)
+	}
 	switch {
 	case t.Name == TransformDate || t.Date != "":
 		layout := cmp.Or(t.Date, DefaultDateLayout)
 		if !hasDateToken(layout) {
 			return nil, fmt.Errorf("transform %s: layout has none of YYYY, YY, MM, M, DD, D", t)
 		}
+		inputs := make([]string, len(t.Formats))
+		for i, f := range t.Formats {
+			l, err := inputLayout(f)
+			if err != nil {
+				return nil, fmt.Errorf("transform %s: %w", t, err)
+			}
+			inputs[i] = l
+		}
+		want := "year first: 2024-01-05, 2024/1/5, 2024.1.5, 2024年1月5日, 20240105, or an Excel serial day"
+		if len(t.Formats) > 0 {
+			want = strings.Join(t.Formats, ", ") + ", or " + want
+		}
 		return func(s string) (string, *stepError) {
 			if strings.TrimSpace(s) == "" {
 				return "", nil // empty stays empty, so a default can apply
 			}
-			y, m, d, ok := parseDate(s)
+			y, m, d, ok := parseDateIn(inputs, s)
 			if !ok {
-				return "", &stepError{RuleDateFormat, fmt.Sprintf("%q is not a date (want year first: 2024-01-05, 2024/1/5, 2024.1.5, 2024年1月5日, 20240105, or an Excel serial day)", s)}
+				y, m, d, ok = parseDate(s)
+			}
+			if !ok {
+				return "", &stepError{RuleDateFormat, fmt.Sprintf("%q is not a date (want %s)", s, want)}
 			}
 			return formatDate(layout, y, m, d), nil
 		}, nil

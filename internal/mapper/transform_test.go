@@ -39,6 +39,14 @@ func TestTransformSteps(t *testing.T) {
 		{name: "date words", t: Transform{Date: "YYYY-MM-DD"}, in: "Jan 5 2024", rule: "date_format"},
 		{name: "date two-digit year refused", t: Transform{Date: "YYYY-MM-DD"}, in: "24-1-5", rule: "date_format"},
 		{name: "date six digits", t: Transform{Date: "YYYY-MM-DD"}, in: "240105", rule: "date_format"},
+		{name: "date us export", t: Transform{Date: "YYYY-MM-DD", Formats: []string{"MM/DD/YY"}}, in: "07/05/11", want: "2011-07-05"},
+		{name: "date us unpadded", t: Transform{Date: "YYYY-MM-DD", Formats: []string{"M/D/YYYY"}}, in: "7/5/2011 0:00", want: "2011-07-05"},
+		{name: "date go layout", t: Transform{Date: "YYYY-MM-DD", Formats: []string{"01/02/06"}}, in: "12/31/99", want: "1999-12-31"},
+		{name: "date day first", t: Transform{Date: "YYYY-MM-DD", Formats: []string{"DD.MM.YYYY"}}, in: "05.01.2024", want: "2024-01-05"},
+		{name: "date formats in order", t: Transform{Date: "YYYY-MM-DD", Formats: []string{"DD/MM/YYYY", "MM/DD/YYYY"}}, in: "12/31/2024", want: "2024-12-31"},
+		{name: "date formats keep year first", t: Transform{Date: "YYYY-MM-DD", Formats: []string{"MM/DD/YY"}}, in: "2011年7月5日", want: "2011-07-05"},
+		{name: "date formats no 13th month", t: Transform{Date: "YYYY-MM-DD", Formats: []string{"MM/DD/YY"}}, in: "13/05/11", rule: "date_format"},
+		{name: "date formats no feb 30", t: Transform{Date: "YYYY-MM-DD", Formats: []string{"MM/DD/YYYY"}}, in: "02/30/2024", rule: "date_format"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +78,10 @@ func TestTransformConfigErrors(t *testing.T) {
 		{Transform{Replace: "x"}, "replace needs a regex"},
 		{Transform{Date: "dd.mm.yyyy"}, "layout has none of YYYY"},
 		{Transform{Name: "trim", Regex: "x"}, "give exactly one of"},
+		{Transform{Name: "trim", Formats: []string{"MM/DD/YY"}}, "formats belong to a date step"},
+		{Transform{Date: "YYYY-MM-DD", Formats: []string{"MM/YY"}}, "does not name a year, a month and a day"},
+		{Transform{Date: "YYYY-MM-DD", Formats: []string{"DD-MM-DD"}}, "does not name a year, a month and a day"},
+		{Transform{Date: "YYYY-MM-DD", Formats: []string{"MM/DD/YYx"}}, "neither a token"},
 		{Transform{}, "give exactly one of"},
 	}
 	for _, tt := range tests {
