@@ -38,6 +38,53 @@ type Mapper struct {
 	// rejectedIDs holds the userids of rejected rows, first reject each,
 	// so unknown_leader can name the row that sank the manager.
 	rejectedIDs map[string]*RowError
+	// paths counts path-mode rows by whether their path goes below the
+	// first level, for the separator warning in Directory.
+	paths pathShape
+}
+
+// pathShape notices a path column that is mostly single names: the few
+// values holding the separator are then more likely names with a "/" in
+// them (IT/IS) than paths, and splitting them invents departments.
+type pathShape struct {
+	nested, flat int
+	first        *RowError // the first nested row, to show as the example
+	firstSeq     int
+}
+
+func (p *pathShape) add(e *entry, col, sep string) {
+	if len(e.places) == 0 {
+		return
+	}
+	nested := ""
+	for _, pl := range e.places {
+		if len(pl.segs) > 1 {
+			nested = strings.Join(pl.segs, sep)
+			break
+		}
+	}
+	if nested == "" {
+		p.flat++
+		return
+	}
+	p.nested++
+	if p.first == nil {
+		p.first = &RowError{Ref: e.member.Ref, Column: col, Rule: RuleSeparatorInFewRows, UserID: e.member.UserID,
+			Message: fmt.Sprintf("%q is split at %q into nested departments", nested, sep)}
+		p.firstSeq = e.seq
+	}
+}
+
+// warning is the separator warning, or nil when most paths are nested (a
+// real path column) or none are.
+func (p *pathShape) warning(sep string) (int, *RowError) {
+	if p.first == nil || p.nested >= p.flat {
+		return 0, nil
+	}
+	w := *p.first
+	w.Message = fmt.Sprintf("%s, but only %d of %d rows have a path with %q: if %q is part of department names here, set departments.separator to a character they do not use",
+		w.Message, p.nested, p.nested+p.flat, sep, sep)
+	return p.firstSeq, &w
 }
 
 // entry is an accepted row.
@@ -145,6 +192,9 @@ func (m *Mapper) Add(row Row) {
 		return
 	}
 	e.seq = seq
+	if m.table == nil {
+		m.paths.add(e, m.deptColumn(), m.dept.Separator)
+	}
 	m.accept(e)
 }
 
@@ -640,6 +690,9 @@ func (m *Mapper) Directory() Directory {
 	slices.SortStableFunc(rejects, func(a, b reject) int { return cmp.Compare(a.seq, b.seq) })
 	for _, r := range rejects {
 		dir.Rejects = append(dir.Rejects, r.err)
+	}
+	if seq, w := m.paths.warning(m.dept.Separator); w != nil {
+		warnings = append(warnings, reject{seq, w})
 	}
 	slices.SortStableFunc(warnings, func(a, b reject) int { return cmp.Compare(a.seq, b.seq) })
 	for _, w := range warnings {

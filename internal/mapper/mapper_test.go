@@ -3,6 +3,7 @@ package mapper
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -688,5 +689,39 @@ func TestLeaderPolicies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSeparatorInFewRows: a column of single department names where one
+// name holds the separator (IT/IS) is warned about, naming that row; a
+// path column with a root department among nested paths is not.
+func TestSeparatorInFewRows(t *testing.T) {
+	feed := func(depts ...string) Directory {
+		m := mustNew(t, staffConfig())
+		for i, d := range depts {
+			n := strconv.Itoa(i + 2)
+			m.Add(staffRow("s.csv:"+n, "工号", "u"+n, "手机", "1380000000"+n, "邮箱", "u"+n+"@example.com", "部门", d))
+		}
+		return m.Directory()
+	}
+	d := feed("销售部", "财务部", "IT/IS", "销售部", "行政部")
+	if len(d.Warnings) != 1 {
+		t.Fatalf("warnings %+v, want one separator warning", d.Warnings)
+	}
+	w := d.Warnings[0]
+	if w.Ref != "s.csv:4" || w.Column != "部门" || w.Rule != RuleSeparatorInFewRows || w.UserID != "u4" ||
+		!strings.Contains(w.Message, `"IT/IS" is split at "/"`) || !strings.Contains(w.Message, "only 1 of 5 rows") {
+		t.Errorf("warning %+v", w)
+	}
+	if len(d.Rejects) != 0 || len(d.Members) != 5 {
+		t.Errorf("a warning must not hold anyone: %d members, rejects %v", len(d.Members), d.Rejects)
+	}
+	for _, depts := range [][]string{
+		{"总部", "总部/研发中心", "总部/研发中心/后端组", "总部/财务部"}, // a root among paths
+		{"销售部", "财务部", "行政部"},                      // names only
+	} {
+		if d := feed(depts...); len(d.Warnings) != 0 {
+			t.Errorf("%v: warnings %+v, want none", depts, d.Warnings)
+		}
 	}
 }

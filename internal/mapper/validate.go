@@ -77,6 +77,9 @@ const (
 	// Warnings, not rejects: the row is applied (Directory.Warnings).
 	RuleLeaderKept    = "leader_kept"
 	RuleLeaderDropped = "leader_dropped"
+	// RuleSeparatorInFewRows: only a minority of the path column's values
+	// hold the separator, so it may be part of names (IT/IS).
+	RuleSeparatorInFewRows = "separator_in_few_rows"
 )
 
 // Rule ids of department-table rows (AddDepartmentRow). A row's own
