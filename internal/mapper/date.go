@@ -63,12 +63,10 @@ func parseDate(s string) (y, m, d int, ok bool) {
 // as two "YY".
 var dateTokens = []string{"YYYY", "YY", "MM", "M", "DD", "D"}
 
-// formatDate writes a date in a token layout. It does not use Go's
-// reference-time layouts because an HR admin writing "YYYY年M月D日" should
-// not have to know them, and because literal text in a Go layout (a "1"
-// or "Mon") would be read as a field.
-func formatDate(layout string, y, m, d int) string {
-	var b strings.Builder
+// eachLayoutPart calls f with each token of a token layout, or with each
+// rune of literal text between tokens (tok ""), in order, stopping when f
+// returns false.
+func eachLayoutPart(layout string, f func(tok, lit string) bool) {
 	for i := 0; i < len(layout); {
 		tok := ""
 		for _, t := range dateTokens {
@@ -77,6 +75,28 @@ func formatDate(layout string, y, m, d int) string {
 				break
 			}
 		}
+		if tok != "" {
+			if !f(tok, "") {
+				return
+			}
+			i += len(tok)
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(layout[i:])
+		if !f("", layout[i:i+size]) {
+			return
+		}
+		i += size
+	}
+}
+
+// formatDate writes a date in a token layout. It does not use Go's
+// reference-time layouts because an HR admin writing "YYYY年M月D日" should
+// not have to know them, and because literal text in a Go layout (a "1"
+// or "Mon") would be read as a field.
+func formatDate(layout string, y, m, d int) string {
+	var b strings.Builder
+	eachLayoutPart(layout, func(tok, lit string) bool {
 		switch tok {
 		case "YYYY":
 			b.WriteString(pad(y, 4))
@@ -91,13 +111,10 @@ func formatDate(layout string, y, m, d int) string {
 		case "D":
 			b.WriteString(strconv.Itoa(d))
 		default:
-			_, size := utf8.DecodeRuneInString(layout[i:])
-			b.WriteString(layout[i : i+size])
-			i += size
-			continue
+			b.WriteString(lit)
 		}
-		i += len(tok)
-	}
+		return true
+	})
 	return b.String()
 }
 
@@ -113,6 +130,9 @@ func hasDateToken(layout string) bool {
 	return strings.Contains(layout, "YY") || strings.ContainsAny(layout, "MD")
 }
 
+// goTokens are the Go reference-time fields of the layout tokens.
+var goTokens = map[string]string{"YYYY": "2006", "YY": "06", "MM": "01", "M": "1", "DD": "02", "D": "2"}
+
 // inputLayout turns a layout from a date transform's formats into a Go
 // time layout. Token layouts (MM/DD/YY, D.M.YYYY, YYYY年M月D日) are the
 // language of the output layout; Go reference layouts (01/02/06) are
@@ -123,25 +143,21 @@ func inputLayout(layout string) (string, error) {
 	goLayout := layout
 	if hasDateToken(layout) {
 		var b strings.Builder
-		for i := 0; i < len(layout); {
-			tok := ""
-			for _, t := range dateTokens {
-				if strings.HasPrefix(layout[i:], t) {
-					tok = t
-					break
-				}
+		var bad string
+		eachLayoutPart(layout, func(tok, lit string) bool {
+			if tok != "" {
+				b.WriteString(goTokens[tok])
+				return true
 			}
-			if tok == "" {
-				r, size := utf8.DecodeRuneInString(layout[i:])
-				if r < utf8.RuneSelf && (r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-					return "", fmt.Errorf("format %q: %q is neither a token (YYYY, YY, MM, M, DD, D) nor punctuation", layout, string(r))
-				}
-				b.WriteString(layout[i : i+size])
-				i += size
-				continue
+			if r := lit[0]; len(lit) == 1 && (r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				bad = lit
+				return false
 			}
-			b.WriteString(map[string]string{"YYYY": "2006", "YY": "06", "MM": "01", "M": "1", "DD": "02", "D": "2"}[tok])
-			i += len(tok)
+			b.WriteString(lit)
+			return true
+		})
+		if bad != "" {
+			return "", fmt.Errorf("format %q: %q is neither a token (YYYY, YY, MM, M, DD, D) nor punctuation", layout, bad)
 		}
 		goLayout = b.String()
 	}
