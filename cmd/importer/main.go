@@ -74,7 +74,7 @@ func (a *app) jsonStream() bool {
 // fail reports the error that ends the command, in the stream's format.
 func (a *app) fail(err error, code int) {
 	if a.jsonStream() {
-		slog.New(slog.NewJSONHandler(a.stderr, nil)).Error("importer: "+err.Error(), "exit_code", code)
+		a.logger().Error("importer: "+err.Error(), "exit_code", code)
 		return
 	}
 	fmt.Fprintln(a.stderr, "importer:", err)
