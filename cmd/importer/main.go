@@ -119,7 +119,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log every operation (to stderr)")
 	root.PersistentFlags().BoolVar(&a.logJSON, "log-json", false, "log as JSON lines instead of text")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.resumeCommand(), a.journalCommand(),
-		a.migrateCommand(), a.simCommand(), a.demoCommand(), a.serveCommand(), a.benchCommand(), a.versionCommand(), a.checkCommand())
+		a.migrateCommand(), a.simCommand(), a.demoCommand(), a.serveCommand(), a.benchCommand(), a.versionCommand(), a.checkCommand(),
+		a.initCommand())
 	root.Version = buildVersion()
 	root.SetVersionTemplate("importer {{.Version}}\n")
 	return root
