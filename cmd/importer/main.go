@@ -120,7 +120,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().BoolVar(&a.logJSON, "log-json", false, "log as JSON lines instead of text")
 	root.AddCommand(a.runCommand(), a.planCommand(), a.resumeCommand(), a.journalCommand(),
 		a.migrateCommand(), a.simCommand(), a.demoCommand(), a.serveCommand(), a.benchCommand(), a.versionCommand(), a.checkCommand(),
-		a.initCommand())
+		a.initCommand(), a.applyCommand())
 	root.Version = buildVersion()
 	root.SetVersionTemplate("importer {{.Version}}\n")
 	return root

@@ -218,9 +218,10 @@ func TestGuardRefusesThenForce(t *testing.T) {
 	if code, _, errOut := runCLI(t, "run", "--config", e.config); code != 0 {
 		t.Fatalf("first run exit %d: %s", code, errOut)
 	}
-	// HR sends a feed with only the first ten staff: 19 of 29 would be disabled.
+	// HR sends a feed with only the first ten staff: the others would be disabled.
+	const kept = 10
 	lines := strings.SplitAfter(string(samples.StaffCSV), "\n")
-	if err := os.WriteFile(e.feed, []byte(strings.Join(lines[:11], "")), 0o644); err != nil {
+	if err := os.WriteFile(e.feed, []byte(strings.Join(lines[:kept+1], "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	updates := e.sim.Stats()["user/update"]
@@ -229,7 +230,7 @@ func TestGuardRefusesThenForce(t *testing.T) {
 		t.Fatalf("guard: exit %d, %+v, updates %d, were %d", code, s, e.sim.Stats()["user/update"], updates)
 	}
 	code, out, _ = runCLI(t, "run", "--config", e.config, "--json", "--force")
-	if s := parseSummary(t, out); code != 0 || s.Counts["user_disable/ok"] != 19 {
+	if s := parseSummary(t, out); code != 0 || s.Counts["user_disable/ok"] != countSample(t).members-kept {
 		t.Fatalf("forced: exit %d, %+v", code, s)
 	}
 }

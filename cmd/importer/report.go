@@ -93,6 +93,8 @@ func reportJSON(r *runner.Report) runSummary {
 	switch {
 	case r.Fatal != nil:
 		s.Error = r.Fatal.Error()
+	case r.Stale != nil:
+		s.Error = r.Stale.Error()
 	case r.Refusal != nil:
 		s.Error = r.Refusal.Error()
 	}
@@ -210,6 +212,8 @@ func printReport(w io.Writer, r *runner.Report, all bool) {
 	switch {
 	case r.Fatal != nil:
 		fmt.Fprintf(w, "  stopped: %v\n", r.Fatal)
+	case r.Stale != nil:
+		fmt.Fprintf(w, "  refused: %v\n", r.Stale)
 	case r.Refusal != nil:
 		fmt.Fprintf(w, "  guard: %v\n", r.Refusal)
 	}

@@ -18,7 +18,9 @@ type runFlags struct {
 	config, job, source string
 	dryRun, force, json bool
 	reload, replan      bool
-	all                 bool // list every planned operation, not the first of each kind
+	all                 bool   // list every planned operation, not the first of each kind
+	out                 string // plan: write the plan file here
+	approved            *runner.Approval
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -43,7 +45,7 @@ func (a *app) runCommand() *cobra.Command {
 func (a *app) planCommand() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "plan --config FILE [--job NAME] [--source PATH] [--all] [--json]",
+		Use:   "plan --config FILE [--job NAME] [--source PATH] [--all] [--json] [--out PLAN.json]",
 		Short: "Show what run would change, without changing it (same as run --dry-run)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -56,6 +58,7 @@ func (a *app) planCommand() *cobra.Command {
 	cmd.Flags().StringVar(&f.source, "source", "", "read this file instead of the job's source.path")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON summary object on stdout")
 	cmd.Flags().BoolVar(&f.all, "all", false, "list every planned operation (default: the first 10 of each kind)")
+	cmd.Flags().StringVar(&f.out, "out", "", "also write the whole plan to this file, for review and `importer apply`")
 	return cmd
 }
 
@@ -110,13 +113,16 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	// gets it again as a plain line beside the progress, a JSON stream only once.
 	prog := newProgress(a.stderr, !a.verbose && !a.jsonStream())
 	trigger := "manual"
-	if resumedFrom != 0 {
+	switch {
+	case resumedFrom != 0:
 		trigger = "resume"
+	case f.approved != nil:
+		trigger = "apply"
 	}
 	params, err := runner.ForJob(c, job.Name, runner.Options{
 		Source: f.source, DryRun: f.dryRun, Force: f.force, ResumedFrom: resumedFrom, Reload: f.reload,
 		Store: store, Client: client, Logger: log, OnPlan: prog.plan, OnResult: prog.result,
-		Trigger: trigger, Version: buildVersion(),
+		Trigger: trigger, Version: buildVersion(), Approved: f.approved,
 	})
 	if err != nil {
 		return fatal(err)
@@ -125,6 +131,13 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	prog.finish()
 	if err != nil {
 		return fatal(err)
+	}
+	if f.out != "" && rep.Status == journal.RunDryRun {
+		if err := writePlanFile(f.out, c, f.config, rep); err != nil {
+			return fatal(err)
+		}
+		cfg, _ := filepath.Abs(f.config)
+		fmt.Fprintf(a.stderr, "plan written to %s; to carry it out as reviewed: importer apply %s --config %s\n", f.out, f.out, cfg)
 	}
 	if f.json {
 		if err := writeJSON(a.stdout, reportJSON(rep)); err != nil {
@@ -153,6 +166,9 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 		}
 		if rep.Refusal != nil && !f.dryRun {
 			err = rep.Refusal
+		}
+		if rep.Stale != nil {
+			err = rep.Stale
 		}
 		return &exitError{code: code, err: err}
 	}

@@ -65,6 +65,8 @@ type Params struct {
 	// Trigger, Version and ConfigDigest are recorded with the run, with
 	// the operating-system user, for auditors.
 	Trigger, Version, ConfigDigest string
+	// Approved, when set, is the reviewed plan file this run applies.
+	Approved *Approval
 }
 
 // MaxJournaledRejects is how many rejected rows and warnings a run
@@ -90,9 +92,11 @@ type Options struct {
 	Logger                *slog.Logger
 	OnResult              func(executor.Result)
 	OnPlan                func(*plan.Plan)
-	// Trigger says what started the run (manual, schedule, resume) and
-	// Version which importer runs it; both are recorded with the run.
+	// Trigger says what started the run (manual, schedule, resume, apply)
+	// and Version which importer runs it; both are recorded with the run.
 	Trigger, Version string
+	// Approved is the reviewed plan file `importer apply` runs.
+	Approved *Approval
 }
 
 // ForJob is the one place that turns "run job name of config c" into a
@@ -111,7 +115,7 @@ func ForJob(c *config.Config, name string, o Options) (Params, error) {
 		DryRun: o.DryRun, Force: o.Force, ResumedFrom: o.ResumedFrom, Reload: o.Reload,
 		Store: o.Store, Client: o.Client, Concurrency: c.WeCom.Concurrency, PerMinute: c.WeCom.PerMinute, Logger: o.Logger,
 		OnResult: o.OnResult, OnPlan: o.OnPlan,
-		Trigger: o.Trigger, Version: o.Version, ConfigDigest: c.Digest,
+		Trigger: o.Trigger, Version: o.Version, ConfigDigest: c.Digest, Approved: o.Approved,
 	}, nil
 }
 
@@ -127,6 +131,13 @@ type Report struct {
 	Plan     *plan.Plan
 	Summary  executor.Summary
 	Refusal  *plan.RefusedError
+	// Stale says why the plan file a run was to apply is out of date.
+	Stale *StaleError
+	// Source is the file read and SourceDigest its sha256; LastRunID, on a
+	// dry run, is the job's newest run before it (not a dry run). A plan
+	// file records both.
+	Source, SourceDigest string
+	LastRunID            int64
 	// Held counts operations a resume left out because the resumed run's
 	// call for that record failed with a row error (see Params.Reload).
 	Held     int
@@ -161,7 +172,7 @@ func Run(ctx context.Context, p Params) (*Report, error) {
 		return nil, fmt.Errorf("source %s: %w", p.SourcePath, err)
 	}
 	host, _ := os.Hostname()
-	rep := &Report{Job: p.Job.Name, Started: time.Now()}
+	rep := &Report{Job: p.Job.Name, Started: time.Now(), Source: p.SourcePath, SourceDigest: digest}
 	rep.RunID, err = p.Store.StartRun(ctx, journal.Run{
 		Job: p.Job.Name, CorpID: p.CorpID, Source: p.SourcePath, SourceDigest: digest,
 		Mode: mode, Status: journal.RunRunning, ResumedFrom: p.ResumedFrom, Host: host, StartedAt: rep.Started,
@@ -275,10 +286,25 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 			return journal.RunFailed
 		}
 		rep.Refusal = refused
-		if !p.Force && !p.DryRun {
+		if !p.Force && !p.DryRun && p.Approved == nil {
 			log.Warn("plan refused by a safety guard", "guard", refused.Guard, "rule", refused.Rule)
 			return journal.RunRefused
 		}
+	}
+	if p.Approved != nil {
+		if rep.Stale = p.Approved.check(ctx, p, rep, pl); rep.Stale != nil {
+			log.Warn("plan file refused", "file", p.Approved.File, "reason", rep.Stale.Reason)
+			return journal.RunRefused
+		}
+		log.Info("applying the reviewed plan", "file", p.Approved.File, "made_at", p.Approved.MadeAt)
+	}
+	if p.DryRun {
+		last, err := lastRun(ctx, p.Store, p.Job.Name, rep.RunID)
+		if err != nil {
+			rep.Fatal = fmt.Errorf("list runs: %w", err)
+			return journal.RunFailed
+		}
+		rep.LastRunID = last.ID
 	}
 	var absent []string
 	if len(skip) > 0 {

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hrfeed/importer/samples"
+)
+
+// TestPlanFileApply: a plan written with --out is carried out by apply
+// exactly once; a second apply, a changed source or a changed config is
+// refused with the reason, and nothing is sent.
+func TestPlanFileApply(t *testing.T) {
+	e := newCLIEnv(t, "")
+	dir := filepath.Dir(e.config)
+	pf := filepath.Join(dir, "plan.json")
+	code, _, errOut := runCLI(t, "plan", "--config", e.config, "--out", pf)
+	if code != 0 || !strings.Contains(errOut, "importer apply "+pf) {
+		t.Fatalf("plan --out: exit %d\n%s", code, errOut)
+	}
+	var doc struct {
+		Format     string `json:"format"`
+		PlanDigest string `json:"plan_digest"`
+		Plan       struct {
+			Ops []struct {
+				Kind   string `json:"kind"`
+				Target string `json:"target"`
+			} `json:"ops"`
+		} `json:"plan"`
+	}
+	b, err := os.ReadFile(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	feed := countSample(t)
+	if doc.Format != planFormat || len(doc.PlanDigest) != 64 || len(doc.Plan.Ops) != feed.members+feed.departments {
+		t.Fatalf("plan file: format %q, digest %q, %d ops; want %d", doc.Format, doc.PlanDigest, len(doc.Plan.Ops), feed.members+feed.departments)
+	}
+	if n := e.sim.Stats()["user/create"]; n != 0 {
+		t.Fatalf("plan --out sent %d creates", n)
+	}
+
+	code, out, errOut := runCLI(t, "apply", pf, "--config", e.config, "--json")
+	if s := parseSummary(t, out); code != 0 || s.Counts["user_create/ok"] != feed.members {
+		t.Fatalf("apply: exit %d, %+v\n%s", code, s, errOut)
+	}
+	if code, out, _ := runCLI(t, "journal", "runs", "--config", e.config); code != 0 || !strings.Contains(out, "apply") {
+		t.Errorf("journal runs should show the run's trigger apply:\n%s", out)
+	}
+
+	writes := e.sim.Stats()["user/create"]
+	code, _, errOut = runCLI(t, "apply", pf, "--config", e.config)
+	if msg, _ := fatalLine(errOut); code != exitRefused || !strings.Contains(msg, "out of date") || !strings.Contains(msg, "changed the journal") {
+		t.Errorf("second apply of the same file: exit %d, %q", code, msg)
+	}
+
+	// A plan made, then the source changed under it.
+	pf2 := filepath.Join(dir, "plan2.json")
+	changed := strings.Replace(string(samples.StaffCSV), "后端组,工程师,男", "后端组,架构师,男", 1)
+	if err := os.WriteFile(e.feed, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "plan", "--config", e.config, "--out", pf2); code != 0 {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	if err := os.WriteFile(e.feed, []byte(strings.Replace(changed, "架构师", "总监", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCLI(t, "apply", pf2, "--config", e.config)
+	if msg, _ := fatalLine(errOut); code != exitRefused || !strings.Contains(msg, "source") {
+		t.Errorf("apply after the source changed: exit %d, %q", code, msg)
+	}
+	// The config changed instead.
+	if err := os.WriteFile(e.feed, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := os.ReadFile(e.config)
+	if err := os.WriteFile(e.config, append(cfg, []byte("# edited\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCLI(t, "apply", pf2, "--config", e.config)
+	if msg, _ := fatalLine(errOut); code != exitRefused || !strings.Contains(msg, "config changed") {
+		t.Errorf("apply after the config changed: exit %d, %q", code, msg)
+	}
+	if c, u := e.sim.Stats()["user/create"], e.sim.Stats()["user/update"]; c != writes || u != 0 {
+		t.Errorf("refused applies sent %d creates and %d updates", c-writes, u)
+	}
+
+	bad := filepath.Join(dir, "not-a-plan.json")
+	if err := os.WriteFile(bad, []byte(`{"format":"something/9","ops":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCLI(t, "apply", bad, "--config", e.config)
+	if msg, _ := fatalLine(errOut); code != exitFatal || !strings.Contains(msg, "not a plan file") {
+		t.Errorf("apply of a file that is not a plan: exit %d, %q", code, msg)
+	}
+}
+
+// TestApplyApprovesAGuardRefusal: a plan the mass-change guard refuses
+// is written to its file anyway; run refuses it again, and applying the
+// reviewed file carries it out — the approval --force gives blindly.
+func TestApplyApprovesAGuardRefusal(t *testing.T) {
+	e := newCLIEnv(t, "max_delete_ratio: 0.1")
+	if code, _, errOut := runCLI(t, "run", "--config", e.config); code != 0 {
+		t.Fatalf("first run exit %d: %s", code, errOut)
+	}
+	all := countSample(t).members
+	const kept = 10
+	lines := strings.SplitAfter(string(samples.StaffCSV), "\n")
+	if err := os.WriteFile(e.feed, []byte(strings.Join(lines[:kept+1], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pf := filepath.Join(filepath.Dir(e.config), "plan.json")
+	code, _, errOut := runCLI(t, "plan", "--config", e.config, "--out", pf)
+	if code != exitRefused {
+		t.Fatalf("plan of a mass removal: exit %d, want %d\n%s", code, exitRefused, errOut)
+	}
+	h, err := readPlanHeader(pf)
+	if err != nil || !strings.Contains(h.Refused, "plan refused") {
+		t.Fatalf("plan file header: %+v, %v", h, err)
+	}
+	if code, _, _ := runCLI(t, "run", "--config", e.config); code != exitRefused {
+		t.Fatalf("run without the approval: exit %d, want %d", code, exitRefused)
+	}
+	code, out, errOut := runCLI(t, "apply", pf, "--config", e.config, "--json")
+	if s := parseSummary(t, out); code != 0 || s.Counts["user_disable/ok"] != all-kept {
+		t.Fatalf("apply of the refused plan: exit %d, %+v, want %d disables\n%s", code, s, all-kept, errOut)
+	}
+}
