@@ -31,7 +31,9 @@ import (
 type Config struct {
 	WeCom   WeCom   `yaml:"wecom"`
 	Journal Journal `yaml:"journal"`
-	Jobs    []Job   `yaml:"jobs"`
+	// Jobs are decoded through file, which reads each job's policy in this
+	// package's YAML types.
+	Jobs []Job `yaml:"-"`
 	// Serve configures `importer serve`; other commands ignore it.
 	Serve Serve `yaml:"serve"`
 
@@ -92,7 +94,30 @@ type Job struct {
 	// mapping.departments.table is set (departments keyed by HR code).
 	DepartmentSource *Source       `yaml:"department_source"`
 	Mapping          mapper.Config `yaml:"mapping"`
-	Policy           plan.Policy   `yaml:"policy"`
+	// Policy is the planner's own type, which knows nothing of YAML: the
+	// file's policy key is decoded into this package's policy and
+	// translated (jobFile).
+	Policy plan.Policy `yaml:"-"`
+}
+
+// file is the config file as YAML spells it: Config, with its jobs in
+// the shape jobFile decodes.
+type file struct {
+	Config `yaml:",inline"`
+	Jobs   []jobFile `yaml:"jobs"`
+}
+
+// jobFile is a job as YAML spells it.
+type jobFile struct {
+	Job    `yaml:",inline"`
+	Policy policy `yaml:"policy"`
+}
+
+// job translates f into the pure packages' types.
+func (f jobFile) job() Job {
+	j := f.Job
+	j.Policy = plan.Policy(f.Policy)
+	return j
 }
 
 // Source is where a job's rows come from: a CSV file, an .xlsx workbook,
@@ -344,11 +369,15 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes and validates config text.
 func Parse(b []byte) (*Config, error) {
-	var c Config
+	var f file
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	c := f.Config
+	for _, j := range f.Jobs {
+		c.Jobs = append(c.Jobs, j.job())
 	}
 	c.defaults()
 	if err := c.validate(); err != nil {
