@@ -1,8 +1,10 @@
 // Package config loads the importer's YAML configuration: the WeCom
 // connection, the journal, and the jobs with their sources, mappings and
 // policies. Decoding is strict, so a misspelt key is an error rather than
-// a silently ignored setting. Secrets are never in the file: it names the
-// environment variable or file that holds them.
+// a silently ignored setting. A job's mapping and policy are read into this
+// package's own types and translated into mapper.Config and plan.Policy,
+// so the mapper and the planner know nothing of YAML. Secrets are never in
+// the file: it names the environment variable or file that holds them.
 package config
 
 import (
@@ -31,8 +33,8 @@ import (
 type Config struct {
 	WeCom   WeCom   `yaml:"wecom"`
 	Journal Journal `yaml:"journal"`
-	// Jobs are decoded through file, which reads each job's policy in this
-	// package's YAML types.
+	// Jobs are decoded through file, which reads each job's mapping and
+	// policy in this package's YAML types.
 	Jobs []Job `yaml:"-"`
 	// Serve configures `importer serve`; other commands ignore it.
 	Serve Serve `yaml:"serve"`
@@ -92,12 +94,13 @@ type Job struct {
 	Source   Source `yaml:"source"`
 	// DepartmentSource is the department table's own source, required when
 	// mapping.departments.table is set (departments keyed by HR code).
-	DepartmentSource *Source       `yaml:"department_source"`
-	Mapping          mapper.Config `yaml:"mapping"`
-	// Policy is the planner's own type, which knows nothing of YAML: the
-	// file's policy key is decoded into this package's policy and
-	// translated (jobFile).
-	Policy plan.Policy `yaml:"-"`
+	DepartmentSource *Source `yaml:"department_source"`
+	// Mapping and Policy are the mapper's and the planner's own types,
+	// which know nothing of YAML: the file's mapping and policy keys are
+	// decoded into this package's mapping and policy and translated
+	// (jobFile).
+	Mapping mapper.Config `yaml:"-"`
+	Policy  plan.Policy   `yaml:"-"`
 }
 
 // file is the config file as YAML spells it: Config, with its jobs in
@@ -109,13 +112,15 @@ type file struct {
 
 // jobFile is a job as YAML spells it.
 type jobFile struct {
-	Job    `yaml:",inline"`
-	Policy policy `yaml:"policy"`
+	Job     `yaml:",inline"`
+	Mapping mapping `yaml:"mapping"`
+	Policy  policy  `yaml:"policy"`
 }
 
 // job translates f into the pure packages' types.
 func (f jobFile) job() Job {
 	j := f.Job
+	j.Mapping = f.Mapping.toMapper()
 	j.Policy = plan.Policy(f.Policy)
 	return j
 }
