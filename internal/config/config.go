@@ -1,8 +1,10 @@
 // Package config loads the importer's YAML configuration: the WeCom
 // connection, the journal, and the jobs with their sources, mappings and
 // policies. Decoding is strict, so a misspelt key is an error rather than
-// a silently ignored setting. Secrets are never in the file: it names the
-// environment variable or file that holds them.
+// a silently ignored setting. A job's mapping and policy are read into this
+// package's own types and translated into mapper.Config and plan.Policy,
+// so the mapper and the planner know nothing of YAML. Secrets are never in
+// the file: it names the environment variable or file that holds them.
 package config
 
 import (
@@ -31,7 +33,9 @@ import (
 type Config struct {
 	WeCom   WeCom   `yaml:"wecom"`
 	Journal Journal `yaml:"journal"`
-	Jobs    []Job   `yaml:"jobs"`
+	// Jobs are decoded through file, which reads each job's mapping and
+	// policy in this package's YAML types.
+	Jobs []Job `yaml:"-"`
 	// Serve configures `importer serve`; other commands ignore it.
 	Serve Serve `yaml:"serve"`
 
@@ -90,9 +94,35 @@ type Job struct {
 	Source   Source `yaml:"source"`
 	// DepartmentSource is the department table's own source, required when
 	// mapping.departments.table is set (departments keyed by HR code).
-	DepartmentSource *Source       `yaml:"department_source"`
-	Mapping          mapper.Config `yaml:"mapping"`
-	Policy           plan.Policy   `yaml:"policy"`
+	DepartmentSource *Source `yaml:"department_source"`
+	// Mapping and Policy are the mapper's and the planner's own types,
+	// which know nothing of YAML: the file's mapping and policy keys are
+	// decoded into this package's mapping and policy and translated
+	// (jobFile).
+	Mapping mapper.Config `yaml:"-"`
+	Policy  plan.Policy   `yaml:"-"`
+}
+
+// file is the config file as YAML spells it: Config, with its jobs in
+// the shape jobFile decodes.
+type file struct {
+	Config `yaml:",inline"`
+	Jobs   []jobFile `yaml:"jobs"`
+}
+
+// jobFile is a job as YAML spells it.
+type jobFile struct {
+	Job     `yaml:",inline"`
+	Mapping mapping `yaml:"mapping"`
+	Policy  policy  `yaml:"policy"`
+}
+
+// job translates f into the pure packages' types.
+func (f jobFile) job() Job {
+	j := f.Job
+	j.Mapping = f.Mapping.toMapper()
+	j.Policy = plan.Policy(f.Policy)
+	return j
 }
 
 // Source is where a job's rows come from: a CSV file, an .xlsx workbook,
@@ -344,11 +374,15 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes and validates config text.
 func Parse(b []byte) (*Config, error) {
-	var c Config
+	var f file
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	c := f.Config
+	for _, j := range f.Jobs {
+		c.Jobs = append(c.Jobs, j.job())
 	}
 	c.defaults()
 	if err := c.validate(); err != nil {

@@ -11,30 +11,31 @@ import (
 	"github.com/hrfeed/importer/internal/quote"
 )
 
-// Config maps source columns to WeCom members and departments. The lead's
-// loader decodes it with KnownFields, hence the yaml tags.
+// Config maps source columns to WeCom members and departments. It knows
+// nothing of YAML: internal/config reads a job's mapping key and
+// translates it into this type.
 type Config struct {
-	Fields      map[string]Field `yaml:"fields"` // member field -> source
-	Departments DeptConfig       `yaml:"departments"`
+	Fields      map[string]Field // member field -> source
+	Departments DeptConfig
 	// Status is optional: its value after transforms and map must be
 	// "active" or "leaver". Without it every row is active.
-	Status *Field `yaml:"status"`
+	Status *Field
 	// ExtAttr maps extattr names, as defined in the WeCom admin console,
 	// to their source. WeCom silently ignores a name it does not know, so
 	// a typo here shows up only as an attribute that never fills.
-	ExtAttr map[string]AttrSource `yaml:"extattr"`
+	ExtAttr map[string]AttrSource
 	// OnUnknownLeader says what a direct_leader naming someone the feed
 	// cannot vouch for (not in the feed, a leaver, a rejected row) does to
 	// the member: LeaderKeep (default) applies the rest of the row and
 	// leaves direct_leader as WeCom holds it, LeaderDrop applies the row
 	// with that leader removed, LeaderReject rejects the row (which then
 	// holds the member, and spreads to the rows it leads).
-	OnUnknownLeader string `yaml:"on_unknown_leader"`
+	OnUnknownLeader string
 	// MaxDirectLeaders is how many direct leaders a member may have:
 	// WeCom's create, update and get pages say one today (errcode 60257's
 	// text still says five); 0 means the pages' 1, and a corp whose WeCom
 	// still takes five sets 5.
-	MaxDirectLeaders int `yaml:"max_direct_leaders"`
+	MaxDirectLeaders int
 }
 
 // On-unknown-leader policies (Config.OnUnknownLeader).
@@ -48,40 +49,40 @@ const (
 // the member rows (PathColumn), or a separate department table (Table)
 // that member rows reference by HR code (DepartmentCodeColumn).
 type DeptConfig struct {
-	PathColumn  string `yaml:"path_column"`  // e.g. 部门, value "总部/研发中心/后端组"
-	Separator   string `yaml:"separator"`    // default "/"
-	StripPrefix string `yaml:"strip_prefix"` // optional leading path to drop (e.g. the corp name)
+	PathColumn  string // e.g. 部门, value "总部/研发中心/后端组"
+	Separator   string // default "/"
+	StripPrefix string // optional leading path to drop (e.g. the corp name)
 	// Multi separates several values in one cell, e.g. ";": several paths
 	// or codes, and the matching per-department values of is_leader, order
 	// and code_column.
-	Multi    string `yaml:"multi"`
-	MaxDepth int    `yaml:"max_depth"` // default 14 (WeCom allows 15 levels counting the root)
-	NameMax  int    `yaml:"name_max"`  // default 32 chars: the stricter of WeCom's documented 32 and 64
+	Multi    string
+	MaxDepth int // default 14 (WeCom allows 15 levels counting the root)
+	NameMax  int // default 32 chars: the stricter of WeCom's documented 32 and 64
 	// CodeColumn (path mode, optional) holds the HR code of the
 	// department each path ends in, parallel to the path cell. The code
 	// becomes that department's Key, so a rename or a move in HR is an
 	// update of one department rather than a new one.
-	CodeColumn string `yaml:"code_column"`
+	CodeColumn string
 	// Table reads departments from their own source, fed through
 	// Mapper.AddDepartmentRow; the Key of each is its HR id.
-	Table *DeptTable `yaml:"table"`
+	Table *DeptTable
 	// DepartmentCodeColumn (table mode, required) is the member column
 	// holding the HR ids of the member's departments (several with Multi).
-	DepartmentCodeColumn string `yaml:"department_code_column"`
+	DepartmentCodeColumn string
 }
 
 // DeptTable names the columns of a department table: one row per
 // department, with its HR id and its parent's.
 type DeptTable struct {
-	IDColumn     string `yaml:"id_column"`
-	ParentColumn string `yaml:"parent_column"` // empty value: a top-level department
-	NameColumn   string `yaml:"name_column"`
-	OrderColumn  string `yaml:"order_column"` // optional; larger sorts first in WeCom
+	IDColumn     string
+	ParentColumn string // empty value: a top-level department
+	NameColumn   string
+	OrderColumn  string // optional; larger sorts first in WeCom
 	// RootID is the HR id standing for WeCom's root (the corp itself),
 	// often listed as the table's top row. That row, if present, is not a
 	// department, and its children are top-level. Members cannot be placed
 	// in it, as in path mode.
-	RootID string `yaml:"root_id"`
+	RootID string
 }
 
 // Defaults and hard limits of DeptConfig.

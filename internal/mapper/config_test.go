@@ -1,93 +1,12 @@
 package mapper
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"go.yaml.in/yaml/v3"
 )
-
-// decodeStrict decodes the way the lead's config loader does.
-func decodeStrict(src string) (Config, error) {
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(src)))
-	dec.KnownFields(true)
-	var c Config
-	err := dec.Decode(&c)
-	return c, err
-}
-
-func TestConfigYAML(t *testing.T) {
-	src := `
-fields:
-  userid: 工号
-  name: {column: 姓名, transform: [trim, collapse_spaces]}
-  mobile:
-    column: 手机
-    transform: [mobile]
-  gender:
-    column: 性别
-    map: {男: 1, 女: "2"}
-  to_invite: {const: "false"}
-  email: &mail 邮箱
-  alias: *mail
-status:
-  column: 在职状态
-  map: {在职: active, 离职: leaver}
-  default: active
-departments:
-  path_column: 部门
-  separator: " > "
-  strip_prefix: 示例科技
-  multi: ";"
-  max_depth: 10
-  name_max: 64
-`
-	got, err := decodeStrict(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := Config{
-		Fields: map[string]Field{
-			"userid":    {Column: "工号"},
-			"name":      {Column: "姓名", Transform: named("trim", "collapse_spaces")},
-			"mobile":    {Column: "手机", Transform: named("mobile")},
-			"gender":    {Column: "性别", Map: map[string]string{"男": "1", "女": "2"}},
-			"to_invite": {Const: "false"},
-			"email":     {Column: "邮箱"},
-			"alias":     {Column: "邮箱"},
-		},
-		Status:      &Field{Column: "在职状态", Map: map[string]string{"在职": "active", "离职": "leaver"}, Default: "active"},
-		Departments: DeptConfig{PathColumn: "部门", Separator: " > ", StripPrefix: "示例科技", Multi: ";", MaxDepth: 10, NameMax: 64},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("decoded config (-want +got):\n%s", diff)
-	}
-	if err := got.Validate(); err != nil {
-		t.Errorf("Validate: %v", err)
-	}
-	if s := strings.Join(got.Columns(), ","); s != "在职状态,姓名,工号,性别,手机,邮箱,部门" {
-		t.Errorf("Columns = %s", s)
-	}
-}
-
-func TestConfigYAMLErrors(t *testing.T) {
-	tests := []struct{ name, src, want string }{
-		{"unknown key in a field mapping", "fields:\n  name: {column: 姓名, defualt: x}\n", `line 2: field "defualt" not found in a field mapping`},
-		{"unknown key at top level", "feilds: {}\n", "field feilds not found"},
-		{"unknown key in departments", "departments: {path: 部门}\n", "field path not found"},
-		{"field as a list", "fields:\n  name: [姓名]\n", "line 2: a field is a column name or a mapping"},
-		{"transform not a list", "fields:\n  name: {column: 姓名, transform: {a: b}}\n", "cannot unmarshal"},
-	}
-	for _, tt := range tests {
-		_, err := decodeStrict(tt.src)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: err = %v, want it to contain %q", tt.name, err, tt.want)
-		}
-	}
-}
 
 func TestValidate(t *testing.T) {
 	base := func() Config {
@@ -178,87 +97,6 @@ func TestCheckColumns(t *testing.T) {
 	err = c.CheckColumns(wide)
 	if err == nil || len(err.Error()) > 1000 || !strings.Contains(err.Error(), `"column 9 with a long title", … and 990 more)`) {
 		t.Fatalf("CheckColumns = %v (%d bytes)", err, len(err.Error()))
-	}
-}
-
-func TestConfigYAMLNewKeys(t *testing.T) {
-	src := `
-fields:
-  userid: 工号
-  name: {template: "{姓}{名}"}
-  email: {column: 邮箱, transform: [trim, {regex: '\s+', replace: ""}, lower]}
-  biz_mail: {template: "{工号}@corp.example.com", transform: [lower]}
-  main_department: 主部门编码
-  external_position: {column: 对外职务, default: 员工}
-  is_leader: {column: 负责人, map: {是: "1", 否: "0"}}
-extattr:
-  入职日期: {column: 入职日期, transform: [date]}
-  生日: {column: 生日, transform: [{date: YYYY年M月D日}]}
-  转正日期: {column: 转正日期, transform: [{date: YYYY-MM-DD, formats: [MM/DD/YY, "01/02/2006"]}]}
-  工位: 工位号
-  主页: {web: {url: {template: "https://wiki.example.com/{工号}"}, title: {const: 个人主页}}}
-departments:
-  table: {id_column: 部门编码, parent_column: 上级编码, name_column: 部门名称, order_column: 排序, root_id: "1"}
-  department_code_column: 所属部门编码
-  multi: ";"
-`
-	got, err := decodeStrict(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := Config{
-		Fields: map[string]Field{
-			"userid":            {Column: "工号"},
-			"name":              {Template: "{姓}{名}"},
-			"email":             {Column: "邮箱", Transform: []Transform{{Name: "trim"}, {Regex: `\s+`}, {Name: "lower"}}},
-			"biz_mail":          {Template: "{工号}@corp.example.com", Transform: named("lower")},
-			"main_department":   {Column: "主部门编码"},
-			"external_position": {Column: "对外职务", Default: "员工"},
-			"is_leader":         {Column: "负责人", Map: map[string]string{"是": "1", "否": "0"}},
-		},
-		ExtAttr: map[string]AttrSource{
-			"入职日期": {Field: Field{Column: "入职日期", Transform: named("date")}},
-			"生日":   {Field: Field{Column: "生日", Transform: []Transform{{Date: "YYYY年M月D日"}}}},
-			"转正日期": {Field: Field{Column: "转正日期", Transform: []Transform{{Date: "YYYY-MM-DD", Formats: []string{"MM/DD/YY", "01/02/2006"}}}}},
-			"工位":   {Field: Field{Column: "工位号"}},
-			"主页":   {Web: &WebSource{URL: Field{Template: "https://wiki.example.com/{工号}"}, Title: Field{Const: "个人主页"}}},
-		},
-		Departments: DeptConfig{
-			Table:                &DeptTable{IDColumn: "部门编码", ParentColumn: "上级编码", NameColumn: "部门名称", OrderColumn: "排序", RootID: "1"},
-			DepartmentCodeColumn: "所属部门编码",
-			Multi:                ";",
-		},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("decoded config (-want +got):\n%s", diff)
-	}
-	if err := got.Validate(); err != nil {
-		t.Errorf("Validate: %v", err)
-	}
-	if s := strings.Join(got.Columns(), ","); s != "主部门编码,入职日期,名,姓,对外职务,工位号,工号,所属部门编码,生日,负责人,转正日期,邮箱" {
-		t.Errorf("Columns = %s", s)
-	}
-	if s := strings.Join(got.DepartmentColumns(), ","); s != "上级编码,排序,部门名称,部门编码" {
-		t.Errorf("DepartmentColumns = %s", s)
-	}
-	if err := got.CheckDepartmentColumns([]string{"部门编码", "部门名称"}); err == nil || !strings.HasPrefix(err.Error(), `source has no column "上级编码", "排序"`) {
-		t.Errorf("CheckDepartmentColumns = %v", err)
-	}
-}
-
-func TestConfigYAMLNewKeyErrors(t *testing.T) {
-	tests := []struct{ name, src, want string }{
-		{"unknown key in a transform mapping", "fields:\n  name: {column: 姓名, transform: [{regexp: x}]}\n", `line 2: field "regexp" not found in a transform mapping`},
-		{"transform as a list in a list", "fields:\n  name: {column: 姓名, transform: [[trim]]}\n", "a transform is a name or a mapping"},
-		{"unknown key in a web attribute", "extattr:\n  主页: {web: {link: x}}\n", `field "link" not found in a web attribute`},
-		{"web beside a column", "extattr:\n  主页: {column: a, web: {url: b}}\n", "a web attribute holds only web"},
-		{"unknown key in the table", "departments: {table: {id: 编码}}\n", "field id not found"},
-	}
-	for _, tt := range tests {
-		_, err := decodeStrict(tt.src)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: err = %v, want it to contain %q", tt.name, err, tt.want)
-		}
 	}
 }
 

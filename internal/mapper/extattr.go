@@ -5,61 +5,20 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // AttrSource is where one extattr (a custom field defined in the WeCom
-// admin console) takes its value. A text attribute is a Field, written
-// inline; a web attribute has a url and a title, each a Field:
-//
-//	extattr:
-//	  入职日期: {column: 入职日期, transform: [{date: YYYY-MM-DD}]}
-//	  工位: 工位号
-//	  个人主页: {web: {url: {template: "https://wiki.example.com/{工号}"}, title: {const: 主页}}}
+// admin console) takes its value. A text attribute is a Field; a web
+// attribute (Web set, Field empty) has a url and a title, each a Field.
 type AttrSource struct {
 	Field
-	Web *WebSource `yaml:"web"`
+	Web *WebSource
 }
 
 // WebSource is the url and title of a web attribute.
 type WebSource struct {
-	URL   Field `yaml:"url"`
-	Title Field `yaml:"title"`
-}
-
-var webKeys = []string{"url", "title"}
-
-// UnmarshalYAML reads a column name, a Field mapping, or {web: {url, title}}.
-func (a *AttrSource) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "web" {
-		w := n.Content[1]
-		if w.Kind != yaml.MappingNode {
-			return fmt.Errorf("line %d: web is a mapping with url and title", w.Line)
-		}
-		if err := checkKeys(w, webKeys, "a web attribute"); err != nil {
-			return err
-		}
-		type plain WebSource
-		var p plain
-		if err := w.Decode(&p); err != nil {
-			return err
-		}
-		*a = AttrSource{Web: (*WebSource)(&p)}
-		return nil
-	}
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == "web" {
-				return fmt.Errorf("line %d: a web attribute holds only web: {url, title}", n.Content[i].Line)
-			}
-		}
-	}
-	*a = AttrSource{}
-	return a.Field.UnmarshalYAML(n)
+	URL   Field
+	Title Field
 }
 
 // ExtAttr is one entry of a member's extattr.attrs, in WeCom's wire shape

@@ -4,73 +4,21 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 )
 
-// Field says where one value comes from and how its raw text is cleaned.
-// In YAML it is either a mapping or, for the common case, a plain scalar
-// naming the column:
-//
-//	name: 姓名
-//	name: {template: "{姓}{名}"}
-//	gender: {column: 性别, transform: [trim], map: {男: "1", 女: "2"}}
+// Field says where one value comes from and how its raw text is cleaned:
+// exactly one of Column, Const and Template.
 type Field struct {
-	Column string `yaml:"column"`
-	Const  string `yaml:"const"`
+	Column string
+	Const  string
 	// Template builds the value from several columns: "{姓}{名}" or
 	// "{工号}@example.com". Each cell is trimmed before it is put in, and a
 	// template whose cells are all empty yields "" (so default applies
 	// rather than a lone "@example.com"). "{{" and "}}" are literal braces.
-	Template  string            `yaml:"template"`
-	Transform []Transform       `yaml:"transform"` // ordered, see Transform
-	Map       map[string]string `yaml:"map"`       // value map applied after transforms; unmapped non-empty value → RowError rule "unmapped_value"
-	Default   string            `yaml:"default"`   // when empty after transforms and map
-}
-
-// fieldKeys are the keys a Field mapping may hold. UnmarshalYAML checks
-// them itself because yaml.Node.Decode ignores the caller's KnownFields:
-// without this a typo such as "defualt" would be dropped silently.
-var fieldKeys = []string{"column", "const", "template", "transform", "map", "default"}
-
-// UnmarshalYAML accepts a scalar (the column name) or a mapping.
-func (f *Field) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			*f = Field{}
-			return nil
-		}
-		*f = Field{Column: n.Value}
-		return nil
-	case yaml.MappingNode:
-		if err := checkKeys(n, fieldKeys, "a field mapping"); err != nil {
-			return err
-		}
-		type plain Field // drops the method, so Decode does not recurse
-		var p plain
-		if err := n.Decode(&p); err != nil {
-			return err
-		}
-		*f = Field(p)
-		return nil
-	default:
-		return fmt.Errorf("line %d: a field is a column name or a mapping with %s", n.Line, strings.Join(fieldKeys, "/"))
-	}
-}
-
-// checkKeys rejects a mapping key outside keys, for the types that decode
-// themselves and so lose the decoder's KnownFields.
-func checkKeys(n *yaml.Node, keys []string, what string) error {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !slices.Contains(keys, k.Value) {
-			return fmt.Errorf("line %d: field %q not found in %s (want one of %s)", k.Line, k.Value, what, strings.Join(keys, ", "))
-		}
-	}
-	return nil
+	Template  string
+	Transform []Transform       // ordered, see Transform
+	Map       map[string]string // value map applied after transforms; unmapped non-empty value → RowError rule "unmapped_value"
+	Default   string            // when empty after transforms and map
 }
 
 // tmplPart is a literal text or, when col is set, a column reference.

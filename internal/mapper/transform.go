@@ -4,38 +4,32 @@ import (
 	"cmp"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/hrfeed/importer/internal/member"
-	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/width"
 )
 
-// Transform is one cleanup step of a Field. In YAML an entry is a name or,
-// for the steps that take arguments, a mapping:
-//
-//	transform: [trim, halfwidth, {regex: '\s*[(（].*[)）]$', replace: ""}, {date: YYYY-MM-DD}]
-//
-// Exactly one of Name, Regex (with Replace) or Date says what the step is.
+// Transform is one cleanup step of a Field. Exactly one of Name, Regex
+// (with Replace) or Date says what the step is.
 type Transform struct {
 	// Name is a step without arguments: trim, collapse_spaces, lower,
 	// upper, halfwidth, mobile, or date (output layout DefaultDateLayout).
-	Name string `yaml:"-"`
+	Name string
 	// Regex is an RE2 pattern; every match is replaced by Replace, which
 	// may use $1 or ${name}. It is compiled by Config.Validate, so a typo
 	// stops the run before any row is read.
-	Regex   string `yaml:"regex"`
-	Replace string `yaml:"replace"`
+	Regex   string
+	Replace string
 	// Date reads a year-first date in any common HR spelling and writes it
 	// in this layout (tokens YYYY, YY, MM, M, DD, D; everything else is
 	// literal), e.g. "YYYY-MM-DD" or "YYYY年M月D日".
-	Date string `yaml:"date"`
+	Date string
 	// Formats are the input layouts of a feed whose dates are not year
 	// first, tried in order before the year-first spellings, e.g.
 	// [MM/DD/YY] for a US export's 07/05/11. Two-digit years 69-99 are
 	// 1900s, 00-68 2000s.
-	Formats []string `yaml:"formats"`
+	Formats []string
 }
 
 // Transform names and defaults.
@@ -61,37 +55,6 @@ var transforms = map[string]func(string) string{
 
 // transformNames is every name a Transform.Name may hold, for messages.
 var transformNames = []string{"trim", "collapse_spaces", "lower", "upper", "halfwidth", "mobile", TransformDate}
-
-var transformKeys = []string{"regex", "replace", "date", "formats"}
-
-// UnmarshalYAML accepts a name or a mapping with regex/replace or date.
-// It checks the mapping's keys itself because yaml.Node.Decode ignores the
-// caller's KnownFields.
-func (t *Transform) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		*t = Transform{Name: n.Value}
-		return nil
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; !slices.Contains(transformKeys, k.Value) {
-				return fmt.Errorf("line %d: field %q not found in a transform mapping (want regex and replace, or date with optional formats)", k.Line, k.Value)
-			}
-		}
-		type plain Transform // drops the method, so Decode does not recurse
-		var p plain
-		if err := n.Decode(&p); err != nil {
-			return err
-		}
-		*t = Transform(p)
-		return nil
-	default:
-		return fmt.Errorf("line %d: a transform is a name or a mapping with regex/replace or date", n.Line)
-	}
-}
 
 // String is the step as a person would write it, for messages.
 func (t Transform) String() string {

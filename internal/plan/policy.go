@@ -25,17 +25,17 @@ const (
 
 // Policy is a job's safety and leaver rules.
 type Policy struct {
-	Leavers              string   `yaml:"leavers"`
-	Scope                string   `yaml:"scope"`
-	ProtectedUsers       []string `yaml:"protected_users"`
-	ProtectedDepartments []string `yaml:"protected_departments"` // HR department keys
+	Leavers              string
+	Scope                string
+	ProtectedUsers       []string
+	ProtectedDepartments []string // HR department keys
 	// MaxDeleteRatio refuses a plan that disables or deletes more than this
 	// share of the directory's members. 0 means the default 0.2; a
 	// negative value turns the ratio rule off.
-	MaxDeleteRatio float64 `yaml:"max_delete_ratio"`
+	MaxDeleteRatio float64
 	// MaxDeleteCount refuses a plan that disables or deletes more than this
 	// many members. 0 means no count rule.
-	MaxDeleteCount int `yaml:"max_delete_count"`
+	MaxDeleteCount int
 	// MaxRejectRatio refuses a run when more than this share of the feed's
 	// rows is rejected: an export in the wrong encoding, with the wrong
 	// separator, or cut short rejects most of its rows, and acting on the
@@ -43,10 +43,10 @@ type Policy struct {
 	// negative value turns the rule off. It applies only once more than
 	// rejectRatioFloor rows are rejected, so a five-row spreadsheet with
 	// one typo still runs.
-	MaxRejectRatio float64 `yaml:"max_reject_ratio"`
+	MaxRejectRatio float64
 	// MaxRejectCount refuses a run with more than this many rejected rows.
 	// 0 means no count rule.
-	MaxRejectCount int `yaml:"max_reject_count"`
+	MaxRejectCount int
 }
 
 // rejectRatioFloor is how many rejected rows the ratio rule tolerates

@@ -1,4 +1,4 @@
-package mapper
+package config
 
 import (
 	"bytes"
@@ -10,18 +10,19 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hrfeed/importer/internal/mapper"
 	"github.com/hrfeed/importer/internal/source"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// TestGolden maps each testdata/<scenario>/: config.yaml (the mapping, as
-// under a job's "mapping:" key), departments.csv when the scenario has a
-// department table, and members.csv, and compares the Directory with
-// directory.golden.json. Run with -update after an intended change and
-// read the diff.
-func TestGolden(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/*/config.yaml")
+// TestMappingGolden maps each testdata/mapping/<scenario>/: config.yaml
+// (the mapping, as under a job's "mapping:" key), departments.csv when the
+// scenario has a department table, and members.csv, and compares the
+// mapper's Directory with directory.golden.json. Run with -update after an
+// intended change and read the diff.
+func TestMappingGolden(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/mapping/*/config.yaml")
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no scenarios: %v", err)
 	}
@@ -36,9 +37,12 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("config.yaml: %v", err)
 			}
-			m := mustNew(t, cfg)
+			m, err := mapper.New(cfg)
+			if err != nil {
+				t.Fatalf("mapper.New: %v", err)
+			}
 			if cfg.Departments.Table != nil {
-				readCSV(t, filepath.Join(dir, "departments.csv"), cfg.CheckDepartmentColumns, func(r Row) {
+				readCSV(t, filepath.Join(dir, "departments.csv"), cfg.CheckDepartmentColumns, func(r mapper.Row) {
 					if err := m.AddDepartmentRow(r); err != nil {
 						t.Fatal(err)
 					}
@@ -70,7 +74,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func readCSV(t *testing.T, path string, check func([]string) error, add func(Row)) {
+func readCSV(t *testing.T, path string, check func([]string) error, add func(mapper.Row)) {
 	t.Helper()
 	r, err := source.OpenCSV(path, source.CSVOptions{})
 	if err != nil {
@@ -81,7 +85,7 @@ func readCSV(t *testing.T, path string, check func([]string) error, add func(Row
 		t.Fatal(err)
 	}
 	for r.Next() {
-		add(Row(r.Row()))
+		add(mapper.Row(r.Row()))
 	}
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
