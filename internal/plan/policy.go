@@ -132,7 +132,7 @@ type RefusedError struct {
 
 func (e *RefusedError) Error() string {
 	if e.Guard == GuardRejects {
-		return fmt.Sprintf("plan refused: %d of %d rows were rejected (%s), so the export looks broken (encoding, separator, a truncated file); nothing was sent. Fix the source, or review the rejects with `importer plan` and rerun with --force", e.Rejected, e.Rows, e.Rule)
+		return fmt.Sprintf("plan refused: %d of %d rows were rejected (%s), so the export looks broken (encoding, separator, a truncated file); nothing was sent. Fix the source, or review the rejects with `importer plan --out FILE` and approve them with `importer apply FILE` (or rerun with --force)", e.Rejected, e.Rows, e.Rule)
 	}
-	return fmt.Sprintf("plan refused: it would disable or delete %d of %d members (%s); review it with `importer plan` and rerun with --force if it is intended", e.Removals, e.Members, e.Rule)
+	return fmt.Sprintf("plan refused: it would disable or delete %d of %d members (%s); review it with `importer plan --out FILE` and, if it is intended, approve it with `importer apply FILE` (or rerun with --force)", e.Removals, e.Members, e.Rule)
 }
