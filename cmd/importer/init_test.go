@@ -81,30 +81,7 @@ func TestInitFromSampleRuns(t *testing.T) {
 // and places everyone in the departments the file names.
 func TestInitFromConsoleExport(t *testing.T) {
 	dir := t.TempDir()
-	book := filepath.Join(dir, "成员列表.xlsx")
-	f := excelize.NewFile()
-	sh := f.GetSheetName(0)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(f.SetCellValue(sh, "A1", "通讯录成员导出（2026-11-30）：带 * 的为必填项"))
-	must(f.MergeCell(sh, "A1", "J1"))
-	header := []any{"姓名*", "帐号*", "别名", "职务", "部门", "性别", "手机", "座机", "个人邮箱", "激活状态"}
-	must(f.SetSheetRow(sh, "A2", &header))
-	people := [][]any{
-		{"张三", "zhangsan", "", "经理", "示例科技/研发部;示例科技/市场部", "男", 13800138001, "", "", "已激活"},
-		{"李四", "lisi", "Li Si", "工程师", "示例科技/研发部/后端组", "女", 13800138002, "", "lisi@example.com", "已激活"},
-		{"王五", "wangwu", "", "专员", "示例科技/市场部", "男", 13800138003, "010-12345678", "", "未激活"},
-	}
-	for i, p := range people {
-		cell, _ := excelize.CoordinatesToCellName(1, i+3)
-		must(f.SetSheetRow(sh, cell, &p))
-	}
-	must(f.SaveAs(book))
-
+	book := consoleWorkbook(t, dir, "姓名*", "帐号*")
 	config := filepath.Join(dir, "importer.yaml")
 	code, out, errOut := runCLI(t, "init", "--from", book, "--out", config, "--corp-id", "ww-demo")
 	if code != 0 {
@@ -121,9 +98,49 @@ func TestInitFromConsoleExport(t *testing.T) {
 	}
 	sim := pointAtEmulator(t, config)
 	code, out, errOut = runCLI(t, "run", "--config", config, "--json")
-	if s := parseSummary(t, out); code != 0 || s.Counts["user_create/ok"] != len(people) {
+	if s := parseSummary(t, out); code != 0 || s.Counts["user_create/ok"] != len(consolePeople) {
 		t.Fatalf("run with init's config: exit %d, %+v\n%s", code, s, errOut)
 	}
+	checkConsolePlacement(t, sim)
+}
+
+// consolePeople are the rows of consoleWorkbook.
+var consolePeople = [][]any{
+	{"张三", "zhangsan", "", "经理", "示例科技/研发部;示例科技/市场部", "男", 13800138001, "", "", "已激活"},
+	{"李四", "lisi", "Li Si", "工程师", "示例科技/研发部/后端组", "女", 13800138002, "", "lisi@example.com", "已激活"},
+	{"王五", "wangwu", "", "专员", "示例科技/市场部", "男", 13800138003, "010-12345678", "", "未激活"},
+}
+
+// consoleWorkbook writes a workbook laid out as WeCom's admin console
+// exports members, the name and userid columns headed as given, and
+// returns its path.
+func consoleWorkbook(t *testing.T, dir, nameHeader, idHeader string) string {
+	t.Helper()
+	book := filepath.Join(dir, "成员列表.xlsx")
+	f := excelize.NewFile()
+	sh := f.GetSheetName(0)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(f.SetCellValue(sh, "A1", "通讯录成员导出（2026-11-30）：带 * 的为必填项"))
+	must(f.MergeCell(sh, "A1", "J1"))
+	header := []any{nameHeader, idHeader, "别名", "职务", "部门", "性别", "手机", "座机", "个人邮箱", "激活状态"}
+	must(f.SetSheetRow(sh, "A2", &header))
+	for i, p := range consolePeople {
+		cell, _ := excelize.CoordinatesToCellName(1, i+3)
+		must(f.SetSheetRow(sh, cell, &p))
+	}
+	must(f.SaveAs(book))
+	return book
+}
+
+// checkConsolePlacement: everyone of consolePeople sits in the departments
+// their row names, the corp's name no department.
+func checkConsolePlacement(t *testing.T, sim *wecomsim.Server) {
+	t.Helper()
 	snap := sim.Snapshot()
 	names := map[int]string{}
 	for _, d := range snap.Departments {

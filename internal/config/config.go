@@ -117,12 +117,17 @@ type jobFile struct {
 	Policy  policy  `yaml:"policy"`
 }
 
-// job translates f into the pure packages' types.
-func (f jobFile) job() Job {
+// job translates f into the pure packages' types, its mapping on top of
+// the preset it names.
+func (f jobFile) job() (Job, error) {
 	j := f.Job
-	j.Mapping = f.Mapping.toMapper()
+	m, err := f.Mapping.withPreset()
+	if err != nil {
+		return j, fmt.Errorf("job %s: %w", j.Name, err)
+	}
+	j.Mapping = m.toMapper()
 	j.Policy = plan.Policy(f.Policy)
-	return j
+	return j, nil
 }
 
 // Source is where a job's rows come from: a CSV file, an .xlsx workbook,
@@ -381,8 +386,12 @@ func Parse(b []byte) (*Config, error) {
 		return nil, err
 	}
 	c := f.Config
-	for _, j := range f.Jobs {
-		c.Jobs = append(c.Jobs, j.job())
+	for _, jf := range f.Jobs {
+		j, err := jf.job()
+		if err != nil {
+			return nil, err
+		}
+		c.Jobs = append(c.Jobs, j)
 	}
 	c.defaults()
 	if err := c.validate(); err != nil {

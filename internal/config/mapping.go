@@ -14,6 +14,9 @@ import (
 // means, and the checks of the whole (Config.Validate), are the mapper's:
 // this type only reads the YAML, and toMapper translates it.
 type mapping struct {
+	// Preset starts the mapping from one of WeCom's own file formats
+	// (presets.go); the keys below extend or override it.
+	Preset           string                `yaml:"preset"`
 	Fields           map[string]field      `yaml:"fields"`
 	Departments      departments           `yaml:"departments"`
 	Status           *field                `yaml:"status"`
@@ -47,13 +50,16 @@ type departmentTable struct {
 }
 
 // field is a mapper.Field: either a mapping or, for the common case, a
-// plain scalar naming the column:
+// plain scalar naming the column, or a list of the column's spellings:
 //
 //	name: 姓名
+//	userid: [帐号, 账号]
 //	name: {template: "{姓}{名}"}
 //	gender: {column: 性别, transform: [trim], map: {男: "1", 女: "2"}}
+//	alias: {column: 别名, optional: true}
 type field struct {
-	Column    string            `yaml:"column"`
+	Column    columnNames       `yaml:"column"`
+	Optional  bool              `yaml:"optional"`
 	Const     string            `yaml:"const"`
 	Template  string            `yaml:"template"`
 	Transform []transform       `yaml:"transform"`
@@ -64,7 +70,39 @@ type field struct {
 // fieldKeys are the keys a field mapping may hold. UnmarshalYAML checks
 // them itself because yaml.Node.Decode ignores the caller's KnownFields:
 // without this a typo such as "defualt" would be dropped silently.
-var fieldKeys = []string{"column", "const", "template", "transform", "map", "default"}
+var fieldKeys = []string{"column", "optional", "const", "template", "transform", "map", "default"}
+
+// columnNames is a column, or several spellings of one: the field reads
+// the first the source's header has.
+type columnNames []string
+
+// UnmarshalYAML accepts a column name or a list of them.
+func (c *columnNames) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			*c = nil
+			return nil
+		}
+		*c = columnNames{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		var names []string
+		if err := n.Decode(&names); err != nil {
+			return err
+		}
+		if len(names) == 0 {
+			return fmt.Errorf("line %d: a list of column names needs at least one", n.Line)
+		}
+		*c = names
+		return nil
+	default:
+		return fmt.Errorf("line %d: a column is a name or a list of its spellings", n.Line)
+	}
+}
 
 // UnmarshalYAML accepts a scalar (the column name) or a mapping.
 func (f *field) UnmarshalYAML(n *yaml.Node) error {
@@ -77,7 +115,14 @@ func (f *field) UnmarshalYAML(n *yaml.Node) error {
 			*f = field{}
 			return nil
 		}
-		*f = field{Column: n.Value}
+		*f = field{Column: columnNames{n.Value}}
+		return nil
+	case yaml.SequenceNode:
+		var c columnNames
+		if err := c.UnmarshalYAML(n); err != nil {
+			return err
+		}
+		*f = field{Column: c}
 		return nil
 	case yaml.MappingNode:
 		if err := checkKeys(n, fieldKeys, "a field mapping"); err != nil {
@@ -91,7 +136,7 @@ func (f *field) UnmarshalYAML(n *yaml.Node) error {
 		*f = field(p)
 		return nil
 	default:
-		return fmt.Errorf("line %d: a field is a column name or a mapping with %s", n.Line, strings.Join(fieldKeys, "/"))
+		return fmt.Errorf("line %d: a field is a column name, a list of its spellings, or a mapping with %s", n.Line, strings.Join(fieldKeys, "/"))
 	}
 }
 
@@ -244,7 +289,15 @@ func (f field) toMapper() mapper.Field {
 			steps[i] = mapper.Transform(t)
 		}
 	}
-	return mapper.Field{Column: f.Column, Const: f.Const, Template: f.Template, Transform: steps, Map: f.Map, Default: f.Default}
+	out := mapper.Field{Optional: f.Optional, Const: f.Const, Template: f.Template, Transform: steps, Map: f.Map, Default: f.Default}
+	switch len(f.Column) {
+	case 0:
+	case 1:
+		out.Column = f.Column[0]
+	default:
+		out.OneOf = f.Column
+	}
+	return out
 }
 
 func (a attrSource) toMapper() mapper.AttrSource {

@@ -90,7 +90,8 @@ func TestMappingYAMLErrors(t *testing.T) {
 		{"unknown key in a field mapping", "fields:\n  name: {column: 姓名, defualt: x}\n", `line 2: field "defualt" not found in a field mapping`},
 		{"unknown key at top level", "feilds: {}\n", "field feilds not found"},
 		{"unknown key in departments", "departments: {path: 部门}\n", "field path not found"},
-		{"field as a list", "fields:\n  name: [姓名]\n", "line 2: a field is a column name or a mapping"},
+		{"field as a mapping of mappings", "fields:\n  name: {column: {a: b}}\n", "line 2: a column is a name or a list of its spellings"},
+		{"empty list of spellings", "fields:\n  name: []\n", "line 2: a list of column names needs at least one"},
 		{"transform not a list", "fields:\n  name: {column: 姓名, transform: {a: b}}\n", "cannot unmarshal"},
 	}
 	for _, tt := range tests {
@@ -190,7 +191,8 @@ func TestMappingYAMLNewKeyErrors(t *testing.T) {
 func TestMappingReachesEveryField(t *testing.T) {
 	src := `
 fields:
-  userid: 工号
+  userid: [帐号, 账号]
+  alias: {column: 别名, optional: true}
   name: {template: "{姓}{名}", transform: [trim, {regex: '\s+', replace: " "}, {date: YYYY-MM-DD, formats: [MM/DD/YY]}]}
   gender: {const: "1", map: {男: "1"}, default: "2"}
 status: 状态

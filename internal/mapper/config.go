@@ -3,6 +3,7 @@ package mapper
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -260,7 +261,7 @@ func (f Field) validate(key string, enum []string) []error {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 	sources := 0
-	for _, set := range []bool{f.Column != "", f.Const != "", f.Template != ""} {
+	for _, set := range []bool{f.Column != "", len(f.OneOf) > 0, f.Const != "", f.Template != ""} {
 		if set {
 			sources++
 		}
@@ -269,7 +270,10 @@ func (f Field) validate(key string, enum []string) []error {
 	case sources == 0:
 		bad("needs a column, a const or a template")
 	case sources > 1:
-		bad("give only one of column %q, const %q and template %q; use default for a fallback", f.Column, f.Const, f.Template)
+		bad("give only one of column %q, const %q and template %q; use default for a fallback", strings.Join(f.columns(), "|"), f.Const, f.Template)
+	}
+	if f.Optional && f.Const != "" {
+		bad("optional is for a field read from columns; a const is always there")
 	}
 	if f.Template != "" {
 		if _, err := parseTemplate(f.Template); err != nil {
@@ -360,7 +364,99 @@ func sortedKeys(set map[string]bool) []string {
 // source's header. A missing column would otherwise read as empty on every
 // row and reject (or, worse, blank a field of) the whole feed.
 func (c Config) CheckColumns(header []string) error {
-	return missingColumns(c.Columns(), header)
+	_, err := c.ForHeader(header)
+	return err
+}
+
+// ForHeader is the config as it reads a source with this header: a field
+// naming several spellings of its column (OneOf) reads the first the
+// header has, and an optional field whose columns the header lacks is
+// left out — not mapped, so WeCom keeps what it holds, where mapping it to
+// empty cells would clear it. It fails naming every required column the
+// header lacks, each field's spellings together.
+func (c Config) ForHeader(header []string) (Config, error) {
+	has := map[string]bool{}
+	for _, h := range header {
+		has[h] = true
+	}
+	var missing []string
+	seen := map[string]bool{}
+	lack := func(what string) {
+		if !seen[what] {
+			seen[what] = true
+			missing = append(missing, what)
+		}
+	}
+	// resolve returns f as it reads this header, and false when f is
+	// optional and the header lacks its columns.
+	resolve := func(f Field) (Field, bool) {
+		if len(f.OneOf) > 0 {
+			i := slices.IndexFunc(f.OneOf, func(col string) bool { return has[col] })
+			if i < 0 {
+				if !f.Optional {
+					q := make([]string, len(f.OneOf))
+					for j, col := range f.OneOf {
+						q[j] = fmt.Sprintf("%q", col)
+					}
+					lack(strings.Join(q, " or "))
+				}
+				return f, false
+			}
+			f.Column, f.OneOf = f.OneOf[i], nil
+			return f, true
+		}
+		for _, col := range f.columns() {
+			if !has[col] {
+				if !f.Optional {
+					lack(fmt.Sprintf("%q", col))
+				}
+				return f, false
+			}
+		}
+		return f, true
+	}
+	out := c
+	out.Fields = make(map[string]Field, len(c.Fields))
+	for _, name := range slices.Sorted(maps.Keys(c.Fields)) {
+		if f, ok := resolve(c.Fields[name]); ok {
+			out.Fields[name] = f
+		}
+	}
+	if c.Status != nil {
+		out.Status = nil
+		if f, ok := resolve(*c.Status); ok {
+			out.Status = &f
+		}
+	}
+	if c.ExtAttr != nil {
+		out.ExtAttr = make(map[string]AttrSource, len(c.ExtAttr))
+		for _, name := range slices.Sorted(maps.Keys(c.ExtAttr)) {
+			a := c.ExtAttr[name]
+			if a.Web != nil {
+				url, okURL := resolve(a.Web.URL)
+				title, okTitle := resolve(a.Web.Title)
+				if okURL && okTitle {
+					out.ExtAttr[name] = AttrSource{Web: &WebSource{URL: url, Title: title}}
+				}
+				continue
+			}
+			if f, ok := resolve(a.Field); ok {
+				out.ExtAttr[name] = AttrSource{Field: f}
+			}
+		}
+	}
+	d := c.Departments
+	for _, col := range []string{d.PathColumn, d.CodeColumn, d.DepartmentCodeColumn} {
+		if col != "" && !has[col] {
+			lack(fmt.Sprintf("%q", col))
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		// The header is cut short: it may be thousands of columns of noise.
+		return c, fmt.Errorf("source has no column %s (header: %s)", strings.Join(missing, ", "), quote.Columns(header))
+	}
+	return out, nil
 }
 
 // CheckDepartmentColumns is CheckColumns for the department table's source.

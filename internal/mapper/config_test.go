@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -166,5 +167,58 @@ func TestValidateNewKeys(t *testing.T) {
 				t.Errorf("Validate (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestForHeader: a field with several spellings reads the one the header
+// has; an optional field the header lacks is left out (WeCom keeps its
+// value), where a required one fails naming all its spellings; the
+// mapper refuses a config whose spellings were never resolved.
+func TestForHeader(t *testing.T) {
+	c := Config{
+		Fields: map[string]Field{
+			FieldUserID: {OneOf: []string{"帐号", "账号"}},
+			FieldName:   {Column: "姓名"},
+			FieldMobile: {Column: "手机"},
+			FieldAlias:  {Column: "别名", Optional: true},
+			FieldEmail:  {OneOf: []string{"个人邮箱", "邮箱"}, Optional: true},
+		},
+		Departments: DeptConfig{PathColumn: "部门"},
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(c); err == nil || !strings.Contains(err.Error(), "ForHeader") {
+		t.Errorf("New of an unresolved config: %v", err)
+	}
+	got, err := c.ForHeader([]string{"姓名", "账号", "手机", "部门", "邮箱"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := got.Fields[FieldUserID]; f.Column != "账号" || f.OneOf != nil {
+		t.Errorf("userid: %+v, want column 账号", f)
+	}
+	if f := got.Fields[FieldEmail]; f.Column != "邮箱" {
+		t.Errorf("email: %+v, want column 邮箱", f)
+	}
+	if _, ok := got.Fields[FieldAlias]; ok {
+		t.Error("alias is mapped although the header has no 别名")
+	}
+	if len(c.Fields[FieldUserID].OneOf) != 2 {
+		t.Error("ForHeader changed the config it was called on")
+	}
+	m, err := New(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Add(Row{Ref: "a.xlsx!3", Values: map[string]string{"姓名": "张三", "账号": "zhangsan", "手机": "13800000001", "部门": "研发部", "邮箱": ""}})
+	d := m.Directory()
+	if len(d.Members) != 1 || d.Members[0].UserID != "zhangsan" || slices.Contains(d.Fields, FieldAlias) {
+		t.Fatalf("directory: %+v", d)
+	}
+
+	_, err = c.ForHeader([]string{"姓名", "手机"})
+	if err == nil || !strings.HasPrefix(err.Error(), `source has no column "帐号" or "账号", "部门"`) {
+		t.Errorf("ForHeader of a header without userid or departments: %v", err)
 	}
 }

@@ -7,10 +7,18 @@ import (
 )
 
 // Field says where one value comes from and how its raw text is cleaned:
-// exactly one of Column, Const and Template.
+// exactly one of Column, OneOf, Const and Template.
 type Field struct {
 	Column string
-	Const  string
+	// OneOf names several spellings of one column (WeCom's console writes
+	// 帐号 in one export and 账号 in another): the field reads the first the
+	// source's header has (Config.ForHeader).
+	OneOf []string
+	// Optional leaves the field out when the source has none of its
+	// columns, instead of failing: not mapped, so WeCom keeps what it
+	// holds. A preset maps every column a format may have this way.
+	Optional bool
+	Const    string
 	// Template builds the value from several columns: "{姓}{名}" or
 	// "{工号}@example.com". Each cell is trimmed before it is put in, and a
 	// template whose cells are all empty yields "" (so default applies
@@ -68,6 +76,9 @@ func parseTemplate(s string) ([]tmplPart, error) {
 func (f Field) columns() []string {
 	if f.Column != "" {
 		return []string{f.Column}
+	}
+	if len(f.OneOf) > 0 {
+		return f.OneOf
 	}
 	parts, _ := parseTemplate(f.Template) // nil for a const or a broken template
 	var cols []string

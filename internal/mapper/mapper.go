@@ -122,6 +122,11 @@ func New(cfg Config) (*Mapper, error) {
 	// compile errors below cannot happen; they are passed on rather than
 	// ignored all the same.
 	for name, f := range cfg.Fields {
+		if len(f.OneOf) > 0 {
+			// Read unresolved, the field would find no column and clear
+			// what WeCom holds on every row.
+			return nil, fmt.Errorf("mapping config: fields.%s names columns %s: resolve them against the source's header (Config.ForHeader) first", name, strings.Join(f.OneOf, ", "))
+		}
 		c, err := compileField(name, f)
 		if err != nil {
 			return nil, fmt.Errorf("mapping config: fields.%s: %w", name, err)

@@ -374,15 +374,6 @@ func liveFrom(users []wecom.DeptUser, depts []wecom.DepartmentRef) plan.Live {
 // PostgreSQL is one long query.
 func ReadDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
 	job, sourcePath, departments := p.Job, p.SourcePath, p.DepartmentSpec
-	m, err := mapper.New(job.Mapping)
-	if err != nil {
-		return mapper.Directory{}, fmt.Errorf("mapping: %w", err)
-	}
-	if departments != nil {
-		if err := readDepartments(ctx, m, job.Mapping, *departments); err != nil {
-			return mapper.Directory{}, err
-		}
-	}
 	spec, err := job.SourceSpec(sourcePath)
 	if err != nil {
 		return mapper.Directory{}, err
@@ -392,8 +383,20 @@ func ReadDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
 		return mapper.Directory{}, err
 	}
 	defer src.Close()
-	if err := job.Mapping.CheckColumns(src.Columns()); err != nil {
+	// The header decides which spelling of a column a field reads and
+	// which optional fields are mapped at all, so it is read first.
+	cfg, err := job.Mapping.ForHeader(src.Columns())
+	if err != nil {
 		return mapper.Directory{}, fmt.Errorf("%s: %w", sourceName(spec), err)
+	}
+	m, err := mapper.New(cfg)
+	if err != nil {
+		return mapper.Directory{}, fmt.Errorf("mapping: %w", err)
+	}
+	if departments != nil {
+		if err := readDepartments(ctx, m, cfg, *departments); err != nil {
+			return mapper.Directory{}, err
+		}
 	}
 	for src.Next() {
 		m.Add(mapper.Row(src.Row()))
