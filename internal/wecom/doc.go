@@ -1,6 +1,6 @@
 // Package wecom is a typed client for the WeCom (企业微信) server-side
-// contacts API (通讯录管理): users and departments, as described in
-// docs/wecom.md §1, §2.1 and §2.2.
+// contacts API (通讯录管理): users, departments and tags, as described in
+// docs/wecom.md §1, §2.1, §2.2 and §2.4.
 //
 // A Client is safe for concurrent use and owns three pieces of shared
 // state:

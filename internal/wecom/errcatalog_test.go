@@ -29,7 +29,9 @@ func TestCatalogAgreesWithTheDocs(t *testing.T) {
 		}
 	}
 	for _, code := range []int{CodeSystemBusy, CodeRateLimited, CodeAPIForbidden, CodeNewIPNoDetails, CodeUntrustedIP, CodeNoPrivilege,
-		CodeDeptHasMembers, CodeDeptHasChildren, CodeDeptExists, CodeUserExists, CodeMobileTaken, CodeEmailTaken, CodeUserNotFound, CodeBizMailTaken} {
+		CodeDeptHasMembers, CodeDeptHasChildren, CodeDeptExists, CodeUserExists, CodeMobileTaken, CodeEmailTaken, CodeUserNotFound, CodeBizMailTaken,
+		CodeInvalidUserList, CodeInvalidTagID, CodeTagAllInvalid, CodeTagNameTaken, CodeTagNameLength, CodeTagLimit, CodeTagIDMissing,
+		CodeTagNameMissing, CodeTagFull, CodeTagNotOwned, CodeTagListTooLong} {
 		if m, ok := Describe(code); !ok || m.ZH == "" || m.EN == "" || m.Do == "" {
 			t.Errorf("errcode %d has no full explanation", code)
 		}

@@ -10,12 +10,20 @@ const (
 	CodeInvalidCredential = 40001 // wrong or reset secret (gettoken); invalid token elsewhere
 	CodeInvalidCorpID     = 40013
 	CodeInvalidToken      = 40014 // also answered for an expired token
+	CodeInvalidUserList   = 40031 // deltagusers: every entry invalid
 	CodeListTooLong       = 40032 // batchdelete of more than 200
 	CodeIllegalChars      = 40033 // \uXXXX escapes in the body
 	CodeInvalidParameter  = 40035
+	CodeInvalidTagID      = 40068 // tag not found (also a missing tagid)
+	CodeTagAllInvalid     = 40070 // addtagusers: every entry invalid
+	CodeTagNameTaken      = 40071 // another tag of the corp has the name
+	CodeTagNameLength     = 40072 // tag name empty or over 32 characters
+	CodeTagLimit          = 40126 // the corp's 3000 tags
 	CodeTokenMissing      = 41001
 	CodeCorpIDMissing     = 41002
 	CodeSecretMissing     = 41004
+	CodeTagIDMissing      = 41017
+	CodeTagNameMissing    = 41018
 	CodeTokenExpired      = 42001
 	CodeRateLimited       = 45009 // api freq out of limit: wait for the window
 	CodeSeatLimit         = 45024
@@ -36,4 +44,7 @@ const (
 	CodeEmailTaken        = 60106
 	CodeUserNotFound      = 60111
 	CodeBizMailTaken      = 60145
+	CodeTagFull           = 81003 // 30000 members and departments in one tag
+	CodeTagNotOwned       = 81011 // the tag belongs to another app
+	CodeTagListTooLong    = 81014 // over 1000 userids or 100 departments a call
 )

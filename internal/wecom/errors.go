@@ -57,11 +57,19 @@ func (e *APIError) Error() string {
 func (e *APIError) Class() Class { return ClassifyCode(e.API, e.Code) }
 
 // ClassifyCode maps an errcode to its class. 40001 is a config error on
-// gettoken (wrong secret) but a refresh on business calls.
+// gettoken (wrong secret) but a refresh on business calls. 60011 on a tag
+// write means the tag belongs to another app: that tag is out of reach,
+// the rest of a run is not, so it is a row error there (81011 says the
+// same and is one everywhere).
 func ClassifyCode(api string, code int) Class {
 	switch code {
 	case 0:
 		return ClassNone
+	case CodeNoPrivilege:
+		if isTagWrite(api) {
+			return ClassRow
+		}
+		return ClassConfig
 	case CodeSystemBusy, CodeVersionConflict, CodeConcurrency:
 		return ClassRetry
 	case CodeInvalidToken, CodeTokenExpired:
@@ -74,8 +82,8 @@ func ClassifyCode(api string, code int) Class {
 	case CodeRateLimited:
 		return ClassRateLimited
 	case CodeInvalidCorpID, CodeCorpIDMissing, CodeSecretMissing, CodeAPIForbidden, CodeGrantForbidden, CodeNewIPNoDetails,
-		CodeNoPrivilege, CodeUntrustedIP, CodeNotVisible, CodeOutOfRange, CodeSeatLimit, CodeTokenMissing,
-		CodeIllegalChars, CodeListTooLong, CodeInvalidParameter:
+		CodeUntrustedIP, CodeNotVisible, CodeOutOfRange, CodeSeatLimit, CodeTokenMissing,
+		CodeIllegalChars, CodeListTooLong, CodeInvalidParameter, CodeTagLimit, CodeTagListTooLong:
 		return ClassConfig
 	}
 	if code >= 500 && code < 600 {
@@ -83,6 +91,16 @@ func ClassifyCode(api string, code int) Class {
 		return ClassRetry
 	}
 	return ClassRow
+}
+
+// isTagWrite reports whether api changes an existing tag, which only the
+// tag's creator may.
+func isTagWrite(api string) bool {
+	switch api {
+	case APITagUpdate, APITagDelete, APITagAddUsers, APITagDelUsers:
+		return true
+	}
+	return false
 }
 
 // ClassOf returns the class of err if it wraps an *APIError, ClassRetry

@@ -56,6 +56,19 @@ func TestTokenOnlyInQueryAndMethods(t *testing.T) {
 		{"department/list", "GET", func() error { _, err := h.c.ListDepartments(ctx, 0); return err }},
 		{"department/simplelist", "GET", func() error { _, err := h.c.SimpleListDepartments(ctx, 0); return err }},
 		{"department/get", "GET", func() error { _, err := h.c.GetDepartment(ctx, 1); return err }},
+		{"tag/create", "POST", func() error { _, err := h.c.CreateTag(ctx, Tag{Name: "T"}); return err }},
+		{"tag/update", "POST", func() error { return h.c.UpdateTag(ctx, Tag{ID: 1, Name: "U"}) }},
+		{"tag/delete", "GET", func() error { return h.c.DeleteTag(ctx, 1) }},
+		{"tag/get", "GET", func() error { _, err := h.c.GetTag(ctx, 1); return err }},
+		{"tag/list", "GET", func() error { _, err := h.c.ListTags(ctx); return err }},
+		{"tag/addtagusers", "POST", func() error {
+			_, err := h.c.AddTagUsers(ctx, TagMembersChange{TagID: 1, UserIDs: []string{"a"}})
+			return err
+		}},
+		{"tag/deltagusers", "POST", func() error {
+			_, err := h.c.DelTagUsers(ctx, TagMembersChange{TagID: 1, PartyIDs: []int{2}})
+			return err
+		}},
 	}
 	for _, c := range calls {
 		if err := c.run(); err != nil {

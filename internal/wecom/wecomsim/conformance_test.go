@@ -714,6 +714,199 @@ func conformanceRules() []conformanceRule {
 			return r
 		}},
 
+		// §2.4, §7.24–§7.28: tags.
+		{ref: "§7.24", rule: "tag/create answers created and the new tagid", want: 0, run: func(e *env) result {
+			r := e.post("tag/create", obj{"tagname": "UI"})
+			if r.msg != "created" || r.body["tagid"] != float64(1) {
+				e.t.Errorf("tag/create answered %s", r.raw)
+			}
+			return r
+		}},
+		{ref: "§7.24", rule: "tag/create without tagname", want: 41018, run: func(e *env) result { return e.post("tag/create", obj{"tagid": 2}) }},
+		{ref: "§7.24", rule: "tagname of 32 characters", want: 0, run: func(e *env) result {
+			return e.post("tag/create", obj{"tagname": strings.Repeat("标", 32)})
+		}},
+		{ref: "§7.24", rule: "tagname over 32 characters", want: 40072, run: func(e *env) result {
+			return e.post("tag/create", obj{"tagname": strings.Repeat("标", 33)})
+		}},
+		{ref: "§7.24", rule: "tagname empty", want: 40072, run: func(e *env) result { return e.post("tag/create", obj{"tagname": ""}) }},
+		{ref: "§7.24", rule: "tagname unique in the corp, whoever created the other", want: 40071, run: func(e *env) result {
+			e.mkTag(appSecret, "UI")
+			return e.post("tag/create", obj{"tagname": "UI"})
+		}},
+		{ref: "§7.24", rule: "a chosen tagid is kept; without one the largest id plus one", want: 0, run: func(e *env) result {
+			must(e.t, e.post("tag/create", obj{"tagname": "A", "tagid": 12}), 0, "tagid 12")
+			r := e.post("tag/create", obj{"tagname": "B"})
+			if r.body["tagid"] != float64(13) {
+				e.t.Errorf("next tagid %v, want 13", r.body["tagid"])
+			}
+			return r
+		}},
+		{ref: "§7.24 [?]", rule: "a tagid in use (emulator code)", want: 40068, run: func(e *env) result {
+			return e.post("tag/create", obj{"tagname": "B", "tagid": e.mkTag(editSecret, "A")})
+		}},
+		{ref: "§7.24 [?]", rule: "a negative tagid (emulator code)", want: 40068, run: func(e *env) result {
+			return e.post("tag/create", obj{"tagname": "A", "tagid": -5})
+		}},
+		{ref: "§7.24", rule: "more than MaxTags tags (default 3000)", want: 40126, opts: Options{MaxTags: 1}, run: func(e *env) result {
+			e.mkTag(editSecret, "A")
+			return e.post("tag/create", obj{"tagname": "B"})
+		}},
+		{ref: "§7.25", rule: "tag/update renames, answering updated", want: 0, run: func(e *env) result {
+			r := e.post("tag/update", obj{"tagid": e.mkTag(editSecret, "A"), "tagname": "B"})
+			if r.msg != "updated" || e.sim.Snapshot().Tags[0].Name != "B" {
+				e.t.Errorf("update answered %s, tags %+v", r.raw, e.sim.Snapshot().Tags)
+			}
+			return r
+		}},
+		{ref: "§7.25", rule: "tag/update of an unknown tag", want: 40068, run: func(e *env) result {
+			return e.post("tag/update", obj{"tagid": 9, "tagname": "B"})
+		}},
+		{ref: "§7.25", rule: "tag/update to another tag's name", want: 40071, run: func(e *env) result {
+			e.mkTag(editSecret, "B")
+			return e.post("tag/update", obj{"tagid": e.mkTag(editSecret, "A"), "tagname": "B"})
+		}},
+		{ref: "§7.25", rule: "tag/delete of a tag that still has members", want: 0, run: func(e *env) result {
+			id := e.mkTag(editSecret, "A")
+			must(e.t, e.post("tag/addtagusers", obj{"tagid": id, "partylist": []int{1}}), 0, "fill")
+			return e.get("tag/delete", map[string]string{"tagid": fmt.Sprint(id)})
+		}},
+		{ref: "§7.25", rule: "tag/delete of an unknown tag", want: 40068, run: func(e *env) result {
+			return e.get("tag/delete", map[string]string{"tagid": "9"})
+		}},
+		{ref: "§7.25", rule: "tag/get answers tagname, userlist {userid, name} and partylist", want: 0, run: func(e *env) result {
+			e.mkUser("zhangsan", []int{1}, obj{"name": "李四"})
+			id := e.mkTag(editSecret, "乒乓球协会")
+			must(e.t, e.post("tag/addtagusers", obj{"tagid": id, "userlist": []string{"zhangsan"}, "partylist": []int{1}}), 0, "fill")
+			r := e.get("tag/get", map[string]string{"tagid": fmt.Sprint(id)})
+			if got := fmt.Sprint(r.body["tagname"], r.body["userlist"], r.body["partylist"]); got != "乒乓球协会[map[name:李四 userid:zhangsan]] [1]" {
+				e.t.Errorf("tag/get %s", got)
+			}
+			return r
+		}},
+		{ref: "§7.25", rule: "tag/get of an unknown tag", want: 40068, run: func(e *env) result { return e.get("tag/get", map[string]string{"tagid": "9"}) }},
+		{ref: "§7.25", rule: "tag/list answers taglist {tagid, tagname} by id", want: 0, run: func(e *env) result {
+			must(e.t, e.post("tag/create", obj{"tagname": "b", "tagid": 2}), 0, "b")
+			must(e.t, e.post("tag/create", obj{"tagname": "a", "tagid": 1}), 0, "a")
+			r := e.get("tag/list", nil)
+			if got := fmt.Sprint(r.body["taglist"]); got != "[map[tagid:1 tagname:a] map[tagid:2 tagname:b]]" {
+				e.t.Errorf("tag/list %s", got)
+			}
+			return r
+		}},
+		{ref: "§7.26", rule: "addtagusers with some unknown members and departments: errcode 0, invalidlist a|b, invalidparty [ids]", want: 0, run: withUser(nil, func(e *env) result {
+			r := e.post("tag/addtagusers", obj{"tagid": e.mkTag(editSecret, "T"), "userlist": []string{"usr1", "u1", "usr2"}, "partylist": []int{1, 4, 2}})
+			if r.msg != "ok" || r.body["invalidlist"] != "usr1|usr2" || fmt.Sprint(r.body["invalidparty"]) != "[4 2]" {
+				e.t.Errorf("partial answer %s", r.raw)
+			}
+			return r
+		})},
+		{ref: "§7.26", rule: "addtagusers with every entry unknown", want: 40070, run: func(e *env) result {
+			return e.post("tag/addtagusers", obj{"tagid": e.mkTag(editSecret, "T"), "userlist": []string{"usr1"}, "partylist": []int{4}})
+		}},
+		{ref: "§7.26", rule: "deltagusers with some unknown entries answers deleted and the invalid ones", want: 0, run: withUser(nil, func(e *env) result {
+			id := e.mkTag(editSecret, "T")
+			must(e.t, e.post("tag/addtagusers", obj{"tagid": id, "userlist": []string{"u1"}}), 0, "fill")
+			r := e.post("tag/deltagusers", obj{"tagid": id, "userlist": []string{"u1", "usr1"}, "partylist": []int{2, 4}})
+			if r.msg != "deleted" || r.body["invalidlist"] != "usr1" || fmt.Sprint(r.body["invalidparty"]) != "[2 4]" {
+				e.t.Errorf("partial delete %s", r.raw)
+			}
+			return r
+		})},
+		{ref: "§7.26", rule: "deltagusers with every entry unknown", want: 40031, run: func(e *env) result {
+			return e.post("tag/deltagusers", obj{"tagid": e.mkTag(editSecret, "T"), "userlist": []string{"usr1"}})
+		}},
+		{ref: "§7.26 [?]", rule: "userlist and partylist both empty (emulator: all invalid)", want: 40070, run: func(e *env) result {
+			return e.post("tag/addtagusers", obj{"tagid": e.mkTag(editSecret, "T")})
+		}},
+		{ref: "§7.26", rule: "1000 userids in one call", want: 0, run: withUser(nil, func(e *env) result {
+			return e.post("tag/addtagusers", obj{"tagid": e.mkTag(editSecret, "T"), "userlist": append(ids(0, 999), "u1")})
+		})},
+		{ref: "§7.26", rule: "more than 1000 userids in one call", want: 81014, run: func(e *env) result {
+			return e.post("tag/addtagusers", obj{"tagid": e.mkTag(editSecret, "T"), "userlist": ids(0, 1001)})
+		}},
+		{ref: "§7.26 [?]", rule: "more than 100 departments in one deltagusers", want: 81014, run: func(e *env) result {
+			return e.post("tag/deltagusers", obj{"tagid": e.mkTag(editSecret, "T"), "partylist": make([]int, 101)})
+		}},
+		{ref: "§7.26", rule: "more than MaxTagNodes entries in one tag (default 30000)", want: 81003, opts: Options{MaxTagNodes: 1}, run: withUser(nil, func(e *env) result {
+			return e.post("tag/addtagusers", obj{"tagid": e.mkTag(editSecret, "T"), "userlist": []string{"u1"}, "partylist": []int{1}})
+		})},
+		{ref: "§7.26 [?]", rule: "re-adding a tagged member is accepted as done (default)", want: 0, run: withUser(nil, func(e *env) result {
+			id := e.mkTag(editSecret, "T")
+			must(e.t, e.post("tag/addtagusers", obj{"tagid": id, "userlist": []string{"u1"}}), 0, "add")
+			return e.post("tag/addtagusers", obj{"tagid": id, "userlist": []string{"u1"}})
+		})},
+		{ref: "§7.26 [?]", rule: "TagNoOpMembersInvalid: removing an untagged member is invalid", want: 40031, opts: Options{TagNoOpMembersInvalid: true}, run: withUser(nil, func(e *env) result {
+			return e.post("tag/deltagusers", obj{"tagid": e.mkTag(editSecret, "T"), "userlist": []string{"u1"}})
+		})},
+		{ref: "§7.27", rule: "an app may create tags", want: 0, run: func(e *env) result { return e.postAs(appSecret, "tag/create", obj{"tagname": "A"}) }},
+		{ref: "§7.27", rule: "a read-only sync secret may not create tags", want: 48002, run: func(e *env) result {
+			return e.postAs(roSecret, "tag/create", obj{"tagname": "A"})
+		}},
+		{ref: "§7.27 [?]", rule: "the sync secret changing an app's tag (default TagOwnerCode)", want: 60011, run: func(e *env) result {
+			return e.post("tag/addtagusers", obj{"tagid": e.mkTag(appSecret, "A"), "partylist": []int{1}})
+		}},
+		{ref: "§7.27 [?]", rule: "TagOwnerCode 81011: an app changing the sync secret's tag", want: 81011, opts: Options{TagOwnerCode: 81011}, run: func(e *env) result {
+			return e.postAs(appSecret, "tag/update", obj{"tagid": e.mkTag(editSecret, "S"), "tagname": "X"})
+		}},
+		{ref: "§7.27", rule: "the sync secret may change a tag made in the admin console", want: 0, run: func(e *env) result {
+			id, err := e.sim.CreateAdminTag("管理员")
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			return e.get("tag/delete", map[string]string{"tagid": fmt.Sprint(id)})
+		}},
+		{ref: "§7.27", rule: "an app reading a tag sees only members in its range", want: 0, run: func(e *env) result {
+			vis := e.mkDept("Visible", 1, nil)
+			e.mkUser("in", []int{vis}, nil)
+			e.mkUser("out", []int{1}, nil)
+			id := e.mkTag(editSecret, "T")
+			must(e.t, e.post("tag/addtagusers", obj{"tagid": id, "userlist": []string{"out", "in"}}), 0, "fill")
+			r := e.getAs(appSecret, "tag/get", map[string]string{"tagid": fmt.Sprint(id)})
+			if got := userIDs(r.body["userlist"]); !reflect.DeepEqual(got, []string{"in"}) {
+				e.t.Errorf("the app sees %v", got)
+			}
+			return r
+		}},
+		{ref: "§7.28", rule: "deleting a member removes it from its tags", want: 0, run: withUser(nil, func(e *env) result {
+			id := e.mkTag(editSecret, "T")
+			must(e.t, e.post("tag/addtagusers", obj{"tagid": id, "userlist": []string{"u1"}}), 0, "fill")
+			must(e.t, e.get("user/delete", uq("u1")), 0, "delete u1")
+			r := e.get("tag/get", map[string]string{"tagid": fmt.Sprint(id)})
+			if got := fmt.Sprint(r.body["userlist"]); got != "[]" {
+				e.t.Errorf("userlist %s", got)
+			}
+			return r
+		})},
+		{ref: "§7.28", rule: "deleting a department removes it from tags' partylists", want: 0, run: func(e *env) result {
+			d := e.mkDept("D", 1, nil)
+			id := e.mkTag(editSecret, "T")
+			must(e.t, e.post("tag/addtagusers", obj{"tagid": id, "partylist": []int{d}}), 0, "fill")
+			must(e.t, e.get("department/delete", dq(d)), 0, "delete D")
+			r := e.get("tag/get", map[string]string{"tagid": fmt.Sprint(id)})
+			if got := fmt.Sprint(r.body["partylist"]); got != "[]" {
+				e.t.Errorf("partylist %s", got)
+			}
+			return r
+		}},
+		{ref: "§7.28 [?]", rule: "NewIPRefusesTagGet: the new-IP sync secret reading tag/get", want: 48009, opts: Options{NewIPRefusesTagGet: true}, run: func(e *env) result {
+			return e.getAs(newIPSec, "tag/get", map[string]string{"tagid": fmt.Sprint(e.mkTag(editSecret, "T"))})
+		}},
+		{ref: "§7.22", rule: "tag APIs have per-API minute limits too", want: 45009, opts: Options{CorpPerMinute: 1, IPPerMinute: -1, IPPerHour: -1}, run: func(e *env) result {
+			id := e.mkTag(editSecret, "T")
+			must(e.t, e.post("tag/addtagusers", obj{"tagid": id, "partylist": []int{1}}), 0, "first")
+			return e.post("tag/addtagusers", obj{"tagid": id, "partylist": []int{1}})
+		}},
+		{ref: "§7.23", rule: "fault on a tag write: errcode -1 in the envelope, no effect", want: -1, run: func(e *env) result {
+			id := e.mkTag(editSecret, "T")
+			e.sim.InjectFaults(-1)
+			r := e.post("tag/addtagusers", obj{"tagid": id, "partylist": []int{1}})
+			if p := e.sim.Snapshot().Tags[0].Parties; len(p) != 0 {
+				e.t.Errorf("faulted addtagusers had an effect: %v", p)
+			}
+			return r
+		}},
+
 		// §5, §7.22: rate limits.
 		{ref: "§7.22", rule: "per (corp, API) minute limit exceeded", want: 45009, opts: Options{CorpPerMinute: 2, IPPerMinute: -1, IPPerHour: -1}, run: func(e *env) result {
 			e.get("department/get", dq(1))

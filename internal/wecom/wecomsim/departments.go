@@ -374,10 +374,12 @@ func (s *Server) deptDelete(c *call) (map[string]any, int) {
 	return nil, 0
 }
 
-// removeDept deletes an empty department.
+// removeDept deletes an empty department, and takes it out of every
+// tag's partylist.
 func (s *Server) removeDept(id int) {
 	s.idx.removeDept(s.depts[id])
 	delete(s.depts, id)
+	s.tags.dropDept(id)
 	if id == s.pendingID {
 		s.pendingID = 0
 	}

@@ -14,13 +14,16 @@
 //     user/update, user/delete, user/batchdelete, user/simplelist,
 //     user/list, user/list_id, department/create, department/update,
 //     department/delete, department/list, department/simplelist and
-//     department/get, media/upload (multipart, part "media"), and the
+//     department/get, media/upload (multipart, part "media"), the
 //     asynchronous imports batch/syncuser, batch/replaceuser,
-//     batch/replaceparty and batch/getresult (batch.go).
+//     batch/replaceparty and batch/getresult (batch.go), and the tags
+//     tag/create, tag/update, tag/delete, tag/get, tag/addtagusers,
+//     tag/deltagusers and tag/list (tags.go).
 //   - GET /sim/state: the Snapshot as JSON. Emulator-only, no token.
 //   - Go hooks for tests: Snapshot, Stats, CallLog, SetActivated,
-//     InvalidateTokens, InjectFaults, SaveFile, LoadFile. CallLog keeps
-//     every call unless Options.CallLogLimit bounds it to the latest ones.
+//     InvalidateTokens, InjectFaults, SaveFile, LoadFile, CreateAdminTag
+//     (a tag made in the admin console). CallLog keeps every call unless
+//     Options.CallLogLimit bounds it to the latest ones.
 //
 // # Envelope
 //
@@ -76,11 +79,24 @@
 //	                                 (96305) has a job-level ErrCode: both suit a job that
 //	                                 was accepted
 //	BadSecretBanThreshold  2000      wrong secrets per IP per hour before a 1 h gettoken ban
+//	TagOwnerCode           60011     a change to a tag another app created; 81011
+//	                                 selectable. Both codes' help texts in the errcode
+//	                                 list (90313) state the rule; 60011's names this very
+//	                                 case (往标签添加成员 on a tag the app did not create)
+//	TagNoOpMembersInvalid  false     addtagusers of a member already tagged, deltagusers of
+//	                                 one not tagged, is done; true lists it as invalid.
+//	                                 The pages (90214, 90215) are silent
+//	NewIPRefusesTagGet     false     tag/get is not among the 48009 detail reads (the
+//	                                 2022-08-15 list does not name it); true adds it
 //
 // ExtAttrNames is corp configuration rather than a [?] fact: the custom
 // attributes the emulated admin console defines. nil (default) defines
 // every name; with a list, other names are dropped silently as the pages
 // say.
+//
+// MaxTags (3000, 40126) and MaxTagNodes (30000 members plus departments
+// per tag, 81003) are documented caps, configurable small for tests like
+// MaxDepartments.
 //
 // The rate-limit thresholds (CorpPerMinute 10000, CorpPerHour 150000,
 // IPPerMinute 20000, IPPerHour 600000) are the 2023 documented figures,
@@ -187,6 +203,30 @@
 //	batch: the last-5 rule                        counted by submission; a purged job that
 //	                                              is still running finishes its rows
 //	batch/getresult                               any secret; jobs are not in the state file
+//	tag/create tagid in use, < 0 or > 2^31-1      40068 (0 or absent: the largest id in use
+//	                                              plus one, so deleting the largest frees it)
+//	tagid absent on the other tag calls           40068 (its help text: 未指定), not 41017
+//	tagname uniqueness                            exact, case-sensitive comparison
+//	tag writes by an App secret                   allowed on its own tags (the create page:
+//	                                              the tag belongs to the app); read-only sync
+//	                                              secrets 48002
+//	a tag's creator                               "contacts-sync" for every sync secret,
+//	                                              "app:<AgentID>" for an App, "admin" for
+//	                                              CreateAdminTag; kept in the state file
+//	tag/delete of a tag with members              allowed (today's page, 90212; the 2014
+//	                                              qydev wiki required it empty)
+//	addtagusers/deltagusers, both lists empty     the all-invalid code (40070 / 40031)
+//	userlist or partylist not a JSON array        the same (40070's help text, item 1)
+//	more than 1000 userids or 100 departments     81014 on both calls (its text names only
+//	                                              the add)
+//	an invalid entry                              unknown, malformed, or outside an App's
+//	                                              range; listed in invalidlist ("|"-joined,
+//	                                              as sent) or invalidparty (an array), each
+//	                                              omitted when empty; repeats collapse
+//	MaxTagNodes exceeded                          81003, nothing applied
+//	tag/get order, visibility                     entries as added; an App sees members
+//	                                              and departments of its range only
+//	tag/list                                      every tag, by id, for every secret
 //
 // fields.go holds one table of every writable member field and one of
 // every department field, each with its rules, their errcodes and the
@@ -210,7 +250,9 @@
 // members. A department/update that moves a department walks its subtree
 // (for the depth cap). Listings cost what they return; user/list_id sorts
 // its rows once and reuses them until a member joins, leaves or changes
-// departments. bench_test.go measures all of this.
+// departments. bench_test.go measures all of this. Tag calls cost what
+// they carry: a tag knows its entries and reverse indexes name the tags
+// of each member and department, so a deletion edits only those tags.
 //
 // # Rate limits and faults
 //

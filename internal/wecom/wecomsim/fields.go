@@ -16,6 +16,11 @@ const (
 	pageErrcodes   = "90313"
 	pageDeptCreate = "90205"
 	pageDeptUpdate = "90206"
+	// The tag pages: create 90210, update 90211, delete 90212, get
+	// 90213, addtagusers 90214, deltagusers 90215, list 90216.
+	pageTagCreate   = "90210"
+	pageTagAddUsers = "90214"
+	pageTagDelUsers = "90215"
 	// pageEmulator marks an errcode the pages do not give; the emulator
 	// picked it (doc.go lists each such choice).
 	pageEmulator = "emulator"

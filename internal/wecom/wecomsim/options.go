@@ -15,7 +15,8 @@ const (
 	// SyncReadOnly is the 通讯录同步 secret in the console's default
 	// read-only mode: writes answer 48002.
 	SyncReadOnly
-	// App is a self-built app secret: read-only and confined to Visible.
+	// App is a self-built app secret: confined to Visible, and read-only
+	// but for the tags it creates, which are its own.
 	App
 )
 
@@ -46,6 +47,12 @@ type Secret struct {
 	// Restricted marks an App created after 2022-06-20: user reads come back
 	// with gender "0" and mobile, email, address and avatar blank.
 	Restricted bool
+	// AgentID is the App's agentid (应用ID). A tag belongs to the app that
+	// created it (docs/wecom.md §2.4), so two App secrets with one AgentID
+	// are one app. 0 gives the secret an app of its own, agentid 1000001
+	// plus its place in Options.Secrets. Sync secrets are all the one
+	// contacts-sync assistant and ignore it.
+	AgentID int
 }
 
 // Options configures a Server. The zero value of every numeric field means
@@ -142,6 +149,30 @@ type Options struct {
 	// escape answer 40033. Default false (stored verbatim), because nobody
 	// has confirmed the server rejects them.
 	RejectUnicodeEscapes bool
+	// MaxTags caps the corp's tags (40126): 0 = 3000 (the create page,
+	// 90210), negative = unlimited.
+	MaxTags int
+	// MaxTagNodes caps the direct members plus departments of one tag
+	// (81003): 0 = 30000 (the addtagusers page, 90214), negative =
+	// unlimited.
+	MaxTagNodes int
+	// TagOwnerCode [?] is the errcode for a change to a tag another app
+	// created: 60011 (default), whose help text in the errcode list
+	// (90313) gives exactly that case ("往标签添加成员时，若标签并非该应用所
+	// 创建"), or 81011 (无权限操作标签), whose help text states the same
+	// rule. Any other value is replaced with 60011.
+	TagOwnerCode int
+	// TagNoOpMembersInvalid [?]: the addtagusers and deltagusers pages
+	// (90214, 90215) do not say what becomes of a member already tagged
+	// (add) or not tagged (delete). false (default) accepts it as done;
+	// true answers it in invalidlist / invalidparty like an unknown one.
+	TagNoOpMembersInvalid bool
+	// NewIPRefusesTagGet [?]: true adds tag/get, which names members, to
+	// the detail reads a sync secret on a new IP is refused (48009).
+	// Default false: the 2022-08-15 announcement's list (docs/wecom.md
+	// §1.3) does not name it.
+	NewIPRefusesTagGet bool
+
 	// ListSizeLimit [?] arms the 45029 trap: user/list with fetch_child=1
 	// answers 45029 ("response too big") when it would return more than
 	// this many members. The real threshold is undocumented; 0 (default)
@@ -210,6 +241,9 @@ const (
 	defaultIPPerMin   = 20000
 	defaultIPPerH     = 600000
 	unlimited         = math.MaxInt
+	// firstAgentID numbers the App secrets given no AgentID, in the
+	// seven-digit shape of real agentids.
+	firstAgentID = 1000001
 )
 
 // withDefaults returns o with every zero field replaced by its default and
@@ -238,6 +272,11 @@ func withDefaults(o Options) Options {
 	o.MaxDepth = limitOr(o.MaxDepth, 15)
 	o.MaxDepartments = limitOr(o.MaxDepartments, 30000)
 	o.MaxNodesPerDept = limitOr(o.MaxNodesPerDept, 30000)
+	o.MaxTags = limitOr(o.MaxTags, defaultMaxTags)
+	o.MaxTagNodes = limitOr(o.MaxTagNodes, defaultTagNodes)
+	if o.TagOwnerCode != 81011 {
+		o.TagOwnerCode = 60011
+	}
 	if o.DeptNameMax <= 0 {
 		o.DeptNameMax = 64
 	}
@@ -280,6 +319,9 @@ func withDefaults(o Options) Options {
 	secrets := make([]Secret, len(o.Secrets))
 	for i, sec := range o.Secrets {
 		sec.Visible = append([]int(nil), sec.Visible...)
+		if sec.Kind == App && sec.AgentID == 0 {
+			sec.AgentID = firstAgentID + i
+		}
 		secrets[i] = sec
 	}
 	o.Secrets = secrets

@@ -230,6 +230,61 @@ func TestThirdPartySDK(t *testing.T) {
 	checkWire(t, tap.exchanges())
 }
 
+// The SDK's tag calls, its models of the answers included: invalidlist a
+// string, invalidparty an array of numbers, the lists sent as null when
+// the caller leaves them out.
+func TestThirdPartySDKTags(t *testing.T) {
+	sim, tap, base := newTappedSim(t)
+	sdk := newSDK(t, base)
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	dept, err := sdk.DepartmentCreate(&addresslist.DepartmentCreateRequest{Name: "研发部", ParentID: 1})
+	must("DepartmentCreate", err)
+	_, err = sdk.UserCreate(&addresslist.UserCreateRequest{UserID: "zhangsan", Name: "李四", Department: []int{1}, Email: "zs@example.com", Enable: 1})
+	must("UserCreate", err)
+
+	created, err := sdk.CreateTag(&addresslist.CreateTagRequest{TagName: "UI"})
+	must("CreateTag", err)
+	if created.TagID != 1 || created.ErrMsg != "created" {
+		t.Fatalf("CreateTag = %+v", created)
+	}
+	_, err = sdk.CreateTag(&addresslist.CreateTagRequest{TagName: "UI"})
+	must("CreateTag with a name in use", wantCode(err, 40071))
+	must("UpdateTag", sdk.UpdateTag(&addresslist.UpdateTagRequest{TagID: 1, TagName: "UI design"}))
+	added, err := sdk.AddTagUsers(&addresslist.AddTagUsersRequest{TagID: 1, UserList: []string{"zhangsan", "usr1", "usr2"}, PartyList: []int{dept.ID, 4}})
+	must("AddTagUsers", err)
+	if added.InvalidList != "usr1|usr2" || !slices.Equal(added.InvalidParty, []int{4}) {
+		t.Fatalf("AddTagUsers = %+v", added)
+	}
+	got, err := sdk.GetTag(1)
+	must("GetTag", err)
+	if got.TagName != "UI design" || len(got.UserList) != 1 || got.UserList[0].UserID != "zhangsan" || got.UserList[0].Name != "李四" || !slices.Equal(got.PartyList, []int{dept.ID}) {
+		t.Fatalf("GetTag = %+v", got)
+	}
+	list, err := sdk.ListTag()
+	must("ListTag", err)
+	if len(list.TagList) != 1 || list.TagList[0].TagID != 1 || list.TagList[0].TagName != "UI design" {
+		t.Fatalf("ListTag = %+v", list)
+	}
+	removed, err := sdk.DelTagUsers(&addresslist.DelTagUsersRequest{TagID: 1, PartyList: []int{dept.ID}})
+	must("DelTagUsers with userlist null", err)
+	if removed.InvalidList != "" || removed.InvalidParty != nil {
+		t.Fatalf("DelTagUsers = %+v", removed)
+	}
+	_, err = sdk.DelTagUsers(&addresslist.DelTagUsersRequest{TagID: 1, UserList: []string{"usr1"}})
+	must("DelTagUsers of unknown members only", wantCode(err, 40031))
+	must("DeleteTag", sdk.DeleteTag(1))
+	must("DeleteTag twice", wantCode(sdk.DeleteTag(1), 40068))
+	if tags := sim.Snapshot().Tags; len(tags) != 0 {
+		t.Fatalf("tags left %+v", tags)
+	}
+	checkWire(t, tap.exchanges())
+}
+
 func wantCode(err error, code int64) error {
 	var ce *util.CommonError
 	if errors.As(err, &ce) && ce.ErrCode == code {
@@ -263,6 +318,13 @@ var successMsg = map[string]string{
 	"department/list":       "ok",
 	"department/simplelist": "ok",
 	"department/get":        "ok",
+	"tag/create":            "created",
+	"tag/update":            "updated",
+	"tag/delete":            "deleted",
+	"tag/get":               "ok",
+	"tag/list":              "ok",
+	"tag/addtagusers":       "ok",
+	"tag/deltagusers":       "deleted",
 }
 
 // checkWire holds every exchange to docs/wecom.md §0 and §6: HTTP 200, a JSON object
@@ -343,6 +405,19 @@ func TestWireEnvelopeAllEndpoints(t *testing.T) {
 		{"simplelist users", func() error { _, err := c.SimpleListUsers(ctx, 1, true); return err }},
 		{"list users", func() error { _, err := c.ListUsers(ctx, 2, false); return err }},
 		{"list user ids", func() error { _, err := c.AllUserIDs(ctx); return err }},
+		{"create tag", func() error { _, err := c.CreateTag(ctx, wecom.Tag{ID: 5, Name: "T"}); return err }},
+		{"update tag", func() error { return c.UpdateTag(ctx, wecom.Tag{ID: 5, Name: "U"}) }},
+		{"add tag members", func() error {
+			_, err := c.AddTagUsers(ctx, wecom.TagMembersChange{TagID: 5, UserIDs: []string{"a", "ghost"}, PartyIDs: []int{2}})
+			return err
+		}},
+		{"get tag", func() error { _, err := c.GetTag(ctx, 5); return err }},
+		{"list tags", func() error { _, err := c.ListTags(ctx); return err }},
+		{"remove tag members", func() error {
+			_, err := c.DelTagUsers(ctx, wecom.TagMembersChange{TagID: 5, UserIDs: []string{"a"}})
+			return err
+		}},
+		{"delete tag", func() error { return c.DeleteTag(ctx, 5) }},
 		{"delete user", func() error { return c.DeleteUser(ctx, "a") }},
 		{"batch delete users", func() error { return c.BatchDeleteUsers(ctx, []string{"b"}) }},
 		{"delete department", func() error { return c.DeleteDepartment(ctx, 2) }},
@@ -353,7 +428,9 @@ func TestWireEnvelopeAllEndpoints(t *testing.T) {
 		}
 	}
 	// And some refusals, which must be HTTP 200 too.
+	_, tagErr := c.AddTagUsers(ctx, wecom.TagMembersChange{TagID: 99, UserIDs: []string{"ghost"}})
 	for _, err := range []error{
+		tagErr,
 		c.DeleteDepartment(ctx, 1),
 		c.DeleteUser(ctx, "ghost"),
 		c.CreateUser(ctx, &wecom.User{UserID: "bad id", Name: "X", Email: "x@example.com", Department: []int{1}}),

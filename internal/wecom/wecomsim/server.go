@@ -43,6 +43,8 @@ type Server struct {
 
 	limits map[limitKey]*counter
 
+	tags tagStore
+
 	media   map[string]*media // by media_id
 	jobs    []*job            // unfinished jobs, and finished ones whose result is kept
 	jobByID map[string]*job   // every job ever submitted, purged ones included
@@ -74,7 +76,7 @@ type LoggedCall struct {
 // peekTarget names the subject of a call that was refused before its
 // handler ran, so CallLog stays useful for faulted calls.
 func peekTarget(q url.Values, raw []byte) string {
-	for _, k := range []string{"userid", "id", "department_id"} {
+	for _, k := range []string{"userid", "id", "department_id", "tagid"} {
 		if v := q.Get(k); v != "" {
 			return v
 		}
@@ -83,6 +85,8 @@ func peekTarget(q url.Values, raw []byte) string {
 		UserID     string          `json:"userid"`
 		ID         json.Number     `json:"id"`
 		Name       string          `json:"name"`
+		TagID      json.Number     `json:"tagid"`
+		TagName    string          `json:"tagname"`
 		UserIDList []string        `json:"useridlist"`
 		Cursor     json.RawMessage `json:"cursor"`
 	}
@@ -96,6 +100,10 @@ func peekTarget(q url.Values, raw []byte) string {
 		return body.ID.String()
 	case body.Name != "":
 		return body.Name
+	case body.TagID != "":
+		return body.TagID.String()
+	case body.TagName != "":
+		return body.TagName
 	case len(body.UserIDList) > 0:
 		return strings.Join(body.UserIDList, ",")
 	}
@@ -128,12 +136,14 @@ func (s *Server) resetDirectory() {
 	s.nextSeq = 1
 	s.pendingID = 0
 	s.idx = buildIndex(s.users, s.depts)
+	s.tags = newTagStore()
 }
 
 // endpoint describes one /cgi-bin/ API.
 type endpoint struct {
 	method    string
 	write     bool // needs a SyncEdit secret (48002 otherwise)
+	tagWrite  bool // a tag write: apps may too, on their own tags; read-only sync secrets get 48002
 	detail    bool // refused to NewIP sync secrets (48009)
 	syncOnly  bool // refused to App secrets (48002)
 	multipart bool // the body is multipart/form-data, not JSON
@@ -162,6 +172,13 @@ var endpoints = map[string]endpoint{
 	"batch/replaceuser":  {method: http.MethodPost, write: true, okMsg: "ok", handle: (*Server).batchReplaceUser},
 	"batch/replaceparty": {method: http.MethodPost, write: true, okMsg: "ok", handle: (*Server).batchReplaceParty},
 	"batch/getresult":    {method: http.MethodGet, okMsg: "ok", handle: (*Server).batchGetResult},
+	"tag/create":         {method: http.MethodPost, tagWrite: true, okMsg: "created", handle: (*Server).tagCreate},
+	"tag/update":         {method: http.MethodPost, tagWrite: true, okMsg: "updated", handle: (*Server).tagUpdate},
+	"tag/delete":         {method: http.MethodGet, tagWrite: true, okMsg: "deleted", handle: (*Server).tagDelete},
+	"tag/get":            {method: http.MethodGet, okMsg: "ok", handle: (*Server).tagGet},
+	"tag/addtagusers":    {method: http.MethodPost, tagWrite: true, okMsg: "ok", handle: (*Server).tagAddUsers},
+	"tag/deltagusers":    {method: http.MethodPost, tagWrite: true, okMsg: "deleted", handle: (*Server).tagDelUsers},
+	"tag/list":           {method: http.MethodGet, okMsg: "ok", handle: (*Server).tagList},
 }
 
 // call is one business request after authentication.
@@ -308,7 +325,7 @@ func (s *Server) decide(ep endpoint, c *call, r *http.Request, raw []byte, readE
 		return s.errResp(45009, "", c.ip, c.now), afterDrop
 	}
 	switch {
-	case ep.write && sec.Kind != SyncEdit:
+	case ep.write && sec.Kind != SyncEdit, ep.tagWrite && sec.Kind == SyncReadOnly:
 		return s.errResp(48002, "", c.ip, c.now), afterDrop
 	case ep.syncOnly && sec.Kind == App:
 		return s.errResp(48002, "", c.ip, c.now), afterDrop

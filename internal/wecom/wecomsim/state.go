@@ -51,10 +51,11 @@ type SnapDept struct {
 }
 
 // Snapshot is a deep copy of the directory: users sorted by userid,
-// departments by id.
+// departments and tags by id.
 type Snapshot struct {
 	Users       []SnapUser `json:"users"`
 	Departments []SnapDept `json:"departments"`
+	Tags        []SnapTag  `json:"tags"`
 }
 
 // Snapshot copies the directory so tests can inspect it without racing
@@ -68,7 +69,7 @@ func (s *Server) Snapshot() Snapshot {
 }
 
 func (s *Server) snapshotLocked() Snapshot {
-	snap := Snapshot{Users: []SnapUser{}, Departments: []SnapDept{}}
+	snap := Snapshot{Users: []SnapUser{}, Departments: []SnapDept{}, Tags: s.snapTags()}
 	for _, u := range s.users {
 		snap.Users = append(snap.Users, copySnapUser(u.SnapUser))
 	}
@@ -112,6 +113,8 @@ type stateFile struct {
 	NextDeptID  int        `json:"next_dept_id"`
 	NextSeq     int64      `json:"next_seq"`
 	PendingID   int        `json:"pending_dept_id,omitempty"`
+	// Tags came after version 1 was fixed; a file without them has none.
+	Tags []SnapTag `json:"tags,omitempty"`
 }
 
 type fileUser struct {
@@ -122,7 +125,7 @@ type fileUser struct {
 
 const stateVersion = 1
 
-// SaveFile writes users, departments and id counters as JSON. The write
+// SaveFile writes users, departments, tags and id counters as JSON. The write
 // goes through a temporary file and a rename so a crash never leaves a
 // half-written state behind.
 func (s *Server) SaveFile(path string) error {
@@ -131,6 +134,7 @@ func (s *Server) SaveFile(path string) error {
 	st := stateFile{Version: stateVersion, NextDeptID: s.nextDeptID, NextSeq: s.nextSeq, PendingID: s.pendingID}
 	snap := s.snapshotLocked()
 	st.Departments = snap.Departments
+	st.Tags = snap.Tags
 	for _, su := range snap.Users {
 		u := s.users[userKey(su.UserID)]
 		st.Users = append(st.Users, fileUser{SnapUser: su, Seq: u.seq, Activated: u.activated})
@@ -222,13 +226,18 @@ func (s *Server) LoadFile(path string) error {
 		}
 	}
 
+	tags, err := loadTags(st.Tags, users, depts)
+	if err != nil {
+		return fmt.Errorf("wecomsim: load state %s: %w", path, err)
+	}
+
 	// Indexing is O(directory) and needs no lock: nothing else sees
 	// users and depts yet.
 	idx := buildIndex(users, depts)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users, s.depts, s.idx = users, depts, idx
+	s.users, s.depts, s.idx, s.tags = users, depts, idx, tags
 	s.nextDeptID = max(st.NextDeptID, 2)
 	s.nextSeq = max(st.NextSeq, maxSeq+1)
 	s.pendingID = 0

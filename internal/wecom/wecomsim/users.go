@@ -370,7 +370,8 @@ func (s *Server) userBatchDelete(c *call) (map[string]any, int) {
 }
 
 // removeUsers deletes members and drops them from everybody's
-// direct_leader, so no dangling reference blocks a later update. Only the
+// direct_leader and from every tag, so no dangling reference blocks a
+// later update. Only the
 // members the followers index names are edited, not the whole directory.
 func (s *Server) removeUsers(keys []string) {
 	gone := make(map[string]bool, len(keys))
@@ -378,6 +379,7 @@ func (s *Server) removeUsers(keys []string) {
 		if u := s.users[k]; u != nil {
 			s.idx.removeUser(k, u)
 			delete(s.users, k)
+			s.tags.dropUser(k)
 		}
 		gone[k] = true
 	}
