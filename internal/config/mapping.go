@@ -21,6 +21,7 @@ type mapping struct {
 	Departments      departments           `yaml:"departments"`
 	Status           *field                `yaml:"status"`
 	ExtAttr          map[string]attrSource `yaml:"extattr"`
+	Tags             []tagRule             `yaml:"tags"`
 	OnUnknownLeader  string                `yaml:"on_unknown_leader"`
 	MaxDirectLeaders int                   `yaml:"max_direct_leaders"`
 }
@@ -47,6 +48,29 @@ type departmentTable struct {
 	NameColumn   string `yaml:"name_column"`
 	OrderColumn  string `yaml:"order_column"`
 	RootID       string `yaml:"root_id"`
+}
+
+// tagRule is a mapper.TagRule:
+//
+//	tags:
+//	  - {column: 工作地点, prefix: "地点-"}
+//	  - {column: 项目, separator: ";"}
+//	  - {name: 外包, when: {column: 用工类型, equals: 外包}}
+//	  - {name: 管理层, when: {column: 职级, in: [M1, M2, M3]}}
+type tagRule struct {
+	Column    string        `yaml:"column"`
+	Prefix    string        `yaml:"prefix"`
+	Separator string        `yaml:"separator"`
+	Name      string        `yaml:"name"`
+	When      *tagCondition `yaml:"when"`
+}
+
+// tagCondition is mapper.TagCondition, field for field, so the
+// conversion in toMapper stops compiling when the two drift.
+type tagCondition struct {
+	Column string   `yaml:"column"`
+	Equals string   `yaml:"equals"`
+	In     []string `yaml:"in"`
 }
 
 // field is a mapper.Field: either a mapping or, for the common case, a
@@ -263,6 +287,10 @@ func (m mapping) toMapper() mapper.Config {
 	if m.Status != nil {
 		s := m.Status.toMapper()
 		c.Status = &s
+	}
+	for _, t := range m.Tags {
+		c.Tags = append(c.Tags, mapper.TagRule{Column: t.Column, Prefix: t.Prefix, Separator: t.Separator, Name: t.Name,
+			When: (*mapper.TagCondition)(t.When)})
 	}
 	return c
 }

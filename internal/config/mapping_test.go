@@ -209,6 +209,10 @@ departments:
   code_column: 部门编码
   table: {id_column: 编码, parent_column: 上级, name_column: 名称, order_column: 排序, root_id: "1"}
   department_code_column: 所属部门
+tags:
+  - {column: 项目, prefix: "项目-", separator: ";"}
+  - {name: 外包, when: {column: 用工类型, equals: 外包}}
+  - {name: 管理层, when: {column: 职级, in: [M1, M2]}}
 on_unknown_leader: drop
 max_direct_leaders: 5
 `

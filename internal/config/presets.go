@@ -75,7 +75,7 @@ func presetNames() string {
 // withPreset is m on top of its preset: a field, the status or an extattr
 // m names replaces the preset's; each departments key m sets replaces the
 // preset's, and a department table in m replaces a preset's path column
-// (and the other way round).
+// (and the other way round); m's tag rules follow the preset's.
 func (m mapping) withPreset() (mapping, error) {
 	if m.Preset == "" {
 		return m, nil
@@ -94,6 +94,7 @@ func (m mapping) withPreset() (mapping, error) {
 	out.Preset = m.Preset
 	out.Fields = merged(p.Fields, m.Fields)
 	out.ExtAttr = merged(p.ExtAttr, m.ExtAttr)
+	out.Tags = append(p.Tags, m.Tags...)
 	if m.Status != nil {
 		out.Status = m.Status
 	}

@@ -32,6 +32,9 @@ type Config struct {
 	// with that leader removed, LeaderReject rejects the row (which then
 	// holds the member, and spreads to the rows it leads).
 	OnUnknownLeader string
+	// Tags give members WeCom tags from their row. Without rules the job
+	// leaves tags alone: it neither adds members to tags nor removes any.
+	Tags []TagRule
 	// MaxDirectLeaders is how many direct leaders a member may have:
 	// WeCom's create, update and get pages say one today (errcode 60257's
 	// text still says five); 0 means the pages' 1, and a corp whose WeCom
@@ -214,6 +217,9 @@ func (c Config) Validate() error {
 		}
 		errs = append(errs, c.ExtAttr[name].validate("extattr."+name)...)
 	}
+	for i, r := range c.Tags {
+		errs = append(errs, r.validate(fmt.Sprintf("tags[%d]", i))...)
+	}
 	errs = append(errs, c.Departments.validate()...)
 	return errors.Join(errs...)
 }
@@ -324,6 +330,11 @@ func (c Config) Columns() []string {
 			add(a.Web.Title)
 		} else {
 			add(a.Field)
+		}
+	}
+	for _, r := range c.Tags {
+		for _, col := range r.columns() {
+			set[col] = true
 		}
 	}
 	d := c.Departments
@@ -446,7 +457,11 @@ func (c Config) ForHeader(header []string) (Config, error) {
 		}
 	}
 	d := c.Departments
-	for _, col := range []string{d.PathColumn, d.CodeColumn, d.DepartmentCodeColumn} {
+	cols := []string{d.PathColumn, d.CodeColumn, d.DepartmentCodeColumn}
+	for _, r := range c.Tags {
+		cols = append(cols, r.columns()...)
+	}
+	for _, col := range cols {
 		if col != "" && !has[col] {
 			lack(fmt.Sprintf("%q", col))
 		}

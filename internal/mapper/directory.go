@@ -34,6 +34,10 @@ type Member struct {
 	Leaver bool
 	Ref    string
 
+	// Tags are the WeCom tags the row gives the member, sorted; a leaver's
+	// row gives none (the planner leaves a leaver's tags as they are).
+	Tags []string
+
 	// LeaderKept is set when the row names a direct leader the feed cannot
 	// vouch for and the policy is LeaderKeep: DirectLeader is then empty
 	// and means "leave it as WeCom holds it", not "clear it".
@@ -55,7 +59,11 @@ type Directory struct {
 	// WeCom already has may overwrite. A field the mapping does not name
 	// is none of the feed's business.
 	Fields []string
-	Rows   int // data rows seen
+	// TagsMapped says the mapping has tag rules, so each member's Tags is
+	// the whole of what the feed wants; without them tags are none of the
+	// feed's business.
+	TagsMapped bool
+	Rows       int // data rows seen
 	// DepartmentRows is the number of department-table rows seen; their
 	// rejects come first in Rejects, in table order.
 	DepartmentRows int

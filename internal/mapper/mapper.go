@@ -21,6 +21,7 @@ type Mapper struct {
 	fields map[string]*field // mapped member fields only
 	status *field
 	attrs  []attr
+	tags   *tagger
 	dept   deptRules
 	table  *deptTable // departments.table mode
 	codes  *codeIndex // path mode with code_column
@@ -145,6 +146,7 @@ func New(cfg Config) (*Mapper, error) {
 		return nil, fmt.Errorf("mapping config: extattr: %w", err)
 	}
 	m.attrs = attrs
+	m.tags = newTagger(cfg.Tags)
 	switch {
 	case cfg.Departments.Table != nil:
 		m.table = newDeptTable(cfg.Departments)
@@ -282,6 +284,10 @@ func (m *Mapper) mapRow(row Row) (*entry, *RowError) {
 		}
 		attrs = append(attrs, v)
 	}
+	tags, rerr := m.tags.tags(row)
+	if rerr != nil {
+		return nil, rerr
+	}
 	leaders, rerr := m.directLeaders(row.Ref, vals[FieldUserID], vals[FieldDirectLeader])
 	if rerr != nil {
 		return nil, rerr
@@ -303,6 +309,7 @@ func (m *Mapper) mapRow(row Row) (*entry, *RowError) {
 	}
 	mem := m.member(row.Ref, vals, lists, places)
 	mem.MainDept = mainKey
+	mem.Tags = tags
 	if len(attrs) > 0 {
 		mem.ExtAttr, _ = json.Marshal(attrs) // plain strings and ints always encode
 	}
@@ -637,7 +644,7 @@ func (m *Mapper) Directory() Directory {
 
 	// Sized up front: Member is large, and growing the slice by doubling
 	// would copy a 100k-member directory several times over.
-	dir := Directory{Rows: m.rows, Members: make([]Member, 0, len(live)-len(dropped))}
+	dir := Directory{Rows: m.rows, Members: make([]Member, 0, len(live)-len(dropped)), TagsMapped: m.tags != nil}
 	for _, name := range memberFields {
 		if m.fields[name] != nil {
 			dir.Fields = append(dir.Fields, name)
