@@ -10,6 +10,8 @@ type policy struct {
 	Scope                string   `yaml:"scope"`
 	ProtectedUsers       []string `yaml:"protected_users"`
 	ProtectedDepartments []string `yaml:"protected_departments"`
+	TagsScope            string   `yaml:"tags_scope"`
+	ProtectedTags        []string `yaml:"protected_tags"`
 	MaxDeleteRatio       float64  `yaml:"max_delete_ratio"`
 	MaxDeleteCount       int      `yaml:"max_delete_count"`
 	MaxRejectRatio       float64  `yaml:"max_reject_ratio"`

@@ -19,6 +19,22 @@ type FieldChange struct {
 // Changes lists what the operation changes, field by field. Creates show
 // every field set; updates only the fields they send.
 func (op Op) Changes() []FieldChange {
+	if t := op.Tag; t != nil {
+		members := strings.Join(t.UserIDs, ", ")
+		switch op.Kind {
+		case TagCreate:
+			return []FieldChange{{Field: "name", After: t.Name}}
+		case TagAdopt:
+			return []FieldChange{{Field: "adopted", After: fmt.Sprintf("id %d", t.ID)}}
+		case TagAddUsers:
+			return []FieldChange{{Field: "members", After: members}}
+		case TagDelUsers:
+			return []FieldChange{{Field: "members", Before: members}}
+		case TagDelete:
+			return []FieldChange{{Field: "name", Before: t.Name}}
+		}
+		return nil
+	}
 	if op.Dept != nil {
 		d := op.Dept
 		switch op.Kind {

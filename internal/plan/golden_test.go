@@ -87,6 +87,47 @@ var goldenScenarios = []goldenScenario{
 		d.Members = d.Members[:1]
 		return d, st, live, Policy{}
 	}},
+	{"tags_first_import", func() (mapper.Directory, State, Live, Policy) {
+		// Tags are created after the members they name, then filled.
+		return tagFeed(), emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}, Tags: map[int]string{}}, Policy{}
+	}},
+	{"tags_member_moves", func() (mapper.Directory, State, Live, Policy) {
+		// dev1 moves from Beijing to Shanghai: one removal, one addition.
+		st, live := appliedTags(tagFeed())
+		d := tagFeed()
+		d.Members[1].Tags = []string{"地点-上海"}
+		return d, st, live, Policy{}
+	}},
+	{"tags_emptied", func() (mapper.Directory, State, Live, Policy) {
+		// sales1, the only member in Shanghai, moves to Beijing: the tag
+		// the importer created for Shanghai is deleted, members and all.
+		st, live := appliedTags(tagFeed())
+		d := tagFeed()
+		d.Members[2].Tags = []string{"地点-北京"}
+		return d, st, live, Policy{}
+	}},
+	{"tags_foreign_left_alone", func() (mapper.Directory, State, Live, Policy) {
+		// 外包 exists in WeCom, made by someone else: under the default
+		// tags_scope it is left alone with a warning; 全员, which no row
+		// names, is not touched either.
+		st, live := appliedTags(tagFeed())
+		live.Tags[7], live.Tags[8] = "外包", "全员"
+		d := tagFeed()
+		d.Members[2].Tags = append(d.Members[2].Tags, "外包")
+		return d, st, live, Policy{}
+	}},
+	{"tags_foreign_adopted", func() (mapper.Directory, State, Live, Policy) {
+		// Under tags_scope authoritative 外包 is adopted and holds exactly
+		// the feed's members: dev1 and a member the feed does not list
+		// leave it, sales1 joins it.
+		st, live := appliedTags(tagFeed())
+		live.Tags[7] = "外包"
+		live.Users["stranger"] = "stranger"
+		live.TagMembers = map[int][]string{7: {"dev1", "stranger"}}
+		d := tagFeed()
+		d.Members[2].Tags = append(d.Members[2].Tags, "外包")
+		return d, st, live, Policy{TagsScope: ScopeAuthoritative}
+	}},
 }
 
 // render writes a plan as a person reviews it: one line per operation,
@@ -100,6 +141,9 @@ func render(p *Plan, err error) string {
 		}
 	}
 	fmt.Fprintf(&b, "unchanged: %d members, %d departments; removals %d of %d\n", p.UnchangedMembers, p.UnchangedDepartments, p.Removals, p.Members)
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "warning: %v\n", w)
+	}
 	var refused *RefusedError
 	if errors.As(err, &refused) {
 		fmt.Fprintf(&b, "refused: %v\n", refused)

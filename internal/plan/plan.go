@@ -19,12 +19,15 @@ const (
 	PhaseRelease = "release"
 	PhaseMembers = "members"
 	PhaseLeaders = "leaders"
+	// PhaseTags creates the feed's tags and changes their members, once
+	// the members phase has created the members they name.
+	PhaseTags    = "tags"
 	PhaseLeavers = "leavers"
 	PhaseCleanup = "cleanup"
 )
 
 // Phases lists the phases in execution order.
-var Phases = []string{PhaseDepartments, PhaseRelease, PhaseMembers, PhaseLeaders, PhaseLeavers, PhaseCleanup}
+var Phases = []string{PhaseDepartments, PhaseRelease, PhaseMembers, PhaseLeaders, PhaseTags, PhaseLeavers, PhaseCleanup}
 
 // Kind is what an operation does; it is also the journal's operation name.
 type Kind string
@@ -46,6 +49,14 @@ const (
 	DeptAdopt   Kind = "department_adopt"
 	UserDisable Kind = "user_disable"
 	UserDelete  Kind = "user_delete"
+
+	TagCreate Kind = "tag_create"
+	// TagAdopt takes over a tag someone else made (tags_scope:
+	// authoritative), recording what it holds.
+	TagAdopt    Kind = "tag_adopt"
+	TagAddUsers Kind = "tag_add_users"
+	TagDelUsers Kind = "tag_del_users"
+	TagDelete   Kind = "tag_delete"
 )
 
 // API is the WeCom endpoint an operation of this kind calls first.
@@ -61,6 +72,16 @@ func (k Kind) API() string {
 		return "user/create"
 	case UserDelete:
 		return "user/delete"
+	case TagCreate:
+		return "tag/create"
+	case TagAdopt:
+		return "tag/get"
+	case TagAddUsers:
+		return "tag/addtagusers"
+	case TagDelUsers:
+		return "tag/deltagusers"
+	case TagDelete:
+		return "tag/delete"
 	default:
 		return "user/update"
 	}
@@ -81,6 +102,20 @@ type Dept struct {
 	Children []string
 }
 
+// Tag is a tag operation's subject.
+type Tag struct {
+	Name string
+	ID   int // known WeCom id; 0 for a tag this plan creates
+	// UserIDs are the members an add or remove names, at most TagBatch,
+	// sorted by key.
+	UserIDs []string
+}
+
+// TagBatch is how many userids one addtagusers or deltagusers call takes
+// (wecom.TagUserListMax, 90214): the planner splits a tag's changes into
+// calls of at most this many.
+const TagBatch = 1000
+
 // Op is one planned WeCom write.
 type Op struct {
 	Seq   int
@@ -90,9 +125,10 @@ type Op struct {
 	// before children and children are gone before parents.
 	Level  int
 	Kind   Kind
-	Target string // userid or department key
+	Target string // userid, department key or tag name
 	Ref    string // source row that asked for it
 	Dept   *Dept
+	Tag    *Tag
 	// Before is the member as last applied (nil when unknown); After is
 	// what the journal records once the call succeeded.
 	Before *member.Record
@@ -116,9 +152,12 @@ type Plan struct {
 	// executor uses it too, when a create answers that the member exists.
 	AdoptFields []string
 	// Suspended, when set, says why this plan treats no one as absent and
-	// deletes no department: some rejected row could not even be told
-	// whose it is, so absence from the feed proves nothing.
+	// deletes no department or tag: some rejected row could not even be
+	// told whose it is, so absence from the feed proves nothing.
 	Suspended string
+	// Warnings are what the plan leaves undone that the feed asks for, and
+	// why: a tag of the feed someone else made (RuleTagForeign).
+	Warnings []*mapper.RowError
 }
 
 // Held is a member the plan does not touch because their row was rejected.
@@ -144,6 +183,12 @@ func (p *Plan) Counts() map[Kind]int {
 type Live struct {
 	Users       map[string]string // lower-cased userid -> userid as WeCom spells it
 	Departments map[int]LiveDept
+	// Tags are every tag of the corp, whoever made it (tag/list): id ->
+	// name. Read only when the mapping has tag rules.
+	Tags map[int]string
+	// TagMembers are the userids of the tags the plan would adopt
+	// (AdoptTags), as tag/get lists them, by tag id.
+	TagMembers map[int][]string
 }
 
 // LiveDept is a department as department/simplelist reports it.
@@ -197,6 +242,7 @@ func Build(dir mapper.Directory, state State, live Live, pol Policy) (*Plan, err
 	}
 	b.leaderWaves()
 	heldRecords := b.records(held)
+	b.tags(dir, accepted, held)
 	if p.Suspended == "" {
 		b.absentMembers(func(k string) bool { return accepted[k] || held[k] })
 		b.cleanup(desiredDepts, heldRecords)

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -29,6 +30,14 @@ type Policy struct {
 	Scope                string
 	ProtectedUsers       []string
 	ProtectedDepartments []string // HR department keys
+	// TagsScope says which of the corp's tags the feed's tag rules may
+	// change: ScopeManaged (default) only the tags this importer created;
+	// ScopeAuthoritative also adopts a tag the feed names that someone else
+	// made, which the feed then fills and empties like the importer's own
+	// (it is never deleted).
+	TagsScope string
+	// ProtectedTags are tag names the plan never creates, changes or deletes.
+	ProtectedTags []string
 	// MaxDeleteRatio refuses a plan that disables or deletes more than this
 	// share of the directory's members. 0 means the default 0.2; a
 	// negative value turns the ratio rule off.
@@ -61,6 +70,9 @@ func (p Policy) WithDefaults() Policy {
 	if p.Scope == "" {
 		p.Scope = ScopeManaged
 	}
+	if p.TagsScope == "" {
+		p.TagsScope = ScopeManaged
+	}
 	if p.MaxDeleteRatio == 0 {
 		p.MaxDeleteRatio = 0.2
 	}
@@ -82,6 +94,11 @@ func (p Policy) Validate() error {
 	case ScopeManaged, ScopeAuthoritative:
 	default:
 		return fmt.Errorf("policy.scope %q: want managed or authoritative", p.Scope)
+	}
+	switch p.TagsScope {
+	case ScopeManaged, ScopeAuthoritative:
+	default:
+		return fmt.Errorf("policy.tags_scope %q: want managed or authoritative", p.TagsScope)
 	}
 	if p.MaxDeleteRatio > 1 {
 		return fmt.Errorf("policy.max_delete_ratio %v: want a share between 0 and 1", p.MaxDeleteRatio)
@@ -105,6 +122,10 @@ func (p Policy) protectedUser(userid string) bool {
 		}
 	}
 	return false
+}
+
+func (p Policy) protectedTag(name string) bool {
+	return slices.Contains(p.ProtectedTags, name)
 }
 
 func (p Policy) protectedDept(key string) bool {

@@ -26,10 +26,31 @@ type AppliedMember struct {
 	RunID   int64
 }
 
+// AppliedTag is a tag this importer manages, by name: one it created, or
+// one it adopted under tags_scope authoritative.
+type AppliedTag struct {
+	Name    string
+	WeComID int
+	// Created is set for a tag this importer created; only those are
+	// deleted once no row needs them.
+	Created bool
+	RunID   int64
+}
+
 // State is the importer's memory of the directory for one corp.
 type State struct {
 	Departments map[string]AppliedDepartment // by Key
 	Members     map[string]AppliedMember     // by lower-cased UserID
+	Tags        map[string]AppliedTag        // by name
+	// MemberTags are the managed tags the journal says each member holds,
+	// by lower-cased userid, names sorted.
+	MemberTags map[string][]string
+}
+
+// TagMembers are members added to or removed from one tag.
+type TagMembers struct {
+	Tag     string   // name
+	UserIDs []string // as sent; keys compare case-insensitively
 }
 
 // StateChange is applied atomically with the completion of the call that
@@ -38,5 +59,14 @@ type StateChange struct {
 	PutDepartment    *AppliedDepartment
 	DeleteDepartment string // Key
 	PutMember        *AppliedMember
-	DeleteMember     string // UserID
+	// DeleteMember also drops the member from every tag: WeCom does so
+	// when it deletes a member.
+	DeleteMember string // UserID
+	// DeleteTag drops a tag and every membership of it; with PutTag of
+	// the same name it starts the tag afresh (created again, or adopted
+	// with AddTagMembers listing what it holds).
+	DeleteTag        string // name
+	PutTag           *AppliedTag
+	AddTagMembers    *TagMembers
+	RemoveTagMembers *TagMembers
 }
