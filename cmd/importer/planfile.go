@@ -50,24 +50,29 @@ type planFile struct {
 	Plan runSummary `json:"plan"`
 }
 
-func writePlanFile(path string, c *config.Config, configPath string, rep *runner.Report) error {
+// newPlanHeader says where rep's plan came from.
+func newPlanHeader(c *config.Config, configPath string, rep *runner.Report) (planHeader, error) {
 	cfg, err := filepath.Abs(configPath)
 	if err != nil {
-		return err
+		return planHeader{}, err
 	}
-	s := reportJSON(rep)
-	doc := planFile{
-		planHeader: planHeader{
-			Format: planFormat, MadeAt: rep.Started.UTC().Truncate(time.Second), Version: buildVersion(), Job: rep.Job,
-			CorpID: c.WeCom.CorpID, Config: cfg, ConfigDigest: c.Digest, Source: rep.Source,
-			SourceDigest: rep.SourceDigest, PlanDigest: rep.Plan.Digest(), LastRunID: rep.LastRunID,
-			DryRunID: rep.RunID, Planned: s.Planned,
-		},
-		Plan: s,
+	h := planHeader{
+		Format: planFormat, MadeAt: rep.Started.UTC().Truncate(time.Second), Version: buildVersion(), Job: rep.Job,
+		CorpID: c.WeCom.CorpID, Config: cfg, ConfigDigest: c.Digest, Source: rep.Source,
+		SourceDigest: rep.SourceDigest, PlanDigest: rep.Plan.Digest(), LastRunID: rep.LastRunID,
+		DryRunID: rep.RunID, Planned: map[string]int{},
+	}
+	for k, n := range rep.Plan.Counts() {
+		h.Planned[string(k)] = n
 	}
 	if rep.Refusal != nil {
-		doc.Refused = rep.Refusal.Error()
+		h.Refused = rep.Refusal.Error()
 	}
+	return h, nil
+}
+
+func writePlanFile(path string, h planHeader, rep *runner.Report) error {
+	doc := planFile{planHeader: h, Plan: reportJSON(rep)}
 	f, err := os.Create(path)
 	if err != nil {
 		return err

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/hrfeed/importer/samples"
 )
@@ -131,5 +134,58 @@ func TestApplyApprovesAGuardRefusal(t *testing.T) {
 	code, out, errOut := runCLI(t, "apply", pf, "--config", e.config, "--json")
 	if s := parseSummary(t, out); code != 0 || s.Counts["user_disable/ok"] != all-kept {
 		t.Fatalf("apply of the refused plan: exit %d, %+v, want %d disables\n%s", code, s, all-kept, errOut)
+	}
+}
+
+// TestPlanXLSX: the plan as a workbook HR can sign off: a changes sheet
+// with Chinese headers, one field per row with the member's department
+// path and before → after, and the rows not applied with their rule.
+func TestPlanXLSX(t *testing.T) {
+	e := newCLIEnv(t, "")
+	if code, _, errOut := runCLI(t, "run", "--config", e.config); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, errOut)
+	}
+	changed := strings.Replace(string(samples.StaffCSV), "后端组,工程师,男", "后端组,架构师,男", 1) +
+		"E2001,错号码,1380013800x,,总部,职员,男,在职,\n"
+	if err := os.WriteFile(e.feed, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	book := filepath.Join(filepath.Dir(e.config), "plan.xlsx")
+	if code, _, errOut := runCLI(t, "plan", "--config", e.config, "--xlsx", book); code != exitRejects {
+		t.Fatalf("plan --xlsx: exit %d, want %d\n%s", code, exitRejects, errOut)
+	}
+	f, err := excelize.OpenFile(book)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); !slices.Equal(got, []string{"变更 changes", "未导入 not applied", "概要 summary"}) {
+		t.Fatalf("sheets %v", got)
+	}
+	rows, err := f.GetRows("变更 changes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rows[0], planChangesHeader) {
+		t.Errorf("header %v", rows[0])
+	}
+	found := false
+	for _, r := range rows[1:] {
+		if len(r) >= 8 && strings.Contains(r[1], "user_update") && r[2] == "E1011" && r[5] == "position" {
+			found = r[3] == "徐强" && r[4] == "总部/研发中心/后端组" && r[6] == "工程师" && r[7] == "架构师"
+			if !found {
+				t.Errorf("the change row: %q", r)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no row for E1011's position change:\n%q", rows)
+	}
+	bad, err := f.GetRows("未导入 not applied")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) != 2 || !strings.Contains(bad[1][0], "rejected") || bad[1][2] != "E2001" || bad[1][3] != "手机" {
+		t.Errorf("rows not applied: %q", bad)
 	}
 }

@@ -19,7 +19,7 @@ type runFlags struct {
 	dryRun, force, json bool
 	reload, replan      bool
 	all                 bool   // list every planned operation, not the first of each kind
-	out                 string // plan: write the plan file here
+	out, xlsx           string // plan: write the plan file, the workbook here
 	approved            *runner.Approval
 }
 
@@ -45,7 +45,7 @@ func (a *app) runCommand() *cobra.Command {
 func (a *app) planCommand() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "plan --config FILE [--job NAME] [--source PATH] [--all] [--json] [--out PLAN.json]",
+		Use:   "plan --config FILE [--job NAME] [--source PATH] [--all] [--json] [--out PLAN.json] [--xlsx PLAN.xlsx]",
 		Short: "Show what run would change, without changing it (same as run --dry-run)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -59,6 +59,7 @@ func (a *app) planCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON summary object on stdout")
 	cmd.Flags().BoolVar(&f.all, "all", false, "list every planned operation (default: the first 10 of each kind)")
 	cmd.Flags().StringVar(&f.out, "out", "", "also write the whole plan to this file, for review and `importer apply`")
+	cmd.Flags().StringVar(&f.xlsx, "xlsx", "", "also write the plan as a workbook to sign off: changes with before and after, rows not applied")
 	return cmd
 }
 
@@ -132,12 +133,24 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	if err != nil {
 		return fatal(err)
 	}
-	if f.out != "" && rep.Status == journal.RunDryRun {
-		if err := writePlanFile(f.out, c, f.config, rep); err != nil {
+	if (f.out != "" || f.xlsx != "") && rep.Status == journal.RunDryRun && rep.Plan != nil {
+		h, err := newPlanHeader(c, f.config, rep)
+		if err != nil {
 			return fatal(err)
 		}
-		cfg, _ := filepath.Abs(f.config)
-		fmt.Fprintf(a.stderr, "plan written to %s; to carry it out as reviewed: importer apply %s --config %s\n", f.out, f.out, cfg)
+		if f.out != "" {
+			if err := writePlanFile(f.out, h, rep); err != nil {
+				return fatal(err)
+			}
+			cfg, _ := filepath.Abs(f.config)
+			fmt.Fprintf(a.stderr, "plan written to %s; to carry it out as reviewed: importer apply %s --config %s\n", f.out, f.out, cfg)
+		}
+		if f.xlsx != "" {
+			if err := writePlanXLSX(f.xlsx, h, rep); err != nil {
+				return fatal(err)
+			}
+			fmt.Fprintf(a.stderr, "plan workbook written to %s\n", f.xlsx)
+		}
 	}
 	if f.json {
 		if err := writeJSON(a.stdout, reportJSON(rep)); err != nil {

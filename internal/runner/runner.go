@@ -138,6 +138,9 @@ type Report struct {
 	// file records both.
 	Source, SourceDigest string
 	LastRunID            int64
+	// DeptPaths names each department of the feed by its path of names
+	// (总部/研发中心), for people: in table mode its key is an HR code.
+	DeptPaths map[string]string
 	// Held counts operations a resume left out because the resumed run's
 	// call for that record failed with a row error (see Params.Reload).
 	Held     int
@@ -212,6 +215,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 		return journal.RunFailed
 	}
 	rep.Rows, rep.Rejects, rep.Warnings = dir.Rows, dir.Rejects, dir.Warnings
+	rep.DeptPaths = deptPaths(dir.Departments)
 	// Warnings go to the same table: an auditor reading a row's findings
 	// sees them all, and their rules (leader_kept, leader_dropped) say the
 	// row was applied. A broken export can reject millions of rows; the
@@ -353,6 +357,37 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 		return journal.RunDoneWithRejects
 	}
 	return journal.RunDone
+}
+
+// deptPaths names each department by the names from the top down to it.
+func deptPaths(depts []mapper.Department) map[string]string {
+	byKey := make(map[string]mapper.Department, len(depts))
+	for _, d := range depts {
+		byKey[d.Key] = d
+	}
+	paths := make(map[string]string, len(depts))
+	var path func(key string, depth int) string
+	path = func(key string, depth int) string {
+		if p, ok := paths[key]; ok {
+			return p
+		}
+		d, ok := byKey[key]
+		// A parent outside the feed, or a loop the mapper let through,
+		// ends the path rather than the run.
+		if !ok || depth > len(depts) {
+			return key
+		}
+		p := d.Name
+		if d.ParentKey != "" {
+			p = path(d.ParentKey, depth+1) + "/" + d.Name
+		}
+		paths[key] = p
+		return p
+	}
+	for _, d := range depts {
+		path(d.Key, 0)
+	}
+	return paths
 }
 
 // liveFrom builds the planner's view of WeCom from the two list calls' answers.
