@@ -55,10 +55,38 @@ func TestAuditViews(t *testing.T) {
 			if n := count(t, st, `SELECT calls_failed + 10*calls_adopted FROM run_overview WHERE run_id = $1`, run); n != 11 {
 				t.Errorf("after an adoption, run_overview encodes %d, want 11 (still 1 failed, 1 adopted)", n)
 			}
+			// So is a tag create answered "name taken" and then adopted.
+			taken := beginCall(t, st, journal.Call{RunID: run, Seq: 5, Operation: "tag_create", API: "tag/create", Target: "地点-北京", Attempt: 1})
+			if err := st.CompleteCall(ctx, taken, journal.CallFailed, 40071, "tagname exist", nil); err != nil {
+				t.Fatal(err)
+			}
+			tagAdopt := beginCall(t, st, journal.Call{RunID: run, Seq: 5, Operation: "tag_adopt", API: "tag/list", Target: "地点-北京", Attempt: 1})
+			if err := st.CompleteCall(ctx, tagAdopt, journal.CallOK, 0, "", nil); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, st, `SELECT calls_failed + 10*calls_adopted FROM run_overview WHERE run_id = $1`, run); n != 21 {
+				t.Errorf("after a tag adoption, run_overview encodes %d, want 21 (still 1 failed, 2 adopted)", n)
+			}
+			// A member's history has the tag calls naming them; a tag's has
+			// every call about it.
+			add := beginCall(t, st, journal.Call{RunID: run, Seq: 6, Operation: "tag_add_users", API: "tag/addtagusers", Target: "地点-北京",
+				Payload: []byte(`{"tagid":7,"userlist":["ZhangSan","lisi"]}`), Attempt: 1})
+			if err := st.CompleteCall(ctx, add, journal.CallOK, 0, "", nil); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, st, `SELECT count(*) FROM member_history WHERE userid_lower = 'zhangsan'`); n != 3 {
+				t.Errorf("member_history for zhangsan with a tag call: %d rows, want 3", n)
+			}
+			if n := count(t, st, `SELECT count(*) FROM member_history WHERE userid_lower = 'lisi' AND tag = '地点-北京'`); n != 1 {
+				t.Errorf("member_history for lisi's tag: %d rows, want 1", n)
+			}
+			if n := count(t, st, `SELECT count(*) FROM tag_history WHERE tag = '地点-北京'`); n != 3 {
+				t.Errorf("tag_history: %d rows, want the create, the adoption and the add", n)
+			}
 			if n := count(t, st, `SELECT calls FROM errcode_totals WHERE run_id = $1 AND errcode = 60104`, run); n != 1 {
 				t.Errorf("errcode_totals 60104: %d", n)
 			}
-			if n := count(t, st, `SELECT count(*) FROM call_failures WHERE run_id = $1 AND errcode <> 60102`, run); n != 2 {
+			if n := count(t, st, `SELECT count(*) FROM call_failures WHERE run_id = $1 AND errcode NOT IN (60102, 40071)`, run); n != 2 {
 				t.Errorf("call_failures: %d, want the failed and the pending call", n)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,7 +115,62 @@ func checkChange(c *plan.StateChange) error {
 			return fmt.Errorf("put member %s: payload is not valid JSON", m.UserID)
 		}
 	}
+	if t := c.PutTag; t != nil && (t.Name == "" || t.WeComID <= 0) {
+		return fmt.Errorf("put tag %q: want a name and a WeCom id, got id %d", t.Name, t.WeComID)
+	}
+	for _, tm := range []*plan.TagMembers{c.AddTagMembers, c.RemoveTagMembers} {
+		if tm == nil {
+			continue
+		}
+		if tm.Tag == "" {
+			return errors.New("tag members: no tag")
+		}
+		if slices.Contains(tm.UserIDs, "") {
+			return fmt.Errorf("members of tag %s: an empty userid", tm.Tag)
+		}
+	}
 	return nil
+}
+
+// tagRows collects a corp's tags and their members as LoadState reads
+// them. Tag names are shared between a tag and its members' lists, so a
+// large directory tagged by a few locations holds a few strings.
+type tagRows struct {
+	st    *plan.State
+	names map[string]string
+}
+
+func (r *tagRows) tag(t plan.AppliedTag) {
+	if r.st.Tags == nil {
+		r.st.Tags, r.names = map[string]plan.AppliedTag{}, map[string]string{}
+	}
+	r.st.Tags[t.Name] = t
+	r.names[t.Name] = t.Name
+}
+
+func (r *tagRows) member(userKey, tag string) {
+	if name, ok := r.names[tag]; ok {
+		tag = name
+	}
+	if r.st.MemberTags == nil {
+		r.st.MemberTags = map[string][]string{}
+	}
+	r.st.MemberTags[userKey] = append(r.st.MemberTags[userKey], tag)
+}
+
+func (r *tagRows) done() {
+	for _, tags := range r.st.MemberTags {
+		slices.Sort(tags)
+	}
+}
+
+// memberKeys are the journal's keys of userids.
+func memberKeys(userids []string) []string {
+	keys := make([]string, len(userids))
+	for i, u := range userids {
+		keys[i] = memberKey(u)
+	}
+	return keys
 }
 
 // nullID stores "no run" as NULL so the foreign key does not look for run 0.
@@ -198,4 +254,18 @@ const (
 
 	sqlLoadMembers = `SELECT userid, payload, hash, enabled, run_id
 	FROM applied_members WHERE corp_id = $1`
+
+	sqlPutTag = `INSERT INTO applied_tags (corp_id, name, wecom_id, created, run_id, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6)
+	ON CONFLICT (corp_id, name) DO UPDATE SET
+	wecom_id = excluded.wecom_id, created = excluded.created, run_id = excluded.run_id, updated_at = excluded.updated_at`
+
+	// The tag's members go with it (ON DELETE CASCADE).
+	sqlDeleteTag = `DELETE FROM applied_tags WHERE corp_id = $1 AND name = $2`
+
+	sqlDeleteMemberTags = `DELETE FROM applied_tag_members WHERE corp_id = $1 AND userid_lower = $2`
+
+	sqlLoadTags = `SELECT name, wecom_id, created, run_id FROM applied_tags WHERE corp_id = $1`
+
+	sqlLoadTagMembers = `SELECT userid_lower, tag FROM applied_tag_members WHERE corp_id = $1`
 )

@@ -334,6 +334,14 @@ func applyPG(ctx context.Context, tx pgx.Tx, corp string, runID int64, c *plan.S
 		if _, err := tx.Exec(ctx, sqlDeleteMember, corp, memberKey(c.DeleteMember)); err != nil {
 			return fmt.Errorf("delete member %s: %w", c.DeleteMember, err)
 		}
+		if _, err := tx.Exec(ctx, sqlDeleteMemberTags, corp, memberKey(c.DeleteMember)); err != nil {
+			return fmt.Errorf("delete member %s from its tags: %w", c.DeleteMember, err)
+		}
+	}
+	if c.DeleteTag != "" {
+		if _, err := tx.Exec(ctx, sqlDeleteTag, corp, c.DeleteTag); err != nil {
+			return fmt.Errorf("delete tag %s: %w", c.DeleteTag, err)
+		}
 	}
 	if d := c.PutDepartment; d != nil {
 		if _, err := tx.Exec(ctx, sqlPutDepartment, corp, d.Key, d.WeComID, d.ParentID, d.Name,
@@ -348,8 +356,34 @@ func applyPG(ctx context.Context, tx pgx.Tx, corp string, runID int64, c *plan.S
 			return fmt.Errorf("put member %s: %w", m.UserID, err)
 		}
 	}
+	if t := c.PutTag; t != nil {
+		if _, err := tx.Exec(ctx, sqlPutTag, corp, t.Name, t.WeComID, t.Created, runID, at); err != nil {
+			return fmt.Errorf("put tag %s: %w", t.Name, err)
+		}
+	}
+	if tm := c.AddTagMembers; tm != nil {
+		if _, err := tx.Exec(ctx, sqlAddTagMembersPG, corp, tm.Tag, memberKeys(tm.UserIDs), tm.UserIDs, runID, at); err != nil {
+			return fmt.Errorf("add members to tag %s: %w", tm.Tag, err)
+		}
+	}
+	if tm := c.RemoveTagMembers; tm != nil {
+		if _, err := tx.Exec(ctx, sqlRemoveTagMembersPG, corp, tm.Tag, memberKeys(tm.UserIDs)); err != nil {
+			return fmt.Errorf("remove members from tag %s: %w", tm.Tag, err)
+		}
+	}
 	return nil
 }
+
+// A tag call names up to 1,000 members: one statement each way, with the
+// userids as arrays.
+const (
+	sqlAddTagMembersPG = `INSERT INTO applied_tag_members (corp_id, tag, userid_lower, userid, run_id, updated_at)
+	SELECT $1, $2, k, u, $5, $6 FROM unnest($3::text[], $4::text[]) AS m(k, u)
+	ON CONFLICT (corp_id, tag, userid_lower) DO UPDATE SET
+	userid = excluded.userid, run_id = excluded.run_id, updated_at = excluded.updated_at`
+
+	sqlRemoveTagMembersPG = `DELETE FROM applied_tag_members WHERE corp_id = $1 AND tag = $2 AND userid_lower = ANY($3::text[])`
+)
 
 func (p *Postgres) ListCalls(ctx context.Context, runID int64) ([]Call, error) {
 	calls, err := p.calls(ctx, sqlListCalls, runID)
@@ -459,7 +493,37 @@ func (p *Postgres) loadState(ctx context.Context, corpID string) (plan.State, er
 				st.Members[memberKey(m.UserID)] = m
 				return nil
 			})
-			return err
+			if err != nil {
+				return err
+			}
+			return loadTagsPG(ctx, tx, corpID, &st)
 		})
 	return st, err
+}
+
+func loadTagsPG(ctx context.Context, tx pgx.Tx, corpID string, st *plan.State) error {
+	tags := tagRows{st: st}
+	rows, err := tx.Query(ctx, sqlLoadTags, corpID)
+	if err != nil {
+		return err
+	}
+	var t plan.AppliedTag
+	if _, err := pgx.ForEachRow(rows, []any{&t.Name, &t.WeComID, &t.Created, &t.RunID}, func() error {
+		tags.tag(t)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if rows, err = tx.Query(ctx, sqlLoadTagMembers, corpID); err != nil {
+		return err
+	}
+	var userKey, tag string
+	if _, err := pgx.ForEachRow(rows, []any{&userKey, &tag}, func() error {
+		tags.member(userKey, tag)
+		return nil
+	}); err != nil {
+		return err
+	}
+	tags.done()
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -379,6 +380,14 @@ func applySQLite(ctx context.Context, tx *sql.Tx, corp string, runID int64, c *p
 		if _, err := tx.ExecContext(ctx, sqlDeleteMember, corp, memberKey(c.DeleteMember)); err != nil {
 			return fmt.Errorf("delete member %s: %w", c.DeleteMember, err)
 		}
+		if _, err := tx.ExecContext(ctx, sqlDeleteMemberTags, corp, memberKey(c.DeleteMember)); err != nil {
+			return fmt.Errorf("delete member %s from its tags: %w", c.DeleteMember, err)
+		}
+	}
+	if c.DeleteTag != "" {
+		if _, err := tx.ExecContext(ctx, sqlDeleteTag, corp, c.DeleteTag); err != nil {
+			return fmt.Errorf("delete tag %s: %w", c.DeleteTag, err)
+		}
 	}
 	if d := c.PutDepartment; d != nil {
 		if _, err := tx.ExecContext(ctx, sqlPutDepartment, corp, d.Key, d.WeComID, d.ParentID, d.Name,
@@ -393,8 +402,41 @@ func applySQLite(ctx context.Context, tx *sql.Tx, corp string, runID int64, c *p
 			return fmt.Errorf("put member %s: %w", m.UserID, err)
 		}
 	}
+	if t := c.PutTag; t != nil {
+		if _, err := tx.ExecContext(ctx, sqlPutTag, corp, t.Name, t.WeComID, t.Created, runID, at); err != nil {
+			return fmt.Errorf("put tag %s: %w", t.Name, err)
+		}
+	}
+	if tm := c.AddTagMembers; tm != nil {
+		pairs := make([][2]string, len(tm.UserIDs))
+		for i, u := range tm.UserIDs {
+			pairs[i] = [2]string{memberKey(u), u}
+		}
+		list, _ := json.Marshal(pairs) // strings always encode
+		if _, err := tx.ExecContext(ctx, sqlAddTagMembersSQLite, corp, tm.Tag, string(list), runID, at); err != nil {
+			return fmt.Errorf("add members to tag %s: %w", tm.Tag, err)
+		}
+	}
+	if tm := c.RemoveTagMembers; tm != nil {
+		keys, _ := json.Marshal(memberKeys(tm.UserIDs))
+		if _, err := tx.ExecContext(ctx, sqlRemoveTagMembersSQLite, corp, tm.Tag, string(keys)); err != nil {
+			return fmt.Errorf("remove members from tag %s: %w", tm.Tag, err)
+		}
+	}
 	return nil
 }
+
+// A tag call names up to 1,000 members: one statement each way, the
+// userids passed as a JSON array ([key, userid] pairs to add).
+const (
+	sqlAddTagMembersSQLite = `INSERT INTO applied_tag_members (corp_id, tag, userid_lower, userid, run_id, updated_at)
+	SELECT $1, $2, json_extract(value, '$[0]'), json_extract(value, '$[1]'), $4, $5 FROM json_each($3) WHERE true
+	ON CONFLICT (corp_id, tag, userid_lower) DO UPDATE SET
+	userid = excluded.userid, run_id = excluded.run_id, updated_at = excluded.updated_at`
+
+	sqlRemoveTagMembersSQLite = `DELETE FROM applied_tag_members WHERE corp_id = $1 AND tag = $2
+	AND userid_lower IN (SELECT value FROM json_each($3))`
+)
 
 func (s *SQLite) ListCalls(ctx context.Context, runID int64) ([]Call, error) {
 	calls, err := s.calls(ctx, sqlListCalls, runID)
@@ -502,7 +544,46 @@ func (s *SQLite) loadState(ctx context.Context, corpID string) (plan.State, erro
 			}
 			st.Members[memberKey(m.UserID)] = m
 		}
-		return mrows.Err()
+		if err := mrows.Err(); err != nil {
+			return err
+		}
+		return loadTagsSQLite(ctx, tx, corpID, &st)
 	})
 	return st, err
+}
+
+func loadTagsSQLite(ctx context.Context, tx *sql.Tx, corpID string, st *plan.State) error {
+	tags := tagRows{st: st}
+	rows, err := tx.QueryContext(ctx, sqlLoadTags, corpID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t plan.AppliedTag
+		if err := rows.Scan(&t.Name, &t.WeComID, &t.Created, &t.RunID); err != nil {
+			return err
+		}
+		tags.tag(t)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	mrows, err := tx.QueryContext(ctx, sqlLoadTagMembers, corpID)
+	if err != nil {
+		return err
+	}
+	defer mrows.Close()
+	for mrows.Next() {
+		var userKey, tag string
+		if err := mrows.Scan(&userKey, &tag); err != nil {
+			return err
+		}
+		tags.member(userKey, tag)
+	}
+	if err := mrows.Err(); err != nil {
+		return err
+	}
+	tags.done()
+	return nil
 }

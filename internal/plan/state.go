@@ -41,9 +41,10 @@ type AppliedTag struct {
 type State struct {
 	Departments map[string]AppliedDepartment // by Key
 	Members     map[string]AppliedMember     // by lower-cased UserID
-	Tags        map[string]AppliedTag        // by name
-	// MemberTags are the managed tags the journal says each member holds,
-	// by lower-cased userid, names sorted.
+	// Tags (by name) and MemberTags are nil when the journal records no
+	// tag for the corp. MemberTags are the managed tags the journal says
+	// each member holds, by lower-cased userid, names sorted.
+	Tags       map[string]AppliedTag
 	MemberTags map[string][]string
 }
 
