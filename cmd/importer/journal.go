@@ -130,7 +130,18 @@ func (a *app) withJournal(ctx context.Context, f journalFlags, fn func(journal.S
 		return err
 	}
 	defer st.Close()
-	return fn(st)
+	if err := fn(st); err != nil {
+		return err
+	}
+	// Which history was read: a forgotten DATABASE_URL would otherwise
+	// show an empty file journal as if it were the whole story. Stderr,
+	// so --json output stays one object.
+	if a.jsonStream() {
+		a.logger().Info("journal read", "journal", journal.Name(dsn))
+	} else {
+		fmt.Fprintf(a.stderr, "journal: %s\n", journal.Name(dsn))
+	}
+	return nil
 }
 
 // passwordIn reports whether a PostgreSQL connection string carries a

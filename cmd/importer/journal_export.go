@@ -152,17 +152,11 @@ func writeExportXLSX(path string, rows [][]string) error {
 	if err != nil {
 		return err
 	}
-	for i, r := range rows {
-		cells := make([]any, len(r))
-		for j, v := range r {
-			cells[j] = v
-		}
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := sw.SetRow(cell, cells); err != nil {
-			return err
-		}
+	w := sheetRows{sw: sw}
+	for _, r := range rows {
+		w.add(r)
 	}
-	if err := sw.Flush(); err != nil {
+	if err := w.done(); err != nil {
 		return err
 	}
 	return x.SaveAs(path)

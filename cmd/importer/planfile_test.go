@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/hrfeed/importer/internal/config"
+	"github.com/hrfeed/importer/internal/wecom"
 	"github.com/hrfeed/importer/samples"
 )
 
@@ -52,6 +55,30 @@ func TestPlanFileApply(t *testing.T) {
 	code, out, errOut := runCLI(t, "apply", pf, "--config", e.config, "--json")
 	if s := parseSummary(t, out); code != 0 || s.Counts["user_create/ok"] != feed.members {
 		t.Fatalf("apply: exit %d, %+v\n%s", code, s, errOut)
+	}
+	// The emulator received exactly the file's operations: one write per
+	// op, each user/create for a userid the file lists as a create.
+	planned := map[string]bool{}
+	for _, op := range doc.Plan.Ops {
+		if op.Kind == "user_create" {
+			planned[op.Target] = true
+		}
+	}
+	writesSeen := 0
+	for _, c := range e.sim.CallLog() {
+		switch c.API {
+		case "user/create":
+			if !planned[c.Target] {
+				t.Errorf("apply created %s, which the plan file does not", c.Target)
+			}
+			delete(planned, c.Target)
+			writesSeen++
+		case "department/create":
+			writesSeen++
+		}
+	}
+	if writesSeen != len(doc.Plan.Ops) || len(planned) != 0 {
+		t.Errorf("apply sent %d writes for %d planned ops; creates planned but not sent: %v", writesSeen, len(doc.Plan.Ops), planned)
 	}
 	if code, out, _ := runCLI(t, "journal", "runs", "--config", e.config); code != 0 || !strings.Contains(out, "apply") {
 		t.Errorf("journal runs should show the run's trigger apply:\n%s", out)
@@ -187,5 +214,59 @@ func TestPlanXLSX(t *testing.T) {
 	}
 	if len(bad) != 2 || !strings.Contains(bad[1][0], "rejected") || bad[1][2] != "E2001" || bad[1][3] != "手机" {
 		t.Errorf("rows not applied: %q", bad)
+	}
+}
+
+// TestApplyRefusedAfterWeComChanged: a member deleted by hand in WeCom
+// after the plan was made turns its update into a create, so the plan a
+// run would make is not the reviewed one: apply refuses, naming WeCom.
+func TestApplyRefusedAfterWeComChanged(t *testing.T) {
+	e := newCLIEnv(t, "")
+	if code, _, errOut := runCLI(t, "run", "--config", e.config); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, errOut)
+	}
+	changed := strings.Replace(string(samples.StaffCSV), "后端组,工程师,男", "后端组,架构师,男", 1)
+	if err := os.WriteFile(e.feed, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pf := filepath.Join(filepath.Dir(e.config), "plan.json")
+	if code, _, errOut := runCLI(t, "plan", "--config", e.config, "--out", pf); code != 0 {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	c, err := config.Load(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := wecom.New(wecom.Config{BaseURL: c.WeCom.BaseURL, CorpID: c.WeCom.CorpID, Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.DeleteUser(context.Background(), "E1011"); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "apply", pf, "--config", e.config)
+	if msg, _ := fatalLine(errOut); code != exitRefused || !strings.Contains(msg, "WeCom's directory changed") || !strings.Contains(msg, "user_update 1") {
+		t.Errorf("apply after a hand edit in WeCom: exit %d, %q", code, msg)
+	}
+	if n := e.sim.Stats()["user/update"] + e.sim.Stats()["user/create"]; n != countSample(t).members {
+		t.Errorf("the refused apply sent calls: %d member writes after the first import", n)
+	}
+}
+
+// TestJournalNamed: migrate lists what it applied (everything on a new
+// journal, nothing the second time) and the journal commands say which
+// journal they read.
+func TestJournalNamed(t *testing.T) {
+	e := newCLIEnv(t, "")
+	code, out, errOut := runCLI(t, "migrate", "--config", e.config)
+	if code != 0 || !strings.Contains(out, "applied 0001_journal") || !strings.Contains(out, "hrfeed-journal.db is up to date") {
+		t.Fatalf("migrate of a new journal: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, out, _ = runCLI(t, "migrate", "--config", e.config); strings.Contains(out, "applied 0") || !strings.Contains(out, "(0 migrations applied now)") {
+		t.Errorf("second migrate:\n%s", out)
+	}
+	code, _, errOut = runCLI(t, "journal", "runs", "--config", e.config)
+	if code != 0 || !strings.Contains(errOut, `"journal":"`) || !strings.Contains(errOut, "hrfeed-journal.db") {
+		t.Errorf("journal runs should name the journal on stderr: exit %d\n%s", code, errOut)
 	}
 }

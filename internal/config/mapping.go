@@ -128,20 +128,13 @@ func (c *columnNames) UnmarshalYAML(n *yaml.Node) error {
 	}
 }
 
-// UnmarshalYAML accepts a scalar (the column name) or a mapping.
+// UnmarshalYAML accepts a column name, a list of its spellings, or a mapping.
 func (f *field) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	switch n.Kind {
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			*f = field{}
-			return nil
-		}
-		*f = field{Column: columnNames{n.Value}}
-		return nil
-	case yaml.SequenceNode:
+	case yaml.ScalarNode, yaml.SequenceNode:
 		var c columnNames
 		if err := c.UnmarshalYAML(n); err != nil {
 			return err
