@@ -17,6 +17,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/config"
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/wecom"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 	"github.com/hrfeed/importer/samples"
 )
@@ -37,7 +38,8 @@ func (a *app) demoCommand() *cobra.Command {
 
 // writeAPIs are the emulator endpoints that change the directory.
 var writeAPIs = []string{"user/create", "user/update", "user/delete", "user/batchdelete",
-	"department/create", "department/update", "department/delete"}
+	"department/create", "department/update", "department/delete",
+	wecom.APITagCreate, wecom.APITagUpdate, wecom.APITagDelete, wecom.APITagAddUsers, wecom.APITagDelUsers}
 
 func simWrites(sim *wecomsim.Server) int {
 	stats := sim.Stats()

@@ -27,6 +27,12 @@ var kindLabels = map[plan.Kind]string{
 	plan.UserAdopt:   "接管成员",
 	plan.UserDisable: "禁用成员",
 	plan.UserDelete:  "删除成员",
+	plan.TagCreate:   "新建标签",
+	plan.TagAdopt:    "接管标签",
+	plan.TagAddUsers: "添加标签成员",
+	plan.TagDelUsers: "移出标签成员",
+	plan.TagDelete:   "删除标签",
+	plan.TagVerify:   "核对标签成员",
 }
 
 func kindLabel(k plan.Kind) string {

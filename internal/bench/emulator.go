@@ -66,7 +66,8 @@ func (e *emulator) client(perMinute, perHour int, sleep func(context.Context, ti
 
 // writeAPIs are the emulator endpoints that change the directory.
 var writeAPIs = []string{"user/create", "user/update", "user/delete", "user/batchdelete",
-	"department/create", "department/update", "department/delete"}
+	"department/create", "department/update", "department/delete",
+	wecom.APITagCreate, wecom.APITagUpdate, wecom.APITagDelete, wecom.APITagAddUsers, wecom.APITagDelUsers}
 
 // calls counts what reached the emulator: every request and the writes.
 func (e *emulator) calls() (all, writes int) {

@@ -28,6 +28,12 @@ type Client interface {
 	DeleteDepartment(ctx context.Context, id int) error
 	ListDepartments(ctx context.Context, id int) ([]wecom.Department, error)
 	SimpleListDepartments(ctx context.Context, id int) ([]wecom.DepartmentRef, error)
+	CreateTag(ctx context.Context, t wecom.Tag) (int, error)
+	DeleteTag(ctx context.Context, id int) error
+	GetTag(ctx context.Context, id int) (*wecom.TagMembers, error)
+	ListTags(ctx context.Context) ([]wecom.Tag, error)
+	AddTagUsers(ctx context.Context, ch wecom.TagMembersChange) (wecom.TagMembersResult, error)
+	DelTagUsers(ctx context.Context, ch wecom.TagMembersChange) (wecom.TagMembersResult, error)
 }
 
 // Outcome is what happened to one planned operation.
@@ -39,6 +45,7 @@ const (
 	Adopted  Outcome = "adopted"  // it already existed; adopted (and updated) instead of created
 	Gone     Outcome = "gone"     // delete of something already absent: the intent holds
 	Kept     Outcome = "kept"     // cleanup of a department WeCom refused to delete (it still has members or children)
+	Partial  Outcome = "partial"  // a tag call applied to all but the members WeCom named invalid; the next run sends them again
 	Failed   Outcome = "failed"   // recorded with its errcode; resume or the next run retries it
 	Skipped  Outcome = "skipped"  // not sent: something it depends on failed
 	Canceled Outcome = "canceled" // not started, or cut off waiting to send, because the run was interrupted
@@ -59,7 +66,7 @@ type Result struct {
 type Summary struct {
 	Counts   map[string]int
 	Errcodes map[int]int
-	Failed   int // operations that failed or were skipped
+	Failed   int // operations that failed, were skipped or applied in part
 }
 
 // Executor runs a plan against WeCom, journaling every call before it is
@@ -74,9 +81,10 @@ type Executor struct {
 	callTimeout time.Duration
 	pace        *pace
 
-	mu  sync.Mutex
-	ids map[string]int // HR department key -> WeCom id
-	sum Summary
+	mu     sync.Mutex
+	ids    map[string]int // HR department key -> WeCom id
+	tagIDs map[string]int // tag name -> WeCom id
+	sum    Summary
 	// notCreated holds members whose create did not take effect in this
 	// run, and stillThere departments whose delete did not: calls that
 	// depend on them could only fail (60111, 60006), so they are not sent.
@@ -100,8 +108,10 @@ type Config struct {
 	// 10,000; negative: no limit, so the cap applies).
 	PerMinute int
 	Logger    *slog.Logger
-	// DeptIDs seeds key -> WeCom id from the journal's state.
+	// DeptIDs seeds key -> WeCom id from the journal's state, and TagIDs
+	// tag name -> WeCom id for the journal's tags WeCom still has.
 	DeptIDs map[string]int
+	TagIDs  map[string]int
 	// OnResult, if set, is called after each operation (for progress output).
 	OnResult func(Result)
 	// Absent names members known not to exist in WeCom although the plan
@@ -127,6 +137,7 @@ func New(cfg Config) *Executor {
 		onResult:    cfg.OnResult,
 		callTimeout: cfg.CallTimeout,
 		ids:         map[string]int{},
+		tagIDs:      map[string]int{},
 		sum:         Summary{Counts: map[string]int{}, Errcodes: map[int]int{}},
 		notCreated:  map[string]bool{},
 		stillThere:  map[string]bool{},
@@ -143,6 +154,9 @@ func New(cfg Config) *Executor {
 	}
 	for k, v := range cfg.DeptIDs {
 		e.ids[k] = v
+	}
+	for k, v := range cfg.TagIDs {
+		e.tagIDs[k] = v
 	}
 	for _, u := range cfg.Absent {
 		e.notCreated[strings.ToLower(u)] = true
@@ -256,7 +270,7 @@ func (e *Executor) record(r Result) {
 		e.stillThere[r.Op.Target] = true
 	}
 	e.sum.Counts[string(r.Op.Kind)+"/"+string(r.Outcome)]++
-	if r.Outcome == Failed || r.Outcome == Skipped || r.Outcome == Canceled {
+	if r.Outcome == Failed || r.Outcome == Skipped || r.Outcome == Canceled || r.Outcome == Partial {
 		e.sum.Failed++
 	}
 	e.mu.Unlock()
@@ -345,9 +359,17 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 	if err := e.store.CompleteCall(context.WithoutCancel(ctx), open, outcome, code, msg, change); err != nil {
 		return callErr, &FatalError{fmt.Errorf("%s %s: %w", kind, op.Target, err)}
 	}
-	if change != nil && change.PutDepartment != nil {
+	if change != nil {
 		e.mu.Lock()
-		e.ids[change.PutDepartment.Key] = change.PutDepartment.WeComID
+		if d := change.PutDepartment; d != nil {
+			e.ids[d.Key] = d.WeComID
+		}
+		if change.DeleteTag != "" {
+			delete(e.tagIDs, change.DeleteTag)
+		}
+		if t := change.PutTag; t != nil {
+			e.tagIDs[t.Name] = t.WeComID
+		}
 		e.mu.Unlock()
 	}
 	return callErr, nil
@@ -504,6 +526,14 @@ func (e *Executor) dispatch(ctx context.Context, op plan.Op) (Result, error) {
 		return e.userUpdateOp(ctx, op, op.Kind)
 	case plan.UserDelete:
 		return e.userDelete(ctx, op)
+	case plan.TagCreate:
+		return e.tagCreate(ctx, op)
+	case plan.TagAdopt:
+		return e.tagAdopt(ctx, op)
+	case plan.TagAddUsers, plan.TagDelUsers:
+		return e.tagMembers(ctx, op, op.Kind == plan.TagAddUsers)
+	case plan.TagDelete:
+		return e.tagDelete(ctx, op)
 	}
 	return Result{Op: op}, fmt.Errorf("unknown operation kind %q", op.Kind)
 }

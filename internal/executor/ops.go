@@ -133,7 +133,9 @@ func (e *Executor) userCreateOp(ctx context.Context, op plan.Op) (Result, error)
 		if err := e.client.CreateUserBody(ctx, body); err != nil {
 			return nil, err
 		}
-		return memberChange(op.After, e.runID), nil
+		change := memberChange(op.After, e.runID)
+		change.UntagMember = op.After.UserID
+		return change, nil
 	})
 	if fatal != nil || wecom.CodeOf(werr) != wecom.CodeUserExists {
 		return result(op, OK, werr), fatal

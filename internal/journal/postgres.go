@@ -338,6 +338,11 @@ func applyPG(ctx context.Context, tx pgx.Tx, corp string, runID int64, c *plan.S
 			return fmt.Errorf("delete member %s from its tags: %w", c.DeleteMember, err)
 		}
 	}
+	if c.UntagMember != "" {
+		if _, err := tx.Exec(ctx, sqlDeleteMemberTags, corp, memberKey(c.UntagMember)); err != nil {
+			return fmt.Errorf("untag member %s: %w", c.UntagMember, err)
+		}
+	}
 	if c.DeleteTag != "" {
 		if _, err := tx.Exec(ctx, sqlDeleteTag, corp, c.DeleteTag); err != nil {
 			return fmt.Errorf("delete tag %s: %w", c.DeleteTag, err)

@@ -384,6 +384,11 @@ func applySQLite(ctx context.Context, tx *sql.Tx, corp string, runID int64, c *p
 			return fmt.Errorf("delete member %s from its tags: %w", c.DeleteMember, err)
 		}
 	}
+	if c.UntagMember != "" {
+		if _, err := tx.ExecContext(ctx, sqlDeleteMemberTags, corp, memberKey(c.UntagMember)); err != nil {
+			return fmt.Errorf("untag member %s: %w", c.UntagMember, err)
+		}
+	}
 	if c.DeleteTag != "" {
 		if _, err := tx.ExecContext(ctx, sqlDeleteTag, corp, c.DeleteTag); err != nil {
 			return fmt.Errorf("delete tag %s: %w", c.DeleteTag, err)

@@ -22,7 +22,7 @@ var journals = map[string]func(t *testing.T) string{
 // completions, come back from LoadState on both journals: tags by name
 // with their ids and whether the importer made them, each member's tags
 // by lower-cased userid; a removal drops exactly the members named, a
-// member's deletion drops them from every tag, a tag's deletion (or its
+// member's deletion or creation drops them from every tag, a tag's deletion (or its
 // creation afresh) drops its members; corps are apart; a change naming an
 // unrecorded tag or an empty userid leaves no trace.
 func TestTagState(t *testing.T) {
@@ -84,15 +84,20 @@ func TestTagState(t *testing.T) {
 			delete(want.MemberTags, "wangwu")
 			check("after a member's deletion")
 
+			// A member created again holds no tag.
+			must(run, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "ZhaoLiu", Hash: "h", Enabled: true}, UntagMember: "ZhaoLiu"})
+			delete(want.MemberTags, "zhaoliu")
+			check("after a member's creation")
+
 			// Created afresh (deleted by hand in WeCom): no members yet.
 			must(run, plan.StateChange{DeleteTag: sh, PutTag: &plan.AppliedTag{Name: sh, WeComID: 9, Created: true}})
 			want.Tags[sh] = plan.AppliedTag{Name: sh, WeComID: 9, Created: true, RunID: run}
 			delete(want.MemberTags, "lisi")
 			check("after a tag made again")
 
+			must(run, plan.StateChange{AddTagMembers: &plan.TagMembers{Tag: wb, UserIDs: []string{"zhaoliu"}}})
 			must(run, plan.StateChange{DeleteTag: wb})
 			delete(want.Tags, wb)
-			delete(want.MemberTags, "zhaoliu")
 			check("after a tag's deletion")
 
 			for _, bad := range []plan.StateChange{

@@ -52,11 +52,17 @@ const (
 
 	TagCreate Kind = "tag_create"
 	// TagAdopt takes over a tag someone else made (tags_scope:
-	// authoritative), recording what it holds.
+	// authoritative), recording what it holds. The executor also adopts a
+	// tag whose create answered that the name is taken (40071): its own
+	// create, sent by an attempt whose answer was lost.
 	TagAdopt    Kind = "tag_adopt"
 	TagAddUsers Kind = "tag_add_users"
 	TagDelUsers Kind = "tag_del_users"
 	TagDelete   Kind = "tag_delete"
+	// TagVerify is the executor's follow-up to an add or removal that
+	// answered some members invalid: tag/get says which of them the tag
+	// holds after all. A plan never holds it.
+	TagVerify Kind = "tag_verify"
 )
 
 // API is the WeCom endpoint an operation of this kind calls first.
@@ -74,7 +80,7 @@ func (k Kind) API() string {
 		return "user/delete"
 	case TagCreate:
 		return "tag/create"
-	case TagAdopt:
+	case TagAdopt, TagVerify:
 		return "tag/get"
 	case TagAddUsers:
 		return "tag/addtagusers"

@@ -63,6 +63,10 @@ type StateChange struct {
 	// DeleteMember also drops the member from every tag: WeCom does so
 	// when it deletes a member.
 	DeleteMember string // UserID
+	// UntagMember drops the member from every tag: a member WeCom has just
+	// created holds none, whatever the journal remembers of one deleted
+	// by hand before.
+	UntagMember string // UserID
 	// DeleteTag drops a tag and every membership of it; with PutTag of
 	// the same name it starts the tag afresh (created again, or adopted
 	// with AddTagMembers listing what it holds).

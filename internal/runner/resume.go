@@ -73,6 +73,9 @@ func closePending(ctx context.Context, store journal.Store, calls []journal.Call
 		if gone := deleted(c, live); gone != nil {
 			outcome, change = journal.CallOK, gone
 			msg = fmt.Sprintf("no answer recorded, but WeCom no longer lists it: the delete took effect (reconciled by run %d)", runID)
+		} else if made := tagCreated(c, live); made != nil {
+			outcome, change = journal.CallOK, made
+			msg = fmt.Sprintf("no answer recorded, but WeCom lists a tag of that name: the create took effect (reconciled by run %d)", runID)
 		}
 		err := store.CompleteCall(ctx, c.ID, outcome, 0, msg, change)
 		if err != nil && !errors.Is(err, journal.ErrCompleted) {
@@ -98,6 +101,32 @@ func deleted(c journal.Call, live plan.Live) *plan.StateChange {
 		}
 		if _, alive := live.Departments[body.ID]; !alive {
 			return &plan.StateChange{DeleteDepartment: c.Target}
+		}
+	case plan.TagDelete:
+		var body struct {
+			ID int `json:"tagid"`
+		}
+		if live.Tags == nil || json.Unmarshal(c.Payload, &body) != nil || body.ID == 0 {
+			return nil
+		}
+		if _, alive := live.Tags[body.ID]; !alive {
+			return &plan.StateChange{DeleteTag: c.Target}
+		}
+	}
+	return nil
+}
+
+// tagCreated is the state change of a pending tag create that took
+// effect, or of the tag/list that was to find it after a 40071, or nil.
+// The plan sent the create because WeCom had no tag of the name, so one
+// listed now is the create's.
+func tagCreated(c journal.Call, live plan.Live) *plan.StateChange {
+	if k := plan.Kind(c.Operation); k != plan.TagCreate && (k != plan.TagAdopt || c.API != wecom.APITagList) {
+		return nil
+	}
+	for id, name := range live.Tags {
+		if name == c.Target {
+			return &plan.StateChange{DeleteTag: name, PutTag: &plan.AppliedTag{Name: name, WeComID: id, Created: true, RunID: c.RunID}}
 		}
 	}
 	return nil

@@ -250,6 +250,17 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 		return journal.RunFailed
 	}
 	live := liveFrom(users, depts)
+	if dir.TagsMapped {
+		tags, err := p.Client.ListTags(ctx)
+		if err != nil {
+			rep.Fatal = fmt.Errorf("list live tags: %w", err)
+			return journal.RunFailed
+		}
+		live.Tags = make(map[int]string, len(tags))
+		for _, t := range tags {
+			live.Tags[t.ID] = t.Name
+		}
+	}
 	var skip map[string]bool
 	if !p.DryRun {
 		// The caller holds the job's lock, so a run of this job still
@@ -265,9 +276,20 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 		rep.Fatal = fmt.Errorf("load state: %w", err)
 		return journal.RunFailed
 	}
+	readAdoptedTags(ctx, p.Client, dir, state, &live, p.Job.Policy, log)
 	pl, err := plan.Build(dir, state, live, p.Job.Policy)
 	rep.Plan = pl
 	if pl != nil {
+		// Tags the plan leaves alone are warnings of the run, journaled
+		// with the mapper's.
+		for _, w := range pl.Warnings {
+			rep.Warnings = append(rep.Warnings, w)
+			log.Warn("row applied with a warning", "ref", w.Ref, "column", w.Column, "rule", w.Rule, "message", w.Message)
+			if err := p.Store.AddReject(ctx, journal.Reject{RunID: rep.RunID, SourceRef: w.Ref, Column: w.Column, Rule: w.Rule, Message: w.Message}); err != nil {
+				rep.Fatal = fmt.Errorf("record warning %s: %w", w.Ref, err)
+				return journal.RunFailed
+			}
+		}
 		// Members held for a reason only the plan knows (a value someone
 		// else still holds) are journaled like the mapper's rejects.
 		for _, h := range pl.Held {
@@ -331,10 +353,16 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 	for k, d := range state.Departments {
 		ids[k] = d.WeComID
 	}
+	tagIDs := map[string]int{}
+	for name, t := range state.Tags {
+		if _, alive := live.Tags[t.WeComID]; alive {
+			tagIDs[name] = t.WeComID
+		}
+	}
 	var taken takenValues
 	ex := executor.New(executor.Config{
 		Client: p.Client, Store: p.Store, RunID: rep.RunID, Concurrency: p.Concurrency, PerMinute: p.PerMinute,
-		Logger: log, DeptIDs: ids, Absent: absent, OnResult: func(r executor.Result) {
+		Logger: log, DeptIDs: ids, TagIDs: tagIDs, Absent: absent, OnResult: func(r executor.Result) {
 			taken.note(r)
 			if p.OnResult != nil {
 				p.OnResult(r)
@@ -388,6 +416,28 @@ func deptPaths(depts []mapper.Department) map[string]string {
 		path(d.Key, 0)
 	}
 	return paths
+}
+
+// readAdoptedTags reads the members of the tags the plan would adopt
+// (plan.AdoptTags) into live. A tag that cannot be read (48009 for a sync
+// secret on a new IP, where tag/get is refused) is left out, and the plan
+// leaves it alone with a warning.
+func readAdoptedTags(ctx context.Context, c Client, dir mapper.Directory, state plan.State, live *plan.Live, pol plan.Policy, log *slog.Logger) {
+	for _, id := range plan.AdoptTags(dir, state, *live, pol) {
+		m, err := c.GetTag(ctx, id)
+		if err != nil {
+			log.Warn("tag not adopted: its members could not be read", "tag", live.Tags[id], "tagid", id, "err", err.Error())
+			continue
+		}
+		if live.TagMembers == nil {
+			live.TagMembers = map[int][]string{}
+		}
+		users := make([]string, 0, len(m.Users))
+		for _, u := range m.Users {
+			users = append(users, u.UserID)
+		}
+		live.TagMembers[id] = users
+	}
 }
 
 // liveFrom builds the planner's view of WeCom from the two list calls' answers.

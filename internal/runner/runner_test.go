@@ -28,7 +28,8 @@ const (
 	secret = "s3cret-sync-value"
 )
 
-var writeAPIs = []string{"user/create", "user/update", "user/delete", "department/create", "department/update", "department/delete"}
+var writeAPIs = []string{"user/create", "user/update", "user/delete", "department/create", "department/update", "department/delete",
+	wecom.APITagCreate, wecom.APITagUpdate, wecom.APITagDelete, wecom.APITagAddUsers, wecom.APITagDelUsers}
 
 type env struct {
 	t      *testing.T
