@@ -41,6 +41,9 @@ type simFlags struct {
 	replaceUserAbortAtSubmit              bool
 	extAttrNames                          []string
 	extAttrReplaceOnUpdate                bool
+	maxTags, maxTagNodes, tagOwnerCode    int
+	tagNoOpMembersInvalid                 bool
+	newIPRefusesTagGet                    bool
 }
 
 func (a *app) simCommand() *cobra.Command {
@@ -63,7 +66,7 @@ func (f *simFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.corpID, "corp-id", "ww-demo", "corp id the emulator answers to")
 	fl.StringVar(&f.secret, "secret", "demo-sync-secret", "contacts-sync secret with edit rights (emulator only: a real secret never goes on a command line)")
 	fl.StringVar(&f.readOnlySecret, "readonly-secret", "", "an extra contacts-sync secret in read-only mode (writes get 48002)")
-	fl.StringVar(&f.appSecret, "app-secret", "", "an extra self-built app secret (read-only, writes get 48002)")
+	fl.StringVar(&f.appSecret, "app-secret", "", "an extra self-built app secret: reads the whole corp, writes get 48002 but on tags, which it may create and then change (only it)")
 	fl.BoolVar(&f.newIP, "new-ip", false, "treat the sync secret as calling from a newly added IP (48009 on detail reads)")
 	fl.StringVar(&f.stateFile, "state", "", "load the directory from this JSON file at start and save it on exit")
 	fl.DurationVar(&f.tokenTTL, "token-ttl", 2*time.Hour, "access_token lifetime")
@@ -100,6 +103,11 @@ func (f *simFlags) register(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&f.extAttrNames, "ext-attr-names", nil, "comma list of the custom attributes the emulated admin console defines; others are dropped silently (default: every name is defined)")
 	fl.BoolVar(&f.extAttrReplaceOnUpdate, "ext-attr-replace-on-update", false, "extattr on user/update replaces the stored list (default: merge by name, an empty value clears one)")
 	fl.BoolVar(&f.replaceUserAbortAtSubmit, "replaceuser-abort-at-submit", false, "answer replaceuser's deletion guard (45026) at submission (default: the job stops and getresult answers 45026)")
+	fl.IntVar(&f.maxTags, "max-tags", 3000, "tags in the corp before 40126 (-1 = unlimited)")
+	fl.IntVar(&f.maxTagNodes, "max-tag-nodes", 30000, "direct members plus departments of one tag before 81003 (-1 = unlimited)")
+	fl.IntVar(&f.tagOwnerCode, "tag-owner-code", 60011, "errcode for a change to a tag another app created: 60011 or 81011 (both codes' help texts state the rule)")
+	fl.BoolVar(&f.tagNoOpMembersInvalid, "tag-noop-members-invalid", false, "answer addtagusers of a member already tagged, and deltagusers of one not tagged, in invalidlist (default: done)")
+	fl.BoolVar(&f.newIPRefusesTagGet, "new-ip-refuses-tag-get", false, "also answer tag/get with 48009 for the sync secret on a new IP (default: only the member and department reads)")
 }
 
 // validate refuses flag values the emulator would otherwise silently
@@ -124,6 +132,10 @@ func (f simFlags) validate() error {
 		return errors.New("--batch-job-duration must not be negative")
 	case f.maxImage <= 0 || f.maxVoice <= 0 || f.maxVideo <= 0 || f.maxFile <= 0:
 		return errors.New("--max-image-bytes, --max-voice-bytes, --max-video-bytes and --max-file-bytes must be positive")
+	case f.tagOwnerCode != 60011 && f.tagOwnerCode != 81011:
+		return fmt.Errorf("--tag-owner-code %d: want 60011 or 81011", f.tagOwnerCode)
+	case f.maxTags == 0 || f.maxTagNodes == 0:
+		return errors.New("--max-tags and --max-tag-nodes must be positive, or -1 for unlimited")
 	}
 	return nil
 }
@@ -151,6 +163,8 @@ func (f simFlags) options() wecomsim.Options {
 		MaxImageBytes: f.maxImage, MaxVoiceBytes: f.maxVoice, MaxVideoBytes: f.maxVideo, MaxFileBytes: f.maxFile,
 		BatchJobDuration: batchJobDuration(f.batchJobDuration), ReplaceUserAbortAtSubmit: f.replaceUserAbortAtSubmit,
 		ExtAttrNames: f.extAttrNames, ExtAttrReplaceOnUpdate: f.extAttrReplaceOnUpdate,
+		MaxTags: f.maxTags, MaxTagNodes: f.maxTagNodes, TagOwnerCode: f.tagOwnerCode,
+		TagNoOpMembersInvalid: f.tagNoOpMembersInvalid, NewIPRefusesTagGet: f.newIPRefusesTagGet,
 	}
 }
 

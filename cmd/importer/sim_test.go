@@ -96,6 +96,12 @@ func TestSimFlagsOptions(t *testing.T) {
 			return o.BatchJobDuration == 2*time.Minute && o.ReplaceUserAbortAtSubmit
 		}},
 		{[]string{"--batch-job-duration", "0"}, func(o wecomsim.Options) bool { return o.BatchJobDuration < 0 }},
+		{nil, func(o wecomsim.Options) bool {
+			return o.MaxTags == 3000 && o.MaxTagNodes == 30000 && o.TagOwnerCode == 60011 && !o.TagNoOpMembersInvalid && !o.NewIPRefusesTagGet
+		}},
+		{[]string{"--max-tags", "5", "--max-tag-nodes", "-1", "--tag-owner-code", "81011", "--tag-noop-members-invalid", "--new-ip-refuses-tag-get"}, func(o wecomsim.Options) bool {
+			return o.MaxTags == 5 && o.MaxTagNodes == -1 && o.TagOwnerCode == 81011 && o.TagNoOpMembersInvalid && o.NewIPRefusesTagGet
+		}},
 		{[]string{"--max-image-bytes", "5242880", "--max-voice-bytes", "5242880", "--max-video-bytes", "7", "--max-file-bytes", "8"}, func(o wecomsim.Options) bool {
 			return o.MaxImageBytes == 5<<20 && o.MaxVoiceBytes == 5<<20 && o.MaxVideoBytes == 7 && o.MaxFileBytes == 8
 		}},
@@ -124,6 +130,8 @@ func TestSimFlagsRejected(t *testing.T) {
 		{"--dept-name-max", "0"},
 		{"--max-file-bytes", "0"},
 		{"--batch-job-duration", "-1s"},
+		{"--tag-owner-code", "48002"},
+		{"--max-tags", "0"},
 	} {
 		code, _, _ := runCLI(t, append([]string{"sim", "--listen", "127.0.0.1:0"}, args...)...)
 		if code != exitUsage {

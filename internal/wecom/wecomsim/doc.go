@@ -101,8 +101,13 @@
 // The rate-limit thresholds (CorpPerMinute 10000, CorpPerHour 150000,
 // IPPerMinute 20000, IPPerHour 600000) are the 2023 documented figures,
 // configurable because WeCom changes them. `importer sim` has a flag for
-// each switch. conformance_test.go lists every rule of docs/wecom.md §3–§7
-// with the errcode the emulator answers for it.
+// each switch in the table above, for ExtAttrNames, the tag caps
+// (--max-tags, --max-tag-nodes), the rate thresholds and the fault
+// injection (cmd/importer/sim.go, TestSimFlagsOptions); what it has no
+// flag for is the corp's make-up (CorpName, CreatorUserID, AllowedIPs, an
+// App secret's range and agentid, Restricted) and the test hooks (Now,
+// AfterEffect). conformance_test.go lists every rule of docs/wecom.md
+// §3–§7 with the errcode the emulator answers for it.
 //
 // Fixed choices (emulator-specific; change here if the live service is
 // observed to differ):
