@@ -69,7 +69,7 @@ func QuickSizes() Sizes {
 var ErrUnknownScenario = errors.New("unknown scenario")
 
 // Scenario names, as --only takes them, in the order they run.
-var Scenarios = []string{"source", "first-import", "nightly", "limit", "seed-approach", "faults"}
+var Scenarios = []string{"source", "first-import", "nightly", "nightly-tags", "limit", "seed-approach", "faults"}
 
 // Options configure a bench run.
 type Options struct {
@@ -124,7 +124,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 
 	start := time.Now()
 	steps := map[string]func(context.Context) error{
-		"source": b.sourceRead, "first-import": b.firstImport, "nightly": b.nightlyRun,
+		"source": b.sourceRead, "first-import": b.firstImport, "nightly": b.nightlyRun, "nightly-tags": b.nightlyTags,
 		"limit": b.atTheLimit, "seed-approach": b.seedApproach, "faults": b.faults,
 	}
 	for _, name := range Scenarios {

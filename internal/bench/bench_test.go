@@ -87,7 +87,7 @@ func TestQuickModeChecks(t *testing.T) {
 			t.Errorf("%s: %s (CI is set, so a missing PostgreSQL is a failure)", r.Scenario, r.Check)
 		}
 	}
-	for _, want := range []string{"source read", "first import (embedded journal)", "nightly", "at the limit",
+	for _, want := range []string{"source read", "first import (embedded journal)", "nightly", "nightly with tags", "at the limit",
 		"versus the seed's approach", "fault campaign"} {
 		if !seen[want] {
 			t.Errorf("the table has no %q row", want)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hrfeed/importer/internal/executor"
@@ -25,6 +26,11 @@ type staffFeed struct {
 	// ...) the position Changed instead: the "1% changed" nightly feed.
 	ChangedEvery int
 	Changed      string
+	// Locations, when > 0, adds the column 工作地点 (城市00, 城市01, ...,
+	// member i at i mod Locations), which the tags scenario's mapping
+	// makes a tag per location; MovedEvery, when > 0, moves every
+	// MovedEvery-th member to the next location.
+	Locations, MovedEvery int
 }
 
 // wantMember is what WeCom must hold for a member once the feed is applied.
@@ -61,8 +67,28 @@ func (f staffFeed) row(i int) []string {
 	if f.ChangedEvery > 0 && i%f.ChangedEvery == 0 {
 		pos = f.Changed
 	}
-	return []string{userID(i), fmt.Sprintf("员工%d", i), fmt.Sprintf("139%08d", i), fmt.Sprintf("u%d@example.com", i),
+	r := []string{userID(i), fmt.Sprintf("员工%d", i), fmt.Sprintf("139%08d", i), fmt.Sprintf("u%d@example.com", i),
 		f.groupPath(i % groups), pos, []string{"男", "女"}[i%2], "在职", leader}
+	if f.Locations > 0 {
+		r = append(r, f.location(i))
+	}
+	return r
+}
+
+// location is where member i works.
+func (f staffFeed) location(i int) string {
+	l := i % f.Locations
+	if f.MovedEvery > 0 && i%f.MovedEvery == 0 {
+		l = (l + 1) % f.Locations
+	}
+	return fmt.Sprintf("城市%02d", l)
+}
+
+func (f staffFeed) header() []string {
+	if f.Locations > 0 {
+		return append(slices.Clone(staffHeader), "工作地点")
+	}
+	return staffHeader
 }
 
 // changedMembers is how many members the nightly feed changes.
@@ -82,7 +108,7 @@ func (f staffFeed) write(path string) (Want, error) {
 	defer out.Close()
 	bw := bufio.NewWriterSize(out, 1<<16)
 	w := csv.NewWriter(bw)
-	if err := w.Write(staffHeader); err != nil {
+	if err := w.Write(f.header()); err != nil {
 		return nil, err
 	}
 	want := make(Want, f.Members)

@@ -134,13 +134,16 @@ func (b *builder) tags(dir mapper.Directory, inFeed, held map[string]bool) {
 		}
 		return tp
 	}
-	inScope := map[string]bool{}
+	leavers := map[string]bool{}
 	for _, m := range dir.Members {
 		k := key(m.UserID)
-		if m.Leaver || b.pol.protectedUser(m.UserID) {
+		if m.Leaver {
+			leavers[k] = true
 			continue
 		}
-		inScope[k] = true
+		if b.pol.protectedUser(m.UserID) {
+			continue
+		}
 		_, alive := b.live.Users[k]
 		var has []string
 		if alive {
@@ -192,7 +195,7 @@ func (b *builder) tags(dir mapper.Directory, inFeed, held map[string]bool) {
 			_, known := b.state.Members[k]
 			switch {
 			case tp.want[k] || held[k] || b.pol.protectedUser(u):
-			case inScope[k], !inFeed[k] && !known && b.p.Suspended == "":
+			case inFeed[k] && !leavers[k], !inFeed[k] && !known && b.p.Suspended == "":
 				tp.dels = append(tp.dels, u)
 			}
 		}

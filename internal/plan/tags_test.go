@@ -26,6 +26,11 @@ func tagFeed() mapper.Directory {
 // ids from 100 up in name order, and their members recorded.
 func appliedTags(dir mapper.Directory) (State, Live) {
 	st, live := applied(dir)
+	return appliedTagsTo(dir, st, live)
+}
+
+// appliedTagsTo adds dir's tags to an applied state and live directory.
+func appliedTagsTo(dir mapper.Directory, st State, live Live) (State, Live) {
 	st.Tags, st.MemberTags, live.Tags = map[string]AppliedTag{}, map[string][]string{}, map[int]string{}
 	names := map[string]bool{}
 	for _, m := range dir.Members {
