@@ -112,20 +112,28 @@ func (a *app) demo(ctx context.Context, dir string) error {
 		return err
 	}
 	snap := sim.Snapshot()
-	fmt.Fprintf(w, "   the emulator now holds %d departments (with the root) and %d members\n\n", len(snap.Departments), len(snap.Users))
+	fmt.Fprintf(w, "   the emulator now holds %d departments (with the root) and %d members,\n", len(snap.Departments), len(snap.Users))
+
+	fmt.Fprintf(w, "   and %d tags, members in each:", len(snap.Tags))
+	for _, t := range snap.Tags {
+		fmt.Fprintf(w, " %s %d", t.Name, len(t.Users))
+	}
+	fmt.Fprint(w, "\n\n")
 	if err := pass("2. the same feed again: nothing changed, so nothing is sent"); err != nil {
 		return err
 	}
 
-	// HR's next export: one promotion, one leaver.
+	// HR's next export: one promotion, one move to another city, one leaver.
 	changed := bytes.Replace(samples.StaffCSV, []byte("E1011,徐强,13800138011,xuqiang@example.com,总部/研发中心/后端组,工程师,男,在职"),
 		[]byte("E1011,徐强,13800138011,xuqiang@example.com,总部/研发中心/后端组,高级工程师,男,在职"), 1)
+	changed = bytes.Replace(changed, []byte("E1012,孙燕,13800138012,sunyan@example.com,总部/研发中心/后端组,工程师,女,在职,E1009,杭州"),
+		[]byte("E1012,孙燕,13800138012,sunyan@example.com,总部/研发中心/后端组,工程师,女,在职,E1009,上海"), 1)
 	changed = bytes.Replace(changed, []byte("E1029,彭飞,13800138029,pengfei@example.com,总部/行政部,前台,男,在职"),
 		[]byte("E1029,彭飞,13800138029,pengfei@example.com,总部/行政部,前台,男,离职"), 1)
 	if err := os.WriteFile(feed, changed, 0o644); err != nil {
 		return fatal(err)
 	}
-	if err := pass("3. HR's next export: E1011 promoted, E1029 left — only those two are sent"); err != nil {
+	if err := pass("3. HR's next export: E1011 promoted, E1012 moved from Hangzhou to Shanghai, E1029 left — only those are sent (the move: out of one tag, into another)"); err != nil {
 		return err
 	}
 

@@ -131,9 +131,10 @@ func (f staffFeed) write(path string) (Want, error) {
 
 // faultFeed is the fault campaign's feed: 40 departments, leaders, and a
 // position that changes with version, so a run after a finished one has
-// work to do.
+// work to do; and the sample feed's 工作地点 column, which the sample
+// config makes tags of.
 func faultFeed(members, version int) staffFeed {
-	return staffFeed{Members: members, Departments: 40, Leaders: true, Position: fmt.Sprintf("岗位v%d", version)}
+	return staffFeed{Members: members, Departments: 40, Leaders: true, Position: fmt.Sprintf("岗位v%d", version), Locations: 7}
 }
 
 // WriteFeed writes the fault campaign's first feed of members members to

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -28,6 +29,8 @@ func TestPolicyKeys(t *testing.T) {
       max_delete_count: 30
       max_reject_ratio: -1
       max_reject_count: 7
+      tags_scope: authoritative
+      protected_tags: [全员]
 `)))
 	if err != nil {
 		t.Fatal(err)
@@ -36,13 +39,15 @@ func TestPolicyKeys(t *testing.T) {
 		Leavers: plan.LeaversDelete, Scope: plan.ScopeAuthoritative,
 		ProtectedUsers: []string{"admin", "CEO"}, ProtectedDepartments: []string{"HR001"},
 		MaxDeleteRatio: 0.5, MaxDeleteCount: 30, MaxRejectRatio: -1, MaxRejectCount: 7,
+		TagsScope: plan.ScopeAuthoritative, ProtectedTags: []string{"全员"},
 	}
 	if diff := cmp.Diff(want, c.Jobs[0].Policy); diff != "" {
 		t.Errorf("policy (-want +got):\n%s", diff)
 	}
 
 	_, err = Parse([]byte(withPolicy("      leaver: delete\n")))
-	if err == nil || !strings.Contains(err.Error(), "line 37: field leaver not found") {
+	line := strings.Count(strings.TrimSuffix(base, sample), "\n") + 2 // the key after "policy:"
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("line %d: field leaver not found", line)) {
 		t.Errorf("misspelt policy key: %v", err)
 	}
 }

@@ -194,7 +194,7 @@ func TestMobileHandedOver(t *testing.T) {
 			"E1029": sampleLine(t, "E1029", colStatus, "离职"),
 			"E1003": sampleLine(t, "E1003", colMobile, e1004),
 			"E1004": sampleLine(t, "E1004", colMobile, e1003),
-		}, "E2001,新同事,"+e1029+",newhire@example.com,总部/行政部,前台,女,在职,E1028")
+		}, "E2001,新同事,"+e1029+",newhire@example.com,总部/行政部,前台,女,在职,E1028,北京")
 		rep := e.run(nil)
 		if rep.Status != journal.RunDone || rep.Summary.Failed != 0 {
 			t.Fatalf("run: %s, failed %d, errcodes %v", rep.Status, rep.Summary.Failed, rep.Summary.Errcodes)
@@ -271,7 +271,7 @@ func TestTakenMobileNamesHolder(t *testing.T) {
 		if err := e.client.CreateUser(context.Background(), &wecom.User{UserID: "byhand", Name: "手工", Mobile: "13900000001", Department: []int{1}}); err != nil {
 			t.Fatal(err)
 		}
-		e.editFeed(nil, "E2001,新同事,13900000001,,总部/行政部,前台,女,在职,")
+		e.editFeed(nil, "E2001,新同事,13900000001,,总部/行政部,前台,女,在职,,北京")
 		rep := e.run(nil)
 		if rep.Status != journal.RunPartial || rep.Summary.Errcodes[60104] != 1 {
 			t.Fatalf("run: %s errcodes %v", rep.Status, rep.Summary.Errcodes)
@@ -389,9 +389,9 @@ func TestRejectsJournaledWithACap(t *testing.T) {
 	e := newEnv(t, sqliteStore(t))
 	n := runner.MaxJournaledRejects + 500
 	var b strings.Builder
-	b.WriteString("工号,姓名,手机,邮箱,部门,职位,性别,状态,直属上级\n")
+	b.WriteString("工号,姓名,手机,邮箱,部门,职位,性别,状态,直属上级,工作地点\n")
 	for i := range n {
-		fmt.Fprintf(&b, "E%05d,某人,1380013,,总部,职员,男,在职,\n", i)
+		fmt.Fprintf(&b, "E%05d,某人,1380013,,总部,职员,男,在职,,北京\n", i)
 	}
 	if err := os.WriteFile(e.feed, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -425,7 +425,8 @@ func TestFirstImportOneCallPerRecord(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, sqliteStore(t))
 			var b strings.Builder
-			b.WriteString("工号,姓名,手机,邮箱,部门,职位,性别,状态,直属上级\n")
+			// No one has a work location, so there is no tag to make.
+			b.WriteString("工号,姓名,手机,邮箱,部门,职位,性别,状态,直属上级,工作地点\n")
 			const n = 60
 			depts := map[string]bool{}
 			for i := range n {
@@ -438,7 +439,7 @@ func TestFirstImportOneCallPerRecord(t *testing.T) {
 				}
 				dept := fmt.Sprintf("总部/部%d", i%4)
 				depts["总部"], depts[dept] = true, true
-				fmt.Fprintf(&b, "M%03d,人%d,139%08d,,%s,职员,男,在职,%s\n", i, i, i, dept, leader)
+				fmt.Fprintf(&b, "M%03d,人%d,139%08d,,%s,职员,男,在职,%s,\n", i, i, i, dept, leader)
 			}
 			if err := os.WriteFile(e.feed, []byte(b.String()), 0o644); err != nil {
 				t.Fatal(err)

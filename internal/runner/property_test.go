@@ -18,7 +18,9 @@ import (
 
 type person struct {
 	id, name, mobile, dept, position, leader string
-	leaver                                   bool
+	// location is the sample mapping's tag column 工作地点.
+	location string
+	leaver   bool
 }
 
 var deptPool = []string{"总部", "总部/研发", "总部/研发/后端", "总部/研发/后端/存储", "总部/销售", "总部/销售/华东", "分公司", "分公司/财务"}
@@ -27,7 +29,7 @@ func randomFeed(rng *rand.Rand, n int) []person {
 	var ps []person
 	for i := range n {
 		p := person{id: fmt.Sprintf("P%04d", rng.IntN(10000)), name: fmt.Sprintf("员工%d", i), dept: deptPool[rng.IntN(len(deptPool))],
-			position: []string{"工程师", "经理", "专员"}[rng.IntN(3)]}
+			position: []string{"工程师", "经理", "专员"}[rng.IntN(3)], location: []string{"北京", "上海", ""}[rng.IntN(3)]}
 		if slices.ContainsFunc(ps, func(q person) bool { return q.id == p.id }) {
 			continue
 		}
@@ -54,6 +56,8 @@ func mutate(rng *rand.Rand, ps []person) []person {
 			out[i].leaver = true
 		case 3:
 			out[i].name += "（新）"
+		case 4:
+			out[i].location = []string{"北京", "上海", "深圳", ""}[rng.IntN(4)]
 		}
 	}
 	// Drop a few, but never someone another person reports to.
@@ -85,13 +89,13 @@ func writeFeed(t *testing.T, path string, ps []person) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write([]string{"工号", "姓名", "手机", "邮箱", "部门", "职位", "性别", "状态", "直属上级"})
+	w.Write(feedColumns)
 	for _, p := range ps {
 		status := "在职"
 		if p.leaver {
 			status = "离职"
 		}
-		w.Write([]string{p.id, p.name, p.mobile, "", p.dept, p.position, "男", status, p.leader})
+		w.Write([]string{p.id, p.name, p.mobile, "", p.dept, p.position, "男", status, p.leader, p.location})
 	}
 	w.Flush()
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -197,8 +201,8 @@ func checkConverged(t *testing.T, sim *wecomsim.Server, before, after []person) 
 	}
 }
 
-// feedColumns is writeFeed's header, for the corruption test.
-var feedColumns = []string{"工号", "姓名", "手机", "邮箱", "部门", "职位", "性别", "状态", "直属上级"}
+// feedColumns is writeFeed's header, also for the corruption test.
+var feedColumns = []string{"工号", "姓名", "手机", "邮箱", "部门", "职位", "性别", "状态", "直属上级", "工作地点"}
 
 // badCell is, per column, a value the mapper must refuse: corruption
 // that is itself a valid value would only be a change HR asked for.
@@ -212,6 +216,7 @@ var badCell = map[string][]string{
 	"性别":   {"未知"},
 	"状态":   {"待定", "?"},
 	"直属上级": {"no such!", "a b"},
+	"工作地点": {strings.Repeat("远", 30)},
 }
 
 // TestCorruptCellsHoldOnlyTheirRows: for random feeds over random prior
@@ -353,7 +358,7 @@ func feedGrid(ps []person) [][]string {
 		if p.leaver {
 			status = "离职"
 		}
-		grid[i] = []string{p.id, p.name, p.mobile, "", p.dept, p.position, "男", status, p.leader}
+		grid[i] = []string{p.id, p.name, p.mobile, "", p.dept, p.position, "男", status, p.leader, p.location}
 	}
 	return grid
 }

@@ -20,11 +20,10 @@ import (
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
 
-// tagged is a person of a tag feed: where they work, their projects, and
-// whether they are a contractor.
+// tagged is a person of a tag feed, with their projects and whether they
+// are a contractor.
 type tagged struct {
 	person
-	location   string
 	projects   []string
 	contractor bool
 }
