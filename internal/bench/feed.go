@@ -29,8 +29,9 @@ type staffFeed struct {
 	// Locations, when > 0, adds the column 工作地点 (城市00, 城市01, ...,
 	// member i at i mod Locations), which the tags scenario's mapping
 	// makes a tag per location; MovedEvery, when > 0, moves every
-	// MovedEvery-th member to the next location.
-	Locations, MovedEvery int
+	// MovedEvery-th member to the next location, and LocationShift every
+	// third member that many locations on.
+	Locations, MovedEvery, LocationShift int
 }
 
 // wantMember is what WeCom must hold for a member once the feed is applied.
@@ -38,6 +39,9 @@ type wantMember struct {
 	DeptPath string
 	Position string
 	Leader   string
+	// Location is the member's 工作地点, "" when the feed has none; the
+	// member's tag, checked by checkTags.
+	Location string
 }
 
 // Want is what WeCom must hold once a feed is applied, by userid.
@@ -79,9 +83,12 @@ func (f staffFeed) row(i int) []string {
 func (f staffFeed) location(i int) string {
 	l := i % f.Locations
 	if f.MovedEvery > 0 && i%f.MovedEvery == 0 {
-		l = (l + 1) % f.Locations
+		l++
 	}
-	return fmt.Sprintf("城市%02d", l)
+	if i%3 == 0 {
+		l += f.LocationShift
+	}
+	return fmt.Sprintf("城市%02d", l%f.Locations)
 }
 
 func (f staffFeed) header() []string {
@@ -118,6 +125,9 @@ func (f staffFeed) write(path string) (Want, error) {
 			return nil, err
 		}
 		want[r[0]] = wantMember{DeptPath: r[4], Position: r[5], Leader: r[8]}
+		if f.Locations > 0 {
+			want[r[0]] = wantMember{DeptPath: r[4], Position: r[5], Leader: r[8], Location: r[9]}
+		}
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -132,9 +142,21 @@ func (f staffFeed) write(path string) (Want, error) {
 // faultFeed is the fault campaign's feed: 40 departments, leaders, and a
 // position that changes with version, so a run after a finished one has
 // work to do; and the sample feed's 工作地点 column, which the sample
-// config makes tags of.
+// config and the kill campaign make tags of, a third of the members
+// moving with each version.
 func faultFeed(members, version int) staffFeed {
-	return staffFeed{Members: members, Departments: 40, Leaders: true, Position: fmt.Sprintf("岗位v%d", version), Locations: 7}
+	return staffFeed{Members: members, Departments: 40, Leaders: true, Position: fmt.Sprintf("岗位v%d", version),
+		Locations: 7, LocationShift: version}
+}
+
+// writeFaultConfig is writeJobConfig for the fault campaign's feed, with
+// no per-API limits and a tag per location.
+func writeFaultConfig(dir, url, leavers string) (string, error) {
+	path, err := writeJobConfig(dir, url, -1, -1, leavers)
+	if err != nil {
+		return path, err
+	}
+	return path, addToMapping(path, tagMapping)
 }
 
 // WriteFeed writes the fault campaign's first feed of members members to

@@ -52,7 +52,7 @@ func (b *bench) faultMix(ctx context.Context) error {
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, -1, -1, "disable")
+	cfgPath, err := writeFaultConfig(dir, em.url, "disable")
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (b *bench) postgresRestart(ctx context.Context) error {
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, -1, -1, "disable")
+	cfgPath, err := writeFaultConfig(dir, em.url, "disable")
 	if err != nil {
 		return err
 	}

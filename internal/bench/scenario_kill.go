@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/wecom"
 )
 
 // killSeed fixes where the kills land, so a failing campaign can be rerun.
@@ -65,7 +66,7 @@ func killScenario(label string) string {
 }
 
 func (b *bench) killSetup(label string) string {
-	return fmt.Sprintf("%s members / 40 departments, then at least %d more feed versions that change every position and drop %s members each (leavers: delete); "+
+	return fmt.Sprintf("%s members / 40 departments in 7 location tags, then at least %d more feed versions that change every position, move a third of the members to another location and drop %s members each (leavers: delete); "+
 		"the built importer binary (run, or resume of the unfinished run) killed with SIGKILL at random moments and while the emulator holds back "+
 		"its answer to a write it applied (seed %d); %s journal; emulator latency 1 ms",
 		num(b.sizes.FaultMembers), killVersions-1, num(b.killDrop()), killSeed, label)
@@ -82,10 +83,11 @@ func (b *bench) killFeed(version int) staffFeed {
 // scratch, to spread the held-back answers over them.
 func (b *bench) expectedWrites(version int) int {
 	f := b.killFeed(version)
+	tags := 2 * f.Locations // a create and an add per tag, or a removal and an add
 	if version == 1 {
-		return f.Departments + f.Members + (f.Members - f.groups()) // creates, then leaders
+		return f.Departments + f.Members + (f.Members - f.groups()) + tags // creates, then leaders
 	}
-	return f.Members + b.killDrop() // every position, and the dropped members' deletes
+	return f.Members + b.killDrop() + tags // every position, and the dropped members' deletes
 }
 
 // killCampaign kills `importer run` or `resume` on one journal (dsn, or
@@ -111,7 +113,7 @@ func (b *bench) killCampaign(ctx context.Context, label, dsn string) (Row, error
 	}
 	defer em.close()
 	defer hold.free() // first: a held answer would keep the server from shutting down
-	cfgPath, err := writeJobConfig(dir, em.url, -1, -1, "delete")
+	cfgPath, err := writeFaultConfig(dir, em.url, "delete")
 	if err != nil {
 		return row, err
 	}
@@ -164,7 +166,7 @@ func (b *bench) killCampaign(ctx context.Context, label, dsn string) (Row, error
 	}
 	problems = append(c.problems, problems...)
 	applied := c.applied()
-	for _, api := range []string{"user/create", "user/update", "user/delete"} {
+	for _, api := range []string{"user/create", "user/update", "user/delete", wecom.APITagCreate, wecom.APITagAddUsers, wecom.APITagDelUsers} {
 		if applied[api] == 0 {
 			problems = append(problems, "WeCom applied no "+api+": the campaign did not exercise it")
 		}
@@ -247,15 +249,24 @@ func (c *campaign) killVersion(ctx context.Context) error {
 			}
 			continue
 		}
-		// After the first version every other answer held back is a
-		// delete's: WeCom no longer lists the member, so only the listing
-		// can tell the next run that the delete took effect. The others
-		// fall anywhere in what the version has left to write.
+		// The first answer held back in a version is a tag write's: a
+		// create (its tag then found by name in tag/list), or a removal
+		// of members from a tag. After the first version every other one
+		// is a delete's: WeCom no longer lists the member, so only the
+		// listing can tell the next run that the delete took effect. The
+		// others fall anywhere in what the version has left to write.
 		n, api := 0, ""
 		writes, deletes := c.writesReceived()
-		if deletesLeft := b.killDrop() - (deletes - deletes0); version > 1 && deletesLeft > 0 && (heldHere == 1 || heldDone%2 == 1) {
+		deletesLeft := b.killDrop() - (deletes - deletes0)
+		switch {
+		case heldDone == 0:
+			n, api = 1+c.rng.IntN(b.killFeed(version).Locations), wecom.APITagCreate
+			if version > 1 {
+				api = wecom.APITagDelUsers
+			}
+		case version > 1 && deletesLeft > 0 && (heldHere == 1 || heldDone%2 == 1):
 			n, api = 1+c.rng.IntN(deletesLeft), "user/delete"
-		} else {
+		default:
 			remaining := max(1, b.expectedWrites(version)-(writes-writes0))
 			n = 1 + c.rng.IntN(max(1, remaining/(randomHere+heldHere)))
 		}

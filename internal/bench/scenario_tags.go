@@ -23,8 +23,9 @@ import (
 // from every location and each tag gains and loses a few dozen.
 const tagLocations = 23
 
-// tagMapping is the tags scenario's addition to the job's mapping.
-const tagMapping = "      tags: [{column: 工作地点, prefix: \"地点-\"}]\n"
+// tagMapping is what the tags scenario and the kill campaign add to the
+// job's mapping: a tag per work location.
+const tagMapping = "      tags: [{column: 工作地点, prefix: \"" + locationTagPrefix + "\"}]\n"
 
 // nightlyTags is the nightly job on a tagged directory: every member in
 // the tag of their work location, all applied, and a feed where 1% moved

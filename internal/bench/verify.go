@@ -40,7 +40,8 @@ func checkDirectory(snap wecomsim.Snapshot, want Want) directoryCheck {
 			c.Unexpected++
 			continue
 		}
-		got := wantMember{Position: u.Position, Leader: strings.Join(u.DirectLeader, ",")}
+		// The location is a tag's business: checkTags.
+		got := wantMember{Position: u.Position, Leader: strings.Join(u.DirectLeader, ","), Location: w.Location}
 		if len(u.Department) == 1 {
 			got.DeptPath = path(u.Department[0])
 		}
@@ -204,8 +205,8 @@ func openRuns(runs []journal.Run) []int64 {
 // CheckRecovered checks what an import that was crashed and recovered
 // must have left, with nothing running any more: the directory equals want,
 // no create took effect twice, every write WeCom received has its journal
-// row, the journal's applied state for corp equals WeCom member by member
-// and department by department, and no run is left running. It returns
+// row, the journal's applied state for corp equals WeCom member by member,
+// department by department and tag by tag, and no run is left running. It returns
 // the problems found, none when all hold. The fault campaign and
 // cmd/importer's crash tests share it, so each property is checked one way.
 func CheckRecovered(ctx context.Context, sim *wecomsim.Server, st journal.Store, corp string, want Want) ([]string, error) {
@@ -226,6 +227,7 @@ func CheckRecovered(ctx context.Context, sim *wecomsim.Server, st journal.Store,
 	if sc := checkAppliedState(state, snap); sc.Differ > 0 {
 		p = append(p, fmt.Sprintf("the journal's state differs from WeCom in %d members or departments (%s)", sc.Differ, sc.Example))
 	}
+	p = append(p, checkTags(snap, state, want)...)
 	if open := openRuns(runs); len(open) > 0 {
 		p = append(p, fmt.Sprintf("%d runs left running (%v)", len(open), open))
 	}
