@@ -59,7 +59,7 @@ func writePlanFile(path string, c *config.Config, configPath string, rep *runner
 	doc := planFile{
 		planHeader: planHeader{
 			Format: planFormat, MadeAt: rep.Started.UTC().Truncate(time.Second), Version: buildVersion(), Job: rep.Job,
-			CorpID: c.WeCom.CorpID, Config: cfg, ConfigDigest: c.Digest, Source: rep.Source,
+			CorpID: rep.CorpID, Config: cfg, ConfigDigest: c.Digest, Source: rep.Source,
 			SourceDigest: rep.SourceDigest, PlanDigest: rep.Plan.Digest(), LastRunID: rep.LastRunID,
 			DryRunID: rep.RunID, Planned: s.Planned,
 		},
