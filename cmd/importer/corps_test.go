@@ -62,8 +62,9 @@ func writeGroupConfig(t *testing.T, dir, corps, schedule string) string {
 // tries each corp's secret; each job's calls reach its own corp with its
 // own token; the journal keeps each corp's state, so the same feed is a
 // first import in the second corp and a second run of either sends
-// nothing; a plan file names its job's corp; and a corp's missing secret
-// stops only its own jobs.
+// nothing; a plan file names its job's corp; a corp's missing secret
+// stops only its own jobs; and a run is not resumed once its job has
+// moved to another corp.
 func TestTwoCorpsKeptApart(t *testing.T) {
 	north, south := corpSim("ww-north", testSecret, 0), corpSim("ww-south", southSecret, 0)
 	nsrv, ssrv := httptest.NewServer(north), httptest.NewServer(south)
@@ -175,6 +176,39 @@ func TestTwoCorpsKeptApart(t *testing.T) {
 	}
 	if code, out, _ := cli("check"); code != 1 || !strings.Contains(out, "FAIL  corps.south secret: corps.south.secret_file") || !strings.Contains(out, "ok    corps.north secret is set") {
 		t.Errorf("check without south's secret: exit %d\n%s", code, out)
+	}
+
+	// A run of north-staff failed (north unreachable); the config then
+	// moves the job to the south corp: the run is not resumed there.
+	if err := os.WriteFile(filepath.Join(dir, "south.secret"), []byte(southSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nsrv.Close()
+	if code, _, errOut := cli("run", "--job", "north-staff"); code != 1 {
+		t.Fatalf("north-staff with north unreachable: exit %d, want 1\n%s", code, errOut)
+	}
+	_, out, _ = cli("journal", "runs", "--json", "--limit", "1")
+	var failed []struct {
+		ID     int64  `json:"run_id"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(out), &failed); err != nil || len(failed) != 1 || failed[0].Status != string(journal.RunFailed) {
+		t.Fatalf("the newest run: %v\n%s", err, out)
+	}
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(text), "corp: north\n", "corp: south\n", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before = []int{simWrites(south)}
+	code, _, errOut = cli("resume", fmt.Sprint(failed[0].ID))
+	if code != 2 || !strings.Contains(errOut, "synced corp ww-north, but job north-staff now syncs corp ww-south") {
+		t.Errorf("resume of a north run after the job moved to south: exit %d, want 2\n%s", code, errOut)
+	}
+	if simWrites(south) != before[0] {
+		t.Errorf("the refused resume wrote to the south corp")
 	}
 }
 

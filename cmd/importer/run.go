@@ -139,6 +139,9 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	}
 	rep, err := runner.Run(ctx, params)
 	prog.finish()
+	if moved := (*runner.CorpChangedError)(nil); errors.As(err, &moved) {
+		return &exitError{code: exitUsage, err: err}
+	}
 	if err != nil {
 		return fatal(err)
 	}

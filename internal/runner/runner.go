@@ -191,6 +191,11 @@ func Run(ctx context.Context, p Params) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", p.SourcePath, err)
 	}
+	if p.ResumedFrom != 0 {
+		if err := checkResumedCorp(ctx, p); err != nil {
+			return nil, err
+		}
+	}
 	host, _ := os.Hostname()
 	rep := &Report{Job: p.Job.Name, CorpID: p.CorpID, Started: time.Now(), Source: p.SourcePath, SourceDigest: digest}
 	rep.RunID, err = p.Store.StartRun(ctx, journal.Run{
