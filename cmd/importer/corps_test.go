@@ -60,11 +60,11 @@ func writeGroupConfig(t *testing.T, dir, corps, schedule string) string {
 
 // TestTwoCorpsKeptApart: with two corps in one config, check reads and
 // tries each corp's secret; each job's calls reach its own corp with its
-// own token; the journal keeps each corp's state, so the same feed is a
+// own token; the journal keeps each corp's state, so the same staff is a
 // first import in the second corp and a second run of either sends
-// nothing; a plan file names its job's corp; a corp's missing secret
-// stops only its own jobs; and a run is not resumed once its job has
-// moved to another corp.
+// nothing; a member's history follows each corp's values apart; a plan
+// file names its job's corp; a corp's missing secret stops only its own
+// jobs; and a run is not resumed once its job has moved to another corp.
 func TestTwoCorpsKeptApart(t *testing.T) {
 	north, south := corpSim("ww-north", testSecret, 0), corpSim("ww-south", southSecret, 0)
 	nsrv, ssrv := httptest.NewServer(north), httptest.NewServer(south)
@@ -155,6 +155,39 @@ func TestTwoCorpsKeptApart(t *testing.T) {
 		if want := "ww-" + strings.TrimSuffix(r.Job, "-staff"); r.CorpID != want {
 			t.Errorf("a run of %s recorded corp %s, want %s", r.Job, r.CorpID, want)
 		}
+	}
+
+	// The same userid in both corps: south's create shows every field it
+	// sent as new, not as north's values again.
+	code, out, _ = cli("journal", "member", "e1001", "--json")
+	var history []struct {
+		CorpID    string `json:"corp_id"`
+		Operation string `json:"operation"`
+		Fields    []struct{ Field, Before, After string }
+	}
+	if err := json.Unmarshal([]byte(out), &history); code != 0 || err != nil {
+		t.Fatalf("journal member: exit %d, %v\n%s", code, err, out)
+	}
+	creates := map[string]int{}
+	for _, h := range history {
+		if h.Operation != "user_create" {
+			continue
+		}
+		creates[h.CorpID]++
+		if len(h.Fields) == 0 {
+			t.Errorf("corp %s: the create of e1001 lists no field", h.CorpID)
+		}
+		for _, f := range h.Fields {
+			if f.Before != "" {
+				t.Errorf("corp %s: create of e1001: %s before %q, want \"\"", h.CorpID, f.Field, f.Before)
+			}
+		}
+	}
+	if creates["ww-north"] != 1 || creates["ww-south"] != 1 {
+		t.Errorf("creates of e1001 by corp: %v, want one in each", creates)
+	}
+	if _, text, _ := cli("journal", "member", "e1001"); !strings.Contains(text, "(south-staff of corp ww-south,") {
+		t.Errorf("journal member of a userid in two corps does not name the corp:\n%s", text)
 	}
 
 	planFile := filepath.Join(dir, "south-plan.json")
