@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +18,7 @@ import (
 	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/schedule"
 	"github.com/hrfeed/importer/internal/source"
+	"github.com/hrfeed/importer/internal/wecom"
 )
 
 func (a *app) checkCommand() *cobra.Command {
@@ -22,12 +26,12 @@ func (a *app) checkCommand() *cobra.Command {
 	var online bool
 	cmd := &cobra.Command{
 		Use:   "check --config FILE [--job NAME] [--online]",
-		Short: "Check a config before the night: schedules, sources and their columns, the secret, the journal",
+		Short: "Check a config before the night: schedules, sources and their columns, the secrets, the journal",
 		Long: `Reads the config and, for each job (or the one named), checks its schedule and time
 zone, that its source and department table open and have every mapped column, that the
-corp secret is present, and that the journal is reachable and migrated. With --online it
-also fetches a token from WeCom with the corp id and secret. Exits 0 when all is well,
-1 with the list of problems and where each is.`,
+secret of each corp these jobs sync is present, and that the journal is reachable and
+migrated. With --online it also fetches a token from WeCom with each corp's id and
+secret. Exits 0 when all is well, 1 with the list of problems and where each is.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.check(cmd.Context(), configPath, jobName, online)
@@ -35,7 +39,7 @@ also fetches a token from WeCom with the corp id and secret. Exits 0 when all is
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "config file (YAML)")
 	cmd.Flags().StringVar(&jobName, "job", "", "check only this job")
-	cmd.Flags().BoolVar(&online, "online", false, "also get a token from WeCom with the corp id and secret")
+	cmd.Flags().BoolVar(&online, "online", false, "also get a token from WeCom with each corp's id and secret")
 	return cmd
 }
 
@@ -48,12 +52,18 @@ func (a *app) check(ctx context.Context, configPath, jobName string, online bool
 	problem := func(where string, err error) { problems = append(problems, fmt.Sprintf("%s: %v", where, err)) }
 	ok := func(format string, args ...any) { fmt.Fprintf(a.stdout, "ok    "+format+"\n", args...) }
 
+	var corps []config.Corp // of the jobs checked, each once
+	seen := map[string]bool{}
 	for i := range c.Jobs {
 		job := &c.Jobs[i]
 		if jobName != "" && job.Name != jobName {
 			continue
 		}
 		where := "job " + job.Name
+		if corp, err := c.CorpOf(job); err == nil && !seen[corp.Key()] {
+			seen[corp.Key()] = true
+			corps = append(corps, corp)
+		}
 		if job.Schedule != "" {
 			if s, err := schedule.ParseSpec(job.Schedule); err != nil {
 				problem(where+": schedule", err)
@@ -90,25 +100,45 @@ func (a *app) check(ctx context.Context, configPath, jobName string, online bool
 		}
 	}
 
-	secret, warnings, err := c.ReadSecret()
-	for _, w := range warnings {
-		fmt.Fprintf(a.stdout, "warn  %s\n", w)
+	if jobName == "" {
+		for _, name := range slices.Sorted(maps.Keys(c.Corps)) {
+			if !seen["corps."+name] {
+				fmt.Fprintf(a.stdout, "warn  corps.%s: no job names it (corp: %s)\n", name, name)
+			}
+		}
 	}
-	if err != nil {
-		problem("wecom secret", err)
-	} else {
-		ok("wecom secret is set")
+	// Each corp's secret is read by the client a run would make, and with
+	// --online that client gets the corp's token.
+	clients := newCorpClients(a.logger(), nil)
+	clients.secret = func(corp config.Corp, _ *slog.Logger) (string, error) {
+		secret, warnings, err := corp.ReadSecret()
+		for _, w := range warnings {
+			fmt.Fprintf(a.stdout, "warn  %s\n", w)
+		}
+		return secret, err
+	}
+	type ready struct {
+		corp config.Corp
+		cl   *wecom.Client
+	}
+	var withSecret []ready
+	for _, corp := range corps {
+		cl, err := clients.client(corp)
+		if err != nil {
+			problem(corp.Key()+" secret", err)
+			continue
+		}
+		ok("%s secret is set (corp %s)", corp.Key(), corp.CorpID)
+		withSecret = append(withSecret, ready{corp, cl})
 	}
 	a.checkJournal(ctx, c, problem, ok)
-	if online && err == nil {
-		cl, cerr := newClient(c, secret, a.logger(), nil)
-		if cerr == nil {
-			_, cerr = cl.Token(ctx)
-		}
-		if cerr != nil {
-			problem("wecom "+c.WeCom.BaseURL, cerr)
-		} else {
-			ok("wecom: corp %s and the secret get a token", c.WeCom.CorpID)
+	if online {
+		for _, r := range withSecret {
+			if _, err := r.cl.Token(ctx); err != nil {
+				problem(r.corp.Key()+" "+r.corp.BaseURL, err)
+			} else {
+				ok("%s: corp %s and the secret get a token", r.corp.Key(), r.corp.CorpID)
+			}
 		}
 	}
 	if len(problems) > 0 {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -98,13 +99,16 @@ func (a *app) demo(ctx context.Context, dir string) error {
 	}
 	defer store.Close()
 
+	clients := newCorpClients(a.logger(), nil)
+	clients.secret = func(config.Corp, *slog.Logger) (string, error) { return secret, nil }
+
 	w := a.stdout
 	fmt.Fprintf(w, "hrfeed demo: WeCom emulator on %s (corp %s), embedded journal %s\n\n", c.WeCom.BaseURL, c.WeCom.CorpID, journalPath)
 
 	pass := func(title string) error {
 		fmt.Fprintf(w, "== %s\n", title)
 		before := simWrites(sim)
-		err := a.execute(ctx, c, job, store, secret, runFlags{}, 0)
+		err := a.execute(ctx, c, job, store, clients, runFlags{}, 0)
 		fmt.Fprintf(w, "  WeCom write calls received by the emulator: %d\n\n", simWrites(sim)-before)
 		return err
 	}

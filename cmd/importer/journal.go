@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,9 @@ type journalFlags struct {
 	config, path string
 	json         bool
 	limit        int
+	// operation and target narrow `journal show` to the calls of one
+	// kind or about one member or department.
+	operation, target string
 }
 
 func (a *app) journalCommand() *cobra.Command {
@@ -75,13 +79,15 @@ func (a *app) journalCommand() *cobra.Command {
 	runs.Flags().IntVar(&f.limit, "limit", 20, "how many runs to list")
 
 	show := &cobra.Command{
-		Use:   "show RUN_ID",
-		Short: "One run: its summary, every call with its errcode, and rejected rows",
+		Use:   "show RUN_ID [--operation KIND] [--target ID]",
+		Short: "One run: its summary, every call with its errcode (or those of one kind or target), and rejected rows",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.showRun(cmd.Context(), f, args[0], false)
 		},
 	}
+	show.Flags().StringVar(&f.operation, "operation", "", "only calls of this operation (user_update, department_create, …)")
+	show.Flags().StringVar(&f.target, "target", "", "only calls about this userid or department key")
 	failures := &cobra.Command{
 		Use:   "failures RUN_ID",
 		Short: "One run's failed or unfinished calls and rejected rows",
@@ -242,7 +248,9 @@ func (a *app) showRun(ctx context.Context, f journalFlags, arg string, failuresO
 		}
 		out := showJSON{Run: toRunJSON(run), Calls: []callJSON{}, Rejects: []rejectJSON{}}
 		for _, c := range calls {
-			if failuresOnly && c.Outcome == journal.CallOK {
+			if failuresOnly && c.Outcome == journal.CallOK ||
+				f.operation != "" && c.Operation != f.operation ||
+				f.target != "" && !strings.EqualFold(c.Target, f.target) {
 				continue
 			}
 			cj := callJSON{Seq: c.Seq, Phase: c.Phase, Operation: c.Operation, API: c.API, Target: c.Target,
@@ -285,17 +293,26 @@ func (a *app) printRun(run journal.Run, out showJSON, failuresOnly bool) {
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", c.Seq, c.Phase, c.Operation, c.Target, c.SourceRef, c.Outcome, c.Errcode, c.Errmsg)
 	}
 	tw.Flush()
-	// What each errcode of the run means, once, rather than on every line.
-	var codes []int
+	// What each errcode of the run means, once, rather than on every
+	// line, most frequent first: the first cause is usually the one to fix.
+	count, api := map[int]int{}, map[int]string{}
 	for _, c := range out.Calls {
-		if c.Errcode != 0 && !slices.Contains(codes, c.Errcode) {
-			codes = append(codes, c.Errcode)
+		if c.Errcode != 0 {
+			count[c.Errcode]++
+			api[c.Errcode] = cmp.Or(api[c.Errcode], c.API)
 		}
 	}
-	slices.Sort(codes)
+	codes := slices.Collect(maps.Keys(count))
+	slices.SortFunc(codes, func(x, y int) int { return cmp.Or(count[y]-count[x], x-y) })
+	if len(codes) > 0 {
+		fmt.Fprintln(w, "by cause:")
+	}
 	for _, c := range codes {
+		class := wecom.ClassifyCode(api[c], c)
 		if m, ok := wecom.Describe(c); ok {
-			fmt.Fprintf(w, "  %d: %s (%s). %s\n", c, m.ZH, m.EN, m.Do)
+			fmt.Fprintf(w, "  %d × %d (%s): %s (%s). %s\n", count[c], c, class, m.ZH, m.EN, m.Do)
+		} else {
+			fmt.Fprintf(w, "  %d × %d (%s)\n", count[c], c, class)
 		}
 	}
 	fmt.Fprintf(w, "rejected rows (%d):\n", len(out.Rejects))

@@ -4,16 +4,20 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/member"
+	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom"
 )
 
@@ -27,7 +31,26 @@ type exportFlags struct {
 // exportHeader is one change per row, in Chinese first: the auditors who
 // ask for this work in Excel on Chinese Windows.
 var exportHeader = []string{"运行 run", "时间 time", "任务 job", "触发 trigger", "操作人 user", "操作 operation",
-	"对象 target", "结果 outcome", "错误码 errcode", "含义 meaning", "WeCom errmsg", "来源行 source row", "发送内容 payload"}
+	"原因 reason", "对象 target", "姓名 name", "部门 departments", "字段 field", "原值 before", "新值 after",
+	"结果 outcome", "错误码 errcode", "含义 meaning", "WeCom errmsg", "来源行 source row", "发送内容 payload"}
+
+// reasonLabels put the journal's reason words in Chinese first.
+var reasonLabels = map[string]string{
+	plan.ReasonNew: "新增", plan.ReasonRecreate: "重建（企业微信中被手工删除）", plan.ReasonFeedChange: "资料变更",
+	plan.ReasonAdopt: "接管已有", plan.ReasonRelease: "释放手机/邮箱给他人", plan.ReasonLeader: "直属上级循环",
+	plan.ReasonLeaver: "离职", plan.ReasonAbsent: "不在名单中", plan.ReasonCleanup: "清理空部门",
+	reasonRejected: "行被拒绝",
+}
+
+// reasonRejected marks a rejected row in an export: it made no call.
+const reasonRejected = "rejected"
+
+func reasonLabel(r string) string {
+	if l, ok := reasonLabels[r]; ok {
+		return l + " " + r
+	}
+	return r
+}
 
 func (a *app) journalExportCommand(f *journalFlags) *cobra.Command {
 	var x exportFlags
@@ -102,9 +125,17 @@ func exportRows(ctx context.Context, st journal.Store, x exportFlags) ([][]strin
 		}
 	}
 	rows := [][]string{exportHeader}
+	paths := map[string]map[string]string{} // corp -> department key -> path
 	for _, r := range runs {
 		if x.job != "" && r.Job != x.job {
 			continue
+		}
+		if _, ok := paths[r.CorpID]; !ok {
+			st, err := st.LoadState(ctx, r.CorpID)
+			if err != nil {
+				return nil, fatal(err)
+			}
+			paths[r.CorpID] = journalDeptPaths(st.Departments)
 		}
 		calls, err := st.ListCalls(ctx, r.ID)
 		if err != nil {
@@ -115,11 +146,115 @@ func exportRows(ctx context.Context, st journal.Store, x exportFlags) ([][]strin
 			if m, ok := wecom.Describe(c.Errcode); ok && c.Errcode != 0 {
 				meaning = m.ZH + " / " + m.EN
 			}
-			rows = append(rows, []string{strconv.FormatInt(r.ID, 10), c.StartedAt.Local().Format(time.DateTime), r.Job, r.Trigger,
-				r.OSUser, c.Operation, c.Target, string(c.Outcome), strconv.Itoa(c.Errcode), meaning, c.Errmsg, c.SourceRef, string(c.Payload)})
+			name, depts, changes := callChanges(c, paths[r.CorpID])
+			if len(changes) == 0 {
+				changes = []plan.FieldChange{{}}
+			}
+			for _, ch := range changes {
+				rows = append(rows, []string{strconv.FormatInt(r.ID, 10), c.StartedAt.Local().Format(time.DateTime), r.Job, r.Trigger,
+					r.OSUser, c.Operation, reasonLabel(c.Reason), c.Target, name, depts, ch.Field, ch.Before, ch.After,
+					string(c.Outcome), strconv.Itoa(c.Errcode), meaning, c.Errmsg, c.SourceRef, string(c.Payload)})
+			}
+		}
+		rejects, err := st.ListRejects(ctx, r.ID)
+		if err != nil {
+			return nil, fatal(err)
+		}
+		for _, j := range rejects {
+			rows = append(rows, []string{strconv.FormatInt(r.ID, 10), r.StartedAt.Local().Format(time.DateTime), r.Job, r.Trigger,
+				r.OSUser, "", reasonLabel(reasonRejected) + ": " + j.Rule, "", "", "", j.Column, "", "",
+				"", "", j.Message, "", j.SourceRef, ""})
 		}
 	}
 	return rows, nil
+}
+
+// callChanges reads the records a call stored: the member's name and
+// department paths, and each field before → after; for a tag call, the
+// members it added or removed. A call journaled before records were kept,
+// or a department's, has only its payload.
+func callChanges(c journal.Call, paths map[string]string) (name, depts string, changes []plan.FieldChange) {
+	var before, after *member.Record
+	for _, v := range []struct {
+		raw json.RawMessage
+		to  **member.Record
+	}{{c.Before, &before}, {c.After, &after}} {
+		if len(v.raw) == 0 || !strings.HasPrefix(c.API, "user/") {
+			continue
+		}
+		if r, err := member.ParseRecord(v.raw); err == nil {
+			*v.to = &r
+		}
+	}
+	show := after
+	if show == nil {
+		show = before
+	}
+	if show != nil {
+		name, depts = show.Name, deptList(show, paths)
+	}
+	changes = plan.RecordChanges(before, after)
+	for i, ch := range changes {
+		if ch.Field == "department" {
+			changes[i].Before, changes[i].After = deptList(before, paths), deptList(after, paths)
+		}
+	}
+	if strings.HasPrefix(c.API, "department/") {
+		var b, a struct{ Name, Parent string }
+		_ = json.Unmarshal(c.Before, &b)
+		_ = json.Unmarshal(c.After, &a)
+		if b.Name != a.Name {
+			changes = append(changes, plan.FieldChange{Field: "name", Before: b.Name, After: a.Name})
+		}
+		if b.Parent != a.Parent && a.Name != "" {
+			changes = append(changes, plan.FieldChange{Field: "parent", Before: pathOf(paths, b.Parent), After: pathOf(paths, a.Parent)})
+		}
+		depts = pathOf(paths, c.Target)
+	}
+	if add := c.API == wecom.APITagAddUsers; add || c.API == wecom.APITagDelUsers {
+		// A tag call's members are its change: added after, removed before.
+		var body wecom.TagMembersChange
+		if json.Unmarshal(c.Payload, &body) == nil && len(body.UserIDs) > 0 {
+			ch := plan.FieldChange{Field: "members"}
+			if add {
+				ch.After = strings.Join(body.UserIDs, ", ")
+			} else {
+				ch.Before = strings.Join(body.UserIDs, ", ")
+			}
+			changes = append(changes, ch)
+		}
+	}
+	return name, depts, changes
+}
+
+func deptList(r *member.Record, paths map[string]string) string {
+	if r == nil {
+		return ""
+	}
+	ps := make([]string, len(r.DeptKeys))
+	for i, k := range r.DeptKeys {
+		ps[i] = pathOf(paths, k)
+	}
+	return strings.Join(ps, "; ")
+}
+
+// journalDeptPaths names the departments the journal holds by their path
+// of names, following WeCom parent ids; a parent it does not hold starts
+// the path.
+func journalDeptPaths(depts map[string]plan.AppliedDepartment) map[string]string {
+	byID := make(map[int]plan.AppliedDepartment, len(depts))
+	for _, d := range depts {
+		byID[d.WeComID] = d
+	}
+	out := make(map[string]string, len(depts))
+	for key, d := range depts {
+		path := d.Name
+		for p, n := byID[d.ParentID], 0; p.WeComID != 0 && n < len(depts); p, n = byID[p.ParentID], n+1 {
+			path = p.Name + "/" + path
+		}
+		out[key] = path
+	}
+	return out
 }
 
 func writeExportCSV(path string, rows [][]string) error {

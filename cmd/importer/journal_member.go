@@ -17,6 +17,7 @@ type memberChange struct {
 	At        time.Time           `json:"at"`
 	RunID     int64               `json:"run_id"`
 	Job       string              `json:"job"`
+	CorpID    string              `json:"corp_id"`
 	Trigger   string              `json:"trigger,omitempty"`
 	By        string              `json:"by,omitempty"`
 	Operation string              `json:"operation"`
@@ -36,14 +37,17 @@ type fieldChange struct {
 // memberHistory lists every call about userid, oldest first. A call's
 // payload holds what it sent; the value before is what the member's last
 // call that took effect had sent for that field, so a field shows before
-// → after even though updates send only what changes.
+// → after even though updates send only what changes. A userid is a
+// corp's own: in a journal of several corps the same one may be two
+// people, so each corp's values are followed apart and each call names its
+// corp.
 func (a *app) memberHistory(ctx context.Context, st journal.Store, userid string, asJSON bool) error {
 	calls, err := st.MemberCalls(ctx, userid)
 	if err != nil {
 		return fatal(err)
 	}
 	runs := map[int64]journal.Run{}
-	known := map[string]string{} // field -> value as WeCom last took it
+	byCorp := map[string]map[string]string{} // corp id -> field -> value as WeCom last took it
 	var out []memberChange
 	for _, c := range calls {
 		r, ok := runs[c.RunID]
@@ -53,8 +57,12 @@ func (a *app) memberHistory(ctx context.Context, st journal.Store, userid string
 			}
 			runs[c.RunID] = r
 		}
-		ch := memberChange{At: c.StartedAt, RunID: c.RunID, Job: r.Job, Trigger: r.Trigger, By: r.OSUser,
+		ch := memberChange{At: c.StartedAt, RunID: c.RunID, Job: r.Job, CorpID: r.CorpID, Trigger: r.Trigger, By: r.OSUser,
 			Operation: c.Operation, Outcome: c.Outcome, Errcode: c.Errcode, Errmsg: c.Errmsg, SourceRef: c.SourceRef}
+		if byCorp[r.CorpID] == nil {
+			byCorp[r.CorpID] = map[string]string{}
+		}
+		known := byCorp[r.CorpID]
 		var body map[string]json.RawMessage
 		_ = json.Unmarshal(c.Payload, &body) // a delete's payload names only the userid
 		for _, k := range slices.Sorted(maps.Keys(body)) {
@@ -79,7 +87,11 @@ func (a *app) memberHistory(ctx context.Context, st journal.Store, userid string
 		return nil
 	}
 	for _, ch := range out {
-		fmt.Fprintf(a.stdout, "%s  run %d (%s, %s)  %s  %s", ch.At.Local().Format(time.DateTime), ch.RunID, ch.Job,
+		job := ch.Job
+		if len(byCorp) > 1 {
+			job += " of corp " + ch.CorpID
+		}
+		fmt.Fprintf(a.stdout, "%s  run %d (%s, %s)  %s  %s", ch.At.Local().Format(time.DateTime), ch.RunID, job,
 			strings.TrimSpace(ch.Trigger+" "+ch.By), ch.Operation, ch.Outcome)
 		if ch.Errcode != 0 {
 			fmt.Fprintf(a.stdout, " %d %s", ch.Errcode, ch.Errmsg)

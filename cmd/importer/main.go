@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hrfeed/importer/internal/config"
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/wecom"
 )
 
@@ -137,16 +139,6 @@ func loadConfig(path string) (*config.Config, error) {
 	return c, nil
 }
 
-// readSecret reads the corp secret and logs what is wrong with how it is
-// kept (a secret file others can read).
-func readSecret(c *config.Config, log *slog.Logger) (string, error) {
-	secret, warnings, err := c.ReadSecret()
-	for _, w := range warnings {
-		log.Warn(w)
-	}
-	return secret, err
-}
-
 // openConfigJournal opens the journal c names: DATABASE_URL (or
 // journal.dsn_env) if set, which must then be PostgreSQL, else journal.path.
 func openConfigJournal(ctx context.Context, c *config.Config) (journal.Store, error) {
@@ -165,20 +157,77 @@ func openJournal(ctx context.Context, dsn string, opts ...journal.Option) (journ
 	return st, nil
 }
 
-// newClient is the WeCom client the config describes; onCall (may be nil)
-// sees every round trip, for metrics.
-func newClient(c *config.Config, secret string, log *slog.Logger, onCall func(wecom.CallInfo)) (*wecom.Client, error) {
+// corpClients makes the WeCom client of each corp on first use and keeps
+// it: WeCom issues tokens and counts its rate limits per corp and per API,
+// so the jobs of one corp share one client, its token cache and its
+// limiters, and no two corps share either.
+type corpClients struct {
+	log *slog.Logger
+	// onCall, if set, sees every round trip with its corp's id (metrics).
+	onCall func(corpID string, ci wecom.CallInfo)
+	// secret reads a corp's secret; readCorpSecret unless the caller holds
+	// the secret itself (demo).
+	secret func(config.Corp, *slog.Logger) (string, error)
+	// transport carries the clients' requests; nil is the wecom package's
+	// pooled one. Tests hand requests to emulators in memory with it, so
+	// runs can go inside a testing/synctest bubble.
+	transport http.RoundTripper
+
+	mu   sync.Mutex
+	made map[string]*wecom.Client // by corp id
+}
+
+func newCorpClients(log *slog.Logger, onCall func(string, wecom.CallInfo)) *corpClients {
+	return &corpClients{log: log, onCall: onCall, secret: readCorpSecret, made: map[string]*wecom.Client{}}
+}
+
+// readCorpSecret reads a corp's secret and logs what is wrong with how it
+// is kept (a secret file others can read).
+func readCorpSecret(corp config.Corp, log *slog.Logger) (string, error) {
+	secret, warnings, err := corp.ReadSecret()
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	return secret, err
+}
+
+// client is corp's client, made with its secret the first time.
+func (p *corpClients) client(corp config.Corp) (*wecom.Client, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cl := p.made[corp.CorpID]; cl != nil {
+		return cl, nil
+	}
+	secret, err := p.secret(corp, p.log)
+	if err != nil {
+		return nil, err
+	}
+	var onCall func(wecom.CallInfo)
+	if p.onCall != nil {
+		id := corp.CorpID
+		onCall = func(ci wecom.CallInfo) { p.onCall(id, ci) }
+	}
 	cl, err := wecom.New(wecom.Config{
-		BaseURL:    c.WeCom.BaseURL,
-		CorpID:     c.WeCom.CorpID,
+		BaseURL:    corp.BaseURL,
+		CorpID:     corp.CorpID,
 		Secret:     secret,
-		HTTPClient: &http.Client{Timeout: c.WeCom.Timeout},
-		Limits:     wecom.Limits{PerMinute: c.WeCom.PerMinute, PerHour: c.WeCom.PerHour},
-		Logger:     log,
+		HTTPClient: &http.Client{Timeout: corp.Timeout, Transport: p.transport},
+		Limits:     wecom.Limits{PerMinute: corp.PerMinute, PerHour: corp.PerHour},
+		Logger:     p.log,
 		OnCall:     onCall,
 	})
 	if err != nil {
-		return nil, fatal(err)
+		return nil, fmt.Errorf("%s: %w", corp.Key(), err)
+	}
+	p.made[corp.CorpID] = cl
+	return cl, nil
+}
+
+// forRun is client as runner.Options.Clients takes it.
+func (p *corpClients) forRun(corp config.Corp) (runner.Client, error) {
+	cl, err := p.client(corp)
+	if err != nil {
+		return nil, err
 	}
 	return cl, nil
 }

@@ -401,8 +401,32 @@ func TestJournalExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1+want.firstImport() || rows[0][0] != "运行 run" || !strings.Contains(string(b), "王建国") {
-		t.Errorf("CSV: %d rows (want a header and %d calls), header %v", len(rows), want.firstImport(), rows[0])
+	if rows[0][0] != "运行 run" || !strings.Contains(string(b), "王建国") {
+		t.Errorf("CSV header %v", rows[0])
+	}
+	// One row per field a create set (at least one per call): every member
+	// create says why (new) and where the member sits, by path.
+	// A tag's addition names its members.
+	creates, tagged := map[string]bool{}, map[string]bool{}
+	for _, r := range rows[1:] {
+		switch r[5] {
+		case "user_create":
+			creates[r[7]] = true
+			if !strings.HasSuffix(r[6], " new") || !strings.HasPrefix(r[9], "总部") {
+				t.Errorf("create row without its reason or department path: %q", r)
+			}
+		case "tag_add_users":
+			tagged[r[7]] = true
+			if r[10] != "members" || r[12] == "" {
+				t.Errorf("tag row without the members it added: %q", r)
+			}
+		}
+	}
+	if len(tagged) != want.tags {
+		t.Errorf("CSV: additions to %d tags, want %d", len(tagged), want.tags)
+	}
+	if len(creates) != want.members || len(rows) < 1+want.firstImport() {
+		t.Errorf("CSV: %d rows, creates of %d members; want at least a row per call and %d members", len(rows), len(creates), want.members)
 	}
 	x, err := excelize.OpenFile(xlsxPath)
 	if err != nil {
@@ -413,7 +437,37 @@ func TestJournalExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sheetRows) != len(rows) || sheetRows[0][6] != "对象 target" || sheetRows[1][0] != "1" {
+	if len(sheetRows) != len(rows) || sheetRows[0][7] != "对象 target" || sheetRows[1][0] != "1" {
 		t.Errorf("workbook: %d rows, header %v", len(sheetRows), sheetRows[0])
+	}
+
+	// A second run changes one field of one member and rejects a row: the
+	// export has one row for the change, before and after, and one for
+	// the rejected row.
+	changed := strings.Replace(string(samples.StaffCSV), "后端组,工程师,男", "后端组,架构师,男", 1) +
+		"E2001,错号码,1380013800x,,总部,职员,男,在职,,北京\n"
+	if err := os.WriteFile(e.feed, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "run", "--config", e.config); code != exitRejects {
+		t.Fatalf("second run: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "journal", "export", "--run", "2", "--config", e.config, "--csv", csvPath); code != 0 {
+		t.Fatalf("export run 2: exit %d %s", code, errOut)
+	}
+	b, _ = os.ReadFile(csvPath)
+	rows, err = csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("run 2's export: %d rows, want a header, the change and the rejected row:\n%q", len(rows), rows)
+	}
+	if r := rows[1]; r[5] != "user_update" || r[6] != "资料变更 feed_change" || r[7] != "E1011" || r[8] != "徐强" ||
+		r[9] != "总部/研发中心/后端组" || r[10] != "position" || r[11] != "工程师" || r[12] != "架构师" || r[13] != "ok" {
+		t.Errorf("the change row: %q", r)
+	}
+	if r := rows[2]; !strings.Contains(r[6], "rejected: mobile_format") || r[10] != "手机" || r[17] != "staff.csv:32" {
+		t.Errorf("the rejected row: %q", r)
 	}
 }

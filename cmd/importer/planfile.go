@@ -58,7 +58,7 @@ func newPlanHeader(c *config.Config, configPath string, rep *runner.Report) (pla
 	}
 	h := planHeader{
 		Format: planFormat, MadeAt: rep.Started.UTC().Truncate(time.Second), Version: buildVersion(), Job: rep.Job,
-		CorpID: c.WeCom.CorpID, Config: cfg, ConfigDigest: c.Digest, Source: rep.Source,
+		CorpID: rep.CorpID, Config: cfg, ConfigDigest: c.Digest, Source: rep.Source,
 		SourceDigest: rep.SourceDigest, PlanDigest: rep.Plan.Digest(), LastRunID: rep.LastRunID,
 		DryRunID: rep.RunID, Planned: map[string]int{},
 	}

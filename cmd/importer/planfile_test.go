@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -270,5 +271,50 @@ func TestJournalNamed(t *testing.T) {
 	code, _, errOut = runCLI(t, "journal", "runs", "--config", e.config)
 	if code != 0 || !strings.Contains(errOut, `"journal":"`) || !strings.Contains(errOut, "hrfeed-journal.db") {
 		t.Errorf("journal runs should name the journal on stderr: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestJournalShowFiltersAndCauses: `journal show` narrows to one
+// operation or target, and `journal failures` sums the failed calls by
+// cause, most frequent first, with the class and what to do.
+func TestJournalShowFiltersAndCauses(t *testing.T) {
+	e := newCLIEnv(t, "")
+	c, err := config.Load(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := wecom.New(wecom.Config{BaseURL: c.WeCom.BaseURL, CorpID: c.WeCom.CorpID, Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Members made by hand hold two feed members' mobiles and one's email.
+	for i, u := range []wecom.User{
+		{UserID: "hand1", Name: "甲", Mobile: "13800138002", Department: []int{1}},
+		{UserID: "hand2", Name: "乙", Mobile: "13800138003", Department: []int{1}},
+		{UserID: "hand3", Name: "丙", Email: "liufang@example.com", Department: []int{1}},
+	} {
+		if err := cl.CreateUser(context.Background(), &u); err != nil {
+			t.Fatalf("member %d made by hand: %v", i, err)
+		}
+	}
+	if code, _, errOut := runCLI(t, "run", "--config", e.config); code != exitPartial {
+		t.Fatalf("run with three values taken: exit %d, want %d\n%s", code, exitPartial, errOut)
+	}
+	_, out, _ := runCLI(t, "journal", "failures", "1", "--config", e.config)
+	i, j := strings.Index(out, fmt.Sprintf("2 × %d (row)", wecom.CodeMobileTaken)), strings.Index(out, fmt.Sprintf("1 × %d (row)", wecom.CodeEmailTaken))
+	if i < 0 || j < i {
+		t.Errorf("failures by cause, most frequent first:\n%s", out)
+	}
+	_, out, _ = runCLI(t, "journal", "show", "1", "--config", e.config, "--json", "--target", "e1010")
+	var shown struct {
+		Calls []struct{ Target, Operation string }
+	}
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || len(shown.Calls) != 1 || shown.Calls[0].Target != "E1010" {
+		t.Errorf("show --target e1010: %v %+v", err, shown)
+	}
+	_, out, _ = runCLI(t, "journal", "show", "1", "--config", e.config, "--json", "--operation", "department_create")
+	shown.Calls = nil
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || len(shown.Calls) != countSample(t).departments {
+		t.Errorf("show --operation department_create: %v, %d calls, want %d", err, len(shown.Calls), countSample(t).departments)
 	}
 }

@@ -58,15 +58,15 @@ func (a *app) resumeCommand() *cobra.Command {
 			case err != nil:
 				return fatal(err)
 			}
-			secret, err := readSecret(c, a.logger())
+			clients, err := a.jobClients(c, job)
 			if err != nil {
-				return fatal(err)
+				return err
 			}
 			// The same source the run read; state and the live directory
 			// tell what already took effect, so only the rest is sent.
 			f.source = prev.Source
 			return a.locked(ctx, job.Name, store, func(ctx context.Context, st journal.Store) error {
-				return a.execute(ctx, c, job, st, secret, f, id)
+				return a.execute(ctx, c, job, st, clients, f, id)
 			})
 		},
 	}

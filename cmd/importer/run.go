@@ -76,9 +76,9 @@ func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
 	if _, err := c.DepartmentSpec(job); err != nil {
 		return fatal(err)
 	}
-	secret, err := readSecret(c, a.logger())
+	clients, err := a.jobClients(c, job)
 	if err != nil {
-		return fatal(err)
+		return err
 	}
 	store, err := openConfigJournal(ctx, c)
 	if err != nil {
@@ -86,11 +86,25 @@ func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
 	}
 	defer store.Close()
 	if f.dryRun {
-		return a.execute(ctx, c, job, store, secret, f, resumedFrom)
+		return a.execute(ctx, c, job, store, clients, f, resumedFrom)
 	}
 	return a.locked(ctx, job.Name, store, func(ctx context.Context, st journal.Store) error {
-		return a.execute(ctx, c, job, st, secret, f, resumedFrom)
+		return a.execute(ctx, c, job, st, clients, f, resumedFrom)
 	})
+}
+
+// jobClients makes the client of job's corp before anything is opened, so
+// a missing secret stops the command before the journal is touched.
+func (a *app) jobClients(c *config.Config, job *config.Job) (*corpClients, error) {
+	corp, err := c.CorpOf(job)
+	if err != nil {
+		return nil, fatal(err)
+	}
+	clients := newCorpClients(a.logger(), nil)
+	if _, err := clients.client(corp); err != nil {
+		return nil, fatal(err)
+	}
+	return clients, nil
 }
 
 // locked runs fn holding the job's lock, the one `serve` replicas take, so a
@@ -104,12 +118,8 @@ func (a *app) locked(ctx context.Context, job string, store journal.Store, fn fu
 	return err
 }
 
-func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, store journal.Store, secret string, f runFlags, resumedFrom int64) error {
+func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, store journal.Store, clients *corpClients, f runFlags, resumedFrom int64) error {
 	log := a.logger()
-	client, err := newClient(c, secret, log, nil)
-	if err != nil {
-		return err
-	}
 	// The executor logs each failure as a warning; a person at a terminal
 	// gets it again as a plain line beside the progress, a JSON stream only once.
 	prog := newProgress(a.stderr, !a.verbose && !a.jsonStream())
@@ -122,7 +132,7 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	}
 	params, err := runner.ForJob(c, job.Name, runner.Options{
 		Source: f.source, DryRun: f.dryRun, Force: f.force, ResumedFrom: resumedFrom, Reload: f.reload,
-		Store: store, Client: client, Logger: log, OnPlan: prog.plan, OnResult: prog.result,
+		Store: store, Clients: clients.forRun, Logger: log, OnPlan: prog.plan, OnResult: prog.result,
 		Trigger: trigger, Version: buildVersion(), Approved: f.approved,
 	})
 	if err != nil {
@@ -130,6 +140,9 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 	}
 	rep, err := runner.Run(ctx, params)
 	prog.finish()
+	if moved := (*runner.CorpChangedError)(nil); errors.As(err, &moved) {
+		return &exitError{code: exitUsage, err: err}
+	}
 	if err != nil {
 		return fatal(err)
 	}

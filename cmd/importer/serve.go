@@ -59,9 +59,11 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 		return err
 	}
 	log := a.serveLogger()
-	secret, err := readSecret(c, log)
-	if err != nil {
-		return fatal(err)
+	m := metrics.NewImporter()
+	m.BuildInfo(buildVersion())
+	clients := newCorpClients(log, m.ObserveCall)
+	if err := serveCorps(c, clients, log); err != nil {
+		return err
 	}
 	store, err := openConfigJournal(ctx, c)
 	if err != nil {
@@ -72,34 +74,7 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 		log.Warn("serve: the embedded journal allows a single replica; set " + c.Journal.DSNEnv + " to a PostgreSQL URL to run several")
 	}
 
-	m := metrics.NewImporter()
-	m.BuildInfo(buildVersion())
-	client, err := newClient(c, secret, log, m.ObserveCall)
-	if err != nil {
-		return err
-	}
-	notifier := newNotifier(c.Serve.Notify)
-	notifier.OnSend = m.Notification
-	host, _ := os.Hostname()
-
-	jobs := make([]schedule.Job, len(c.Jobs))
-	for i, j := range c.Jobs {
-		jobs[i] = schedule.Job{Name: j.Name, Spec: j.Schedule}
-	}
-	svc, err := schedule.New(schedule.Options{
-		Jobs:            jobs,
-		Store:           store,
-		Run:             serveRunner(c, client),
-		OnFinish:        notifyFinished(c, store, notifier, host, log),
-		Logger:          log,
-		Metrics:         m,
-		Grace:           c.Serve.Grace,
-		Heartbeat:       c.Serve.Heartbeat,
-		StaleAfter:      c.Serve.StaleAfter,
-		StaleCheck:      c.Serve.StaleCheck,
-		ResumeStale:     *c.Serve.ResumeStale,
-		KeepOccurrences: c.Serve.KeepOccurrences,
-	})
+	svc, err := serveService(c, store, clients, m, log)
 	if err != nil {
 		return fatal(fmt.Errorf("config %s: %w", configPath, err))
 	}
@@ -134,17 +109,74 @@ func (a *app) serve(ctx context.Context, configPath string) error {
 	return nil
 }
 
+// serveService is serve's scheduler of c's jobs on store: runs made by
+// serveRunner with the corps' clients, counted in m and announced by the
+// configured notifications.
+func serveService(c *config.Config, store journal.Store, clients *corpClients, m *metrics.Importer, log *slog.Logger) (*schedule.Service, error) {
+	notifier := newNotifier(c.Serve.Notify)
+	notifier.OnSend = m.Notification
+	host, _ := os.Hostname()
+	jobs := make([]schedule.Job, len(c.Jobs))
+	for i, j := range c.Jobs {
+		jobs[i] = schedule.Job{Name: j.Name, Spec: j.Schedule}
+	}
+	return schedule.New(schedule.Options{
+		Jobs:            jobs,
+		Store:           store,
+		Run:             serveRunner(c, clients.forRun),
+		OnFinish:        notifyFinished(c, store, notifier, host, log),
+		Logger:          log,
+		Metrics:         m,
+		Grace:           c.Serve.Grace,
+		Heartbeat:       c.Serve.Heartbeat,
+		StaleAfter:      c.Serve.StaleAfter,
+		StaleCheck:      c.Serve.StaleCheck,
+		ResumeStale:     *c.Serve.ResumeStale,
+		KeepOccurrences: c.Serve.KeepOccurrences,
+	})
+}
+
+// serveCorps makes the client of every corp a scheduled job syncs, so a
+// missing secret stops serve at start rather than failing a run at night,
+// and logs which jobs each corp has. Corps only unscheduled jobs sync need
+// no secret on a host that only serves.
+func serveCorps(c *config.Config, clients *corpClients, log *slog.Logger) error {
+	var corps []config.Corp
+	jobs := map[string][]string{}
+	for i := range c.Jobs {
+		job := &c.Jobs[i]
+		if job.Schedule == "" {
+			continue
+		}
+		corp, err := c.CorpOf(job)
+		if err != nil {
+			return fatal(fmt.Errorf("job %s: %w", job.Name, err))
+		}
+		if jobs[corp.CorpID] == nil {
+			corps = append(corps, corp)
+		}
+		jobs[corp.CorpID] = append(jobs[corp.CorpID], job.Name)
+	}
+	for _, corp := range corps {
+		if _, err := clients.client(corp); err != nil {
+			return fatal(err)
+		}
+		log.Info("serve: corp", "corp", corp.Key(), "corp_id", corp.CorpID, "jobs", jobs[corp.CorpID])
+	}
+	return nil
+}
+
 // serveRunner makes the service's runs with the CLI's wiring: the same
 // runner.Params as `importer run` and `importer resume`, with the
 // service's store (which records the run in the job's lease) and logger.
-func serveRunner(c *config.Config, client runner.Client) schedule.RunFunc {
+func serveRunner(c *config.Config, clients runner.ClientFor) schedule.RunFunc {
 	return func(ctx context.Context, req schedule.RunRequest) (*runner.Report, error) {
 		trigger := "schedule"
 		if req.ResumedFrom != 0 {
 			trigger = "resume"
 		}
 		params, err := runner.ForJob(c, req.Job, runner.Options{
-			Source: req.Source, ResumedFrom: req.ResumedFrom, Store: req.Store, Client: client, Logger: req.Logger,
+			Source: req.Source, ResumedFrom: req.ResumedFrom, Store: req.Store, Clients: clients, Logger: req.Logger,
 			Trigger: trigger, Version: buildVersion(),
 		})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hrfeed/importer/internal/config"
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/schedule"
 	"github.com/hrfeed/importer/internal/wecom"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
@@ -65,7 +66,7 @@ jobs:
 	svc, err := schedule.New(schedule.Options{
 		Jobs:  []schedule.Job{{Name: "table", Spec: c.Jobs[0].Schedule}},
 		Store: store,
-		Run:   serveRunner(c, client),
+		Run:   serveRunner(c, func(config.Corp) (runner.Client, error) { return client, nil }),
 		OnFinish: func(_ context.Context, f schedule.Finished) {
 			select {
 			case finished <- f:

@@ -442,8 +442,8 @@ func TestServeReplicasRunEachOccurrenceOnce(t *testing.T) {
 	}
 	created := metric(after, `hrfeed_operations_total{job="staff",kind="user_create",outcome="ok"}`) +
 		metric(afterB, `hrfeed_operations_total{job="staff",kind="user_create",outcome="ok"}`)
-	calls := metric(after, `hrfeed_wecom_calls_total{api="user/create",errcode="0"}`) +
-		metric(afterB, `hrfeed_wecom_calls_total{api="user/create",errcode="0"}`)
+	calls := metric(after, `hrfeed_wecom_calls_total{corp="ww-demo",api="user/create",errcode="0"}`) +
+		metric(afterB, `hrfeed_wecom_calls_total{corp="ww-demo",api="user/create",errcode="0"}`)
 	if created != 29 || calls != 29 {
 		t.Errorf("user_create/ok %v, user/create calls %v; want 29 (the sample's members, once)", created, calls)
 	}

@@ -219,7 +219,9 @@ func runInProcess(ctx context.Context, cfgPath string, st journal.Store, cl runn
 	if err != nil {
 		return nil, err
 	}
-	params, err := runner.ForJob(c, "", runner.Options{Source: source, ResumedFrom: resumedFrom, Store: st, Client: cl})
+	// A scenario's config has one corp, the emulator's that cl talks to.
+	params, err := runner.ForJob(c, "", runner.Options{Source: source, ResumedFrom: resumedFrom, Store: st,
+		Clients: func(config.Corp) (runner.Client, error) { return cl, nil }})
 	if err != nil {
 		return nil, err
 	}

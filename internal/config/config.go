@@ -1,5 +1,5 @@
 // Package config loads the importer's YAML configuration: the WeCom
-// connection, the journal, and the jobs with their sources, mappings and
+// corps, the journal, and the jobs with their sources, mappings and
 // policies. Decoding is strict, so a misspelt key is an error rather than
 // a silently ignored setting. A job's mapping and policy are read into this
 // package's own types and translated into mapper.Config and plan.Policy,
@@ -31,8 +31,13 @@ import (
 
 // Config is the whole file.
 type Config struct {
-	WeCom   WeCom   `yaml:"wecom"`
-	Journal Journal `yaml:"journal"`
+	// WeCom is the corp of every job that names none, and what the corps
+	// under Corps leave out (see Config.CorpOf).
+	WeCom WeCom `yaml:"wecom"`
+	// Corps are a group's corps by name, each with its own corp id and
+	// secret; a job syncs one with corp: NAME.
+	Corps   map[string]WeCom `yaml:"corps"`
+	Journal Journal          `yaml:"journal"`
 	// Jobs are decoded through file, which reads each job's mapping and
 	// policy in this package's YAML types.
 	Jobs []Job `yaml:"-"`
@@ -47,16 +52,16 @@ type Config struct {
 	Digest string `yaml:"-"`
 }
 
-// WeCom is the connection to the contacts API.
+// WeCom is the connection to one corp's contacts API.
 type WeCom struct {
 	BaseURL string `yaml:"base_url"`
 	CorpID  string `yaml:"corp_id"`
 	// SecretEnv names the environment variable holding the contacts-sync
-	// secret (default WECOM_SECRET); SecretFile, if set, is read instead.
-	// A secret file its group or other users may read is reported as a
-	// warning (ReadSecret), or refused when SecretFileStrict is set
-	// (secret_file_strict: true), for deployments that would rather not
-	// start than run with a secret others can read.
+	// secret (in the top-level block, default WECOM_SECRET); SecretFile,
+	// if set, is read instead. A secret file its group or other users may
+	// read is reported as a warning (Corp.ReadSecret), or refused when
+	// SecretFileStrict is set (secret_file_strict: true), for deployments
+	// that would rather not start than run with a secret others can read.
 	SecretEnv        string `yaml:"secret_env"`
 	SecretFile       string `yaml:"secret_file"`
 	SecretFileStrict bool   `yaml:"secret_file_strict"`
@@ -91,7 +96,10 @@ type Journal struct {
 type Job struct {
 	Name     string `yaml:"name"`
 	Schedule string `yaml:"schedule"`
-	Source   Source `yaml:"source"`
+	// Corp names the corp under corps: that the job syncs; empty, the
+	// top-level wecom block's.
+	Corp   string `yaml:"corp"`
+	Source Source `yaml:"source"`
 	// DepartmentSource is the department table's own source, required when
 	// mapping.departments.table is set (departments keyed by HR code).
 	DepartmentSource *Source `yaml:"department_source"`
@@ -489,20 +497,14 @@ func (s *Serve) validate() error {
 }
 
 func (c *Config) validate() error {
-	if c.WeCom.CorpID == "" {
-		return errors.New("wecom.corp_id is required")
-	}
-	if !strings.HasPrefix(c.WeCom.BaseURL, "http://") && !strings.HasPrefix(c.WeCom.BaseURL, "https://") {
-		return fmt.Errorf("wecom.base_url %q: want an http:// or https:// URL", c.WeCom.BaseURL)
+	if err := c.validateCorps(); err != nil {
+		return err
 	}
 	if c.Journal.RetryFor < 0 {
 		return fmt.Errorf("journal.retry_for %s: want a positive duration", c.Journal.RetryFor)
 	}
 	if c.Journal.Require != "" && c.Journal.Require != "postgres" {
 		return fmt.Errorf("journal.require %q: want postgres, or leave it out", c.Journal.Require)
-	}
-	if c.WeCom.SecretFileStrict && c.WeCom.SecretFile == "" {
-		return errors.New("wecom.secret_file_strict applies to wecom.secret_file, which is not set")
 	}
 	if err := c.Serve.validate(); err != nil {
 		return err
@@ -519,6 +521,9 @@ func (c *Config) validate() error {
 			return fmt.Errorf("jobs[%d]: duplicate job name %q", i, j.Name)
 		}
 		seen[j.Name] = true
+		if _, err := c.CorpOf(&j); err != nil {
+			return fmt.Errorf("job %s: %w", j.Name, err)
+		}
 		if err := j.Source.validate(); err != nil {
 			return fmt.Errorf("job %s: %w", j.Name, err)
 		}
@@ -568,53 +573,6 @@ func (c *Config) Resolve(p string) string {
 		return p
 	}
 	return filepath.Join(c.Dir, p)
-}
-
-// Secret reads the corp secret from the file or environment variable the
-// config names. The value is never logged or put in an error. Use
-// ReadSecret to hear about a secret file others can read.
-func (c *Config) Secret() (string, error) {
-	s, _, err := c.ReadSecret()
-	return s, err
-}
-
-// ReadSecret is Secret, with warnings about how the secret is kept that do
-// not stop a run, for the caller to log: a secret file its group or other
-// users may read (which wecom.secret_file_strict refuses instead). The
-// config package has no logger of its own; the caller's knows where and how
-// its warnings are read.
-func (c *Config) ReadSecret() (secret string, warnings []string, err error) {
-	if c.WeCom.SecretFile != "" {
-		path := c.Resolve(c.WeCom.SecretFile)
-		// Stat follows symlinks, as ReadFile does: the mode that matters is
-		// the file's (Kubernetes mounts secrets as symlinks to 0644 files by
-		// default).
-		fi, err := os.Stat(path)
-		if err != nil {
-			return "", nil, fmt.Errorf("wecom.secret_file: %w", err)
-		}
-		if perm := fi.Mode().Perm(); perm&0o044 != 0 {
-			problem := fmt.Sprintf("wecom.secret_file %s is readable by its group or other users (mode %04o)", c.WeCom.SecretFile, perm)
-			if c.WeCom.SecretFileStrict {
-				return "", nil, fmt.Errorf("%s and wecom.secret_file_strict is set: chmod 600 it", problem)
-			}
-			warnings = append(warnings, problem+": chmod 600 it, or set wecom.secret_file_strict: true to refuse such a file")
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", nil, fmt.Errorf("wecom.secret_file: %w", err)
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", nil, fmt.Errorf("wecom.secret_file %s is empty", c.WeCom.SecretFile)
-		}
-		return s, warnings, nil
-	}
-	s := os.Getenv(c.WeCom.SecretEnv)
-	if s == "" {
-		return "", nil, fmt.Errorf("the corp secret is not set: export %s (or set wecom.secret_file)", c.WeCom.SecretEnv)
-	}
-	return s, nil, nil
 }
 
 // JournalDSN returns the PostgreSQL URL from the environment, or the

@@ -57,6 +57,22 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// readSecretOf reads the secret of c's first job's corp.
+func readSecretOf(t *testing.T, c *Config) (string, []string, error) {
+	t.Helper()
+	corp, err := c.CorpOf(&c.Jobs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return corp.ReadSecret()
+}
+
+func secretOf(t *testing.T, c *Config) (string, error) {
+	t.Helper()
+	s, _, err := readSecretOf(t, c)
+	return s, err
+}
+
 func TestSecretAndJournalSources(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "importer.yaml")
@@ -69,18 +85,18 @@ func TestSecretAndJournalSources(t *testing.T) {
 	}
 
 	t.Setenv("WECOM_SECRET", "")
-	if _, err := c.Secret(); err == nil || !strings.Contains(err.Error(), "export WECOM_SECRET") {
+	if _, err := secretOf(t, c); err == nil || !strings.Contains(err.Error(), "export WECOM_SECRET") {
 		t.Errorf("missing secret: %v", err)
 	}
 	t.Setenv("WECOM_SECRET", "from-env")
-	if s, err := c.Secret(); err != nil || s != "from-env" {
+	if s, err := secretOf(t, c); err != nil || s != "from-env" {
 		t.Errorf("env secret = %q, %v", s, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c.WeCom.SecretFile = "secret"
-	if s, err := c.Secret(); err != nil || s != "from-file" {
+	if s, err := secretOf(t, c); err != nil || s != "from-file" {
 		t.Errorf("file secret = %q, %v (relative to the config, trimmed)", s, err)
 	}
 
@@ -365,14 +381,14 @@ func TestSecretFileOthersCanRead(t *testing.T) {
 		if err := os.Chmod(secretPath, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if s, warnings, err := c.ReadSecret(); err != nil || s != "s3cr3t-value" || len(warnings) != 0 {
+		if s, warnings, err := readSecretOf(t, c); err != nil || s != "s3cr3t-value" || len(warnings) != 0 {
 			t.Errorf("strict=%v, mode 0600: %q, %q, %v; want the secret and no warning", strictMode, s, warnings, err)
 		}
 		for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
 			if err := os.Chmod(secretPath, mode); err != nil {
 				t.Fatal(err)
 			}
-			s, warnings, err := c.ReadSecret()
+			s, warnings, err := readSecretOf(t, c)
 			want := fmt.Sprintf("wecom.secret_file wecom-secret is readable by its group or other users (mode %04o)", mode)
 			switch {
 			case strictMode && (err == nil || s != "" || !strings.Contains(err.Error(), want)):
@@ -389,7 +405,7 @@ func TestSecretFileOthersCanRead(t *testing.T) {
 		}
 	}
 	c.WeCom.SecretFileStrict = true
-	if _, err := c.Secret(); err == nil {
+	if _, err := secretOf(t, c); err == nil {
 		t.Error("Secret with strict set and a readable file: want the refusal too")
 	}
 

@@ -284,6 +284,28 @@ func (e *Executor) record(r Result) {
 	}
 }
 
+// records are what an auditor reads beside a call: the member as the
+// journal held it and as the call makes it, or the department's names.
+func records(op plan.Op) (before, after json.RawMessage) {
+	if op.Before != nil {
+		before = op.Before.JSON()
+	}
+	if op.After != nil {
+		after = op.After.JSON()
+	}
+	if d := op.Dept; d != nil {
+		if op.Kind == plan.DeptDelete {
+			before, _ = json.Marshal(map[string]string{"key": d.Key, "name": d.Name})
+			return before, nil
+		}
+		if d.PrevName != "" || d.PrevParentKey != "" {
+			before, _ = json.Marshal(map[string]string{"key": d.Key, "name": d.PrevName, "parent": d.PrevParentKey})
+		}
+		after, _ = json.Marshal(map[string]string{"key": d.Key, "name": d.Name, "parent": d.ParentKey})
+	}
+	return before, after
+}
+
 // call makes one planned WeCom call and journals every HTTP attempt of it:
 // the client's hook writes a pending row before each attempt is sent and
 // completes it when that attempt failed and will be retried; the executor
@@ -300,10 +322,12 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 		open       int64 // row of the attempt whose answer is not yet recorded
 		journalErr error
 	)
+	before, after := records(op)
 	hook := func(_ string, attempt int) (func(int, error), error) {
 		id, err := e.store.BeginCall(ctx, journal.Call{
 			RunID: e.runID, Seq: op.Seq, Phase: op.Phase, Operation: string(kind), API: api,
 			Target: op.Target, SourceRef: op.Ref, Payload: body, Attempt: attempt,
+			Before: before, After: after, Reason: op.Reason(),
 		})
 		if err != nil {
 			// No journal row, so no call: the contract is write-ahead.

@@ -2,11 +2,13 @@ package journal_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/pgtest"
+	"github.com/hrfeed/importer/internal/plan"
 )
 
 // The auditor views answer docs/journal.md's questions on both journals.
@@ -28,7 +30,8 @@ func TestAuditViews(t *testing.T) {
 			if err := st.CompleteCall(ctx, ok, journal.CallOK, 0, "", nil); err != nil {
 				t.Fatal(err)
 			}
-			bad := beginCall(t, st, journal.Call{RunID: run, Seq: 2, Operation: "user_update", API: "user/update", Target: "zhangsan", Attempt: 1})
+			bad := beginCall(t, st, journal.Call{RunID: run, Seq: 2, Operation: "user_update", API: "user/update", Target: "zhangsan", Attempt: 1,
+				Reason: "feed_change", Before: json.RawMessage(`{"mobile":"13800000001"}`), After: json.RawMessage(`{"mobile":"13800000002"}`)})
 			if err := st.CompleteCall(ctx, bad, journal.CallFailed, 60104, "mobile existed", nil); err != nil {
 				t.Fatal(err)
 			}
@@ -39,6 +42,9 @@ func TestAuditViews(t *testing.T) {
 
 			if n := count(t, st, `SELECT count(*) FROM member_history WHERE userid_lower = 'zhangsan'`); n != 2 {
 				t.Errorf("member_history for zhangsan: %d rows, want 2 (userids compare case-insensitively)", n)
+			}
+			if n := count(t, st, `SELECT count(*) FROM member_history WHERE userid_lower = 'zhangsan' AND reason = 'feed_change' AND before_record IS NOT NULL AND after_record IS NOT NULL`); n != 1 {
+				t.Errorf("member_history with reason and records: %d rows, want 1", n)
 			}
 			if n := count(t, st, `SELECT calls_failed + 10*calls_pending + 100*calls_ok + 1000*rows_rejected FROM run_overview WHERE run_id = $1`, run); n != 1111 {
 				t.Errorf("run_overview totals encode to %d, want 1111 (1 failed, 1 pending, 1 ok, 1 reject)", n)
@@ -88,6 +94,20 @@ func TestAuditViews(t *testing.T) {
 			}
 			if n := count(t, st, `SELECT count(*) FROM call_failures WHERE run_id = $1 AND errcode NOT IN (60102, 40071)`, run); n != 2 {
 				t.Errorf("call_failures: %d, want the failed and the pending call", n)
+			}
+			// department_paths names each managed department from the top.
+			for i, d := range []plan.AppliedDepartment{
+				{Key: "HQ", WeComID: 2, ParentID: 1, Name: "总部"},
+				{Key: "RD", WeComID: 3, ParentID: 2, Name: "研发中心"},
+				{Key: "BE", WeComID: 4, ParentID: 3, Name: "后端组"},
+			} {
+				c := beginCall(t, st, journal.Call{RunID: run, Seq: 10 + i, Operation: "department_create", API: "department/create", Target: d.Key, Attempt: 1})
+				if err := st.CompleteCall(ctx, c, journal.CallOK, 0, "", &plan.StateChange{PutDepartment: &d}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := count(t, st, `SELECT count(*) FROM department_paths WHERE corp_id = 'ww1' AND dept_key = 'BE' AND wecom_id = 4 AND path = '总部/研发中心/后端组' AND depth = 3`); n != 1 {
+				t.Errorf("department_paths has no row 总部/研发中心/后端组 for BE")
 			}
 		})
 	}

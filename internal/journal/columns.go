@@ -207,8 +207,9 @@ const (
 	run_trigger, os_user, importer_version, config_digest`
 
 	sqlInsertCall = `INSERT INTO calls
-	(run_id, seq, phase, operation, api, target, source_ref, payload, attempt, outcome, started_at, request_token)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11)
+	(run_id, seq, phase, operation, api, target, source_ref, payload, attempt, outcome, started_at, request_token,
+	 before_record, after_record, reason)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14)
 	ON CONFLICT (request_token) DO NOTHING
 	RETURNING id`
 
@@ -216,7 +217,7 @@ const (
 	WHERE id = $1 AND outcome = 'pending'`
 
 	sqlCallColumns = `SELECT id, run_id, seq, phase, operation, api, target, source_ref, payload,
-	attempt, outcome, errcode, errmsg, started_at, finished_at FROM calls `
+	attempt, outcome, errcode, errmsg, started_at, finished_at, before_record, after_record, reason FROM calls `
 
 	sqlListCalls = sqlCallColumns + `WHERE run_id = $1 ORDER BY seq, id`
 

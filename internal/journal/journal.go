@@ -75,21 +75,27 @@ type Run struct {
 // Call is one WeCom call attempt, written before it is sent (Outcome
 // pending) and completed after the answer.
 type Call struct {
-	ID         int64
-	RunID      int64
-	Seq        int    // position in the plan
-	Phase      string // e.g. "departments", "members", "leaders", "leavers", "cleanup"
-	Operation  string // e.g. "department_create", "user_update"
-	API        string // e.g. "user/update"
-	Target     string // userid or department key
-	SourceRef  string // file:line of the row that asked for it, "" when none
-	Payload    json.RawMessage
-	Attempt    int
-	Outcome    CallOutcome
-	Errcode    int
-	Errmsg     string
-	StartedAt  time.Time
-	FinishedAt time.Time
+	ID        int64
+	RunID     int64
+	Seq       int    // position in the plan
+	Phase     string // e.g. "departments", "members", "leaders", "leavers", "cleanup"
+	Operation string // e.g. "department_create", "user_update"
+	API       string // e.g. "user/update"
+	Target    string // userid or department key
+	SourceRef string // file:line of the row that asked for it, "" when none
+	Payload   json.RawMessage
+	// Before and After are the record the call is about (a member.Record,
+	// or a department) as the journal held it before and as the call makes
+	// it; Reason says why the plan made the call (plan.Op.Reason). They are
+	// what an auditor reads; the planner never does.
+	Before, After json.RawMessage
+	Reason        string
+	Attempt       int
+	Outcome       CallOutcome
+	Errcode       int
+	Errmsg        string
+	StartedAt     time.Time
+	FinishedAt    time.Time
 }
 
 // Reject is a source row the mapper or a feed-level rule refused.

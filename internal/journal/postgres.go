@@ -226,6 +226,14 @@ func (p *Postgres) beginCall(ctx context.Context, c Call) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	before, err := nullableJSON("before", c.Before)
+	if err != nil {
+		return 0, err
+	}
+	after, err := nullableJSON("after", c.After)
+	if err != nil {
+		return 0, err
+	}
 	// A single autocommit INSERT: when it returns, the row is committed,
 	// which is what makes it a write-ahead record of the request. The token
 	// lets a retry find the row of an attempt whose answer was lost.
@@ -236,7 +244,7 @@ func (p *Postgres) beginCall(ctx context.Context, c Call) (int64, error) {
 	)
 	err = p.syncWrite(ctx, p.retry.Writes, func(ctx context.Context, again bool) error {
 		err := p.pool.QueryRow(ctx, sqlInsertCall, c.RunID, c.Seq, c.Phase, c.Operation, c.API, c.Target,
-			c.SourceRef, payload, c.Attempt, started, token).Scan(&id)
+			c.SourceRef, payload, c.Attempt, started, token, before, after, c.Reason).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			err = p.pool.QueryRow(ctx, `SELECT id FROM calls WHERE request_token = $1`, token).Scan(&id)
 		}
@@ -413,13 +421,13 @@ func (p *Postgres) calls(ctx context.Context, query string, arg any) ([]Call, er
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Call, error) {
 		var (
-			c        Call
-			payload  []byte
-			finished *time.Time
+			c                      Call
+			payload, before, after []byte
+			finished               *time.Time
 		)
 		err := row.Scan(&c.ID, &c.RunID, &c.Seq, &c.Phase, &c.Operation, &c.API, &c.Target, &c.SourceRef,
-			&payload, &c.Attempt, &c.Outcome, &c.Errcode, &c.Errmsg, &c.StartedAt, &finished)
-		c.Payload = payload
+			&payload, &c.Attempt, &c.Outcome, &c.Errcode, &c.Errmsg, &c.StartedAt, &finished, &before, &after, &c.Reason)
+		c.Payload, c.Before, c.After = payload, before, after
 		c.StartedAt = c.StartedAt.UTC()
 		if finished != nil {
 			c.FinishedAt = finished.UTC()

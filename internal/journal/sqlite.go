@@ -317,11 +317,19 @@ func (s *SQLite) beginCall(ctx context.Context, c Call) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	before, err := nullableJSON("before", c.Before)
+	if err != nil {
+		return 0, err
+	}
+	after, err := nullableJSON("after", c.After)
+	if err != nil {
+		return 0, err
+	}
 	// Group-committed with synchronous=FULL: the row is on disk when this returns.
 	var id int64
 	err = s.batched(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, sqlInsertCall, c.RunID, c.Seq, c.Phase, c.Operation, c.API, c.Target,
-			c.SourceRef, payload, c.Attempt, sqliteStamp(c.StartedAt), rand.Text()).Scan(&id)
+			c.SourceRef, payload, c.Attempt, sqliteStamp(c.StartedAt), rand.Text(), before, after, c.Reason).Scan(&id)
 	})
 	return id, err
 }
@@ -462,18 +470,23 @@ func (s *SQLite) MemberCalls(ctx context.Context, userid string) ([]Call, error)
 func (s *SQLite) calls(ctx context.Context, query string, arg any) ([]Call, error) {
 	return sqliteRows(ctx, s.db, func(row scanner) (Call, error) {
 		var (
-			c        Call
-			payload  sql.NullString
-			started  string
-			finished sql.NullString
+			c                      Call
+			payload, before, after sql.NullString
+			started                string
+			finished               sql.NullString
 		)
 		err := row.Scan(&c.ID, &c.RunID, &c.Seq, &c.Phase, &c.Operation, &c.API, &c.Target, &c.SourceRef,
-			&payload, &c.Attempt, &c.Outcome, &c.Errcode, &c.Errmsg, &started, &finished)
+			&payload, &c.Attempt, &c.Outcome, &c.Errcode, &c.Errmsg, &started, &finished, &before, &after, &c.Reason)
 		if err != nil {
 			return Call{}, err
 		}
-		if payload.Valid {
-			c.Payload = []byte(payload.String)
+		for _, v := range []struct {
+			col *sql.NullString
+			to  *json.RawMessage
+		}{{&payload, &c.Payload}, {&before, &c.Before}, {&after, &c.After}} {
+			if v.col.Valid {
+				*v.to = []byte(v.col.String)
+			}
 		}
 		if c.StartedAt, err = parseSQLiteTime(started); err != nil {
 			return Call{}, err

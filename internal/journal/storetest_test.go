@@ -192,6 +192,8 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 			RunID: run, Seq: 2, Phase: "members", Operation: "user_create", API: "user/create",
 			Target: "zhangsan", SourceRef: "hr.csv:3", Payload: json.RawMessage(`{"userid": "zhangsan", "name": "张三"}`),
 			Attempt: 1, StartedAt: time.Date(2025, 3, 1, 0, 0, 0, 1500, time.UTC),
+			Before: json.RawMessage(`{"userid": "zhangsan", "name": "张山"}`), After: json.RawMessage(`{"userid": "zhangsan", "name": "张三"}`),
+			Reason: "feed_change",
 		}
 		id := beginCall(t, st, in)
 		// Same seq, later attempt, and an earlier seq: listed by seq, then id.
@@ -475,6 +477,8 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 		}{
 			{`UPDATE calls SET errcode = 1 WHERE id = $1`, []any{done}},
 			{`UPDATE calls SET target = 'c' WHERE id = $1`, []any{pending}},
+			{`UPDATE calls SET reason = 'x' WHERE id = $1`, []any{pending}},
+			{`UPDATE calls SET before_record = '{}' WHERE id = $1`, []any{pending}},
 			{`DELETE FROM calls WHERE id = $1`, []any{pending}},
 			{`UPDATE rejects SET message = 'x'`, nil},
 			{`DELETE FROM rejects`, nil},

@@ -55,12 +55,13 @@ func NewImporter() *Importer {
 			"Planned operations by kind (user_create, ...) and outcome (ok, adopted, failed, ...).", "job", "kind", "outcome"),
 		runErrcodes: r.Counter("hrfeed_run_errcodes_total",
 			"WeCom errcodes answered to the runs' calls, each attempt counted (retried ones too), by job.", "job", "errcode"),
+		// WeCom's limits and tokens are per corp, so its figures are too.
 		calls: r.Counter("hrfeed_wecom_calls_total",
-			"WeCom HTTP round trips by API path and errcode (HTTP status or -1 for transport failures), retries and gettoken included.", "api", "errcode"),
-		callDuration: r.Histogram("hrfeed_wecom_call_duration_seconds", "Duration of WeCom HTTP round trips.",
-			[]float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}, "api"),
+			"WeCom HTTP round trips by corp id, API path and errcode (HTTP status or -1 for transport failures), retries and gettoken included.", "corp", "api", "errcode"),
+		callDuration: r.Histogram("hrfeed_wecom_call_duration_seconds", "Duration of WeCom HTTP round trips, by corp id and API path.",
+			[]float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}, "corp", "api"),
 		limiterWait: r.Counter("hrfeed_wecom_limiter_wait_seconds_total",
-			"Time WeCom calls waited for their turn under the per-API rate limits.", "api"),
+			"Time WeCom calls waited for their turn under the corp's per-API rate limits, by corp id and API path.", "corp", "api"),
 		buildInfo: r.Gauge("hrfeed_build_info", "1, labelled with the importer's version.", "version"),
 		nextRun: r.Gauge("hrfeed_job_next_run_timestamp_seconds",
 			"Unix time of the job's next scheduled occurrence.", "job"),
@@ -105,14 +106,15 @@ func (m *Importer) ObserveRun(rep *runner.Report) {
 	}
 }
 
-// ObserveCall records one WeCom round trip; pass it as wecom.Config.OnCall.
-func (m *Importer) ObserveCall(c wecom.CallInfo) {
+// ObserveCall records one WeCom round trip to corp corpID; call it from
+// the corp's client's wecom.Config.OnCall.
+func (m *Importer) ObserveCall(corpID string, c wecom.CallInfo) {
 	if m == nil {
 		return
 	}
-	m.calls.Add(1, c.API, strconv.Itoa(c.Errcode))
-	m.callDuration.Observe(c.Duration.Seconds(), c.API)
-	m.limiterWait.Add(c.LimiterWait.Seconds(), c.API)
+	m.calls.Add(1, corpID, c.API, strconv.Itoa(c.Errcode))
+	m.callDuration.Observe(c.Duration.Seconds(), corpID, c.API)
+	m.limiterWait.Add(c.LimiterWait.Seconds(), corpID, c.API)
 }
 
 // Running marks the job as running (or not) on this replica.

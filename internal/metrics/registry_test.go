@@ -50,7 +50,8 @@ func TestObserveRun(t *testing.T) {
 		Job: "staff", Status: "done", Rows: 30, Started: time.Unix(1000, 0), Duration: 2 * time.Second,
 		Summary: executor.Summary{Counts: map[string]int{"user_create/ok": 29, "user_update/failed": 1}, Errcodes: map[int]int{60104: 1}},
 	})
-	m.ObserveCall(wecom.CallInfo{API: "user/create", Errcode: 0, Duration: 30 * time.Millisecond, LimiterWait: 1500 * time.Millisecond})
+	m.ObserveCall("ww-a", wecom.CallInfo{API: "user/create", Errcode: 0, Duration: 30 * time.Millisecond, LimiterWait: 1500 * time.Millisecond})
+	m.ObserveCall("ww-b", wecom.CallInfo{API: "user/create", Errcode: 0, Duration: 30 * time.Millisecond, LimiterWait: 500 * time.Millisecond})
 	var b strings.Builder
 	_ = m.Registry().WriteText(&b)
 	for _, want := range []string{
@@ -60,8 +61,11 @@ func TestObserveRun(t *testing.T) {
 		`hrfeed_run_errcodes_total{job="staff",errcode="60104"} 1`,
 		`hrfeed_last_success_timestamp_seconds{job="staff"} 1002`,
 		`hrfeed_run_duration_seconds_count{job="staff"} 1`,
-		`hrfeed_wecom_calls_total{api="user/create",errcode="0"} 1`,
-		`hrfeed_wecom_limiter_wait_seconds_total{api="user/create"} 1.5`,
+		`hrfeed_wecom_calls_total{corp="ww-a",api="user/create",errcode="0"} 1`,
+		`hrfeed_wecom_limiter_wait_seconds_total{corp="ww-a",api="user/create"} 1.5`,
+		`hrfeed_wecom_calls_total{corp="ww-b",api="user/create",errcode="0"} 1`,
+		`hrfeed_wecom_limiter_wait_seconds_total{corp="ww-b",api="user/create"} 0.5`,
+		`hrfeed_wecom_call_duration_seconds_count{corp="ww-b",api="user/create"} 1`,
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %s", want)

@@ -59,19 +59,74 @@ func (op Op) Changes() []FieldChange {
 	if op.Kind == UserCreate {
 		fields = append(slices.Clone(allFields), "direct_leader")
 	}
+	return changes(op.Before, op.After, fields)
+}
+
+// RecordChanges lists every field in which after differs from before (nil:
+// nothing known before), as a journal reader compares the records a call
+// stored without knowing which fields it sent.
+func RecordChanges(before, after *member.Record) []FieldChange {
+	if after == nil {
+		return nil
+	}
+	return changes(before, after, append(slices.Clone(allFields), "direct_leader"))
+}
+
+func changes(before, after *member.Record, fields []string) []FieldChange {
 	var out []FieldChange
 	for _, f := range fields {
-		after := field(op.After, f)
-		before := ""
-		if op.Before != nil {
-			before = field(op.Before, f)
+		a := field(after, f)
+		b := ""
+		if before != nil {
+			b = field(before, f)
 		}
-		if after == before {
+		if a == b {
 			continue // a create's empty field, or an adoption pushing what is already there
 		}
-		out = append(out, FieldChange{Field: f, Before: before, After: after})
+		out = append(out, FieldChange{Field: f, Before: b, After: a})
 	}
 	return out
+}
+
+// Reasons an operation is in a plan, as the journal records them for
+// auditors (Op.Reason).
+const (
+	ReasonNew        = "new"          // in the feed, not in WeCom
+	ReasonRecreate   = "recreate"     // applied before, then deleted by hand in WeCom
+	ReasonFeedChange = "feed_change"  // the feed's row differs from what WeCom holds
+	ReasonAdopt      = "adopt"        // already in WeCom: taken over
+	ReasonRelease    = "release"      // frees a unique value another member of the feed takes
+	ReasonLeader     = "leader_cycle" // direct leaders of a leader cycle, after the creates
+	ReasonLeaver     = "leaver"       // the feed's row says the person left
+	ReasonAbsent     = "absent"       // no longer in the feed
+	ReasonCleanup    = "cleanup"      // a department, or a tag the importer made, no member of the feed needs any more
+)
+
+// Reason says why the plan makes op, in one of the Reason words.
+func (op Op) Reason() string {
+	switch op.Kind {
+	case UserCreate, DeptCreate:
+		if op.Before != nil {
+			return ReasonRecreate
+		}
+		return ReasonNew
+	case TagCreate:
+		return ReasonNew
+	case UserAdopt, DeptAdopt, TagAdopt:
+		return ReasonAdopt
+	case UserRelease:
+		return ReasonRelease
+	case UserLeaders:
+		return ReasonLeader
+	case UserDisable, UserDelete:
+		if op.Ref != "" {
+			return ReasonLeaver
+		}
+		return ReasonAbsent
+	case DeptDelete, TagDelete:
+		return ReasonCleanup
+	}
+	return ReasonFeedChange
 }
 
 func parentLabel(key string) string {

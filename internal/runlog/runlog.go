@@ -1,7 +1,7 @@
 // Package runlog labels log records with the job and run they are about.
-// The WeCom client is shared by every job a process runs and logs with the
-// context it is given (LogAttrs(ctx, ...)), so the label travels in the
-// run's context rather than in a logger.
+// A corp's WeCom client is shared by every job of that corp a process
+// runs and logs with the context it is given (LogAttrs(ctx, ...)), so the
+// label travels in the run's context rather than in a logger.
 package runlog
 
 import (

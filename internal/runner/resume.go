@@ -152,6 +152,33 @@ func rowErrors(calls []journal.Call, reload bool) map[string]bool {
 	return skip
 }
 
+// CorpChangedError refuses to resume a run of another corp than the one
+// its job syncs now: its unanswered calls would be settled against the
+// other corp's directory, and its members planned into the other corp.
+type CorpChangedError struct {
+	Run      int64
+	Job      string
+	Was, Now string
+}
+
+func (e *CorpChangedError) Error() string {
+	return fmt.Sprintf("run %d synced corp %s, but job %s now syncs corp %s: a resume would settle the run's calls against the other corp's directory; start a new run (the journal keeps corp %s's state as the run left it)", e.Run, e.Was, e.Job, e.Now, e.Was)
+}
+
+// checkResumedCorp refuses, before anything is recorded, to resume a run
+// of another corp (CorpChangedError): the config may have moved the job
+// since, and serve resumes abandoned runs with the config it has now.
+func checkResumedCorp(ctx context.Context, p Params) error {
+	prev, err := p.Store.GetRun(ctx, p.ResumedFrom)
+	if err != nil {
+		return fmt.Errorf("run %d: %w", p.ResumedFrom, err)
+	}
+	if prev.CorpID != p.CorpID {
+		return &CorpChangedError{Run: prev.ID, Job: p.Job.Name, Was: prev.CorpID, Now: p.CorpID}
+	}
+	return nil
+}
+
 // SupersededError refuses to resume a run that a later run of the job
 // came after: resuming it would re-apply an older feed over newer work.
 type SupersededError struct {

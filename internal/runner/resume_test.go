@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hrfeed/importer/internal/config"
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/runner"
@@ -165,4 +166,39 @@ func TestMemberCallsAcrossRuns(t *testing.T) {
 			t.Errorf("calls about E1010: %v", ops)
 		}
 	})
+}
+
+// TestResumeRefusesARunOfAnotherCorp: once the config has moved a job to
+// another corp, a run of the old corp is not resumed (its pending calls
+// would be settled against the new corp's directory): nothing is recorded
+// and the old run is left as it was, for the journal to show.
+func TestResumeRefusesARunOfAnotherCorp(t *testing.T) {
+	e := newEnv(t, sqliteStore(t))
+	ctx := context.Background()
+	crashed := e.crashedRun(plan.UserCreate, "user/create", "E1001", map[string]string{"userid": "E1001"})
+	e.cfg.Corps = map[string]config.WeCom{"other": {CorpID: "ww-other", SecretEnv: "WECOM_SECRET_OTHER"}}
+	e.cfg.Jobs[0].Corp = "other"
+	p, err := runner.ForJob(e.cfg, "", runner.Options{Source: e.feed, Store: e.store, ResumedFrom: crashed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runner.Run(ctx, p)
+	var moved *runner.CorpChangedError
+	if !errors.As(err, &moved) || rep != nil || moved.Was != corpID || moved.Now != "ww-other" {
+		t.Fatalf("resume of a %s run as corp ww-other: %v, %v; want a CorpChangedError", corpID, rep, err)
+	}
+	runs, err := e.store.ListRuns(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, err := e.store.ListCalls(ctx, crashed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || len(calls) != 1 {
+		t.Fatalf("after the refusal: %d runs, the crashed run has %d calls; want the crashed run alone, with its call", len(runs), len(calls))
+	}
+	if runs[0].Status != journal.RunRunning || calls[0].Outcome != journal.CallPending {
+		t.Errorf("after the refusal: the crashed run is %s, its call %s; want them untouched", runs[0].Status, calls[0].Outcome)
+	}
 }

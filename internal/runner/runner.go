@@ -78,6 +78,11 @@ const MaxJournaledRejects = 1000
 // of a run past MaxJournaledRejects.
 const RuleRejectsTruncated = "rejects_truncated"
 
+// ClientFor is the WeCom client of a corp. WeCom issues tokens and counts
+// its rate limits per corp, so a caller running several jobs gives the
+// jobs of one corp one client and never lets two corps share one.
+type ClientFor func(config.Corp) (Client, error)
+
 // Options are what a caller decides about one run. Everything the config
 // decides (the job, its source path, its department table, the corp, the
 // concurrency) is resolved by ForJob, so run, plan, resume, serve, demo and
@@ -88,10 +93,14 @@ type Options struct {
 	DryRun, Force, Reload bool
 	ResumedFrom           int64
 	Store                 journal.Store
-	Client                Client
-	Logger                *slog.Logger
-	OnResult              func(executor.Result)
-	OnPlan                func(*plan.Plan)
+	// Clients gives the run its client: ForJob asks it for the job's
+	// corp, so no caller can hand a job another corp's client. Without
+	// it the parameters have no client, which is enough to read the
+	// source (check, bench's feed check).
+	Clients  ClientFor
+	Logger   *slog.Logger
+	OnResult func(executor.Result)
+	OnPlan   func(*plan.Plan)
 	// Trigger says what started the run (manual, schedule, resume, apply)
 	// and Version which importer runs it; both are recorded with the run.
 	Trigger, Version string
@@ -110,10 +119,20 @@ func ForJob(c *config.Config, name string, o Options) (Params, error) {
 	if err != nil {
 		return Params{}, fmt.Errorf("job %s: %w", job.Name, err)
 	}
+	corp, err := c.CorpOf(job)
+	if err != nil {
+		return Params{}, fmt.Errorf("job %s: %w", job.Name, err)
+	}
+	var client Client
+	if o.Clients != nil {
+		if client, err = o.Clients(corp); err != nil {
+			return Params{}, fmt.Errorf("job %s: %w", job.Name, err)
+		}
+	}
 	return Params{
-		Job: job, CorpID: c.WeCom.CorpID, SourcePath: SourcePath(c, job, o.Source), DepartmentSpec: depts,
+		Job: job, CorpID: corp.CorpID, SourcePath: SourcePath(c, job, o.Source), DepartmentSpec: depts,
 		DryRun: o.DryRun, Force: o.Force, ResumedFrom: o.ResumedFrom, Reload: o.Reload,
-		Store: o.Store, Client: o.Client, Concurrency: c.WeCom.Concurrency, PerMinute: c.WeCom.PerMinute, Logger: o.Logger,
+		Store: o.Store, Client: client, Concurrency: corp.Concurrency, PerMinute: corp.PerMinute, Logger: o.Logger,
 		OnResult: o.OnResult, OnPlan: o.OnPlan,
 		Trigger: o.Trigger, Version: o.Version, ConfigDigest: c.Digest, Approved: o.Approved,
 	}, nil
@@ -123,6 +142,7 @@ func ForJob(c *config.Config, name string, o Options) (Params, error) {
 type Report struct {
 	RunID   int64
 	Job     string
+	CorpID  string
 	Status  journal.RunStatus
 	Rows    int
 	Rejects []*mapper.RowError
@@ -174,8 +194,13 @@ func Run(ctx context.Context, p Params) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", p.SourcePath, err)
 	}
+	if p.ResumedFrom != 0 {
+		if err := checkResumedCorp(ctx, p); err != nil {
+			return nil, err
+		}
+	}
 	host, _ := os.Hostname()
-	rep := &Report{Job: p.Job.Name, Started: time.Now(), Source: p.SourcePath, SourceDigest: digest}
+	rep := &Report{Job: p.Job.Name, CorpID: p.CorpID, Started: time.Now(), Source: p.SourcePath, SourceDigest: digest}
 	rep.RunID, err = p.Store.StartRun(ctx, journal.Run{
 		Job: p.Job.Name, CorpID: p.CorpID, Source: p.SourcePath, SourceDigest: digest,
 		Mode: mode, Status: journal.RunRunning, ResumedFrom: p.ResumedFrom, Host: host, StartedAt: rep.Started,
@@ -185,7 +210,7 @@ func Run(ctx context.Context, p Params) (*Report, error) {
 		return nil, fmt.Errorf("start run: %w", err)
 	}
 	log = log.With("run_id", rep.RunID, "job", p.Job.Name)
-	log.Info("run started", "mode", mode, "source", p.SourcePath)
+	log.Info("run started", "mode", mode, "source", p.SourcePath, "corp_id", p.CorpID)
 
 	rep.Status = execute(ctx, p, rep, log)
 	rep.Duration = time.Since(rep.Started)

@@ -62,6 +62,14 @@ func newEnv(t *testing.T, store journal.Store) *env {
 	return &env{t: t, sim: sim, client: client, store: store, cfg: cfg, feed: feed}
 }
 
+// clientFor is the emulator's client, for its one corp.
+func (e *env) clientFor(corp config.Corp) (runner.Client, error) {
+	if corp.CorpID != corpID {
+		e.t.Fatalf("a client for corp %s, want %s", corp.CorpID, corpID)
+	}
+	return e.client, nil
+}
+
 func (e *env) writes() map[string]int {
 	stats := e.sim.Stats()
 	out := map[string]int{}
@@ -75,7 +83,7 @@ func (e *env) writes() map[string]int {
 
 func (e *env) run(params func(*runner.Params)) *runner.Report {
 	e.t.Helper()
-	p, err := runner.ForJob(e.cfg, "", runner.Options{Source: e.feed, Store: e.store, Client: e.client})
+	p, err := runner.ForJob(e.cfg, "", runner.Options{Source: e.feed, Store: e.store, Clients: e.clientFor})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -408,3 +408,57 @@ func deadPID(t *testing.T) int {
 	}
 	return cmd.Process.Pid
 }
+
+// TestServeMarksAbandonedRunOfAnotherCorpFailed: the job's abandoned run
+// was of a corp the config no longer gives the job, so its resume is
+// refused (runner.CorpChangedError). The run is marked failed once, not
+// tried again at every look until the job's next run.
+func TestServeMarksAbandonedRunOfAnotherCorpFailed(t *testing.T) {
+	st := liteJournal(t, filepath.Join(t.TempDir(), "journal.db"))
+	ctx := context.Background()
+	host, _ := os.Hostname()
+	run, err := st.StartRun(ctx, journal.Run{Job: "staff", CorpID: "ww-old", Mode: "run", Host: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
+	if _, err := st.DB().ExecContext(ctx, `INSERT INTO job_leases (job, owner, acquired_at, beat_at, run_id, owner_run_id)
+		VALUES ('staff', $1, $2, $2, $3, $3)`, fmt.Sprintf("%s:%d", host, deadPID(t)), stamp, run); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var resumes []int64
+	finished := make(chan Finished, 1)
+	// Never blocks: a service that retried would otherwise hang in it.
+	onFinish := func(_ context.Context, f Finished) {
+		select {
+		case finished <- f:
+		default:
+		}
+	}
+	svc, err := New(Options{
+		Jobs: []Job{{Name: "staff", Spec: never}}, Store: st, OnFinish: onFinish, ResumeStale: true, StaleCheck: 10 * time.Millisecond,
+		Run: func(_ context.Context, req RunRequest) (*runner.Report, error) {
+			mu.Lock()
+			resumes = append(resumes, req.ResumedFrom)
+			mu.Unlock()
+			return nil, &runner.CorpChangedError{Run: req.ResumedFrom, Job: req.Job, Was: "ww-old", Now: "ww-new"}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := serving(t, svc)
+	waitFinished(t, finished, "the refused resume")
+	eventually(t, "the abandoned run to be marked failed", func() bool {
+		r, err := st.GetRun(ctx, run)
+		return err == nil && r.Status == journal.RunFailed && r.Counts["abandoned"] == 1
+	})
+	time.Sleep(100 * time.Millisecond) // ten more looks
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(resumes, []int64{run}) {
+		t.Errorf("resume requests %v, want one of run %d", resumes, run)
+	}
+}

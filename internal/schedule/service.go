@@ -301,9 +301,10 @@ func (s *Service) execute(lock *journal.JobLock, req RunRequest, f Finished) Fin
 // recover deals with a run the previous holder of lock's job left behind:
 // one still marked running although its holder is gone (the process
 // died), or one it interrupted on shutdown and handed off. It resumes the
-// run or, with ResumeStale off, marks it failed. It returns true when the
-// previous run is still running and its holder is not known to be gone: it
-// lost the lock only moments ago and may not have noticed yet.
+// run or, with ResumeStale off or when the job now syncs another corp than
+// the run did (runner.CorpChangedError), marks it failed. It returns true
+// when the previous run is still running and its holder is not known to be
+// gone: it lost the lock only moments ago and may not have noticed yet.
 func (s *Service) recover(lock *journal.JobLock, log *slog.Logger) (pending bool) {
 	p := lock.Previous
 	if p.RunID == 0 {
@@ -325,31 +326,38 @@ func (s *Service) recover(lock *journal.JobLock, log *slog.Logger) (pending bool
 	default:
 		return false
 	}
-	if !s.o.ResumeStale {
-		if run.Status == journal.RunRunning {
-			counts := map[string]int{"abandoned": 1}
-			for k, v := range run.Counts {
-				counts[k] = v
-			}
-			if err := s.o.Store.FinishRun(ctx, run.ID, journal.RunFailed, counts); err != nil && !errors.Is(err, journal.ErrCompleted) {
-				log.Error("could not mark the abandoned run failed", "run_id", run.ID, "err", err)
-				return false
-			}
+	msg, attrs := "abandoned run left for a manual resume (serve.resume_stale is false)",
+		[]any{"run_id", run.ID, "resume", fmt.Sprintf("importer resume %d", run.ID)}
+	if s.o.ResumeStale {
+		// The runner's resume closes the old run's pending calls and marks it
+		// failed once the new run is recorded, then re-plans against the
+		// journal and the live directory, so nothing is sent twice.
+		f := s.execute(lock, RunRequest{Job: lock.Job, ResumedFrom: run.ID, Source: run.Source},
+			Finished{Job: lock.Job, Trigger: "resume", ResumedFrom: run.ID})
+		if moved := (*runner.CorpChangedError)(nil); !errors.As(f.Err, &moved) {
+			s.o.Metrics.StaleRun(lock.Job, "resumed")
+			return false
 		}
-		if err := lock.Handoff(ctx, run.ID, false); err != nil {
-			log.Warn("could not clear the handoff", "run_id", run.ID, "err", err)
-		}
-		log.Warn("abandoned run left for a manual resume (serve.resume_stale is false)", "run_id", run.ID,
-			"resume", fmt.Sprintf("importer resume %d", run.ID))
-		s.o.Metrics.StaleRun(lock.Job, "marked_failed")
-		return false
+		// The config moved the job to another corp: the run will not be
+		// resumed under it, and would otherwise be tried again at every
+		// look until the job's next run.
+		msg, attrs = "abandoned run marked failed: the job now syncs another corp", []any{"run_id", run.ID, "corp_id", run.CorpID}
 	}
-	s.o.Metrics.StaleRun(lock.Job, "resumed")
-	// The runner's resume closes the old run's pending calls and marks it
-	// failed once the new run is recorded, then re-plans against the
-	// journal and the live directory, so nothing is sent twice.
-	s.execute(lock, RunRequest{Job: lock.Job, ResumedFrom: run.ID, Source: run.Source},
-		Finished{Job: lock.Job, Trigger: "resume", ResumedFrom: run.ID})
+	if run.Status == journal.RunRunning {
+		counts := map[string]int{"abandoned": 1}
+		for k, v := range run.Counts {
+			counts[k] = v
+		}
+		if err := s.o.Store.FinishRun(ctx, run.ID, journal.RunFailed, counts); err != nil && !errors.Is(err, journal.ErrCompleted) {
+			log.Error("could not mark the abandoned run failed", "run_id", run.ID, "err", err)
+			return false
+		}
+	}
+	if err := lock.Handoff(ctx, run.ID, false); err != nil {
+		log.Warn("could not clear the handoff", "run_id", run.ID, "err", err)
+	}
+	log.Warn(msg, attrs...)
+	s.o.Metrics.StaleRun(lock.Job, "marked_failed")
 	return false
 }
 

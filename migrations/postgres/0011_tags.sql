@@ -1,4 +1,4 @@
--- 0010_tags: the WeCom tags (标签) the importer manages and the members it
+-- 0011_tags: the WeCom tags (标签) the importer manages and the members it
 -- put in them, current state like applied_departments and applied_members;
 -- and the auditor views taught about tag calls.
 
@@ -87,6 +87,9 @@ SELECT c.target AS userid,
        c.errmsg,
        c.source_ref,
        c.payload,
+       c.reason,
+       c.before_record,
+       c.after_record,
        NULL::text AS tag
 FROM calls c
 JOIN runs r ON r.id = c.run_id
@@ -106,6 +109,9 @@ SELECT u.userid,
        c.errmsg,
        c.source_ref,
        c.payload,
+       c.reason,
+       c.before_record,
+       c.after_record,
        c.target
 FROM calls c
 JOIN runs r ON r.id = c.run_id

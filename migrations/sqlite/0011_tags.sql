@@ -1,4 +1,4 @@
--- 0010_tags: the tags the importer manages and their members, and the
+-- 0011_tags: the tags the importer manages and their members, and the
 -- auditor views taught about tag calls; see the PostgreSQL migration of
 -- the same number for the meaning of each column.
 
@@ -69,6 +69,9 @@ SELECT c.target AS userid,
        c.errmsg,
        c.source_ref,
        c.payload,
+       c.reason,
+       c.before_record,
+       c.after_record,
        NULL AS tag
 FROM calls c
 JOIN runs r ON r.id = c.run_id
@@ -88,6 +91,9 @@ SELECT u.value,
        c.errmsg,
        c.source_ref,
        c.payload,
+       c.reason,
+       c.before_record,
+       c.after_record,
        c.target
 FROM calls c
 JOIN runs r ON r.id = c.run_id,
