@@ -245,6 +245,9 @@ func printChanges(w io.Writer, p *plan.Plan, all bool) {
 			continue // every field is new: the name and departments say who it is
 		}
 		for _, c := range op.Changes() {
+			if op.Tag != nil && !all {
+				c.Before, c.After = fewMembers(c.Before), fewMembers(c.After)
+			}
 			lines = append(lines, line{[]string{"      " + c.Field, fmt.Sprintf("%q → %q", c.Before, c.After)}})
 		}
 	}
@@ -267,6 +270,17 @@ func printChanges(w io.Writer, p *plan.Plan, all bool) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
+}
+
+// fewMembers is a tag call's list of up to 1,000 userids cut to its
+// first shownPerKind for a terminal; --all, --json and the plan file
+// have them all.
+func fewMembers(list string) string {
+	ids := strings.Split(list, ", ")
+	if len(ids) <= shownPerKind {
+		return list
+	}
+	return fmt.Sprintf("%s … and %d more (--all)", strings.Join(ids[:shownPerKind], ", "), len(ids)-shownPerKind)
 }
 
 // displayWidth is how many terminal cells s takes: two for East Asian
