@@ -11,7 +11,7 @@ import (
 	"github.com/hrfeed/importer/internal/member"
 )
 
-// Phases, in the order the executor runs them.
+// Phases, in plan order.
 const (
 	PhaseDepartments = "departments"
 	// PhaseRelease frees mobiles and addresses that move to another member
@@ -85,9 +85,11 @@ type Dept struct {
 type Op struct {
 	Seq   int
 	Phase string
-	// Level orders operations inside a phase: the executor finishes every
-	// operation of one level before starting the next, so parents exist
-	// before children and children are gone before parents.
+	// Level orders operations inside a phase: parents before children, a
+	// member after the leaders it names, children's deletes before their
+	// parents'. The executor does not wait for a whole level: it derives
+	// what each operation waits for from the operations, always earlier
+	// ones in plan order.
 	Level  int
 	Kind   Kind
 	Target string // userid or department key
