@@ -31,6 +31,10 @@ type Sizes struct {
 	// DefaultLimitMembers, when > 0, also runs that many creates under
 	// WeCom's documented default limits, where the hour window binds.
 	DefaultLimitMembers int
+	// MixedMembers is the mixed scenario's applied directory and
+	// MixedChanges the size of its night (creates, updates and a third as
+	// many leavers), at R = LimitPerMinute; either 0 leaves it out.
+	MixedMembers, MixedChanges int
 
 	// FaultMembers is the fault campaign's first feed. Kills and
 	// HeldKills are the kill campaign's SIGKILLs per journal: at random
@@ -44,12 +48,15 @@ type Sizes struct {
 // creates, so it runs past one full minute window (about 80 s) and its
 // rate is the limiter's steady rate, not its opening burst; at WeCom's
 // defaults, 5,000 creates spend the hour window's 2,500-call burst and
-// then run at its steady rate for about a minute.
+// then run at its steady rate for about a minute. The mixed night sends
+// 8,000 user/update calls at R = 6,000/min, so that API runs at its limit
+// for more than a minute while the creates run beside it.
 func FullSizes() Sizes {
 	return Sizes{
 		SourceRows: 100000, FirstMembers: 10000, FirstDepartments: 300,
 		NightlyMembers: 100000, NightlyChangedEvery: 100, SeedBudget: 45 * time.Second,
 		LimitPerMinute: 6000, LimitMembers: 8100, DefaultLimitMembers: 5000,
+		MixedMembers: 20000, MixedChanges: 6000,
 		FaultMembers: 2000, Kills: 20, HeldKills: 12,
 	}
 }
@@ -61,6 +68,7 @@ func QuickSizes() Sizes {
 		SourceRows: 5000, FirstMembers: 500, FirstDepartments: 30,
 		NightlyMembers: 2000, NightlyChangedEvery: 100, SeedBudget: 3 * time.Second,
 		LimitPerMinute: 1200, LimitMembers: 150,
+		MixedMembers: 600, MixedChanges: 150,
 		FaultMembers: 300, Kills: 3, HeldKills: 6,
 	}
 }
@@ -69,7 +77,7 @@ func QuickSizes() Sizes {
 var ErrUnknownScenario = errors.New("unknown scenario")
 
 // Scenario names, as --only takes them, in the order they run.
-var Scenarios = []string{"source", "first-import", "nightly", "nightly-tags", "limit", "seed-approach", "faults"}
+var Scenarios = []string{"source", "first-import", "nightly", "nightly-tags", "limit", "mixed", "seed-approach", "faults"}
 
 // Options configure a bench run.
 type Options struct {
@@ -125,7 +133,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	start := time.Now()
 	steps := map[string]func(context.Context) error{
 		"source": b.sourceRead, "first-import": b.firstImport, "nightly": b.nightlyRun, "nightly-tags": b.nightlyTags,
-		"limit": b.atTheLimit, "seed-approach": b.seedApproach, "faults": b.faults,
+		"limit": b.atTheLimit, "mixed": b.mixedRun, "seed-approach": b.seedApproach, "faults": b.faults,
 	}
 	for _, name := range Scenarios {
 		if len(opts.Only) > 0 && !slices.Contains(opts.Only, name) {

@@ -66,6 +66,7 @@ func TestQuickModeChecks(t *testing.T) {
 		SourceRows: 300, FirstMembers: 120, FirstDepartments: 12,
 		NightlyMembers: 1000, NightlyChangedEvery: 100, SeedBudget: time.Second,
 		LimitPerMinute: 600, LimitMembers: 20,
+		MixedMembers: 300, MixedChanges: 60,
 		FaultMembers: 100,
 	}
 	var log bytes.Buffer
@@ -88,7 +89,7 @@ func TestQuickModeChecks(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"source read", "first import (embedded journal)", "nightly", "nightly with tags", "at the limit",
-		"versus the seed's approach", "fault campaign"} {
+		"mixed night", "versus the seed's approach", "fault campaign"} {
 		if !seen[want] {
 			t.Errorf("the table has no %q row", want)
 		}

@@ -85,7 +85,7 @@ func (b *bench) expectedWrites(version int) int {
 	f := b.killFeed(version)
 	tags := 2 * f.Locations // a create and an add per tag, or a removal and an add
 	if version == 1 {
-		return f.Departments + f.Members + (f.Members - f.groups()) + tags // creates, then leaders
+		return f.Departments + f.Members + tags // each created once, leaders with their reports
 	}
 	return f.Members + b.killDrop() + tags // every position, and the dropped members' deletes
 }
@@ -132,7 +132,10 @@ func (b *bench) killCampaign(ctx context.Context, label, dsn string) (Row, error
 	defer st.Close()
 	c := &campaign{b: b, em: em, hold: hold, st: st, env: env, cfgPath: cfgPath,
 		rng: rand.New(rand.NewPCG(killSeed, stream)), held: map[string]int{},
-		randomLeft: b.sizes.Kills, heldLeft: b.sizes.HeldKills}
+		randomLeft: b.sizes.Kills, heldLeft: b.sizes.HeldKills,
+		// A first estimate from the feed: about 0.25 ms a member, plus
+		// start-up.
+		window: 100*time.Millisecond + time.Duration(b.sizes.FaultMembers)*250*time.Microsecond}
 	b.logf("kill -9 on the %s journal: %d kills at random moments and %d with an answer held back, on %s members",
 		label, c.randomLeft, c.heldLeft, num(b.sizes.FaultMembers))
 	feedPath := filepath.Join(dir, "staff.csv")
@@ -201,6 +204,11 @@ type campaign struct {
 	randomLeft, heldLeft int // kills still to land
 	attempts             int
 	versions             int // feed versions written so far
+	// window is how long after its start a process is killed at random,
+	// at most: about how long a run lasts, shortened to what a run that
+	// finished before its kill took, so kills keep landing as runs get
+	// faster.
+	window time.Duration
 
 	processes   int
 	randomKills int
@@ -223,9 +231,6 @@ func (c *campaign) killVersion(ctx context.Context) error {
 	writes0, deletes0 := c.writesReceived()
 	share := func(left int) int { v := max(1, killVersions-version+1); return (left + v - 1) / v }
 	randomHere, heldHere, heldDone := share(c.randomLeft), share(c.heldLeft), 0
-	// Kills land between process start and about the end of a run, which
-	// grows with the feed (about 0.3 ms a member here, plus start-up).
-	window := 100*time.Millisecond + time.Duration(b.sizes.FaultMembers)*250*time.Microsecond
 	for i := 0; randomHere+heldHere > 0; i++ {
 		if done, err := c.versionDone(ctx, before.ID); err != nil || done {
 			return err
@@ -238,9 +243,13 @@ func (c *campaign) killVersion(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		// The two kinds take turns while both have kills to land.
-		if heldHere == 0 || (randomHere > 0 && i%2 == 0) {
-			landed, err := c.killAfter(ctx, args, time.Duration(c.rng.Int64N(int64(window))))
+		// The two kinds take turns while both have kills to land. After
+		// the first version a held-back answer comes first: a leaver waits
+		// for nothing but the calls naming them, so the deletes are among
+		// a run's first writes, and a kill at random would let them all
+		// through.
+		if heldHere == 0 || (randomHere > 0 && (i%2 == 0) == (version == 1)) {
+			landed, err := c.killAfter(ctx, args, time.Duration(c.rng.Int64N(int64(c.window))))
 			if err != nil {
 				return err
 			}
@@ -249,22 +258,23 @@ func (c *campaign) killVersion(ctx context.Context) error {
 			}
 			continue
 		}
-		// The first answer held back in a version is a tag write's: a
-		// create (its tag then found by name in tag/list), or a removal
-		// of members from a tag. After the first version every other one
-		// is a delete's: WeCom no longer lists the member, so only the
-		// listing can tell the next run that the delete took effect. The
-		// others fall anywhere in what the version has left to write.
+		// After the first version every other answer held back is a
+		// delete's, the first among them: WeCom no longer lists the
+		// member, so only the listing can tell the next run that the
+		// delete took effect. One more is a tag write's: in the first
+		// version a create (its tag then found by name in tag/list), after
+		// it a removal of members from a tag. The others fall anywhere in
+		// what the version has left to write.
 		n, api := 0, ""
 		writes, deletes := c.writesReceived()
 		deletesLeft := b.killDrop() - (deletes - deletes0)
+		locations := b.killFeed(version).Locations
 		switch {
-		case heldDone == 0:
-			n, api = 1+c.rng.IntN(b.killFeed(version).Locations), wecom.APITagCreate
-			if version > 1 {
-				api = wecom.APITagDelUsers
-			}
-		case version > 1 && deletesLeft > 0 && (heldHere == 1 || heldDone%2 == 1):
+		case version == 1 && heldDone == 0:
+			n, api = 1+c.rng.IntN(locations), wecom.APITagCreate
+		case version > 1 && heldDone == 1:
+			n, api = 1+c.rng.IntN(locations), wecom.APITagDelUsers
+		case version > 1 && deletesLeft > 0 && (heldHere == 1 || heldDone%2 == 0):
 			n, api = 1+c.rng.IntN(deletesLeft), "user/delete"
 		default:
 			remaining := max(1, b.expectedWrites(version)-(writes-writes0))
@@ -385,11 +395,15 @@ func (c *campaign) killAfter(ctx context.Context, args []string, delay time.Dura
 	if err != nil {
 		return false, err
 	}
+	start := time.Now()
 	t := time.NewTimer(delay)
 	defer t.Stop()
 	select {
 	case <-p.exited:
 		c.ended(p)
+		if p.cmd.ProcessState.ExitCode() == 0 {
+			c.window = min(c.window, time.Since(start))
+		}
 		return false, nil
 	case <-t.C:
 	}

@@ -1,11 +1,13 @@
 package executor
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptrace"
 	"slices"
 	"sort"
 	"strings"
@@ -99,10 +101,10 @@ type Config struct {
 	Client Client
 	Store  journal.Store
 	RunID  int64
-	// Concurrency caps the calls in flight; default 64, well below the
-	// concurrency at which WeCom answers 45033. Within it the executor
-	// keeps as many in flight as PerMinute and the measured latency call
-	// for (see pace).
+	// Concurrency caps the calls in flight, all APIs together; default
+	// 64, well below the concurrency at which WeCom answers 45033. Within
+	// it the executor keeps as many calls of each API in flight as
+	// PerMinute and that API's measured latency call for (see pace).
 	Concurrency int
 	// PerMinute is the per-API rate the client keeps to (0: WeCom's
 	// 10,000; negative: no limit, so the cap applies).
@@ -171,94 +173,134 @@ type FatalError struct{ Err error }
 func (e *FatalError) Error() string { return e.Err.Error() }
 func (e *FatalError) Unwrap() error { return e.Err }
 
-// Execute runs the plan phase by phase and level by level. Cancelling ctx
-// stops new operations; calls already sent finish and are recorded. It
-// returns a *FatalError when the run had to stop.
+// Execute runs the plan. Each operation starts as soon as the operations
+// it depends on have finished (see dependencies), so calls to different
+// APIs, each under its own WeCom limit, are in flight at once; within
+// that, operations start in plan order. Cancelling ctx stops new
+// operations; calls already sent finish and are recorded. It returns a
+// *FatalError when the run had to stop.
 func (e *Executor) Execute(ctx context.Context, p *plan.Plan) (Summary, error) {
 	e.adopt = p.AdoptFields
 	if e.adopt == nil {
 		e.adopt = plan.AllFields()
 	}
-	groups := groupOps(p.Ops)
-	var fatal error
-	for _, g := range groups {
-		if fatal != nil || ctx.Err() != nil {
-			for _, op := range g {
-				e.record(Result{Op: op, Outcome: Canceled})
-			}
-			continue
-		}
-		fatal = e.runGroup(ctx, g)
-	}
+	ops := slices.Clone(p.Ops)
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Seq < ops[j].Seq })
+	fatal := e.run(ctx, ops, dependencies(ops))
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.sum, fatal
 }
 
-// groupOps splits ops into runs of equal (phase, level), in plan order.
-func groupOps(ops []plan.Op) [][]plan.Op {
-	sorted := append([]plan.Op(nil), ops...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Seq < sorted[j].Seq })
-	var groups [][]plan.Op
-	for i, op := range sorted {
-		if i == 0 || op.Phase != sorted[i-1].Phase || op.Level != sorted[i-1].Level {
-			groups = append(groups, nil)
-		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], op)
-	}
-	return groups
+// lane is one API's operations: those ready to start, in plan order, and
+// how many are in flight.
+type lane struct {
+	api      string
+	ready    readyQueue
+	inFlight int
 }
 
-func (e *Executor) runGroup(ctx context.Context, ops []plan.Op) error {
-	work := make(chan plan.Op)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var fatal error
-	stop := make(chan struct{})
-	workers := 0
-	spawn := func() {
-		workers++
-		wg.Go(func() {
-			for op := range work {
-				select {
-				case <-stop:
-					// Another worker hit a fatal error: send nothing more.
-					e.record(Result{Op: op, Outcome: Canceled})
-					continue
-				default:
-				}
-				start := time.Now()
-				if err := e.runOp(ctx, op); err != nil {
-					once.Do(func() { fatal = err; close(stop) })
-				}
-				e.pace.observe(time.Since(start))
-			}
-		})
+type finished struct {
+	op  int
+	err error
+}
+
+// run starts every operation of ops once the graph says it is ready,
+// keeping each API's calls in flight to what its rate and latency call
+// for (see pace) and all of them within concurrency. After a fatal error
+// or an interruption it starts nothing more, waits for what is in flight,
+// and records every operation it did not start as canceled.
+func (e *Executor) run(ctx context.Context, ops []plan.Op, g *graph) error {
+	lanes := map[string]*lane{}
+	var order []*lane // for a choice that does not depend on map order
+	laneOf := func(i int) *lane {
+		api := ops[i].Kind.API()
+		l := lanes[api]
+		if l == nil {
+			l = &lane{api: api}
+			lanes[api] = l
+			order = append(order, l)
+		}
+		return l
 	}
-	i := 0
-feed:
-	for ; i < len(ops); i++ {
-		// Grow the pool to what the rate limit and the measured latency
-		// call for: a worker per call that can be in flight at the
-		// limit, so the limiter, not the pool, sets the pace whatever the
-		// distance to WeCom.
-		for workers < min(e.pace.workers(), len(ops)) {
-			spawn()
+	ready := func(i int) { heap.Push(&laneOf(i).ready, int32(i)) }
+	for i := range ops {
+		if g.waits[i] == 0 {
+			ready(i)
+		}
+	}
+	started := make([]bool, len(ops))
+	done := make(chan finished)
+	inFlight := 0
+	stopped := ctx.Err() != nil
+	interrupted := ctx.Done()
+	var fatal error
+	for {
+		for !stopped && inFlight < e.concurrency {
+			l := e.nextLane(order)
+			if l == nil {
+				break
+			}
+			i := int(heap.Pop(&l.ready).(int32))
+			started[i] = true
+			l.inFlight++
+			inFlight++
+			go func() { done <- finished{i, e.runOp(ctx, ops[i])} }()
+		}
+		if inFlight == 0 {
+			break
 		}
 		select {
-		case work <- ops[i]:
-		case <-ctx.Done():
-			break feed
-		case <-stop:
-			break feed
+		case f := <-done:
+			inFlight--
+			lanes[ops[f.op].Kind.API()].inFlight--
+			if f.err != nil && fatal == nil {
+				fatal, stopped = f.err, true
+			}
+			g.finish(f.op, ready)
+		case <-interrupted:
+			stopped, interrupted = true, nil
 		}
 	}
-	close(work)
-	wg.Wait()
-	for ; i < len(ops); i++ {
-		e.record(Result{Op: ops[i], Outcome: Canceled})
+	for i, op := range ops {
+		if !started[i] {
+			e.record(Result{Op: op, Outcome: Canceled})
+		}
 	}
 	return fatal
+}
+
+// nextLane picks the API whose next operation starts now: of those with an
+// operation ready and room under their own share, the one with the fewest
+// calls in flight, so when concurrency binds every busy API keeps an equal
+// part of it; among equals, the one whose next operation comes first in
+// the plan.
+func (e *Executor) nextLane(lanes []*lane) *lane {
+	var best *lane
+	for _, l := range lanes {
+		if len(l.ready) == 0 || l.inFlight >= e.pace.inFlight(l.api) {
+			continue
+		}
+		if best == nil || l.inFlight < best.inFlight || (l.inFlight == best.inFlight && l.ready[0] < best.ready[0]) {
+			best = l
+		}
+	}
+	return best
+}
+
+// readyQueue holds operation indices, the smallest (first in plan order)
+// on top.
+type readyQueue []int32
+
+func (q readyQueue) Len() int           { return len(q) }
+func (q readyQueue) Less(i, j int) bool { return q[i] < q[j] }
+func (q readyQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *readyQueue) Push(x any)        { *q = append(*q, x.(int32)) }
+func (q *readyQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
 }
 
 func (e *Executor) record(r Result) {
@@ -323,6 +365,7 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 		journalErr error
 	)
 	before, after := records(op)
+	at := attemptsOf(ctx)
 	hook := func(_ string, attempt int) (func(int, error), error) {
 		id, err := e.store.BeginCall(ctx, journal.Call{
 			RunID: e.runID, Seq: op.Seq, Phase: op.Phase, Operation: string(kind), API: api,
@@ -335,7 +378,9 @@ func (e *Executor) call(ctx context.Context, op plan.Op, kind plan.Kind, api str
 			return nil, err
 		}
 		open = id
+		at.queued(time.Now())
 		return func(code int, err error) {
+			at.finished()
 			if c := wecom.CodeOf(err); c != 0 {
 				e.countErrcode(ctx, c)
 			}
@@ -425,11 +470,13 @@ func (e *Executor) runOp(parent context.Context, op plan.Op) error {
 	// defaults a call gives up only when WeCom refuses it four times in a
 	// row, three 60 s pauses apart, as under an hour's ban; a minute's ban
 	// costs an operation a minute or two, not a failure.
-	ctx := wecom.Detach(parent, e.callTimeout)
-	seen := answered{}
-	ctx = context.WithValue(ctx, answeredKey{}, seen)
+	start := time.Now()
+	at := &attempts{answered: map[int]bool{}}
+	ctx := context.WithValue(wecom.Detach(parent, e.callTimeout), attemptsKey{}, at)
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GetConn: func(string) { at.sent = time.Now() }})
+	defer func() { e.pace.observe(op.Kind.API(), time.Since(start)-at.waited) }()
 	res, err := e.dispatch(ctx, op)
-	if c := res.Errcode; c != 0 && !seen[c] {
+	if c := res.Errcode; c != 0 && !at.answered[c] {
 		e.mu.Lock()
 		e.sum.Errcodes[c]++
 		e.mu.Unlock()
@@ -483,21 +530,46 @@ func (e *Executor) blocked(op plan.Op) string {
 	return ""
 }
 
-// answered is the errcodes WeCom answered to one operation's attempts,
-// each already counted in the summary. runOp counts the operation's own
-// errcode only if it is not among them: one no attempt saw (gettoken's),
-// not one an attempt already answered (a failed adoption repeats its
-// create's 60008).
-type answered map[int]bool
+// attempts is what one operation's attempts leave behind for the
+// operation, all on the goroutine that runs it.
+type attempts struct {
+	// answered is the errcodes WeCom answered to them, each already
+	// counted in the summary. runOp counts the operation's own errcode
+	// only if it is not among them: one no attempt saw (gettoken's), not
+	// one an attempt already answered (a failed adoption repeats its
+	// create's 60008).
+	answered map[int]bool
+	// waited is how long they stood in line for their turn under the
+	// client's rate limits (a 45009 pause among them): from each attempt's
+	// journal row (since) to the moment net/http asked for a connection
+	// for it (sent). pace sizes an API by its latency without that time:
+	// at the limit the line grows with every call added to it, so an API
+	// sized by whole durations would take all of concurrency from the
+	// others, and hold it through a 45009 pause. A transport net/http does
+	// not trace leaves it 0.
+	waited      time.Duration
+	since, sent time.Time
+}
 
-type answeredKey struct{}
+type attemptsKey struct{}
+
+func attemptsOf(ctx context.Context) *attempts { return ctx.Value(attemptsKey{}).(*attempts) }
+
+// queued notes that an attempt, its journal row written, waits for its
+// turn from t.
+func (a *attempts) queued(t time.Time) { a.since, a.sent = t, time.Time{} }
+
+// finished adds an attempt's time in line, once it was sent.
+func (a *attempts) finished() {
+	if !a.sent.IsZero() {
+		a.waited += a.sent.Sub(a.since)
+	}
+}
 
 // countErrcode counts an errcode WeCom answered to an attempt of the
 // operation running under ctx.
 func (e *Executor) countErrcode(ctx context.Context, code int) {
-	if seen, ok := ctx.Value(answeredKey{}).(answered); ok {
-		seen[code] = true
-	}
+	attemptsOf(ctx).answered[code] = true
 	e.mu.Lock()
 	e.sum.Errcodes[code]++
 	e.mu.Unlock()

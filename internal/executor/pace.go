@@ -11,28 +11,30 @@ import (
 // flight carry WeCom's 10,000 calls a minute at up to about 380 ms a call.
 const DefaultConcurrency = 64
 
-// pace sizes the worker pool from the rate limit and the latency: to keep
-// an API at R calls a second when each takes L seconds, R×L calls must be
-// in flight. The pool starts small and grows to that (with headroom)
-// as durations are measured, up to the cap, so a nearby WeCom is not sent
-// dozens of idle connections and a distant one still reaches its limit
+// pace sizes each API's calls in flight from the rate limit and that API's
+// latency: to keep an API at R calls a second when each takes L seconds,
+// R×L calls must be in flight. WeCom limits every API on its own, and
+// their latencies differ (a department/create is not a user/update), so
+// each API starts small and grows to its own R×L (with headroom) as
+// durations are measured, up to the cap: a nearby WeCom is not sent dozens
+// of idle connections, and a distant one still reaches every API's limit
 // without anyone computing concurrency by hand.
 type pace struct {
 	mu      sync.Mutex
 	perSec  float64 // 0: no rate limit, the cap decides
 	cap     int
-	latency time.Duration // moving average of one operation's duration
+	latency map[string]time.Duration // per API: moving average of one operation's duration
 }
 
-// paceStart is the pool before any duration is known.
+// paceStart is an API's calls in flight before any duration is known.
 const paceStart = 4
 
-// paceHeadroom covers latency jitter and the moments a worker spends
-// between calls (journaling the answer, taking the next operation).
+// paceHeadroom covers latency jitter and the moments an operation spends
+// around its call (journaling the answer, starting the next operation).
 const paceHeadroom = 1.5
 
 func newPace(perMinute, cap int) *pace {
-	p := &pace{cap: cap}
+	p := &pace{cap: cap, latency: map[string]time.Duration{}}
 	switch {
 	case perMinute == 0:
 		p.perSec = 10000.0 / 60
@@ -42,27 +44,29 @@ func newPace(perMinute, cap int) *pace {
 	return p
 }
 
-// observe folds one operation's duration into the average.
-func (p *pace) observe(d time.Duration) {
+// observe folds the duration of one operation of api into its average.
+func (p *pace) observe(api string, d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.latency == 0 {
-		p.latency = d
+	l, ok := p.latency[api]
+	if !ok {
+		p.latency[api] = d
 		return
 	}
-	p.latency += (d - p.latency) / 8
+	p.latency[api] = l + (d-l)/8
 }
 
-// workers is how many calls should be in flight now.
-func (p *pace) workers() int {
+// inFlight is how many calls of api should be in flight now.
+func (p *pace) inFlight(api string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.perSec == 0 {
 		return p.cap
 	}
-	if p.latency == 0 {
+	l, ok := p.latency[api]
+	if !ok {
 		return min(paceStart, p.cap)
 	}
-	n := int(math.Ceil(p.perSec*p.latency.Seconds()*paceHeadroom)) + 1
+	n := int(math.Ceil(p.perSec*l.Seconds()*paceHeadroom)) + 1
 	return max(min(n, p.cap), 1)
 }

@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// TestPaceSizesThePoolToRateTimesLatency: to keep R calls a second going
-// when each takes L, R×L must be in flight (with headroom), within the cap.
-func TestPaceSizesThePoolToRateTimesLatency(t *testing.T) {
+// TestPaceSizesEachAPIToRateTimesLatency: to keep R calls a second going
+// when each takes L, R×L must be in flight (with headroom), within the
+// cap, and each API by its own latency.
+func TestPaceSizesEachAPIToRateTimesLatency(t *testing.T) {
 	for _, tt := range []struct {
 		perMinute int
 		latency   time.Duration
@@ -20,12 +21,15 @@ func TestPaceSizesThePoolToRateTimesLatency(t *testing.T) {
 		{-1, 20 * time.Millisecond, 64},    // no limit: the cap
 	} {
 		p := newPace(tt.perMinute, DefaultConcurrency)
-		if got := p.workers(); tt.perMinute >= 0 && got != paceStart {
-			t.Errorf("%d/min: %d workers before any measurement, want %d", tt.perMinute, got, paceStart)
+		if got := p.inFlight("user/create"); tt.perMinute >= 0 && got != paceStart {
+			t.Errorf("%d/min: %d in flight before any measurement, want %d", tt.perMinute, got, paceStart)
 		}
-		p.observe(tt.latency)
-		if got := p.workers(); got != tt.want {
-			t.Errorf("%d/min at %s: %d workers, want %d", tt.perMinute, tt.latency, got, tt.want)
+		p.observe("user/create", tt.latency)
+		if got := p.inFlight("user/create"); got != tt.want {
+			t.Errorf("%d/min at %s: %d in flight, want %d", tt.perMinute, tt.latency, got, tt.want)
+		}
+		if got := p.inFlight("user/update"); tt.perMinute >= 0 && got != paceStart {
+			t.Errorf("%d/min: user/update has %d in flight after only user/create was measured, want %d", tt.perMinute, got, paceStart)
 		}
 	}
 }

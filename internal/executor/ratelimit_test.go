@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +25,11 @@ import (
 type memTransport struct{ h http.Handler }
 
 func (m memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// net/http's Transport tells a trace when it asks for a connection:
+	// the executor's latency starts there.
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.GetConn != nil {
+		trace.GetConn(req.URL.Host)
+	}
 	srvReq := req.Clone(req.Context())
 	srvReq.RemoteAddr = "192.0.2.10:40000"
 	srvReq.RequestURI = req.URL.RequestURI()
@@ -64,8 +70,15 @@ func newBubble(t *testing.T, o wecomsim.Options) *bubble {
 // default sleeper and clock.
 func (b *bubble) client(t *testing.T, perMinute int) *wecom.Client {
 	t.Helper()
+	return b.clientVia(t, b.sim, perMinute)
+}
+
+// clientVia is client with its requests handed to h, which passes them on
+// to the emulator.
+func (b *bubble) clientVia(t *testing.T, h http.Handler, perMinute int) *wecom.Client {
+	t.Helper()
 	c, err := wecom.New(wecom.Config{BaseURL: "http://wecom.invalid", CorpID: corp, Secret: secret,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: memTransport{b.sim}},
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: memTransport{h}},
 		Limits:     wecom.Limits{PerMinute: perMinute, PerHour: -1}})
 	if err != nil {
 		t.Fatal(err)

@@ -6,13 +6,13 @@ import (
 )
 
 // leaderWaves lets direct_leader travel with each member's own create or
-// update when the leader is created in the same run. The members phase
-// runs level by level, so each member goes one level after the deepest
-// leader it waits for: a leader's create has finished before the calls
-// that name it are sent. A first import of a reporting tree then costs one
-// call per member instead of two. Only members in a leader cycle (A leads
-// B, B leads A) keep a call in the leaders phase: one of them has to exist
-// before the other can name it.
+// update when the leader is created in the same run. Each member goes one
+// level after the deepest leader it waits for, so plan order has a
+// leader's create before the calls that name it, and the executor sends
+// those calls once that create has finished. A first import of a
+// reporting tree then costs one call per member instead of two. Only
+// members in a leader cycle (A leads B, B leads A) keep a call in the
+// leaders phase: one of them has to exist before the other can name it.
 func (b *builder) leaderWaves() {
 	created := map[string]bool{}
 	memberOp := map[string]int{} // member -> its create or update in the members phase

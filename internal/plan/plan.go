@@ -11,7 +11,7 @@ import (
 	"github.com/hrfeed/importer/internal/member"
 )
 
-// Phases, in the order the executor runs them.
+// Phases, in plan order.
 const (
 	PhaseDepartments = "departments"
 	// PhaseRelease frees mobiles and addresses that move to another member
@@ -19,8 +19,8 @@ const (
 	PhaseRelease = "release"
 	PhaseMembers = "members"
 	PhaseLeaders = "leaders"
-	// PhaseTags creates the feed's tags and changes their members, once
-	// the members phase has created the members they name.
+	// PhaseTags creates the feed's tags and changes their members, after
+	// the members phase that creates the members they name.
 	PhaseTags    = "tags"
 	PhaseLeavers = "leavers"
 	PhaseCleanup = "cleanup"
@@ -126,9 +126,11 @@ const TagBatch = 1000
 type Op struct {
 	Seq   int
 	Phase string
-	// Level orders operations inside a phase: the executor finishes every
-	// operation of one level before starting the next, so parents exist
-	// before children and children are gone before parents.
+	// Level orders operations inside a phase: parents before children, a
+	// member after the leaders it names, children's deletes before their
+	// parents'. The executor does not wait for a whole level: it derives
+	// what each operation waits for from the operations, always earlier
+	// ones in plan order.
 	Level  int
 	Kind   Kind
 	Target string // userid, department key or tag name
