@@ -141,7 +141,7 @@ func TestAPILimiterUnlimitedAndDefaults(t *testing.T) {
 		}
 	}
 	d := newAPILimiter(Limits{})
-	if d.minute.Burst() != 166 || d.hour.n != 150000 {
+	if d.minute.Burst() != minuteBudget(10000)/60 || d.hour.n != 150000 || d.perMinute != 9900 {
 		t.Errorf("defaults: minute burst %d, hour budget %d", d.minute.Burst(), d.hour.n)
 	}
 	m := newAPILimiter(Limits{PerMinute: -1})
@@ -217,8 +217,10 @@ func TestHourBudgetAtMinutePace(t *testing.T) {
 // window after the pause has passed, then at the full budget again; no
 // window ever holds more than the budget in force.
 func TestAPILimiterSlowsDownAfterRateLimit(t *testing.T) {
-	const perMinute = 600
-	a := newAPILimiter(Limits{PerMinute: perMinute, PerHour: -1})
+	const limit = 600
+	a := newAPILimiter(Limits{PerMinute: limit, PerHour: -1})
+	// The client's budget leaves WeCom's limit a margin for transit.
+	perMinute := minuteBudget(limit)
 	start := time.Unix(1_700_000_000, 0)
 	var sent []time.Time
 	greedy := func(from, to time.Time) {
@@ -272,5 +274,16 @@ func TestAPILimiterSlowDownWithoutMinuteLimit(t *testing.T) {
 	a.slowDown(time.Unix(1_700_000_000, 0))
 	if a.minute != nil || !a.slowUntil.IsZero() {
 		t.Fatalf("slowDown made a minute limit up: %+v", a)
+	}
+}
+
+// TestMinuteBudgetLeavesTransitMargin: the client spends 1% less than the
+// limit (at least one call less), so calls that bunch up in transit still
+// arrive within WeCom's window; a limit of 1 stays 1.
+func TestMinuteBudgetLeavesTransitMargin(t *testing.T) {
+	for _, c := range []struct{ n, want int }{{10000, 9900}, {6000, 5940}, {600, 594}, {60, 59}, {2, 1}, {1, 1}} {
+		if got := minuteBudget(c.n); got != c.want {
+			t.Errorf("minuteBudget(%d) = %d, want %d", c.n, got, c.want)
+		}
 	}
 }
