@@ -13,6 +13,7 @@ import (
 	"github.com/hrfeed/importer/internal/config"
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/wecom"
@@ -50,7 +51,7 @@ type applied struct {
 
 func applyDirectory(dir mapper.Directory) applied {
 	a := applied{
-		State: plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]plan.AppliedMember{}},
+		State: plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]member.Digest{}, Records: map[string]member.Record{}},
 		Live:  plan.Live{Users: map[string]string{}, Departments: map[int]plan.LiveDept{1: {ID: 1}}},
 		ids:   map[string]int{"": 1},
 	}
@@ -62,7 +63,7 @@ func applyDirectory(dir mapper.Directory) applied {
 	}
 	for _, m := range dir.Members {
 		r := m.Record
-		a.State.Members[strings.ToLower(r.UserID)] = plan.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled}
+		a.State.Members[strings.ToLower(r.UserID)], a.State.Records[strings.ToLower(r.UserID)] = r.Digest(), r
 		a.Live.Users[strings.ToLower(r.UserID)] = r.UserID
 	}
 	return a
@@ -163,8 +164,7 @@ func seedJournal(ctx context.Context, st journal.Store, dir mapper.Directory, a 
 				}
 				m := dir.Members[i]
 				r := m.Record
-				am := a.State.Members[strings.ToLower(r.UserID)]
-				am.RunID = runID
+				am := plan.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled, RunID: runID}
 				err := record(journal.Call{Seq: base + i + 1, Phase: "members", Operation: "user_create", API: "user/create",
 					Target: r.UserID, SourceRef: m.Ref, Payload: r.JSON()}, &plan.StateChange{PutMember: &am})
 				if err != nil {

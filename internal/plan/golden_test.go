@@ -114,7 +114,7 @@ func TestGoldenPlans(t *testing.T) {
 	for _, sc := range goldenScenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			dir, st, live, pol := sc.build()
-			p, err := Build(dir, st, live, pol)
+			p, err := planned(t, dir, st, live, pol)
 			var refused *RefusedError
 			if err != nil && !errors.As(err, &refused) {
 				t.Fatal(err)

@@ -245,7 +245,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 			return journal.RunFailed
 		}
 	}
-	state, err := p.Store.LoadState(ctx, p.CorpID)
+	state, err := p.Store.LoadState(ctx, p.CorpID, func(st plan.State) []string { return plan.Needs(dir, st, live) })
 	if err != nil {
 		rep.Fatal = fmt.Errorf("load state: %w", err)
 		return journal.RunFailed
@@ -313,7 +313,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 	})
 	rep.Summary, err = ex.Execute(ctx, pl)
 	if err == nil {
-		err = taken.explain(context.WithoutCancel(ctx), p.Store, rep.RunID, state)
+		err = taken.explain(context.WithoutCancel(ctx), p.Store, rep.RunID, p.CorpID)
 	}
 	switch {
 	case err != nil:
