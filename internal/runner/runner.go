@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -200,6 +201,12 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 		rep.Fatal = err
 		return journal.RunFailed
 	}
+	// The mapper's rows and indexes, most of what a run ever holds at once,
+	// are garbage now. Collected here, they no longer set the heap's next
+	// target, which would otherwise let the listings and the journal's
+	// state pile up garbage to twice the mapper's size before the next
+	// collection.
+	runtime.GC()
 	rep.Rows, rep.Rejects, rep.Warnings = dir.Rows, dir.Rejects, dir.Warnings
 	// Warnings go to the same table: an auditor reading a row's findings
 	// sees them all, and their rules (leader_kept, leader_dropped) say the
