@@ -62,7 +62,7 @@ func applyDirectory(dir mapper.Directory) applied {
 		a.Live.Departments[id] = plan.LiveDept{ID: id, ParentID: parent}
 	}
 	for _, m := range dir.Members {
-		r := m.Record
+		r := m.Record()
 		a.State.Members[strings.ToLower(r.UserID)], a.State.Records[strings.ToLower(r.UserID)] = r.Digest(), r
 		a.Live.Users[strings.ToLower(r.UserID)] = r.UserID
 	}
@@ -94,7 +94,7 @@ func seedEmulator(sim *wecomsim.Server, dir mapper.Directory, a applied, path st
 		st.Departments = append(st.Departments, wecomsim.SnapDept{ID: ad.WeComID, Name: d.Name, ParentID: ad.ParentID, Order: d.Order})
 	}
 	for i, m := range dir.Members {
-		r := m.Record
+		r := m.Record()
 		u := wecomsim.SnapUser{UserID: r.UserID, Name: r.Name, Mobile: r.Mobile, Email: r.Email, Position: r.Position,
 			Gender: r.Gender, DirectLeader: r.DirectLeader, Enable: 1, Status: 4}
 		for _, k := range r.DeptKeys {
@@ -163,7 +163,7 @@ func seedJournal(ctx context.Context, st journal.Store, dir mapper.Directory, a 
 					return
 				}
 				m := dir.Members[i]
-				r := m.Record
+				r := m.Record()
 				am := plan.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled, RunID: runID}
 				err := record(journal.Call{Seq: base + i + 1, Phase: "members", Operation: "user_create", API: "user/create",
 					Target: r.UserID, SourceRef: m.Ref, Payload: r.JSON()}, &plan.StateChange{PutMember: &am})

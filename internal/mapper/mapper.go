@@ -501,14 +501,10 @@ func (m *Mapper) more(e *entry, vals map[string]string, lists map[string][]strin
 	}
 }
 
-// member writes e into mem as the directory holds it, departments named
-// by the keys resolve gives their path keys. It shares nothing a caller
-// may write into with e or with another member. mem is the directory's
-// own slot: a Record built elsewhere and copied in would be one more
-// allocation per member.
-func (m *Mapper) member(mem *Member, e *entry, resolve func(string) string) {
-	*mem = Member{Record: member.Record{UserID: e.userid, Enabled: e.enabled}, Leaver: e.leaver, Ref: e.ref}
-	r := &mem.Record
+// record writes e's record into r, to be encoded, departments named by
+// the keys resolve gives their path keys.
+func (m *Mapper) record(r *member.Record, e *entry, resolve func(string) string) {
+	*r = member.Record{UserID: e.userid, Enabled: e.enabled}
 	for i, t := range m.text {
 		if i < len(e.text) {
 			t.Set(r, e.text[i])
@@ -521,8 +517,7 @@ func (m *Mapper) member(mem *Member, e *entry, resolve func(string) string) {
 		}
 	}
 	if x := e.more; x != nil {
-		r.IsLeader, r.Order = slices.Clone(x.isLeader), slices.Clone(x.order)
-		r.ExtAttr, r.ToInvite = x.extAttr, x.toInvite
+		r.IsLeader, r.Order, r.ExtAttr, r.ToInvite = x.isLeader, x.order, x.extAttr, x.toInvite
 		if x.mainDept != "" {
 			r.MainDept = resolve(x.mainDept)
 		}
@@ -718,8 +713,8 @@ func (m *Mapper) Directory() Directory {
 		}
 	}
 
-	// Sized up front: Member is large, and growing the slice by doubling
-	// would copy a 100k-member directory several times over.
+	// Sized up front: growing the slice by doubling would copy a
+	// 100k-member directory several times over.
 	dir := Directory{Rows: m.rows, Members: make([]Member, 0, len(live)-len(dropped))}
 	for _, name := range memberFields {
 		if m.fields[name] != nil {
@@ -730,28 +725,32 @@ func (m *Mapper) Directory() Directory {
 		dir.Fields = append(dir.Fields, "extattr")
 	}
 	var active []*entry
+	var r member.Record // one for all: members keep only its encoding
 	for _, e := range live {
 		if dropped[e] {
 			continue
 		}
-		dir.Members = append(dir.Members, Member{})
-		mem := &dir.Members[len(dir.Members)-1]
-		m.member(mem, e, resolve)
+		m.record(&r, e, resolve)
 		leaders := e.leaders
 		if ok, problem := kept[e]; problem {
 			leaders = ok
-			mem.LeaderKept = m.onUnknownLeader != LeaderDrop
 		}
 		if len(leaders) > 0 {
 			// WeCom matches userids case-insensitively; send the leader's
 			// userid spelled as the feed spells it on the leader's own row.
-			mem.DirectLeader = make([]string, len(leaders))
+			r.DirectLeader = make([]string, len(leaders))
 			for i, l := range leaders {
 				le, _ := m.accepted(l)
-				mem.DirectLeader[i] = le.userid
+				r.DirectLeader[i] = le.userid
 			}
 		}
-		if !mem.Leaver {
+		mem := pack(&r)
+		mem.Leaver, mem.Ref = e.leaver, e.ref
+		if _, problem := kept[e]; problem {
+			mem.LeaderKept = m.onUnknownLeader != LeaderDrop
+		}
+		dir.Members = append(dir.Members, mem)
+		if !e.leaver {
 			active = append(active, e)
 		}
 	}

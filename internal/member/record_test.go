@@ -1,6 +1,7 @@
 package member
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"testing"
@@ -18,10 +19,19 @@ var records = []Record{
 	{UserID: "x", ExtAttr: json.RawMessage(`not json`)},
 }
 
-func TestDigestIsTheDigestOfTheCanonicalEncoding(t *testing.T) {
+// marshal is the canonical encoding by definition.
+func marshal(r Record) []byte {
+	b, _ := json.Marshal(r)
+	return b
+}
+
+func TestJSONAndDigestAreMarshals(t *testing.T) {
 	for _, r := range records {
-		if got, want := r.Digest(), Digest(sha256.Sum256(r.JSON())); got != want {
-			t.Errorf("%+v: Digest %s, sha256 of JSON %s", r, got, want)
+		if got, want := r.JSON(), marshal(r); !bytes.Equal(got, want) {
+			t.Errorf("%+v: JSON %s, Marshal %s", r, got, want)
+		}
+		if got, want := r.Digest(), Digest(sha256.Sum256(marshal(r))); got != want {
+			t.Errorf("%+v: Digest %s, sha256 of Marshal %s", r, got, want)
 		}
 	}
 }
@@ -66,8 +76,51 @@ func FuzzDigest(f *testing.F) {
 		if extattr == "" {
 			r.ExtAttr = nil
 		}
-		if got, want := r.Digest(), Digest(sha256.Sum256(r.JSON())); got != want {
-			t.Errorf("%+v: Digest %s, sha256 of JSON %s", r, got, want)
+		if got, want := r.Digest(), Digest(sha256.Sum256(marshal(r))); got != want || !bytes.Equal(r.JSON(), marshal(r)) {
+			t.Errorf("%+v: Digest %s, sha256 of Marshal %s; JSON %s", r, got, want, r.JSON())
 		}
+	})
+}
+
+// textValuesAgree checks TextValue against decoding the whole record, for
+// every text field.
+func textValuesAgree(t *testing.T, r Record) {
+	t.Helper()
+	enc := r.JSON()
+	if enc == nil {
+		return
+	}
+	back, err := ParseRecord(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range TextFields {
+		if v, ok := TextValue(enc, f.Name); !ok || v != f.Get(&back) {
+			t.Errorf("%s: TextValue %q, %v; decoded %q (encoding %s)", f.Name, v, ok, f.Get(&back), enc)
+		}
+	}
+}
+
+func TestTextValue(t *testing.T) {
+	for _, r := range records {
+		textValuesAgree(t, r)
+	}
+	// An attribute may use a text field's key; it is not the field.
+	textValuesAgree(t, Record{UserID: "u", ExtAttr: json.RawMessage(`[{"mobile":"1","nickname":"n","x":[{"email":"e"}]}]`), Nickname: `a"b\c`})
+	for _, bad := range []string{"", "{", `{"userid"`, `{"userid":`, `{"userid":"u`, `[]`, `{"userid":"u","dept_keys":["a"`} {
+		if _, ok := TextValue([]byte(bad), "nickname"); ok {
+			t.Errorf("TextValue(%q) parsed", bad)
+		}
+	}
+}
+
+func FuzzTextValue(f *testing.F) {
+	f.Add("zhangsan", "张三", "a@b.c", `x"\`, `[{"type":0,"name":"工号","text":{"value":"E1"}}]`)
+	f.Fuzz(func(t *testing.T, userid, mobile, email, nickname, extattr string) {
+		r := Record{UserID: userid, Mobile: mobile, Email: email, Nickname: nickname, DeptKeys: []string{email, mobile}, ExtAttr: json.RawMessage(extattr)}
+		if extattr == "" {
+			r.ExtAttr = nil
+		}
+		textValuesAgree(t, r)
 	})
 }

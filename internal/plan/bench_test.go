@@ -22,21 +22,20 @@ func nightly(n int) (mapper.Directory, mapper.Directory, State, Live) {
 		dir.Departments = append(dir.Departments, mapper.Department{Key: k, Name: fmt.Sprintf("组%d", i), ParentKey: top, Depth: 2})
 	}
 	for i := range n {
-		m := mapper.Member{
-			Record: member.Record{UserID: fmt.Sprintf("U%06d", i), Name: fmt.Sprintf("员工%d", i), Mobile: fmt.Sprintf("139%08d", i),
-				Position: "工程师", Gender: "1", DeptKeys: []string{fmt.Sprintf("事业部%d/组%d", (i%300)/30, i%300)}, Enabled: true},
-			Ref: fmt.Sprintf("staff.csv:%d", i+2),
-		}
+		r := member.Record{UserID: fmt.Sprintf("U%06d", i), Name: fmt.Sprintf("员工%d", i), Mobile: fmt.Sprintf("139%08d", i),
+			Position: "工程师", Gender: "1", DeptKeys: []string{fmt.Sprintf("事业部%d/组%d", (i%300)/30, i%300)}, Enabled: true}
 		if i >= 300 {
-			m.DirectLeader = []string{fmt.Sprintf("U%06d", i%300)}
+			r.DirectLeader = []string{fmt.Sprintf("U%06d", i%300)}
 		}
+		m := mapper.NewMember(r)
+		m.Ref = fmt.Sprintf("staff.csv:%d", i+2)
 		dir.Members = append(dir.Members, m)
 	}
 	st, live := applied(dir)
 	changed := dir
 	changed.Members = append([]mapper.Member(nil), dir.Members...)
 	for i := 0; i < n; i += 100 {
-		changed.Members[i].Position = "高级工程师"
+		changed.Members[i].Edit(func(r *member.Record) { r.Position = "高级工程师" })
 	}
 	return dir, changed, st, live
 }

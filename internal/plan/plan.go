@@ -162,13 +162,14 @@ func Needs(dir mapper.Directory, state State, live Live) []string {
 	var need []string
 	for i := range dir.Members {
 		m := &dir.Members[i]
-		k := key(m.UserID)
+		k := key(m.UserID())
 		accepted[k] = true
 		// A kept leader needs no exception: the mapper leaves its
 		// DirectLeader empty, so an equal digest says the record has
 		// none either, which is what Build would ask for.
 		if d, known := state.Members[k]; known {
-			if _, alive := live.Users[k]; !settled(&m.Record, m.Leaver, alive, d, vanished) {
+			_, alive := live.Users[k]
+			if !settled(m.Digest(), m.Leaver, alive, d, func() []string { return m.Record().DirectLeader }, vanished) {
 				need = append(need, k)
 			}
 		}
@@ -181,15 +182,16 @@ func Needs(dir mapper.Directory, state State, live Live) []string {
 	return need
 }
 
-// settled reports whether want, what the feed asks for a member that is
-// no leaver, is exactly what the journal's digest says was last pushed,
-// to a member WeCom still has (alive) and whose leaders it still has:
-// then the member needs no call.
-func settled(want *member.Record, leaver, alive bool, applied member.Digest, vanished map[string]bool) bool {
-	if leaver || !alive || ledByVanished(want.DirectLeader, vanished) {
+// settled reports whether what the feed asks for a member that is no
+// leaver, by its digest, is exactly what the journal's digest says was
+// last pushed, to a member WeCom still has (alive) and whose leaders it
+// still has: then the member needs no call. The leaders are asked for
+// only when WeCom lost someone, which is when they have to be decoded.
+func settled(asked member.Digest, leaver, alive bool, applied member.Digest, leaders func() []string, vanished map[string]bool) bool {
+	if leaver || !alive || asked != applied {
 		return false
 	}
-	return want.Digest() == applied
+	return len(vanished) == 0 || !ledByVanished(leaders(), vanished)
 }
 
 func ledByVanished(leaders []string, vanished map[string]bool) bool {
@@ -226,8 +228,8 @@ func Build(dir mapper.Directory, state State, live Live, pol Policy) (*Plan, err
 		b.department(d)
 	}
 	accepted := make(map[string]bool, len(dir.Members))
-	for _, m := range dir.Members {
-		accepted[key(m.UserID)] = true
+	for i := range dir.Members {
+		accepted[key(dir.Members[i].UserID())] = true
 	}
 	// A rejected row holds its member and its department; a row that names
 	// no one makes every absence doubtful.
@@ -321,31 +323,27 @@ func (b *builder) department(d mapper.Department) {
 }
 
 func (b *builder) member(m *mapper.Member) {
-	k := key(m.UserID)
+	k := key(m.UserID())
 	_, alive := b.live.Users[k]
 	applied, known := b.state.Members[k]
-	var before *member.Record
-	asked := &m.Record
-	if m.LeaderKept {
-		// The feed cannot say who leads this member: ask for what WeCom
-		// holds, which is the last-applied list less anyone WeCom dropped.
-		before = b.record(k)
-		kept := m.Record
-		kept.DirectLeader = nil
-		if before != nil && !ledByVanished(before.DirectLeader, b.vanished) {
-			kept.DirectLeader = before.DirectLeader
-		}
-		asked = &kept
-	}
 	// Most of a nightly feed is unchanged: an equal digest settles it
-	// without the journal's record.
-	if known && settled(asked, m.Leaver, alive, applied, b.vanished) {
+	// without decoding either record.
+	if !m.LeaderKept && known && settled(m.Digest(), m.Leaver, alive, applied, func() []string { return m.Record().DirectLeader }, b.vanished) {
 		b.p.UnchangedMembers++
 		return
 	}
-	want := *asked
-	if !m.LeaderKept {
-		before = b.record(k)
+	want, before := m.Record(), b.record(k)
+	if m.LeaderKept {
+		// The feed cannot say who leads this member: ask for what WeCom
+		// holds, which is the last-applied list less anyone WeCom dropped.
+		want.DirectLeader = nil
+		if before != nil && !ledByVanished(before.DirectLeader, b.vanished) {
+			want.DirectLeader = before.DirectLeader
+		}
+		if known && settled(want.Digest(), m.Leaver, alive, applied, func() []string { return want.DirectLeader }, b.vanished) {
+			b.p.UnchangedMembers++
+			return
+		}
 	}
 	if b.pol.protectedUser(want.UserID) {
 		b.p.UnchangedMembers++

@@ -20,11 +20,10 @@ func dept(key string) mapper.Department {
 }
 
 func person(id, name, deptKey string, leaders ...string) mapper.Member {
-	return mapper.Member{
-		Record: member.Record{UserID: id, Name: name, Mobile: "1380000" + fmt.Sprintf("%04d", len(id)), DirectLeader: leaders,
-			DeptKeys: []string{deptKey}, Enabled: true},
-		Ref: "staff.csv:" + id,
-	}
+	m := mapper.NewMember(member.Record{UserID: id, Name: name, Mobile: "1380000" + fmt.Sprintf("%04d", len(id)), DirectLeader: leaders,
+		DeptKeys: []string{deptKey}, Enabled: true})
+	m.Ref = "staff.csv:" + id
+	return m
 }
 
 func feed() mapper.Directory {
@@ -52,7 +51,7 @@ func applied(dir mapper.Directory) (State, Live) {
 		live.Departments[i+2] = LiveDept{ID: i + 2, ParentID: parent}
 	}
 	for _, m := range dir.Members {
-		r := m.Record
+		r := m.Record()
 		st.Members[key(r.UserID)], st.Records[key(r.UserID)] = r.Digest(), r
 		live.Users[key(r.UserID)] = r.UserID
 	}
@@ -134,7 +133,7 @@ func TestFirstImportCreatesLeadersFirst(t *testing.T) {
 // and only they do.
 func TestLeaderCycleCostsOneCallPerMember(t *testing.T) {
 	d := feed()
-	d.Members[0].DirectLeader = []string{"sales1"} // boss -> sales1 -> boss
+	d.Members[0].Edit(func(r *member.Record) { r.DirectLeader = []string{"sales1"} }) // boss -> sales1 -> boss
 	p, err := planned(t, d, emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}, Policy{})
 	if err != nil {
 		t.Fatal(err)
@@ -173,27 +172,31 @@ func TestChanges(t *testing.T) {
 		want   []opLine
 	}{
 		{
-			name:   "one field changes, only it is sent",
-			change: func(d *mapper.Directory) { d.Members[1].Position = "高级工程师" },
-			want:   []opLine{{PhaseMembers, 0, UserUpdate, "dev1", "position"}},
+			name: "one field changes, only it is sent",
+			change: func(d *mapper.Directory) {
+				d.Members[1].Edit(func(r *member.Record) { r.Position = "高级工程师" })
+			},
+			want: []opLine{{PhaseMembers, 0, UserUpdate, "dev1", "position"}},
 		},
 		{
 			name: "moving departments sends department with order and leader flags",
 			change: func(d *mapper.Directory) {
-				d.Members[1].DeptKeys = []string{"总部/销售部"}
+				d.Members[1].Edit(func(r *member.Record) { r.DeptKeys = []string{"总部/销售部"} })
 			},
 			want: []opLine{{PhaseMembers, 0, UserUpdate, "dev1", "department"}},
 		},
 		{
-			name:   "a leader who already exists travels with the member's update",
-			change: func(d *mapper.Directory) { d.Members[2].DirectLeader = []string{"dev1"} },
-			want:   []opLine{{PhaseMembers, 0, UserUpdate, "sales1", "direct_leader"}},
+			name: "a leader who already exists travels with the member's update",
+			change: func(d *mapper.Directory) {
+				d.Members[2].Edit(func(r *member.Record) { r.DirectLeader = []string{"dev1"} })
+			},
+			want: []opLine{{PhaseMembers, 0, UserUpdate, "sales1", "direct_leader"}},
 		},
 		{
 			name: "a leader created in the same run is set one level after its create",
 			change: func(d *mapper.Directory) {
 				d.Members = append(d.Members, person("lead2", "新主管", "总部"))
-				d.Members[2].DirectLeader = []string{"lead2"}
+				d.Members[2].Edit(func(r *member.Record) { r.DirectLeader = []string{"lead2"} })
 			},
 			want: []opLine{{PhaseMembers, 0, UserCreate, "lead2", ""}, {PhaseMembers, 1, UserLeaders, "sales1", "direct_leader"}},
 		},
@@ -245,7 +248,7 @@ func TestChanges(t *testing.T) {
 			change: func(d *mapper.Directory) {
 				d.Departments = d.Departments[:1]
 				d.Departments = append(d.Departments, dept("总部/销售部"))
-				d.Members[1].DeptKeys = []string{"总部"}
+				d.Members[1].Edit(func(r *member.Record) { r.DeptKeys = []string{"总部"} })
 			},
 			want: []opLine{
 				{PhaseMembers, 0, UserUpdate, "dev1", "department"},
@@ -307,7 +310,7 @@ func TestAdoptionSendsEveryField(t *testing.T) {
 func TestUserIDsCompareCaseInsensitively(t *testing.T) {
 	st, live := applied(feed())
 	d := feed()
-	d.Members[1].UserID = "DEV1"
+	d.Members[1].Edit(func(r *member.Record) { r.UserID = "DEV1" })
 	p, err := planned(t, d, st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)
@@ -359,8 +362,8 @@ func TestPolicyValidate(t *testing.T) {
 }
 
 func TestRecordHashIsStable(t *testing.T) {
-	a := person("dev1", "张伟", "总部", "boss").Record
-	b := person("dev1", "张伟", "总部", "boss").Record
+	a := person("dev1", "张伟", "总部", "boss").Record()
+	b := person("dev1", "张伟", "总部", "boss").Record()
 	if a.Hash() != b.Hash() {
 		t.Fatal("equal records hash differently")
 	}
@@ -379,14 +382,14 @@ func TestRecordHashIsStable(t *testing.T) {
 
 func TestNewMemberFieldsAreDiffed(t *testing.T) {
 	tests := []struct {
-		change func(*mapper.Member)
+		change func(*member.Record)
 		field  string
 	}{
-		{func(m *mapper.Member) { m.BizMail = "boss@corp.example" }, "biz_mail"},
-		{func(m *mapper.Member) { m.ExternalPosition = "总经理" }, "external_position"},
-		{func(m *mapper.Member) { m.MainDept = "总部" }, "main_department"},
-		{func(m *mapper.Member) {
-			m.ExtAttr = json.RawMessage(`[{"type":0,"name":"工号","text":{"value":"E1"}}]`)
+		{func(r *member.Record) { r.BizMail = "boss@corp.example" }, "biz_mail"},
+		{func(r *member.Record) { r.ExternalPosition = "总经理" }, "external_position"},
+		{func(r *member.Record) { r.MainDept = "总部" }, "main_department"},
+		{func(r *member.Record) {
+			r.ExtAttr = json.RawMessage(`[{"type":0,"name":"工号","text":{"value":"E1"}}]`)
 		}, "extattr"},
 	}
 	// Every text field of the member table is diffed and sent on its own.
@@ -395,15 +398,15 @@ func TestNewMemberFieldsAreDiffed(t *testing.T) {
 			continue // the fixture's own values; changed below by others
 		}
 		tests = append(tests, struct {
-			change func(*mapper.Member)
+			change func(*member.Record)
 			field  string
-		}{func(m *mapper.Member) { f.Set(&m.Record, "x"+f.Name) }, f.Name})
+		}{func(r *member.Record) { f.Set(r, "x"+f.Name) }, f.Name})
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
 			st, live := applied(feed())
 			d := feed()
-			tt.change(&d.Members[0])
+			d.Members[0].Edit(tt.change)
 			p, err := planned(t, d, st, live, Policy{})
 			if err != nil {
 				t.Fatal(err)
@@ -441,8 +444,7 @@ func TestCleanupOrderWithCodeKeys(t *testing.T) {
 func TestChangesShowBeforeAndAfter(t *testing.T) {
 	st, live := applied(feed())
 	d := feed()
-	d.Members[1].Position = "架构师"
-	d.Members[1].DeptKeys = []string{"总部/销售部"}
+	d.Members[1].Edit(func(r *member.Record) { r.Position, r.DeptKeys = "架构师", []string{"总部/销售部"} })
 	p, err := planned(t, d, st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)
@@ -488,7 +490,8 @@ func TestLeaderDeletedByHandIsSetAgain(t *testing.T) {
 func TestKeptLeaderStaysAsApplied(t *testing.T) {
 	st, live := applied(feed())
 	d := feed()
-	d.Members[1].DirectLeader, d.Members[1].LeaderKept = nil, true
+	d.Members[1].Edit(func(r *member.Record) { r.DirectLeader = nil })
+	d.Members[1].LeaderKept = true
 	p, err := planned(t, d, st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)
@@ -496,7 +499,7 @@ func TestKeptLeaderStaysAsApplied(t *testing.T) {
 	if len(p.Ops) != 0 || p.UnchangedMembers != 3 {
 		t.Fatalf("kept leader, nothing else changed: want no operations, got %v (%d unchanged)", lines(p), p.UnchangedMembers)
 	}
-	d.Members[1].Position = "架构师"
+	d.Members[1].Edit(func(r *member.Record) { r.Position = "架构师" })
 	if p, err = planned(t, d, st, live, Policy{}); err != nil {
 		t.Fatal(err)
 	}
