@@ -62,8 +62,21 @@ func TestNightlyWritesEqualChangedRecords(t *testing.T) {
 // BenchmarkPlanNightly100k: planning 100,000 members with 1% changed
 // (issue 5's target: ≤ 1 s, ≤ 200 MB), as a run plans: Needs, then Build
 // with the records it named.
-func BenchmarkPlanNightly100k(b *testing.B) {
-	_, changed, st, live := nightly(100000)
+func BenchmarkPlanNightly100k(b *testing.B) { planNightly(b, 100000) }
+
+// BenchmarkPlanNightlyScale is the same night at 10,000 to 300,000
+// members, reporting time per member (issue 15: it should stay flat).
+func BenchmarkPlanNightlyScale(b *testing.B) {
+	for _, n := range []int{10000, 30000, 100000, 300000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			planNightly(b, n)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n)/1000, "µs/member")
+		})
+	}
+}
+
+func planNightly(b *testing.B, n int) {
+	_, changed, st, live := nightly(n)
 	records := st.Records
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -73,7 +86,7 @@ func BenchmarkPlanNightly100k(b *testing.B) {
 			st.Records[k] = records[k]
 		}
 		p, err := Build(changed, st, live, Policy{})
-		if err != nil || len(p.Ops) != 1000 {
+		if err != nil || len(p.Ops) != n/100 {
 			b.Fatalf("plan: %v, %d ops", err, len(p.Ops))
 		}
 	}
