@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,9 +17,10 @@ func (a *app) benchCommand() *cobra.Command {
 		quick bool
 		out   string
 		only  []string
+		sizes []int
 	)
 	cmd := &cobra.Command{
-		Use:   "bench [--quick] [--out FILE] [--only NAME,...]",
+		Use:   "bench [--quick] [--out FILE] [--only NAME,...] [--nightly-members N,...]",
 		Short: "Run the performance and fault scenarios against the emulator and print one results table",
 		Long: "Runs the importer for real against the in-process WeCom emulator and an embedded or private\n" +
 			"PostgreSQL journal, and prints one markdown table. Scenarios: " + strings.Join(bench.Scenarios, ", ") + ".\n" +
@@ -39,8 +41,18 @@ func (a *app) benchCommand() *cobra.Command {
 			if len(only) > 0 {
 				command += " --only " + strings.Join(only, ",")
 			}
+			if len(sizes) > 0 {
+				parts := make([]string, len(sizes))
+				for i, n := range sizes {
+					if n < 1 {
+						return &exitError{code: exitUsage, err: fmt.Errorf("--nightly-members: %d is not a directory size", n)}
+					}
+					parts[i] = strconv.Itoa(n)
+				}
+				command += " --nightly-members " + strings.Join(parts, ",")
+			}
 			res, err := bench.Run(cmd.Context(), bench.Options{
-				Quick: quick, Only: only, Importer: exe, Command: command, Log: a.stderr,
+				Quick: quick, Only: only, NightlyMembers: sizes, Importer: exe, Command: command, Log: a.stderr,
 			})
 			switch {
 			case errors.Is(err, bench.ErrUnknownScenario):
@@ -71,6 +83,7 @@ func (a *app) benchCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&quick, "quick", false, "small size of every scenario (CI): checks correctness, in well under a minute")
 	cmd.Flags().StringVar(&out, "out", "", "also write the table to FILE")
 	cmd.Flags().StringSliceVar(&only, "only", nil, "run only these scenarios: "+strings.Join(bench.Scenarios, ","))
+	cmd.Flags().IntSliceVar(&sizes, "nightly-members", nil, "run the nightly scenario at each of these directory sizes (default: 100,000, or 2,000 with --quick)")
 	cmd.AddCommand(a.benchReadSourceCommand())
 	return cmd
 }

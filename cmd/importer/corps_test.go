@@ -18,6 +18,7 @@ import (
 	"github.com/hrfeed/importer/internal/config"
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/metrics"
+	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 	"github.com/hrfeed/importer/samples"
@@ -133,12 +134,12 @@ func TestTwoCorpsKeptApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for corp, position := range map[string]string{"ww-north": "总经理", "ww-south": "董事长"} {
-		state, err := st.LoadState(context.Background(), corp)
+		state, err := st.LoadState(context.Background(), corp, func(plan.State) []string { return []string{"e1001"} })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := state.Members["e1001"].Payload; len(state.Members) != members || !strings.Contains(string(got), position) {
-			t.Errorf("journal state of %s: %d members, e1001 %s; want %d, position %s", corp, len(state.Members), got, members, position)
+		if got := state.Records["e1001"].Position; len(state.Members) != members || got != position {
+			t.Errorf("journal state of %s: %d members, e1001 position %q; want %d, position %s", corp, len(state.Members), got, members, position)
 		}
 	}
 	st.Close()

@@ -131,7 +131,7 @@ func exportRows(ctx context.Context, st journal.Store, x exportFlags) ([][]strin
 			continue
 		}
 		if _, ok := paths[r.CorpID]; !ok {
-			st, err := st.LoadState(ctx, r.CorpID)
+			st, err := st.LoadState(ctx, r.CorpID, nil)
 			if err != nil {
 				return nil, fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/hrfeed/importer/internal/config"
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/runner"
 	"github.com/hrfeed/importer/internal/wecom"
@@ -50,7 +51,7 @@ type applied struct {
 
 func applyDirectory(dir mapper.Directory) applied {
 	a := applied{
-		State: plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]plan.AppliedMember{}},
+		State: plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]member.Digest{}, Records: map[string]member.Record{}},
 		Live:  plan.Live{Users: map[string]string{}, Departments: map[int]plan.LiveDept{1: {ID: 1}}},
 		ids:   map[string]int{"": 1},
 	}
@@ -61,8 +62,8 @@ func applyDirectory(dir mapper.Directory) applied {
 		a.Live.Departments[id] = plan.LiveDept{ID: id, ParentID: parent}
 	}
 	for _, m := range dir.Members {
-		r := m.Record
-		a.State.Members[strings.ToLower(r.UserID)] = plan.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled}
+		r := m.Record()
+		a.State.Members[strings.ToLower(r.UserID)], a.State.Records[strings.ToLower(r.UserID)] = r.Digest(), r
 		a.Live.Users[strings.ToLower(r.UserID)] = r.UserID
 	}
 	return a
@@ -93,7 +94,7 @@ func seedEmulator(sim *wecomsim.Server, dir mapper.Directory, a applied, path st
 		st.Departments = append(st.Departments, wecomsim.SnapDept{ID: ad.WeComID, Name: d.Name, ParentID: ad.ParentID, Order: d.Order})
 	}
 	for i, m := range dir.Members {
-		r := m.Record
+		r := m.Record()
 		u := wecomsim.SnapUser{UserID: r.UserID, Name: r.Name, Mobile: r.Mobile, Email: r.Email, Position: r.Position,
 			Gender: r.Gender, DirectLeader: r.DirectLeader, Enable: 1, Status: 4}
 		for _, k := range r.DeptKeys {
@@ -162,9 +163,8 @@ func seedJournal(ctx context.Context, st journal.Store, dir mapper.Directory, a 
 					return
 				}
 				m := dir.Members[i]
-				r := m.Record
-				am := a.State.Members[strings.ToLower(r.UserID)]
-				am.RunID = runID
+				r := m.Record()
+				am := plan.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled, RunID: runID}
 				err := record(journal.Call{Seq: base + i + 1, Phase: "members", Operation: "user_create", API: "user/create",
 					Target: r.UserID, SourceRef: m.Ref, Payload: r.JSON()}, &plan.StateChange{PutMember: &am})
 				if err != nil {

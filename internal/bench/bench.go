@@ -86,6 +86,9 @@ type Options struct {
 	Sizes *Sizes
 	// Only restricts the run to these scenarios; empty runs all.
 	Only []string
+	// NightlyMembers, when set, runs the nightly scenario once per size
+	// instead of at the mode's NightlyMembers.
+	NightlyMembers []int
 	// Importer is the importer binary the bench starts where it needs a
 	// process of its own: peak RSS and kill -9. It must have the hidden
 	// `bench read-source` subcommand.
@@ -106,6 +109,7 @@ type bench struct {
 	pgErr   error
 	pgTried bool
 	nightly *nightlyResult // set by the nightly scenario, read by seed-approach
+	baseRSS int64          // peak RSS of an importer process that reads nothing
 }
 
 // Run runs the selected scenarios and returns the table. The error is

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -160,29 +159,36 @@ func TestChecksSeeFaults(t *testing.T) {
 	// The journal's state: U1 with a stale position, U2 that WeCom does
 	// not hold, X9 and the second A that the journal does not know, and a
 	// department WeCom does not have.
-	record := func(id, pos string) json.RawMessage {
-		return member.Record{UserID: id, Position: pos, DeptKeys: []string{"A"}, Enabled: true}.JSON()
-	}
 	state := plan.State{
 		Departments: map[string]plan.AppliedDepartment{
 			"A": {Key: "A", WeComID: 2, ParentID: 1, Name: "A"},
 			"B": {Key: "B", WeComID: 9, ParentID: 1, Name: "B"},
 		},
-		Members: map[string]plan.AppliedMember{
-			"u1": {UserID: "U1", Payload: record("U1", "new"), Enabled: true},
-			"u2": {UserID: "U2", Payload: record("U2", "new"), Enabled: true},
-		},
+		Members: map[string]member.Digest{},
+		Records: map[string]member.Record{},
 	}
+	put := func(id, pos string) {
+		r := member.Record{UserID: id, Position: pos, DeptKeys: []string{"A"}, Enabled: true}
+		state.Members[strings.ToLower(id)], state.Records[strings.ToLower(id)] = r.Digest(), r
+	}
+	put("U1", "new")
+	put("U2", "new")
 	if sc := checkAppliedState(state, snap); sc.Differ != 5 {
 		t.Errorf("checkAppliedState = %+v, want 5 differences", sc)
 	}
 	snap.Users[0].Position = "new"
-	state.Members["x9"] = plan.AppliedMember{UserID: "X9", Payload: record("X9", ""), Enabled: true}
+	put("X9", "")
 	delete(state.Members, "u2")
 	delete(state.Departments, "B")
 	state.Departments["A2"] = plan.AppliedDepartment{Key: "A2", WeComID: 3, ParentID: 1, Name: "A"}
 	if sc := checkAppliedState(state, snap); sc.Differ != 0 {
 		t.Errorf("checkAppliedState of an equal state = %+v, want no difference", sc)
+	}
+	// A digest that is not its record's would let the next run skip a
+	// member it should send.
+	state.Members["x9"] = member.Digest{}
+	if sc := checkAppliedState(state, snap); sc.Differ != 1 {
+		t.Errorf("checkAppliedState with a stale digest = %+v, want 1 difference", sc)
 	}
 	runs := []journal.Run{{ID: 1, Status: journal.RunInterrupted}, {ID: 2, Status: journal.RunRunning}, {ID: 3, Status: journal.RunDone}}
 	if open := openRuns(runs); len(open) != 1 || open[0] != 2 {

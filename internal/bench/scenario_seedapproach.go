@@ -50,7 +50,7 @@ func (s seedSync) run(ctx context.Context, members []mapper.Member, budget time.
 		if err != nil {
 			return out, err
 		}
-		u := m.Record
+		u := m.Record()
 		body := map[string]any{"userid": u.UserID, "name": u.Name, "mobile": u.Mobile, "email": u.Email,
 			"position": u.Position, "gender": u.Gender, "enable": 1}
 		if len(u.DirectLeader) > 0 {

@@ -89,6 +89,12 @@ func secs(d time.Duration) string {
 	}
 }
 
+// perMember is a time divided over n members, for figures that should
+// stay flat as a directory grows.
+func perMember(d time.Duration, n int) string {
+	return fmt.Sprintf("%.1f µs", float64(d.Nanoseconds())/1000/float64(max(n, 1)))
+}
+
 func mb(bytes int64) string { return fmt.Sprintf("%.1f MB", float64(bytes)/(1<<20)) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

@@ -91,7 +91,7 @@ func TestCreatesParentsFirstAndRecordsState(t *testing.T) {
 	if err != nil || sum.Failed != 0 {
 		t.Fatalf("err %v, summary %+v", err, sum)
 	}
-	st, err := f.store.LoadState(context.Background(), corp)
+	st, err := f.store.LoadState(context.Background(), corp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestExistingIsAdoptedNotDuplicated(t *testing.T) {
 	if len(snap.Departments) != 2 || len(snap.Users) != 1 || snap.Users[0].Name != "测试u0001" {
 		t.Errorf("emulator after adoption: %+v", snap)
 	}
-	st, _ := f.store.LoadState(ctx, corp)
+	st, _ := f.store.LoadState(ctx, corp, nil)
 	if st.Departments["A"].WeComID != id {
 		t.Errorf("adopted department id %d, want %d", st.Departments["A"].WeComID, id)
 	}
@@ -239,7 +239,7 @@ func TestCreateSendsMainDepartmentAndExtras(t *testing.T) {
 	if err != nil || sum.Failed != 0 {
 		t.Fatalf("err %v summary %+v", err, sum)
 	}
-	st, _ := f.store.LoadState(context.Background(), corp)
+	st, _ := f.store.LoadState(context.Background(), corp, nil)
 	snap := f.sim.Snapshot()
 	if len(snap.Users) != 1 || snap.Users[0].MainDepartment != st.Departments["A/B"].WeComID {
 		t.Errorf("main department not sent: %+v", snap.Users)
@@ -276,7 +276,7 @@ func TestAdoptionFromNewIP(t *testing.T) {
 			if sum.Counts["department_create/"+string(tt.outcome)] != 1 {
 				t.Fatalf("summary %+v, want department_create/%s", sum, tt.outcome)
 			}
-			st, _ := f.store.LoadState(ctx, corp)
+			st, _ := f.store.LoadState(ctx, corp, nil)
 			if got := st.Departments["A"].WeComID; tt.outcome == executor.Adopted && got != ids["A"] {
 				t.Errorf("adopted id %d, want %d", got, ids["A"])
 			}

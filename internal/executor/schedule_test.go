@@ -256,11 +256,11 @@ func TestTakersWaitForTheRelease(t *testing.T) {
 				t.Errorf("holder's mobile is %q, want the update's 13800000019 after the release", u.Mobile)
 			}
 		}
-		st, err := b.store.LoadState(context.Background(), corp)
+		st, err := b.store.LoadState(context.Background(), corp, func(plan.State) []string { return []string{"holder"} })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, _ := member.ParseRecord(st.Members["holder"].Payload); r.Mobile != "13800000019" {
+		if r := st.Records["holder"]; r.Mobile != "13800000019" {
 			t.Errorf("the journal records holder's mobile as %q, want 13800000019", r.Mobile)
 		}
 	})

@@ -60,7 +60,7 @@ func (f *fixture) createUsers(t *testing.T, ids ...string) {
 
 func (f *fixture) state(t *testing.T) plan.State {
 	t.Helper()
-	st, err := f.store.LoadState(context.Background(), corp)
+	st, err := f.store.LoadState(context.Background(), corp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -253,8 +253,14 @@ const (
 	sqlLoadDepartments = `SELECT dept_key, wecom_id, parent_id, name, sort_order, run_id
 	FROM applied_departments WHERE corp_id = $1`
 
-	sqlLoadMembers = `SELECT userid, payload, hash, enabled, run_id
-	FROM applied_members WHERE corp_id = $1`
+	sqlLoadDigests = `SELECT userid_lower, hash FROM applied_members WHERE corp_id = $1`
+
+	// The payloads of the members named in one parameter, however many:
+	// a text[] on PostgreSQL, a JSON array on SQLite.
+	sqlLoadRecordsPostgres = `SELECT userid_lower, payload FROM applied_members
+	WHERE corp_id = $1 AND payload IS NOT NULL AND userid_lower = ANY($2)`
+	sqlLoadRecordsSQLite = `SELECT userid_lower, payload FROM applied_members
+	WHERE corp_id = $1 AND payload IS NOT NULL AND userid_lower IN (SELECT value FROM json_each($2))`
 
 	sqlPutTag = `INSERT INTO applied_tags (corp_id, name, wecom_id, created, run_id, updated_at)
 	VALUES ($1, $2, $3, $4, $5, $6)

@@ -4,11 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/migrations"
 )
+
+// EveryRecord, as LoadState's need, reads the record of every member: for
+// checks and explanations that look at them all, never for planning,
+// which reads only those plan.Needs names.
+func EveryRecord(st plan.State) []string {
+	return slices.Collect(maps.Keys(st.Members))
+}
 
 // RunStatus is where a run stands: running, then one final status.
 type RunStatus string
@@ -135,7 +144,12 @@ type Store interface {
 	AddReject(ctx context.Context, r Reject) error
 	ListRejects(ctx context.Context, runID int64) ([]Reject, error)
 
-	LoadState(ctx context.Context, corpID string) (plan.State, error)
+	// LoadState reads a corp's applied state in one snapshot: its
+	// departments, the digest of each member's last-applied record and,
+	// once need has seen those, the records of the members need names
+	// (by lower-cased userid; need may be nil, for none). A record that
+	// does not decode is left out, as the planner expects.
+	LoadState(ctx context.Context, corpID string, need func(plan.State) []string) (plan.State, error)
 
 	Coordinator
 

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/plan"
 )
 
@@ -465,18 +467,18 @@ func (p *Postgres) ListRejects(ctx context.Context, runID int64) ([]Reject, erro
 	return rejects, nil
 }
 
-func (p *Postgres) LoadState(ctx context.Context, corpID string) (plan.State, error) {
-	st, err := p.loadState(ctx, corpID)
+func (p *Postgres) LoadState(ctx context.Context, corpID string, need func(plan.State) []string) (plan.State, error) {
+	st, err := p.loadState(ctx, corpID, need)
 	if err != nil {
 		return plan.State{}, fmt.Errorf("journal: load state of corp %s: %w", corpID, err)
 	}
 	return st, nil
 }
 
-func (p *Postgres) loadState(ctx context.Context, corpID string) (plan.State, error) {
-	st := plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]plan.AppliedMember{}}
-	// One repeatable-read snapshot so departments and members are from the
-	// same moment even while a run is writing.
+func (p *Postgres) loadState(ctx context.Context, corpID string, need func(plan.State) []string) (plan.State, error) {
+	st := plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]member.Digest{}, Records: map[string]member.Record{}}
+	// One repeatable-read snapshot so departments, digests, tags and records
+	// are from the same moment even while a run is writing.
 	err := pgx.BeginTxFunc(ctx, p.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 		func(tx pgx.Tx) error {
 			rows, err := tx.Query(ctx, sqlLoadDepartments, corpID)
@@ -493,23 +495,40 @@ func (p *Postgres) loadState(ctx context.Context, corpID string) (plan.State, er
 			if err != nil {
 				return err
 			}
-			rows, err = tx.Query(ctx, sqlLoadMembers, corpID)
+			rows, err = tx.Query(ctx, sqlLoadDigests, corpID)
 			if err != nil {
 				return err
 			}
 			var (
-				m       plan.AppliedMember
-				payload []byte
+				k    string
+				hash pgtype.DriverBytes // valid until the next row: only decoded
 			)
-			_, err = pgx.ForEachRow(rows, []any{&m.UserID, &payload, &m.Hash, &m.Enabled, &m.RunID}, func() error {
-				m.Payload = payload // a fresh slice per row (nil for NULL)
-				st.Members[memberKey(m.UserID)] = m
+			_, err = pgx.ForEachRow(rows, []any{&k, &hash}, func() error {
+				st.Members[k], _ = member.ParseDigest(hash)
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			return loadTagsPG(ctx, tx, corpID, &st)
+			if err := loadTagsPG(ctx, tx, corpID, &st); err != nil || need == nil {
+				return err
+			}
+			keys := need(st)
+			if len(keys) == 0 {
+				return nil
+			}
+			rows, err = tx.Query(ctx, sqlLoadRecordsPostgres, corpID, keys)
+			if err != nil {
+				return err
+			}
+			var payload pgtype.DriverBytes
+			_, err = pgx.ForEachRow(rows, []any{&k, &payload}, func() error {
+				if r, err := member.ParseRecord(payload); err == nil {
+					st.Records[k] = r
+				}
+				return nil
+			})
+			return err
 		})
 	return st, err
 }

@@ -288,7 +288,7 @@ func TestPostgresRecordsLostCompletionsAgain(t *testing.T) {
 	if calls[0].ID != id || calls[0].Outcome != journal.CallOK || calls[0].Errmsg != "ok" {
 		t.Errorf("lost completion %+v, want it recorded again", calls[0])
 	}
-	if s := loadState(t, st, "ww"); len(s.Members) != 1 || string(s.Members["a"].Payload) != `{"userid":"a"}` {
+	if s := loadState(t, st, "ww"); len(s.Members) != 1 || s.Records["a"].UserID != "a" {
 		t.Errorf("state %+v, want member a again", s)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/plan"
 )
 
@@ -517,17 +518,17 @@ func (s *SQLite) ListRejects(ctx context.Context, runID int64) ([]Reject, error)
 	return rejects, nil
 }
 
-func (s *SQLite) LoadState(ctx context.Context, corpID string) (plan.State, error) {
-	st, err := s.loadState(ctx, corpID)
+func (s *SQLite) LoadState(ctx context.Context, corpID string, need func(plan.State) []string) (plan.State, error) {
+	st, err := s.loadState(ctx, corpID, need)
 	if err != nil {
 		return plan.State{}, fmt.Errorf("journal: load state of corp %s: %w", corpID, err)
 	}
 	return st, nil
 }
 
-func (s *SQLite) loadState(ctx context.Context, corpID string) (plan.State, error) {
-	st := plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]plan.AppliedMember{}}
-	// One read transaction, so departments and members are one snapshot.
+func (s *SQLite) loadState(ctx context.Context, corpID string, need func(plan.State) []string) (plan.State, error) {
+	st := plan.State{Departments: map[string]plan.AppliedDepartment{}, Members: map[string]member.Digest{}, Records: map[string]member.Record{}}
+	// One read transaction, so departments, digests, tags and records are one snapshot.
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, sqlLoadDepartments, corpID)
 		if err != nil {
@@ -546,26 +547,49 @@ func (s *SQLite) loadState(ctx context.Context, corpID string) (plan.State, erro
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		mrows, err := tx.QueryContext(ctx, sqlLoadMembers, corpID)
+		mrows, err := tx.QueryContext(ctx, sqlLoadDigests, corpID)
 		if err != nil {
 			return err
 		}
 		defer mrows.Close()
+		var hash sql.RawBytes
 		for mrows.Next() {
-			var m plan.AppliedMember
-			var payload sql.NullString
-			if err := mrows.Scan(&m.UserID, &payload, &m.Hash, &m.Enabled, &m.RunID); err != nil {
+			var k string
+			if err := mrows.Scan(&k, &hash); err != nil {
 				return err
 			}
-			if payload.Valid {
-				m.Payload = []byte(payload.String)
-			}
-			st.Members[memberKey(m.UserID)] = m
+			st.Members[k], _ = member.ParseDigest(hash)
 		}
 		if err := mrows.Err(); err != nil {
 			return err
 		}
-		return loadTagsSQLite(ctx, tx, corpID, &st)
+		if err := loadTagsSQLite(ctx, tx, corpID, &st); err != nil || need == nil {
+			return err
+		}
+		keys := need(st)
+		if len(keys) == 0 {
+			return nil
+		}
+		list, err := json.Marshal(keys)
+		if err != nil {
+			return err
+		}
+		rrows, err := tx.QueryContext(ctx, sqlLoadRecordsSQLite, corpID, string(list))
+		if err != nil {
+			return err
+		}
+		defer rrows.Close()
+		var payload sql.RawBytes
+		for rrows.Next() {
+			var k string
+			if err := rrows.Scan(&k, &payload); err != nil {
+				return err
+			}
+			if r, err := member.ParseRecord(payload); err == nil {
+				st.Records[k] = r
+			}
+		}
+		return rrows.Err()
 	})
 	return st, err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hrfeed/importer/internal/journal"
+	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/migrations"
 )
@@ -277,7 +278,8 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 		errs := make([]error, 8)
 		for i := range errs {
 			wg.Go(func() {
-				change := &plan.StateChange{PutMember: &plan.AppliedMember{UserID: "u", Hash: fmt.Sprint(i)}}
+				r := member.Record{UserID: "u", Name: fmt.Sprint(i)}
+				change := &plan.StateChange{PutMember: &plan.AppliedMember{UserID: "u", Payload: r.JSON(), Hash: r.Hash()}}
 				errs[i] = st.CompleteCall(ctx, id, journal.CallOK, 0, fmt.Sprint(i), change)
 			})
 		}
@@ -297,9 +299,10 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 			t.Fatal("no completion succeeded")
 		}
 		calls, _ := st.ListCalls(ctx, run)
-		m := loadState(t, st, "corp").Members["u"]
-		if calls[0].Errmsg != fmt.Sprint(winner) || m.Hash != fmt.Sprint(winner) {
-			t.Errorf("call errmsg %q and state hash %q, want both from completion %d", calls[0].Errmsg, m.Hash, winner)
+		state := loadState(t, st, "corp")
+		r := state.Records["u"]
+		if calls[0].Errmsg != fmt.Sprint(winner) || r.Name != fmt.Sprint(winner) || state.Members["u"] != r.Digest() {
+			t.Errorf("call errmsg %q and state record %+v, want both from completion %d", calls[0].Errmsg, r, winner)
 		}
 	})
 
@@ -355,41 +358,82 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 				t.Fatal(err)
 			}
 		}
-		zhang := json.RawMessage(`{"userid":"ZhangSan",  "name":"张三", "department":[2]}`)
+		zhang := member.Record{UserID: "ZhangSan", Name: "张三", DeptKeys: []string{"总部"}, Enabled: true}
+		left := zhang
+		left.Enabled = false
+		elsewhere := member.Record{UserID: "zhangsan", Name: "另一个"}
+		put := func(r member.Record) *plan.AppliedMember {
+			return &plan.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled}
+		}
 		apply(run1, plan.StateChange{PutDepartment: &plan.AppliedDepartment{Key: "总部", WeComID: 2, ParentID: 1, Name: "总部", Order: 4294967295, RunID: 999}})
 		apply(run1, plan.StateChange{PutDepartment: &plan.AppliedDepartment{Key: "总部/研发", WeComID: 3, ParentID: 2, Name: "研发", Order: 10}})
-		apply(run1, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "ZhangSan", Payload: zhang, Hash: "h1", Enabled: true}})
+		apply(run1, plan.StateChange{PutMember: put(zhang)})
 		apply(run1, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "lisi", Hash: "h2", Enabled: true}})
 		apply(run1, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "wangwu", Hash: "h3", Enabled: true}})
-		apply(other, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "zhangsan", Hash: "other corp", Enabled: true}})
+		apply(other, plan.StateChange{PutMember: put(elsewhere)})
 
 		// Later run: same member under another spelling updates, not adds.
-		apply(run2, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "zhangsan", Payload: zhang, Hash: "h4", Enabled: false}})
+		apply(run2, plan.StateChange{PutMember: &plan.AppliedMember{UserID: "zhangsan",
+			Payload: json.RawMessage(`{"userid":"ZhangSan",  "name":"张三", "dept_keys":["总部"]}`), Hash: left.Hash()}})
 		apply(run2, plan.StateChange{DeleteMember: "LISI", DeleteDepartment: "总部/研发"})
 		apply(run2, plan.StateChange{DeleteMember: "nobody", DeleteDepartment: "no such key"})
 		// A delete and a put of the same key in one change: the put stands.
 		apply(run2, plan.StateChange{DeleteMember: "wangwu", PutMember: &plan.AppliedMember{UserID: "WangWu", Hash: "h5", Enabled: true}})
 
+		// The digest is the stored hash, not one of the payload's bytes,
+		// which keep the spacing they were written with; a hash that is
+		// no digest (wangwu's) matches no record.
 		want := plan.State{
 			Departments: map[string]plan.AppliedDepartment{
 				"总部": {Key: "总部", WeComID: 2, ParentID: 1, Name: "总部", Order: 4294967295, RunID: run1},
 			},
-			Members: map[string]plan.AppliedMember{
-				"zhangsan": {UserID: "zhangsan", Payload: zhang, Hash: "h4", Enabled: false, RunID: run2},
-				"wangwu":   {UserID: "WangWu", Hash: "h5", Enabled: true, RunID: run2},
-			},
+			Members: map[string]member.Digest{"zhangsan": left.Digest(), "wangwu": {}},
+			Records: map[string]member.Record{"zhangsan": left},
 		}
 		got := loadState(t, st, "corpA")
-		// Member payloads come back byte for byte: their hash is over those bytes.
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("LoadState(corpA) (-want +got):\n%s", diff)
 		}
-		if m := loadState(t, st, "corpB").Members; len(m) != 1 || m["zhangsan"].Hash != "other corp" {
-			t.Errorf("LoadState(corpB).Members = %v, want only corpB's zhangsan", m)
+		if s := loadState(t, st, "corpB"); len(s.Members) != 1 || s.Members["zhangsan"] != elsewhere.Digest() || s.Records["zhangsan"].Name != elsewhere.Name {
+			t.Errorf("LoadState(corpB) = %+v, want only corpB's zhangsan", s)
 		}
 		empty := loadState(t, st, "nobody")
-		if empty.Departments == nil || empty.Members == nil || len(empty.Departments)+len(empty.Members) != 0 {
+		if empty.Departments == nil || empty.Members == nil || empty.Records == nil || len(empty.Departments)+len(empty.Members) != 0 {
 			t.Errorf("LoadState of an unknown corp = %#v, want empty non-nil maps", empty)
+		}
+	})
+
+	t.Run("LoadStateReadsOnlyTheRecordsNeedNames", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		st := fresh(t)
+		run := startRun(t, st, journal.Run{Job: "j", CorpID: "corp"})
+		var digests []member.Digest
+		for i := range 3 {
+			r := member.Record{UserID: fmt.Sprint("U", i), Name: fmt.Sprint(i)}
+			digests = append(digests, r.Digest())
+			id := beginCall(t, st, journal.Call{RunID: run, Seq: i, Operation: "user_create", Target: r.UserID})
+			change := &plan.StateChange{PutMember: &plan.AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash()}}
+			if err := st.CompleteCall(ctx, id, journal.CallOK, 0, "", change); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var seen int
+		s, err := st.LoadState(ctx, "corp", func(s plan.State) []string {
+			seen = len(s.Members)
+			return []string{"u1", "nobody"}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen != 3 || len(s.Members) != 3 || s.Members["u2"] != digests[2] {
+			t.Errorf("need saw %d digests and LoadState gave %v, want all 3", seen, s.Members)
+		}
+		if len(s.Records) != 1 || s.Records["u1"].Name != "1" {
+			t.Errorf("records %+v, want u1's alone", s.Records)
+		}
+		if s, err := st.LoadState(ctx, "corp", nil); err != nil || len(s.Members) != 3 || len(s.Records) != 0 {
+			t.Errorf("LoadState without need = %+v, %v; want 3 digests and no record", s, err)
 		}
 	})
 
@@ -574,7 +618,7 @@ func beginCall(t *testing.T, st journal.Store, c journal.Call) int64 {
 
 func loadState(t *testing.T, st journal.Store, corp string) plan.State {
 	t.Helper()
-	s, err := st.LoadState(context.Background(), corp)
+	s, err := st.LoadState(context.Background(), corp, journal.EveryRecord)
 	if err != nil {
 		t.Fatalf("load state: %v", err)
 	}

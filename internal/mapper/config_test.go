@@ -213,7 +213,7 @@ func TestForHeader(t *testing.T) {
 	}
 	m.Add(Row{Ref: "a.xlsx!3", Values: map[string]string{"姓名": "张三", "账号": "zhangsan", "手机": "13800000001", "部门": "研发部", "邮箱": ""}})
 	d := m.Directory()
-	if len(d.Members) != 1 || d.Members[0].UserID != "zhangsan" || slices.Contains(d.Fields, FieldAlias) {
+	if len(d.Members) != 1 || d.Members[0].UserID() != "zhangsan" || slices.Contains(d.Fields, FieldAlias) {
 		t.Fatalf("directory: %+v", d)
 	}
 

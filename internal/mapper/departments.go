@@ -149,7 +149,14 @@ func (d deptRules) checkName(s string) (string, string) {
 func tree(members []*entry, resolve func(string) string) []Department {
 	var out []Department
 	seen := map[string]bool{}
+	// Rows of one department cell share their placements: the first of
+	// them names every department those can add.
+	walked := map[*placement]bool{}
 	for _, e := range members {
+		if len(e.places) == 0 || walked[&e.places[0]] {
+			continue
+		}
+		walked[&e.places[0]] = true
 		for _, p := range e.places {
 			for i := 1; i <= len(p.segs); i++ {
 				key := strings.Join(p.segs[:i], keySep)
@@ -166,7 +173,7 @@ func tree(members []*entry, resolve func(string) string) []Department {
 					Name:      p.segs[i-1],
 					ParentKey: parent,
 					Depth:     i,
-					Ref:       e.member.Ref,
+					Ref:       e.ref,
 				})
 			}
 		}

@@ -220,7 +220,8 @@ func TestTableMembers(t *testing.T) {
 	}
 	var members []got
 	for _, mem := range d.Members {
-		members = append(members, got{mem.UserID, mem.DeptKeys, mem.IsLeader})
+		r := mem.Record()
+		members = append(members, got{r.UserID, r.DeptKeys, r.IsLeader})
 	}
 	want := []got{{"a", []string{"D2", "D1"}, []int{1, 0}}, {"b", []string{"D2"}, []int{0}}, {"f", []string{"D1", "D2"}, []int{1, 1}}}
 	if diff := cmp.Diff(want, members); diff != "" {

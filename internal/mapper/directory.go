@@ -1,7 +1,10 @@
 package mapper
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/hrfeed/importer/internal/member"
 )
@@ -20,14 +23,18 @@ type Department struct {
 	Ref       string // first row that mentioned it
 }
 
-// Member is one desired member: Record is what the feed wants WeCom to
-// hold, with departments named by Key (in feed order) because WeCom ids
-// are only known to the planner; MainDept is one of those keys, or "" for
-// WeCom's default (the first department); ExtAttr lists the configured
-// attributes sorted by name, each present even when empty (an empty value
-// clears it in WeCom), or is nil when none are configured.
+// Member is one desired member. Its record is what the feed wants WeCom
+// to hold, with departments named by Key (in feed order) because WeCom
+// ids are only known to the planner; MainDept is one of those keys, or ""
+// for WeCom's default (the first department); ExtAttr lists the
+// configured attributes sorted by name, each present even when empty (an
+// empty value clears it in WeCom), or is nil when none are configured.
+//
+// The record is kept in its canonical encoding (member.Record.JSON),
+// which is also what its digest is taken of: a directory holds a member
+// for every row of the feed, a Record value is mostly empty fields, and
+// the planner reads the fields of only the few members that changed.
 type Member struct {
-	member.Record
 	// Leaver is true when the feed marks the person as gone (e.g. 离职);
 	// the planner applies the leavers policy to them. Only UserID and
 	// Name are read from a leaver's row.
@@ -36,12 +43,70 @@ type Member struct {
 
 	// Tags are the WeCom tags the row gives the member, sorted; a leaver's
 	// row gives none (the planner leaves a leaver's tags as they are).
+	// They are kept beside the record, not in it: they are no part of what
+	// user/update sends, so no part of the member's digest either.
 	Tags []string
 
 	// LeaderKept is set when the row names a direct leader the feed cannot
 	// vouch for and the policy is LeaderKeep: DirectLeader is then empty
 	// and means "leave it as WeCom holds it", not "clear it".
 	LeaderKept bool
+
+	userid   string
+	record   []byte // member.Record.JSON
+	toInvite *bool  // not part of the encoding: it only matters to a create
+}
+
+// NewMember holds r as a directory's member. r's ExtAttr must be JSON,
+// as the mapper makes it: a record that does not encode has no fields to
+// give back.
+func NewMember(r member.Record) Member { return pack(&r) }
+
+// pack encodes r, which it does not keep. The userid is copied out: it is
+// usually a piece of the source row, which it would otherwise keep alive.
+func pack(r *member.Record) Member {
+	return Member{userid: strings.Clone(r.UserID), record: r.JSON(), toInvite: r.ToInvite}
+}
+
+// UserID is the record's userid, without decoding it.
+func (m Member) UserID() string { return m.userid }
+
+// Digest is the digest of the record's canonical encoding, which the
+// journal keeps of what it pushed (member.Record.Digest).
+func (m Member) Digest() member.Digest { return sha256.Sum256(m.record) }
+
+// Record decodes the member's record.
+func (m Member) Record() member.Record {
+	r, _ := member.ParseRecord(m.record) // an encoding NewMember made decodes
+	r.ToInvite = m.toInvite
+	return r
+}
+
+// Text is one text field of the record (by its Name), read without
+// decoding the rest.
+func (m Member) Text(name string) string {
+	v, _ := member.TextValue(m.record, name) // an encoding NewMember made parses
+	return v
+}
+
+// MarshalJSON writes the member as its record's fields followed by its
+// own: the shape it has as a struct holding its Record.
+func (m Member) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		member.Record
+		Leaver     bool
+		Ref        string
+		Tags       []string
+		LeaderKept bool
+	}{m.Record(), m.Leaver, m.Ref, m.Tags, m.LeaderKept})
+}
+
+// Edit changes the member's record.
+func (m *Member) Edit(change func(*member.Record)) {
+	r := m.Record()
+	change(&r)
+	p := pack(&r)
+	m.userid, m.record, m.toInvite = p.userid, p.record, p.toInvite
 }
 
 // Directory is what the feed says the directory should hold.

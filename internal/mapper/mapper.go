@@ -19,6 +19,9 @@ import (
 // members, never with its raw rows.
 type Mapper struct {
 	fields map[string]*field // mapped member fields only
+	// text are the mapped fields of member.TextFields, in table order:
+	// an entry keeps their values, and only theirs.
+	text   []member.Text
 	status *field
 	attrs  []attr
 	tags   *tagger
@@ -42,6 +45,10 @@ type Mapper struct {
 	// paths counts path-mode rows by whether their path goes below the
 	// first level, for the separator warning in Directory.
 	paths pathShape
+	// placed holds the placements of each department cell seen, shared
+	// by every row with that cell: most of a feed sits in a few hundred
+	// departments.
+	placed map[string][]placement
 }
 
 // pathShape notices a path column that is mostly single names: the few
@@ -70,7 +77,7 @@ func (p *pathShape) add(e *entry, col, sep string) {
 	}
 	p.nested++
 	if p.first == nil {
-		p.first = &RowError{Ref: e.member.Ref, Column: col, Rule: RuleSeparatorInFewRows, UserID: e.member.UserID,
+		p.first = &RowError{Ref: e.ref, Column: col, Rule: RuleSeparatorInFewRows, UserID: e.userid,
 			Message: fmt.Sprintf("%q is split at %q into nested departments", nested, sep)}
 		p.firstSeq = e.seq
 	}
@@ -88,12 +95,30 @@ func (p *pathShape) warning(sep string) (int, *RowError) {
 	return p.firstSeq, &w
 }
 
-// entry is an accepted row.
+// entry is an accepted row. It keeps the member in a compact form and
+// Directory builds the Member: a Record is mostly empty fields, and a
+// feed's worth of them would otherwise be held twice while Directory
+// copies them out.
 type entry struct {
 	seq     int // 1-based position among the rows added, to order rejects
-	member  Member
-	places  []placement // the member's departments
+	ref     string
+	userid  string
+	leaver  bool
+	enabled bool
+	text    []string    // values of Mapper.text, in its order
+	places  []placement // the member's departments, shared with rows of the same cell
 	leaders []string    // direct_leader as written, resolved in Directory
+	tags    []string    // the WeCom tags the row gives the member, sorted
+	more    *entryMore  // nil unless the row sets one of its fields
+}
+
+// entryMore are the member fields few rows set.
+type entryMore struct {
+	isLeader []int
+	order    []uint32
+	mainDept string
+	extAttr  json.RawMessage
+	toInvite *bool
 }
 
 type reject struct {
@@ -115,6 +140,7 @@ func New(cfg Config) (*Mapper, error) {
 		byBizMail: map[string]int{},
 
 		rejectedIDs: map[string]*RowError{},
+		placed:      map[string][]placement{},
 
 		onUnknownLeader: cmp.Or(cfg.OnUnknownLeader, LeaderKeep),
 		maxLeaders:      cmp.Or(cfg.MaxDirectLeaders, defaultMaxDirectLeaders),
@@ -133,6 +159,11 @@ func New(cfg Config) (*Mapper, error) {
 			return nil, fmt.Errorf("mapping config: fields.%s: %w", name, err)
 		}
 		m.fields[name] = c
+	}
+	for _, t := range member.TextFields {
+		if m.fields[t.Name] != nil {
+			m.text = append(m.text, t)
+		}
 	}
 	if cfg.Status != nil {
 		c, err := compileField("status", *cfg.Status)
@@ -262,13 +293,13 @@ func (m *Mapper) mapRow(row Row) (*entry, *RowError) {
 		// A leaver only has to be found and switched off: holding the row
 		// to every field rule would let a stale phone number keep a
 		// departed employee's account alive.
-		mem := Member{Record: member.Record{UserID: vals[FieldUserID]}, Leaver: true, Ref: row.Ref}
+		e := &entry{ref: row.Ref, userid: vals[FieldUserID], leaver: true}
 		if f := m.fields[FieldName]; f != nil {
 			if v, rerr := f.value(row); rerr == nil {
-				mem.Name = v
+				e.text = m.texts(map[string]string{FieldName: v})
 			}
 		}
-		return &entry{member: mem}, nil
+		return e, nil
 	}
 
 	for _, name := range memberFields[1:] {
@@ -307,13 +338,9 @@ func (m *Mapper) mapRow(row Row) (*entry, *RowError) {
 		return nil, &RowError{Ref: row.Ref, Rule: RuleMobileOrEmail,
 			Message: fmt.Sprintf("mobile (%s) and email (%s) are both empty; WeCom needs one (60129)", m.column(FieldMobile), m.column(FieldEmail))}
 	}
-	mem := m.member(row.Ref, vals, lists, places)
-	mem.MainDept = mainKey
-	mem.Tags = tags
-	if len(attrs) > 0 {
-		mem.ExtAttr, _ = json.Marshal(attrs) // plain strings and ints always encode
-	}
-	return &entry{member: mem, places: places, leaders: leaders}, nil
+	e := &entry{ref: row.Ref, userid: vals[FieldUserID], enabled: vals[FieldEnable] != "0", text: m.texts(vals), places: places, leaders: leaders, tags: tags}
+	m.more(e, vals, lists, mainKey, attrs)
+	return e, nil
 }
 
 // checkList cleans and checks each part of a per-department cell.
@@ -348,22 +375,32 @@ func (m *Mapper) checkList(ref string, f *field, parts []string, lists *map[stri
 // wrong department.
 func (m *Mapper) placements(row Row, lists map[string][]string) ([]placement, *RowError) {
 	col := m.deptColumn()
-	parts := m.dept.split(row.Values[col], 0)
-	var places []placement
-	var rule, msg string
-	if m.table != nil {
-		places, rule, msg = m.table.places(parts)
-	} else {
-		places, rule, msg = m.dept.parse(parts)
+	cell := row.Values[col]
+	parts := m.dept.split(cell, 0)
+	seen := cell
+	if m.codes != nil {
+		seen += "\x00" + row.Values[m.dept.CodeColumn]
 	}
-	if rule != "" {
-		return nil, &RowError{Ref: row.Ref, Column: col, Rule: rule, Message: msg}
+	places, known := m.placed[seen]
+	if !known {
+		var rule, msg string
+		if m.table != nil {
+			places, rule, msg = m.table.places(parts)
+		} else {
+			places, rule, msg = m.dept.parse(parts)
+		}
+		if rule != "" {
+			return nil, &RowError{Ref: row.Ref, Column: col, Rule: rule, Message: msg}
+		}
 	}
 	for _, name := range perDepartment {
 		if vs := lists[name]; vs != nil && len(vs) != 1 && len(vs) != len(parts) {
 			return nil, &RowError{Ref: row.Ref, Column: m.column(name), Rule: countRules[name],
 				Message: fmt.Sprintf("%s has %d values but %s has %d entries; give one value, or one per entry (60132)", name, len(vs), col, len(parts))}
 		}
+	}
+	if known {
+		return places, nil
 	}
 	if m.codes != nil {
 		cc := m.dept.CodeColumn
@@ -378,6 +415,7 @@ func (m *Mapper) placements(row Row, lists map[string][]string) ([]placement, *R
 			}
 		}
 	}
+	m.placed[seen] = places
 	return places, nil
 }
 
@@ -432,29 +470,70 @@ func (m *Mapper) directLeaders(ref, userid, cell string) ([]string, *RowError) {
 	return out, nil
 }
 
-func (m *Mapper) member(ref string, vals map[string]string, lists map[string][]string, places []placement) Member {
-	u := member.Record{UserID: vals[FieldUserID], Enabled: vals[FieldEnable] != "0"}
-	for _, f := range member.TextFields {
-		f.Set(&u, vals[f.Name])
+// texts are the values of the mapped text fields, in Mapper.text's order.
+func (m *Mapper) texts(vals map[string]string) []string {
+	out := make([]string, len(m.text))
+	for i, t := range m.text {
+		out[i] = vals[t.Name]
 	}
+	return out
+}
+
+// textOf is e's value of a text field, "" when the mapping has no such field.
+func (m *Mapper) textOf(e *entry, name string) string {
+	for i, t := range m.text {
+		if t.Name == name && i < len(e.text) {
+			return e.text[i]
+		}
+	}
+	return ""
+}
+
+// more sets e's rarely mapped fields, when the row has any.
+func (m *Mapper) more(e *entry, vals map[string]string, lists map[string][]string, mainKey string, attrs []ExtAttr) {
 	// checkValue has vetted every value parsed below, so errors cannot occur.
-	u.IsLeader = perPlace(vals[FieldIsLeader], lists[FieldIsLeader], places, func(v string) int {
+	x := entryMore{mainDept: mainKey}
+	x.isLeader = perPlace(vals[FieldIsLeader], lists[FieldIsLeader], e.places, func(v string) int {
 		n, _ := strconv.Atoi(v)
 		return n
 	})
-	u.Order = perPlace(vals[FieldOrder], lists[FieldOrder], places, func(v string) uint32 {
+	x.order = perPlace(vals[FieldOrder], lists[FieldOrder], e.places, func(v string) uint32 {
 		n, _ := strconv.ParseUint(v, 10, 32)
 		return uint32(n)
 	})
 	if v := vals[FieldToInvite]; v != "" {
 		b := v == "true"
-		u.ToInvite = &b
+		x.toInvite = &b
 	}
-	u.DeptKeys = make([]string, len(places))
-	for i, p := range places {
-		u.DeptKeys[i] = p.key
+	if len(attrs) > 0 {
+		x.extAttr, _ = json.Marshal(attrs) // plain strings and ints always encode
 	}
-	return Member{Record: u, Ref: ref}
+	if x.isLeader != nil || x.order != nil || x.toInvite != nil || x.extAttr != nil || x.mainDept != "" {
+		e.more = &x
+	}
+}
+
+// record writes e's record into r, to be encoded, departments named by
+// the keys resolve gives their path keys.
+func (m *Mapper) record(r *member.Record, e *entry, resolve func(string) string) {
+	*r = member.Record{UserID: e.userid, Enabled: e.enabled}
+	for i, t := range m.text {
+		if i < len(e.text) {
+			t.Set(r, e.text[i])
+		}
+	}
+	if !e.leaver {
+		r.DeptKeys = make([]string, len(e.places))
+		for i, p := range e.places {
+			r.DeptKeys[i] = resolve(p.key)
+		}
+	}
+	if x := e.more; x != nil {
+		r.IsLeader, r.Order, r.ExtAttr, r.ToInvite = x.isLeader, x.order, x.extAttr, x.toInvite
+		if x.mainDept != "" {
+			r.MainDept = resolve(x.mainDept)
+		}
+	}
 }
 
 // perPlace gives each department its value of a per-department field: the
@@ -482,34 +561,34 @@ func perPlace[T any](single string, list []string, places []placement, parse fun
 // later row loses, except that an active row beats a leaver row for the
 // same userid: a rehire listed twice must stay enabled.
 func (m *Mapper) accept(e *entry) {
-	u := e.member.Record
+	mobile, email, bizMail := m.textOf(e, FieldMobile), m.textOf(e, FieldEmail), m.textOf(e, FieldBizMail)
 	superseded := -1
-	if i, dup := m.byUserID[useridKey(u.UserID)]; dup {
+	if i, dup := m.byUserID[useridKey(e.userid)]; dup {
 		first := m.entries[i]
-		if !first.member.Leaver || e.member.Leaver {
-			m.rejectDup(e, RuleDuplicateUserid, FieldUserID, "userid", u.UserID, first)
+		if !first.leaver || e.leaver {
+			m.rejectDup(e, RuleDuplicateUserid, FieldUserID, "userid", e.userid, first)
 			return
 		}
 		superseded = i
 	}
-	if !e.member.Leaver {
+	if !e.leaver {
 		// Leavers keep no claim on a number or address: both are often
 		// handed on to someone else.
-		if i, dup := m.byMobile[mobileKey(u.Mobile)]; dup && u.Mobile != "" {
-			m.rejectDup(e, RuleDuplicateMobile, FieldMobile, "mobile", u.Mobile, m.entries[i])
+		if i, dup := m.byMobile[mobileKey(mobile)]; dup && mobile != "" {
+			m.rejectDup(e, RuleDuplicateMobile, FieldMobile, "mobile", mobile, m.entries[i])
 			return
 		}
-		if i, dup := m.byEmail[emailKey(u.Email)]; dup && u.Email != "" {
-			m.rejectDup(e, RuleDuplicateEmail, FieldEmail, "email", u.Email, m.entries[i])
+		if i, dup := m.byEmail[emailKey(email)]; dup && email != "" {
+			m.rejectDup(e, RuleDuplicateEmail, FieldEmail, "email", email, m.entries[i])
 			return
 		}
-		if i, dup := m.byBizMail[emailKey(e.member.BizMail)]; dup && e.member.BizMail != "" {
-			m.rejectDup(e, RuleDuplicateBizMail, FieldBizMail, "biz_mail", e.member.BizMail, m.entries[i])
+		if i, dup := m.byBizMail[emailKey(bizMail)]; dup && bizMail != "" {
+			m.rejectDup(e, RuleDuplicateBizMail, FieldBizMail, "biz_mail", bizMail, m.entries[i])
 			return
 		}
 		if m.codes != nil {
 			if msg := m.codes.conflict(e.places); msg != "" {
-				m.rejectRow(e.seq, &RowError{Ref: e.member.Ref, Column: m.dept.CodeColumn, Rule: RuleDepartmentCodeConflict, Message: msg}, u.UserID)
+				m.rejectRow(e.seq, &RowError{Ref: e.ref, Column: m.dept.CodeColumn, Rule: RuleDepartmentCodeConflict, Message: msg}, e.userid)
 				return
 			}
 		}
@@ -517,35 +596,35 @@ func (m *Mapper) accept(e *entry) {
 	if superseded >= 0 {
 		old := m.entries[superseded]
 		m.rejects = append(m.rejects, reject{old.seq, &RowError{
-			Ref: old.member.Ref, Column: m.column(FieldUserID), Rule: RuleDuplicateUserid, UserID: old.member.UserID,
-			Message: fmt.Sprintf("userid %q is also on row %s, which is active and wins over this leaver row", old.member.UserID, e.member.Ref),
+			Ref: old.ref, Column: m.column(FieldUserID), Rule: RuleDuplicateUserid, UserID: old.userid,
+			Message: fmt.Sprintf("userid %q is also on row %s, which is active and wins over this leaver row", old.userid, e.ref),
 		}})
 		m.entries[superseded] = nil
 	}
 	idx := len(m.entries)
 	m.entries = append(m.entries, e)
-	m.byUserID[useridKey(u.UserID)] = idx
-	if !e.member.Leaver {
-		if u.Mobile != "" {
-			m.byMobile[mobileKey(u.Mobile)] = idx
+	m.byUserID[useridKey(e.userid)] = idx
+	if !e.leaver {
+		if mobile != "" {
+			m.byMobile[mobileKey(mobile)] = idx
 		}
-		if u.Email != "" {
-			m.byEmail[emailKey(u.Email)] = idx
+		if email != "" {
+			m.byEmail[emailKey(email)] = idx
 		}
-		if e.member.BizMail != "" {
-			m.byBizMail[emailKey(e.member.BizMail)] = idx
+		if bizMail != "" {
+			m.byBizMail[emailKey(bizMail)] = idx
 		}
 		if m.codes != nil {
-			m.codes.claim(e.member.Ref, e.places)
+			m.codes.claim(e.ref, e.places)
 		}
 	}
 }
 
 func (m *Mapper) rejectDup(e *entry, rule, field, what, value string, first *entry) {
 	m.rejectRow(e.seq, &RowError{
-		Ref: e.member.Ref, Column: m.column(field), Rule: rule,
-		Message: fmt.Sprintf("%s %q is already used by row %s", what, value, first.member.Ref),
-	}, e.member.UserID)
+		Ref: e.ref, Column: m.column(field), Rule: rule,
+		Message: fmt.Sprintf("%s %q is already used by row %s", what, value, first.ref),
+	}, e.userid)
 }
 
 // rejectRow records a rejected row. userid, when the row had a valid one,
@@ -580,10 +659,6 @@ func (m *Mapper) Directory() Directory {
 			live = append(live, e)
 		}
 	}
-	byID := map[string]*entry{}
-	for _, e := range live {
-		byID[useridKey(e.member.UserID)] = e
-	}
 
 	// A row rejected for its leader may itself be someone's leader, so the
 	// rejection spreads down the reporting lines. A worklist over a reverse
@@ -592,27 +667,23 @@ func (m *Mapper) Directory() Directory {
 	rejects := slices.Clone(m.rejects)
 	var warnings []reject
 	dropped := map[*entry]bool{}
-	reports := map[string][]*entry{} // leader key -> active rows naming it
 	var queue []*entry
 	drop := func(e *entry, msg string) {
 		dropped[e] = true
 		queue = append(queue, e)
 		rejects = append(rejects, reject{e.seq, &RowError{
-			Ref: e.member.Ref, Column: m.column(FieldDirectLeader), Rule: RuleUnknownLeader, Message: msg,
-			UserID: e.member.UserID,
+			Ref: e.ref, Column: m.column(FieldDirectLeader), Rule: RuleUnknownLeader, Message: msg,
+			UserID: e.userid,
 		}})
 	}
 	// Under keep and drop a leader problem stays with the member's
 	// direct_leader, so nothing spreads; the member is applied with a warning.
 	kept := map[*entry][]string{} // entry -> the leaders it may be sent with (drop)
 	for _, e := range live {
-		if e.member.Leaver {
+		if e.leaver {
 			continue
 		}
-		for _, l := range e.leaders {
-			reports[useridKey(l)] = append(reports[useridKey(l)], e)
-		}
-		msg := m.leaderProblem(e, byID, dropped)
+		msg := m.leaderProblem(e, dropped)
 		if msg == "" {
 			continue
 		}
@@ -621,29 +692,41 @@ func (m *Mapper) Directory() Directory {
 			drop(e, msg)
 		case LeaderDrop:
 			kept[e] = slices.DeleteFunc(slices.Clone(e.leaders), func(l string) bool {
-				le, ok := byID[useridKey(l)]
-				return !ok || le.member.Leaver
+				le, ok := m.accepted(l)
+				return !ok || le.leaver
 			})
-			warnings = append(warnings, reject{e.seq, &RowError{Ref: e.member.Ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderDropped,
-				Message: msg + "; the member is applied without that leader (on_unknown_leader: drop)", UserID: e.member.UserID}})
+			warnings = append(warnings, reject{e.seq, &RowError{Ref: e.ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderDropped,
+				Message: msg + "; the member is applied without that leader (on_unknown_leader: drop)", UserID: e.userid}})
 		default:
 			kept[e] = nil
-			warnings = append(warnings, reject{e.seq, &RowError{Ref: e.member.Ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderKept,
-				Message: msg + "; the rest of the row is applied and direct_leader stays as WeCom has it (on_unknown_leader: keep)", UserID: e.member.UserID}})
+			warnings = append(warnings, reject{e.seq, &RowError{Ref: e.ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderKept,
+				Message: msg + "; the rest of the row is applied and direct_leader stays as WeCom has it (on_unknown_leader: keep)", UserID: e.userid}})
+		}
+	}
+	// The reverse index costs an entry per led member, so it is built only
+	// when a rejection has to spread.
+	reports := map[string][]*entry{} // leader key -> active rows naming it
+	if len(queue) > 0 {
+		for _, e := range live {
+			if !e.leaver {
+				for _, l := range e.leaders {
+					reports[useridKey(l)] = append(reports[useridKey(l)], e)
+				}
+			}
 		}
 	}
 	for len(queue) > 0 {
 		d := queue[0]
 		queue = queue[1:]
-		for _, e := range reports[useridKey(d.member.UserID)] {
+		for _, e := range reports[useridKey(d.userid)] {
 			if !dropped[e] {
-				drop(e, m.leaderProblem(e, byID, dropped))
+				drop(e, m.leaderProblem(e, dropped))
 			}
 		}
 	}
 
-	// Sized up front: Member is large, and growing the slice by doubling
-	// would copy a 100k-member directory several times over.
+	// Sized up front: growing the slice by doubling would copy a
+	// 100k-member directory several times over.
 	dir := Directory{Rows: m.rows, Members: make([]Member, 0, len(live)-len(dropped)), TagsMapped: m.tags != nil}
 	for _, name := range memberFields {
 		if m.fields[name] != nil {
@@ -654,37 +737,32 @@ func (m *Mapper) Directory() Directory {
 		dir.Fields = append(dir.Fields, "extattr")
 	}
 	var active []*entry
+	var r member.Record // one for all: members keep only its encoding
 	for _, e := range live {
 		if dropped[e] {
 			continue
 		}
-		mem := e.member
-		mem.DeptKeys = slices.Clone(mem.DeptKeys)
-		if m.codes != nil {
-			for i, k := range mem.DeptKeys {
-				mem.DeptKeys[i] = resolve(k)
-			}
-			if mem.MainDept != "" {
-				mem.MainDept = resolve(mem.MainDept)
-			}
-		}
-		mem.IsLeader = slices.Clone(mem.IsLeader)
-		mem.Order = slices.Clone(mem.Order)
+		m.record(&r, e, resolve)
 		leaders := e.leaders
 		if ok, problem := kept[e]; problem {
 			leaders = ok
-			mem.LeaderKept = m.onUnknownLeader != LeaderDrop
 		}
 		if len(leaders) > 0 {
 			// WeCom matches userids case-insensitively; send the leader's
 			// userid spelled as the feed spells it on the leader's own row.
-			mem.DirectLeader = make([]string, len(leaders))
+			r.DirectLeader = make([]string, len(leaders))
 			for i, l := range leaders {
-				mem.DirectLeader[i] = byID[useridKey(l)].member.UserID
+				le, _ := m.accepted(l)
+				r.DirectLeader[i] = le.userid
 			}
 		}
+		mem := pack(&r)
+		mem.Leaver, mem.Ref, mem.Tags = e.leaver, e.ref, e.tags
+		if _, problem := kept[e]; problem {
+			mem.LeaderKept = m.onUnknownLeader != LeaderDrop
+		}
 		dir.Members = append(dir.Members, mem)
-		if !mem.Leaver {
+		if !e.leaver {
 			active = append(active, e)
 		}
 	}
@@ -713,20 +791,29 @@ func (m *Mapper) Directory() Directory {
 	return dir
 }
 
+// accepted is the accepted row of a userid, if any.
+func (m *Mapper) accepted(userid string) (*entry, bool) {
+	i, ok := m.byUserID[useridKey(userid)]
+	if !ok {
+		return nil, false
+	}
+	return m.entries[i], true
+}
+
 // leaderProblem says why one of e's direct leaders cannot be set, or "".
-func (m *Mapper) leaderProblem(e *entry, byID map[string]*entry, dropped map[*entry]bool) string {
+func (m *Mapper) leaderProblem(e *entry, dropped map[*entry]bool) string {
 	for _, l := range e.leaders {
-		le, ok := byID[useridKey(l)]
+		le, ok := m.accepted(l)
 		switch {
 		case !ok:
 			if rerr := m.rejectedIDs[useridKey(l)]; rerr != nil {
 				return fmt.Sprintf("direct leader %q is on row %s, which was rejected (%s)", l, rerr.Ref, rerr.Rule)
 			}
 			return fmt.Sprintf("direct leader %q is not in this feed: no row has that userid, and WeCom only accepts a leader who exists", l)
-		case le.member.Leaver:
-			return fmt.Sprintf("direct leader %q is a leaver (row %s)", l, le.member.Ref)
+		case le.leaver:
+			return fmt.Sprintf("direct leader %q is a leaver (row %s)", l, le.ref)
 		case dropped[le]:
-			return fmt.Sprintf("direct leader %q was rejected (row %s, unknown_leader)", l, le.member.Ref)
+			return fmt.Sprintf("direct leader %q was rejected (row %s, unknown_leader)", l, le.ref)
 		}
 	}
 	return ""

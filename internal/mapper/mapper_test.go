@@ -216,10 +216,29 @@ func rejects(d Directory) []rej {
 func userids(d Directory) []string {
 	var out []string
 	for _, m := range d.Members {
-		out = append(out, m.UserID)
+		out = append(out, m.UserID())
 	}
 	return out
 }
+
+// shown is a Member as a test compares it: its record decoded.
+type shown struct {
+	member.Record
+	Leaver, LeaderKept bool
+	Ref                string
+}
+
+var decoded = cmp.Transformer("Record", func(m Member) shown { return shown{m.Record(), m.Leaver, m.LeaderKept, m.Ref} })
+
+// desired is the Member holding r, as the mapper makes it.
+func desired(r member.Record, ref string) Member {
+	m := NewMember(r)
+	m.Ref = ref
+	return m
+}
+
+func leaderKept(m Member) Member { m.LeaderKept = true; return m }
+func leaving(m Member) Member    { m.Leaver = true; return m }
 
 func TestFeedRules(t *testing.T) {
 	tests := []struct {
@@ -428,29 +447,17 @@ func TestDirectory(t *testing.T) {
 			{Key: "总部/销售部/华东区", Name: "华东区", ParentKey: "总部/销售部", Depth: 3, Ref: "staff.csv:5"},
 		},
 		Members: []Member{
-			{
-				Record: member.Record{UserID: "wangwu", Name: "王五", Mobile: "13900000003", Email: "wangwu@example.com",
-					Position: "研发总监", Gender: "1", Enabled: true, IsLeader: []int{1}, Order: []uint32{100}, ToInvite: &no,
-					DeptKeys: []string{"总部/研发中心"}},
-				Ref: "staff.csv:2",
-			},
-			{
-				Record: member.Record{UserID: "zhangsan", Name: "张 三", Mobile: "13800000001", Email: "zhangsan@example.com",
-					Position: "工程师", Gender: "1", Telephone: "010-12345678", Enabled: true, IsLeader: []int{0, 0},
-					DirectLeader: []string{"wangwu"}, ToInvite: &no, DeptKeys: []string{"总部/研发中心/后端组", "总部/研发中心/前端组"}},
-				Ref: "staff.csv:3",
-			},
-			{
-				Record: member.Record{UserID: "lisi", Name: "李四", Email: "lisi@example.com", Position: "销售经理", Gender: "2",
-					IsLeader: []int{0}, ToInvite: &no, DeptKeys: []string{"总部/销售部/华东区"}},
-				Ref: "staff.csv:5",
-			},
-			{
-				Record: member.Record{UserID: "qianqi", Name: "钱七", Mobile: "13800000007", Position: "工程师", Gender: "1",
-					IsLeader: []int{0}, Enabled: true, ToInvite: &no, DeptKeys: []string{"总部/法务部"}},
-				Ref: "staff.csv:7", LeaderKept: true,
-			},
-			{Record: member.Record{UserID: "sunba", Name: "孙八"}, Leaver: true, Ref: "staff.csv:8"},
+			desired(member.Record{UserID: "wangwu", Name: "王五", Mobile: "13900000003", Email: "wangwu@example.com",
+				Position: "研发总监", Gender: "1", Enabled: true, IsLeader: []int{1}, Order: []uint32{100}, ToInvite: &no,
+				DeptKeys: []string{"总部/研发中心"}}, "staff.csv:2"),
+			desired(member.Record{UserID: "zhangsan", Name: "张 三", Mobile: "13800000001", Email: "zhangsan@example.com",
+				Position: "工程师", Gender: "1", Telephone: "010-12345678", Enabled: true, IsLeader: []int{0, 0},
+				DirectLeader: []string{"wangwu"}, ToInvite: &no, DeptKeys: []string{"总部/研发中心/后端组", "总部/研发中心/前端组"}}, "staff.csv:3"),
+			desired(member.Record{UserID: "lisi", Name: "李四", Email: "lisi@example.com", Position: "销售经理", Gender: "2",
+				IsLeader: []int{0}, ToInvite: &no, DeptKeys: []string{"总部/销售部/华东区"}}, "staff.csv:5"),
+			leaderKept(desired(member.Record{UserID: "qianqi", Name: "钱七", Mobile: "13800000007", Position: "工程师", Gender: "1",
+				IsLeader: []int{0}, Enabled: true, ToInvite: &no, DeptKeys: []string{"总部/法务部"}}, "staff.csv:7")),
+			leaving(desired(member.Record{UserID: "sunba", Name: "孙八"}, "staff.csv:8")),
 		},
 		Rejects: []*RowError{
 			{Ref: "staff.csv:6", Column: "手机", Rule: "duplicate_mobile", Message: `mobile "13800000001" is already used by row staff.csv:3`, UserID: "zhaoliu"},
@@ -464,11 +471,11 @@ func TestDirectory(t *testing.T) {
 		Rows: 6,
 	}
 	got := m.Directory()
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, decoded); diff != "" {
 		t.Errorf("Directory (-want +got):\n%s", diff)
 	}
 	// Directory is a view: asking twice gives the same answer.
-	if diff := cmp.Diff(got, m.Directory()); diff != "" {
+	if diff := cmp.Diff(got, m.Directory(), decoded); diff != "" {
 		t.Errorf("second Directory differs:\n%s", diff)
 	}
 }
@@ -572,7 +579,8 @@ func TestCodeColumn(t *testing.T) {
 	}
 	var keys []string
 	for _, mem := range d.Members {
-		keys = append(keys, mem.UserID+"="+strings.Join(mem.DeptKeys, ",")+"^"+mem.MainDept)
+		r := mem.Record()
+		keys = append(keys, r.UserID+"="+strings.Join(r.DeptKeys, ",")+"^"+r.MainDept)
 	}
 	wantKeys := []string{"u2=D42^", "u3=D10^", "u4=D42^", "u7=总部/D10^", "u9=总部/销售部,D44^D44"}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
@@ -672,14 +680,15 @@ func TestLeaderPolicies(t *testing.T) {
 				t.Errorf("warnings (-want +got):\n%s", diff)
 			}
 			for _, mem := range d.Members {
-				switch mem.UserID {
+				leaders := mem.Record().DirectLeader
+				switch mem.UserID() {
 				case "zhangsan":
-					if mem.LeaderKept != tt.kept || len(mem.DirectLeader) != 0 {
-						t.Errorf("zhangsan: LeaderKept %v direct_leader %v, want %v and none", mem.LeaderKept, mem.DirectLeader, tt.kept)
+					if mem.LeaderKept != tt.kept || len(leaders) != 0 {
+						t.Errorf("zhangsan: LeaderKept %v direct_leader %v, want %v and none", mem.LeaderKept, leaders, tt.kept)
 					}
 				case "c":
-					if mem.LeaderKept || !slices.Equal(mem.DirectLeader, []string{"zhangsan"}) {
-						t.Errorf("c: LeaderKept %v direct_leader %v, want its leader zhangsan", mem.LeaderKept, mem.DirectLeader)
+					if mem.LeaderKept || !slices.Equal(leaders, []string{"zhangsan"}) {
+						t.Errorf("c: LeaderKept %v direct_leader %v, want its leader zhangsan", mem.LeaderKept, leaders)
 					}
 				}
 			}

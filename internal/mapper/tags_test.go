@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hrfeed/importer/internal/member"
 )
 
 func tagConfig(rules ...TagRule) Config {
@@ -159,5 +161,24 @@ func TestTagColumnsAreChecked(t *testing.T) {
 	}
 	if _, err := cfg.ForHeader(cols); err != nil {
 		t.Errorf("ForHeader with every column: %v", err)
+	}
+}
+
+// TestTagsAreNotPartOfTheDigest: a member's tags sit beside its record,
+// so a row that only moves to another tag digests as before (the planner
+// sends no user/update for it, and a job that adds tag rules does not
+// re-send every member), and Edit keeps them.
+func TestTagsAreNotPartOfTheDigest(t *testing.T) {
+	plain := mustNew(t, staffConfig())
+	plain.Add(tagRow("s:2"))
+	tagged := mustNew(t, tagConfig(byLocation))
+	tagged.Add(tagRow("s:2", "工作地点", "上海"))
+	p, g := plain.Directory().Members[0], tagged.Directory().Members[0]
+	if p.Digest() != g.Digest() {
+		t.Errorf("tags %v changed the record's digest", g.Tags)
+	}
+	g.Edit(func(r *member.Record) { r.Position = "经理" })
+	if diff := cmp.Diff([]string{"地点-上海"}, g.Tags); diff != "" {
+		t.Errorf("tags after Edit (-want +got):\n%s", diff)
 	}
 }

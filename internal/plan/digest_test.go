@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/member"
 )
 
 // TestDigestNamesThePlan: the same inputs give the same digest every
@@ -30,7 +31,7 @@ func TestDigestNamesThePlan(t *testing.T) {
 	}
 	renamed := func() mapper.Directory {
 		d := feed()
-		d.Members[1].Name = "张薇"
+		d.Members[1].Edit(func(r *member.Record) { r.Name = "张薇" })
 		return d
 	}
 	if build(renamed, nil) == first {

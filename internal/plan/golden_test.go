@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/member"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.plan")
@@ -34,11 +35,12 @@ var goldenScenarios = []goldenScenario{
 	{"multi_department_member", func() (mapper.Directory, State, Live, Policy) {
 		st, live := applied(feed())
 		d := feed()
-		m := &d.Members[1]
-		m.DeptKeys = []string{"总部/研发中心/后端组", "总部/销售部"}
-		m.IsLeader = []int{0, 1}
-		m.Order = []uint32{10, 20}
-		m.MainDept = "总部/销售部"
+		d.Members[1].Edit(func(r *member.Record) {
+			r.DeptKeys = []string{"总部/研发中心/后端组", "总部/销售部"}
+			r.IsLeader = []int{0, 1}
+			r.Order = []uint32{10, 20}
+			r.MainDept = "总部/销售部"
+		})
 		return d, st, live, Policy{}
 	}},
 	{"path_rename", func() (mapper.Directory, State, Live, Policy) {
@@ -47,7 +49,7 @@ var goldenScenarios = []goldenScenario{
 		st, live := applied(feed())
 		d := feed()
 		d.Departments[3] = dept("总部/市场部")
-		d.Members[2].DeptKeys = []string{"总部/市场部"}
+		d.Members[2].Edit(func(r *member.Record) { r.DeptKeys = []string{"总部/市场部"} })
 		return d, st, live, Policy{}
 	}},
 	{"code_rename_and_move", func() (mapper.Directory, State, Live, Policy) {
@@ -76,9 +78,11 @@ var goldenScenarios = []goldenScenario{
 	{"protected_accounts", func() (mapper.Directory, State, Live, Policy) {
 		st, live := applied(feed())
 		d := feed()
-		d.Members[0].Position = "董事长"     // protected: not updated
-		d.Members = d.Members[:2]         // sales1 absent but protected: kept
-		d.Departments = d.Departments[:3] // 销售部 dropped but protected: kept
+		// boss is protected: not updated; sales1 absent but protected:
+		// kept; 销售部 dropped but protected: kept.
+		d.Members[0].Edit(func(r *member.Record) { r.Position = "董事长" })
+		d.Members = d.Members[:2]
+		d.Departments = d.Departments[:3]
 		return d, st, live, Policy{ProtectedUsers: []string{"boss", "sales1"}, ProtectedDepartments: []string{"总部/销售部"}}
 	}},
 	{"guard_tripped", func() (mapper.Directory, State, Live, Policy) {
@@ -158,7 +162,7 @@ func TestGoldenPlans(t *testing.T) {
 	for _, sc := range goldenScenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			dir, st, live, pol := sc.build()
-			p, err := Build(dir, st, live, pol)
+			p, err := planned(t, dir, st, live, pol)
 			var refused *RefusedError
 			if err != nil && !errors.As(err, &refused) {
 				t.Fatal(err)

@@ -104,9 +104,18 @@ func (b *builder) leaderWaves() {
 		drop = append(drop, li)
 	}
 	if len(drop) > 0 {
+		// One pass: deleting the calls one by one moves the rest of the
+		// plan each time, which on a first import is most of it.
 		slices.Sort(drop)
-		for i := len(drop) - 1; i >= 0; i-- {
-			b.p.Ops = slices.Delete(b.p.Ops, drop[i], drop[i]+1)
+		kept := b.p.Ops[:0]
+		for i, op := range b.p.Ops {
+			if len(drop) > 0 && drop[0] == i {
+				drop = drop[1:]
+				continue
+			}
+			kept = append(kept, op)
 		}
+		clear(b.p.Ops[len(kept):])
+		b.p.Ops = kept
 	}
 }

@@ -202,9 +202,73 @@ type Live struct {
 // LiveDept is a department as department/simplelist reports it.
 type LiveDept struct{ ID, ParentID int }
 
+// Needs names the journal-known members whose last-applied records Build
+// must be given in State.Records: every one the feed does not list as
+// accepted (absent, or held by a rejected row), and every one it lists
+// whose digest does not settle it (changed, a leaver, gone from WeCom, or
+// led by someone WeCom lost). For the rest, the digest in State.Members
+// is all Build reads, so a nightly run holds the records of the members
+// it changes and no others.
+func Needs(dir mapper.Directory, state State, live Live) []string {
+	vanished := vanishedMembers(state, live)
+	accepted := make(map[string]bool, len(dir.Members))
+	var need []string
+	for i := range dir.Members {
+		m := &dir.Members[i]
+		k := key(m.UserID())
+		accepted[k] = true
+		// A kept leader needs no exception: the mapper leaves its
+		// DirectLeader empty, so an equal digest says the record has
+		// none either, which is what Build would ask for.
+		if d, known := state.Members[k]; known {
+			_, alive := live.Users[k]
+			if !settled(m.Digest(), m.Leaver, alive, d, func() []string { return m.Record().DirectLeader }, vanished) {
+				need = append(need, k)
+			}
+		}
+	}
+	for k := range state.Members {
+		if !accepted[k] {
+			need = append(need, k)
+		}
+	}
+	return need
+}
+
+// settled reports whether what the feed asks for a member that is no
+// leaver, by its digest, is exactly what the journal's digest says was
+// last pushed, to a member WeCom still has (alive) and whose leaders it
+// still has: then the member needs no call. The leaders are asked for
+// only when WeCom lost someone, which is when they have to be decoded.
+func settled(asked member.Digest, leaver, alive bool, applied member.Digest, leaders func() []string, vanished map[string]bool) bool {
+	if leaver || !alive || asked != applied {
+		return false
+	}
+	return len(vanished) == 0 || !ledByVanished(leaders(), vanished)
+}
+
+func ledByVanished(leaders []string, vanished map[string]bool) bool {
+	return len(vanished) > 0 && slices.ContainsFunc(leaders, func(l string) bool { return vanished[key(l)] })
+}
+
+// vanishedMembers are the journal-known members WeCom no longer lists.
+// Deleting a member in WeCom also drops them from everyone's
+// direct_leader, so the journal's record of those lists is stale for every
+// member led by someone who vanished.
+func vanishedMembers(state State, live Live) map[string]bool {
+	vanished := map[string]bool{}
+	for k := range state.Members {
+		if _, alive := live.Users[k]; !alive {
+			vanished[k] = true
+		}
+	}
+	return vanished
+}
+
 // Build diffs the desired directory against known state and returns the
 // ordered plan. It is pure. A plan that trips the mass-change guard is
 // returned together with a *RefusedError, so a caller can still show it.
+// state.Records must hold the records Needs names.
 func Build(dir mapper.Directory, state State, live Live, pol Policy) (*Plan, error) {
 	pol = pol.WithDefaults()
 	p := &Plan{}
@@ -217,8 +281,8 @@ func Build(dir mapper.Directory, state State, live Live, pol Policy) (*Plan, err
 		b.department(d)
 	}
 	accepted := make(map[string]bool, len(dir.Members))
-	for _, m := range dir.Members {
-		accepted[key(m.UserID)] = true
+	for i := range dir.Members {
+		accepted[key(dir.Members[i].UserID())] = true
 	}
 	// A rejected row holds its member and its department; a row that names
 	// no one makes every absence doubtful.
@@ -236,17 +300,9 @@ func Build(dir mapper.Directory, state State, live Live, pol Policy) (*Plan, err
 			p.Suspended = fmt.Sprintf("row %s was rejected (%s) and names no one, so this run cannot tell who is absent: no member is treated as a leaver for missing from the feed, and no department is removed", r.Ref, r.Rule)
 		}
 	}
-	// Deleting a member in WeCom also drops them from everyone's
-	// direct_leader, so the journal's record of those lists is stale for
-	// every member led by someone who vanished.
-	b.vanished = map[string]bool{}
-	for k := range state.Members {
-		if _, alive := live.Users[k]; !alive {
-			b.vanished[k] = true
-		}
-	}
-	for _, m := range dir.Members {
-		b.member(m)
+	b.vanished = vanishedMembers(state, live)
+	for i := range dir.Members {
+		b.member(&dir.Members[i])
 	}
 	b.leaderWaves()
 	heldRecords := b.records(held)
@@ -320,33 +376,27 @@ func (b *builder) department(d mapper.Department) {
 	b.p.UnchangedDepartments++
 }
 
-func (b *builder) member(m mapper.Member) {
-	want := m.Record
-	k := key(want.UserID)
+func (b *builder) member(m *mapper.Member) {
+	k := key(m.UserID())
 	_, alive := b.live.Users[k]
 	applied, known := b.state.Members[k]
+	// Most of a nightly feed is unchanged: an equal digest settles it
+	// without decoding either record.
+	if !m.LeaderKept && known && settled(m.Digest(), m.Leaver, alive, applied, func() []string { return m.Record().DirectLeader }, b.vanished) {
+		b.p.UnchangedMembers++
+		return
+	}
+	want, before := m.Record(), b.record(k)
 	if m.LeaderKept {
 		// The feed cannot say who leads this member: ask for what WeCom
 		// holds, which is the last-applied list less anyone WeCom dropped.
 		want.DirectLeader = nil
-		if known {
-			if r, err := member.ParseRecord(applied.Payload); err == nil &&
-				!slices.ContainsFunc(r.DirectLeader, func(l string) bool { return b.vanished[key(l)] }) {
-				want.DirectLeader = r.DirectLeader
-			}
+		if before != nil && !ledByVanished(before.DirectLeader, b.vanished) {
+			want.DirectLeader = before.DirectLeader
 		}
-	}
-	// Most of a nightly feed is unchanged: an equal digest settles it
-	// without decoding the journal's record.
-	if known && alive && applied.Hash == want.Hash() && !m.Leaver &&
-		!slices.ContainsFunc(want.DirectLeader, func(l string) bool { return b.vanished[key(l)] }) {
-		b.p.UnchangedMembers++
-		return
-	}
-	var before *member.Record
-	if known {
-		if r, err := member.ParseRecord(applied.Payload); err == nil {
-			before = &r
+		if known && settled(want.Digest(), m.Leaver, alive, applied, func() []string { return want.DirectLeader }, b.vanished) {
+			b.p.UnchangedMembers++
+			return
 		}
 	}
 	if b.pol.protectedUser(want.UserID) {
@@ -388,7 +438,7 @@ func (b *builder) member(m mapper.Member) {
 		b.add(Op{Phase: PhaseMembers, Kind: UserUpdate, Target: want.UserID, Ref: m.Ref, After: &a, Fields: fields})
 	default:
 		afterMembers.DirectLeader = before.DirectLeader
-		if slices.ContainsFunc(before.DirectLeader, func(l string) bool { return b.vanished[key(l)] }) {
+		if ledByVanished(before.DirectLeader, b.vanished) {
 			afterMembers.DirectLeader = nil // WeCom dropped the vanished leader from the list
 		}
 		if leadersReady {
@@ -448,25 +498,23 @@ func (b *builder) absentMembers(inFeed func(key string) bool) {
 	switch b.pol.Scope {
 	case ScopeAuthoritative:
 		for k := range b.live.Users {
-			candidates = append(candidates, k)
+			if !inFeed(k) {
+				candidates = append(candidates, k)
+			}
 		}
 	default:
 		for k := range b.state.Members {
-			candidates = append(candidates, k)
+			if !inFeed(k) {
+				candidates = append(candidates, k)
+			}
 		}
 	}
 	sort.Strings(candidates)
 	for _, k := range candidates {
-		if inFeed(k) {
-			continue
-		}
 		userid, alive := b.live.Users[k]
-		var before *member.Record
-		if applied, ok := b.state.Members[k]; ok {
-			userid = applied.UserID
-			if r, err := member.ParseRecord(applied.Payload); err == nil {
-				before = &r
-			}
+		before := b.record(k)
+		if before != nil {
+			userid = before.UserID
 		}
 		b.leaver(userid, "", before, alive)
 	}
@@ -525,13 +573,24 @@ func (b *builder) cleanup(desired map[string]bool, held []member.Record) {
 func (b *builder) records(keys map[string]bool) []member.Record {
 	var out []member.Record
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		if applied, ok := b.state.Members[k]; ok {
-			if r, err := member.ParseRecord(applied.Payload); err == nil {
-				out = append(out, r)
-			}
+		if r := b.record(k); r != nil {
+			out = append(out, *r)
 		}
 	}
 	return out
+}
+
+// record is the last-applied record of a member the journal knows, nil
+// when it knows none or the record did not decode.
+func (b *builder) record(k string) *member.Record {
+	if _, known := b.state.Members[k]; !known {
+		return nil
+	}
+	r, ok := b.state.Records[k]
+	if !ok {
+		return nil
+	}
+	return &r
 }
 
 // deptByID finds a recorded department by its WeCom id.

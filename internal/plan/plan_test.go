@@ -20,11 +20,10 @@ func dept(key string) mapper.Department {
 }
 
 func person(id, name, deptKey string, leaders ...string) mapper.Member {
-	return mapper.Member{
-		Record: member.Record{UserID: id, Name: name, Mobile: "1380000" + fmt.Sprintf("%04d", len(id)), DirectLeader: leaders,
-			DeptKeys: []string{deptKey}, Enabled: true},
-		Ref: "staff.csv:" + id,
-	}
+	m := mapper.NewMember(member.Record{UserID: id, Name: name, Mobile: "1380000" + fmt.Sprintf("%04d", len(id)), DirectLeader: leaders,
+		DeptKeys: []string{deptKey}, Enabled: true})
+	m.Ref = "staff.csv:" + id
+	return m
 }
 
 func feed() mapper.Directory {
@@ -41,7 +40,7 @@ func feed() mapper.Directory {
 // applied returns the state and live directory as they are after the feed
 // was fully applied, giving departments ids from 2 up.
 func applied(dir mapper.Directory) (State, Live) {
-	st := State{Departments: map[string]AppliedDepartment{}, Members: map[string]AppliedMember{}}
+	st := emptyState()
 	live := Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}
 	for i, d := range dir.Departments {
 		parent := 1
@@ -52,8 +51,8 @@ func applied(dir mapper.Directory) (State, Live) {
 		live.Departments[i+2] = LiveDept{ID: i + 2, ParentID: parent}
 	}
 	for _, m := range dir.Members {
-		r := m.Record
-		st.Members[key(r.UserID)] = AppliedMember{UserID: r.UserID, Payload: r.JSON(), Hash: r.Hash(), Enabled: r.Enabled}
+		r := m.Record()
+		st.Members[key(r.UserID)], st.Records[key(r.UserID)] = r.Digest(), r
 		live.Users[key(r.UserID)] = r.UserID
 	}
 	return st, live
@@ -75,15 +74,35 @@ func lines(p *Plan) []opLine {
 	return out
 }
 
+// planned builds the plan as a run does, with the journal's records of
+// only the members Needs names, and fails the test if the plan differs
+// from one built with every record: Needs must name all Build reads.
+func planned(t *testing.T, dir mapper.Directory, st State, live Live, pol Policy) (*Plan, error) {
+	t.Helper()
+	lean := st
+	lean.Records = map[string]member.Record{}
+	for _, k := range Needs(dir, st, live) {
+		if r, ok := st.Records[k]; ok {
+			lean.Records[k] = r
+		}
+	}
+	p, err := Build(dir, lean, live, pol)
+	full, fullErr := Build(dir, st, live, pol)
+	if diff := cmp.Diff(full, p); diff != "" || fmt.Sprint(err) != fmt.Sprint(fullErr) {
+		t.Errorf("with only the records Needs names the plan differs (-every record +only those):\n%s\nerrors %v, %v", diff, fullErr, err)
+	}
+	return p, err
+}
+
 func emptyState() State {
-	return State{Departments: map[string]AppliedDepartment{}, Members: map[string]AppliedMember{}}
+	return State{Departments: map[string]AppliedDepartment{}, Members: map[string]member.Digest{}, Records: map[string]member.Record{}}
 }
 
 // TestFirstImportCreatesLeadersFirst: on a first import every member costs
 // one call, with direct_leader in its own create, one level after its
 // leader's create.
 func TestFirstImportCreatesLeadersFirst(t *testing.T) {
-	p, err := Build(feed(), emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}, Policy{})
+	p, err := planned(t, feed(), emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +133,8 @@ func TestFirstImportCreatesLeadersFirst(t *testing.T) {
 // and only they do.
 func TestLeaderCycleCostsOneCallPerMember(t *testing.T) {
 	d := feed()
-	d.Members[0].DirectLeader = []string{"sales1"} // boss -> sales1 -> boss
-	p, err := Build(d, emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}, Policy{})
+	d.Members[0].Edit(func(r *member.Record) { r.DirectLeader = []string{"sales1"} }) // boss -> sales1 -> boss
+	p, err := planned(t, d, emptyState(), Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}}}, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +151,7 @@ func TestLeaderCycleCostsOneCallPerMember(t *testing.T) {
 
 func TestUnchangedFeedPlansNothing(t *testing.T) {
 	st, live := applied(feed())
-	p, err := Build(feed(), st, live, Policy{})
+	p, err := planned(t, feed(), st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,27 +172,31 @@ func TestChanges(t *testing.T) {
 		want   []opLine
 	}{
 		{
-			name:   "one field changes, only it is sent",
-			change: func(d *mapper.Directory) { d.Members[1].Position = "高级工程师" },
-			want:   []opLine{{PhaseMembers, 0, UserUpdate, "dev1", "position"}},
+			name: "one field changes, only it is sent",
+			change: func(d *mapper.Directory) {
+				d.Members[1].Edit(func(r *member.Record) { r.Position = "高级工程师" })
+			},
+			want: []opLine{{PhaseMembers, 0, UserUpdate, "dev1", "position"}},
 		},
 		{
 			name: "moving departments sends department with order and leader flags",
 			change: func(d *mapper.Directory) {
-				d.Members[1].DeptKeys = []string{"总部/销售部"}
+				d.Members[1].Edit(func(r *member.Record) { r.DeptKeys = []string{"总部/销售部"} })
 			},
 			want: []opLine{{PhaseMembers, 0, UserUpdate, "dev1", "department"}},
 		},
 		{
-			name:   "a leader who already exists travels with the member's update",
-			change: func(d *mapper.Directory) { d.Members[2].DirectLeader = []string{"dev1"} },
-			want:   []opLine{{PhaseMembers, 0, UserUpdate, "sales1", "direct_leader"}},
+			name: "a leader who already exists travels with the member's update",
+			change: func(d *mapper.Directory) {
+				d.Members[2].Edit(func(r *member.Record) { r.DirectLeader = []string{"dev1"} })
+			},
+			want: []opLine{{PhaseMembers, 0, UserUpdate, "sales1", "direct_leader"}},
 		},
 		{
 			name: "a leader created in the same run is set one level after its create",
 			change: func(d *mapper.Directory) {
 				d.Members = append(d.Members, person("lead2", "新主管", "总部"))
-				d.Members[2].DirectLeader = []string{"lead2"}
+				d.Members[2].Edit(func(r *member.Record) { r.DirectLeader = []string{"lead2"} })
 			},
 			want: []opLine{{PhaseMembers, 0, UserCreate, "lead2", ""}, {PhaseMembers, 1, UserLeaders, "sales1", "direct_leader"}},
 		},
@@ -225,7 +248,7 @@ func TestChanges(t *testing.T) {
 			change: func(d *mapper.Directory) {
 				d.Departments = d.Departments[:1]
 				d.Departments = append(d.Departments, dept("总部/销售部"))
-				d.Members[1].DeptKeys = []string{"总部"}
+				d.Members[1].Edit(func(r *member.Record) { r.DeptKeys = []string{"总部"} })
 			},
 			want: []opLine{
 				{PhaseMembers, 0, UserUpdate, "dev1", "department"},
@@ -255,7 +278,7 @@ func TestChanges(t *testing.T) {
 			if tt.live != nil {
 				tt.live(&live)
 			}
-			p, err := Build(d, st, live, tt.policy)
+			p, err := planned(t, d, st, live, tt.policy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -272,7 +295,7 @@ func TestAdoptionSendsEveryField(t *testing.T) {
 	_, live := applied(feed())
 	st, _ := applied(feed())
 	delete(st.Members, "dev1")
-	p, err := Build(feed(), st, live, Policy{})
+	p, err := planned(t, feed(), st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,8 +310,8 @@ func TestAdoptionSendsEveryField(t *testing.T) {
 func TestUserIDsCompareCaseInsensitively(t *testing.T) {
 	st, live := applied(feed())
 	d := feed()
-	d.Members[1].UserID = "DEV1"
-	p, err := Build(d, st, live, Policy{})
+	d.Members[1].Edit(func(r *member.Record) { r.UserID = "DEV1" })
+	p, err := planned(t, d, st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +338,7 @@ func TestGuardRefusesMassRemoval(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Build(d, st, live, tt.policy)
+			p, err := planned(t, d, st, live, tt.policy)
 			var refused *RefusedError
 			if got := errors.As(err, &refused); got != tt.refused {
 				t.Fatalf("refused = %v (err %v), want %v", got, err, tt.refused)
@@ -339,8 +362,8 @@ func TestPolicyValidate(t *testing.T) {
 }
 
 func TestRecordHashIsStable(t *testing.T) {
-	a := person("dev1", "张伟", "总部", "boss").Record
-	b := person("dev1", "张伟", "总部", "boss").Record
+	a := person("dev1", "张伟", "总部", "boss").Record()
+	b := person("dev1", "张伟", "总部", "boss").Record()
 	if a.Hash() != b.Hash() {
 		t.Fatal("equal records hash differently")
 	}
@@ -359,14 +382,14 @@ func TestRecordHashIsStable(t *testing.T) {
 
 func TestNewMemberFieldsAreDiffed(t *testing.T) {
 	tests := []struct {
-		change func(*mapper.Member)
+		change func(*member.Record)
 		field  string
 	}{
-		{func(m *mapper.Member) { m.BizMail = "boss@corp.example" }, "biz_mail"},
-		{func(m *mapper.Member) { m.ExternalPosition = "总经理" }, "external_position"},
-		{func(m *mapper.Member) { m.MainDept = "总部" }, "main_department"},
-		{func(m *mapper.Member) {
-			m.ExtAttr = json.RawMessage(`[{"type":0,"name":"工号","text":{"value":"E1"}}]`)
+		{func(r *member.Record) { r.BizMail = "boss@corp.example" }, "biz_mail"},
+		{func(r *member.Record) { r.ExternalPosition = "总经理" }, "external_position"},
+		{func(r *member.Record) { r.MainDept = "总部" }, "main_department"},
+		{func(r *member.Record) {
+			r.ExtAttr = json.RawMessage(`[{"type":0,"name":"工号","text":{"value":"E1"}}]`)
 		}, "extattr"},
 	}
 	// Every text field of the member table is diffed and sent on its own.
@@ -375,16 +398,16 @@ func TestNewMemberFieldsAreDiffed(t *testing.T) {
 			continue // the fixture's own values; changed below by others
 		}
 		tests = append(tests, struct {
-			change func(*mapper.Member)
+			change func(*member.Record)
 			field  string
-		}{func(m *mapper.Member) { f.Set(&m.Record, "x"+f.Name) }, f.Name})
+		}{func(r *member.Record) { f.Set(r, "x"+f.Name) }, f.Name})
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
 			st, live := applied(feed())
 			d := feed()
-			tt.change(&d.Members[0])
-			p, err := Build(d, st, live, Policy{})
+			d.Members[0].Edit(tt.change)
+			p, err := planned(t, d, st, live, Policy{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -404,7 +427,7 @@ func TestCleanupOrderWithCodeKeys(t *testing.T) {
 	st.Departments["D22"] = AppliedDepartment{Key: "D22", WeComID: 11, ParentID: 10, Name: "B"}
 	st.Departments["D3"] = AppliedDepartment{Key: "D3", WeComID: 12, ParentID: 11, Name: "C"}
 	live := Live{Users: map[string]string{}, Departments: map[int]LiveDept{1: {ID: 1}, 10: {ID: 10}, 11: {ID: 11, ParentID: 10}, 12: {ID: 12, ParentID: 11}}}
-	p, err := Build(mapper.Directory{}, st, live, Policy{})
+	p, err := planned(t, mapper.Directory{}, st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,9 +444,8 @@ func TestCleanupOrderWithCodeKeys(t *testing.T) {
 func TestChangesShowBeforeAndAfter(t *testing.T) {
 	st, live := applied(feed())
 	d := feed()
-	d.Members[1].Position = "架构师"
-	d.Members[1].DeptKeys = []string{"总部/销售部"}
-	p, err := Build(d, st, live, Policy{})
+	d.Members[1].Edit(func(r *member.Record) { r.Position, r.DeptKeys = "架构师", []string{"总部/销售部"} })
+	p, err := planned(t, d, st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +456,7 @@ func TestChangesShowBeforeAndAfter(t *testing.T) {
 	if diff := cmp.Diff(want, p.Ops[0].Changes()); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)
 	}
-	create, _ := Build(feed(), emptyState(), Live{}, Policy{})
+	create, _ := planned(t, feed(), emptyState(), Live{}, Policy{})
 	for _, op := range create.Ops {
 		if op.Kind == UserCreate {
 			if got := op.Changes(); len(got) < 3 || got[0].Field != "name" || got[0].After == "" {
@@ -448,7 +470,7 @@ func TestChangesShowBeforeAndAfter(t *testing.T) {
 func TestLeaderDeletedByHandIsSetAgain(t *testing.T) {
 	st, live := applied(feed())
 	delete(live.Users, "boss") // deleted in WeCom: WeCom also drops boss from dev1's and sales1's leaders
-	p, err := Build(feed(), st, live, Policy{})
+	p, err := planned(t, feed(), st, live, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,5 +481,32 @@ func TestLeaderDeletedByHandIsSetAgain(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, lines(p)); diff != "" {
 		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+}
+
+// TestKeptLeaderStaysAsApplied: a row whose leader the feed cannot vouch
+// for (on_unknown_leader: keep) asks for the leader the journal last
+// pushed, which only the member's record says.
+func TestKeptLeaderStaysAsApplied(t *testing.T) {
+	st, live := applied(feed())
+	d := feed()
+	d.Members[1].Edit(func(r *member.Record) { r.DirectLeader = nil })
+	d.Members[1].LeaderKept = true
+	p, err := planned(t, d, st, live, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Ops) != 0 || p.UnchangedMembers != 3 {
+		t.Fatalf("kept leader, nothing else changed: want no operations, got %v (%d unchanged)", lines(p), p.UnchangedMembers)
+	}
+	d.Members[1].Edit(func(r *member.Record) { r.Position = "架构师" })
+	if p, err = planned(t, d, st, live, Policy{}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]opLine{{PhaseMembers, 0, UserUpdate, "dev1", "position"}}, lines(p)); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	if got := p.Ops[0].After.DirectLeader; !slices.Equal(got, []string{"boss"}) {
+		t.Errorf("update records direct_leader %v, want the applied [boss]", got)
 	}
 }

@@ -72,9 +72,9 @@ func (b *builder) releaseMoved(dir mapper.Directory, held []member.Record) {
 			continue
 		}
 		for _, f := range uniqueFields {
-			if v := field(&m.Record, f); v != "" {
+			if v := m.Text(f); v != "" {
 				if _, offered := wants[f][member.UniqueKey(f, v)]; offered {
-					wants[f][member.UniqueKey(f, v)] = key(m.UserID)
+					wants[f][member.UniqueKey(f, v)] = key(m.UserID())
 				}
 			}
 		}
@@ -161,8 +161,8 @@ func (b *builder) releaseMoved(dir mapper.Directory, held []member.Record) {
 		return op.Kind == UserUpdate && len(op.Fields) == 0 && op.Before != nil && op.After != nil && op.Before.Hash() == op.After.Hash()
 	})
 	for _, m := range dir.Members {
-		if why := blocked[key(m.UserID)]; why != "" {
-			b.p.Held = append(b.p.Held, Held{UserID: m.UserID, Ref: m.Ref, Rule: RuleValueTaken, Message: why})
+		if why := blocked[key(m.UserID())]; why != "" {
+			b.p.Held = append(b.p.Held, Held{UserID: m.UserID(), Ref: m.Ref, Rule: RuleValueTaken, Message: why})
 		}
 	}
 }

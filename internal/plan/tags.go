@@ -89,7 +89,7 @@ func AdoptTags(dir mapper.Directory, state State, live Live, pol Policy) []int {
 	x := newTagIndex(state, live, pol)
 	ids := map[int]bool{}
 	for _, m := range dir.Members {
-		if pol.protectedUser(m.UserID) {
+		if pol.protectedUser(m.UserID()) {
 			continue
 		}
 		for _, name := range m.Tags {
@@ -136,12 +136,12 @@ func (b *builder) tags(dir mapper.Directory, inFeed, held map[string]bool) {
 	}
 	leavers := map[string]bool{}
 	for _, m := range dir.Members {
-		k := key(m.UserID)
+		k := key(m.UserID())
 		if m.Leaver {
 			leavers[k] = true
 			continue
 		}
-		if b.pol.protectedUser(m.UserID) {
+		if b.pol.protectedUser(m.UserID()) {
 			continue
 		}
 		_, alive := b.live.Users[k]
@@ -161,14 +161,14 @@ func (b *builder) tags(dir mapper.Directory, inFeed, held map[string]bool) {
 			switch tp.status {
 			case tagManaged:
 				if !slices.Contains(has, name) {
-					tp.adds = append(tp.adds, m.UserID)
+					tp.adds = append(tp.adds, m.UserID())
 				}
 			case tagCreate:
-				tp.adds = append(tp.adds, m.UserID)
+				tp.adds = append(tp.adds, m.UserID())
 			case tagAdopt:
 				tp.want[k] = true
 				if !alive || !holds[tp.id][k] {
-					tp.adds = append(tp.adds, m.UserID)
+					tp.adds = append(tp.adds, m.UserID())
 				}
 			}
 		}
@@ -178,7 +178,7 @@ func (b *builder) tags(dir mapper.Directory, inFeed, held map[string]bool) {
 			}
 			if _, ok := x.managed(name); ok {
 				tp := get(name)
-				tp.dels = append(tp.dels, m.UserID)
+				tp.dels = append(tp.dels, m.UserID())
 			}
 		}
 	}

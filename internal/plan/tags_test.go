@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hrfeed/importer/internal/mapper"
+	"github.com/hrfeed/importer/internal/member"
 )
 
 // tagFeed is feed() with tags: a tag per work location and one for the
@@ -38,7 +39,7 @@ func appliedTagsTo(dir mapper.Directory, st State, live Live) (State, Live) {
 			names[t] = true
 		}
 		if len(m.Tags) > 0 {
-			st.MemberTags[key(m.UserID)] = slices.Clone(m.Tags)
+			st.MemberTags[key(m.UserID())] = slices.Clone(m.Tags)
 		}
 	}
 	for i, name := range slices.Sorted(maps.Keys(names)) {
@@ -98,7 +99,7 @@ func TestTagBatches(t *testing.T) {
 	d := mapper.Directory{TagsMapped: true, Departments: []mapper.Department{dept("总部")}}
 	for i := range 2*TagBatch + 1 {
 		m := person(fmt.Sprintf("u%05d", i), "员工", "总部")
-		m.Mobile = fmt.Sprintf("139%08d", i)
+		m.Edit(func(r *member.Record) { r.Mobile = fmt.Sprintf("139%08d", i) })
 		m.Tags = []string{"全员"}
 		d.Members = append(d.Members, m)
 	}

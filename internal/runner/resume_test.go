@@ -64,7 +64,7 @@ func TestLostDeleteAnswerAndCrashedRunClosed(t *testing.T) {
 		if len(calls) != 1 || calls[0].Outcome != journal.CallOK {
 			t.Errorf("the lost delete is recorded as %+v, want ok (WeCom no longer lists E1029)", calls)
 		}
-		state, err := e.store.LoadState(ctx, corpID)
+		state, err := e.store.LoadState(ctx, corpID, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +140,8 @@ func TestAbandonedRunMarkedFailedIsSettled(t *testing.T) {
 		if len(calls) != 1 || calls[0].Outcome != journal.CallOK {
 			t.Errorf("the abandoned run's delete is %+v, want settled ok by the live listing", calls)
 		}
-		if state, _ := e.store.LoadState(ctx, corpID); state.Members["e1029"].UserID != "" {
+		state, _ := e.store.LoadState(ctx, corpID, nil)
+		if _, ok := state.Members["e1029"]; ok {
 			t.Error("the state still holds E1029, whom WeCom deleted")
 		}
 	})

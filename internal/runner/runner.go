@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -239,6 +240,12 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 		rep.Fatal = err
 		return journal.RunFailed
 	}
+	// The mapper's rows and indexes, most of what a run ever holds at once,
+	// are garbage now. Collected here, they no longer set the heap's next
+	// target, which would otherwise let the listings and the journal's
+	// state pile up garbage to twice the mapper's size before the next
+	// collection.
+	runtime.GC()
 	rep.Rows, rep.Rejects, rep.Warnings = dir.Rows, dir.Rejects, dir.Warnings
 	rep.DeptPaths = deptPaths(dir.Departments)
 	// Warnings go to the same table: an auditor reading a row's findings
@@ -296,7 +303,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 			return journal.RunFailed
 		}
 	}
-	state, err := p.Store.LoadState(ctx, p.CorpID)
+	state, err := p.Store.LoadState(ctx, p.CorpID, func(st plan.State) []string { return plan.Needs(dir, st, live) })
 	if err != nil {
 		rep.Fatal = fmt.Errorf("load state: %w", err)
 		return journal.RunFailed
@@ -396,7 +403,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 	})
 	rep.Summary, err = ex.Execute(ctx, pl)
 	if err == nil {
-		err = taken.explain(context.WithoutCancel(ctx), p.Store, rep.RunID, state)
+		err = taken.explain(context.WithoutCancel(ctx), p.Store, rep.RunID, p.CorpID)
 	}
 	switch {
 	case err != nil:

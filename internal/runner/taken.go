@@ -41,19 +41,19 @@ func (t *takenValues) note(r executor.Result) {
 }
 
 // explain records, for each such failure, a reject naming the member the
-// journal last saw holding the value, or saying that no member this
+// journal now says holds the value, or saying that no member this
 // importer manages holds it. It reads the journal's records only when
 // there is something to explain.
-func (t *takenValues) explain(ctx context.Context, store journal.Store, runID int64, state plan.State) error {
+func (t *takenValues) explain(ctx context.Context, store journal.Store, runID int64, corpID string) error {
 	if len(t.failed) == 0 {
 		return nil
 	}
+	state, err := store.LoadState(ctx, corpID, journal.EveryRecord)
+	if err != nil {
+		return err
+	}
 	holders := map[string]string{} // field + "\x00" + value key -> userid
-	for _, m := range state.Members {
-		r, err := member.ParseRecord(m.Payload)
-		if err != nil {
-			continue
-		}
+	for _, r := range state.Records {
 		for _, tf := range member.TextFields {
 			if v := tf.Get(&r); v != "" && tf.Taken != 0 {
 				holders[tf.Name+"\x00"+member.UniqueKey(tf.Name, v)] = r.UserID
