@@ -236,14 +236,7 @@ func TestApplyRefusedAfterWeComChanged(t *testing.T) {
 	if code, _, errOut := runCLI(t, "plan", "--config", e.config, "--out", pf); code != 0 {
 		t.Fatalf("plan: exit %d\n%s", code, errOut)
 	}
-	c, err := config.Load(e.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := wecom.New(wecom.Config{BaseURL: c.WeCom.BaseURL, CorpID: c.WeCom.CorpID, Secret: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := byHand(t, e.config)
 	if err := cl.DeleteUser(context.Background(), "E1011"); err != nil {
 		t.Fatal(err)
 	}
@@ -279,14 +272,7 @@ func TestJournalNamed(t *testing.T) {
 // cause, most frequent first, with the class and what to do.
 func TestJournalShowFiltersAndCauses(t *testing.T) {
 	e := newCLIEnv(t, "")
-	c, err := config.Load(e.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := wecom.New(wecom.Config{BaseURL: c.WeCom.BaseURL, CorpID: c.WeCom.CorpID, Secret: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := byHand(t, e.config)
 	// Members made by hand hold two feed members' mobiles and one's email.
 	for i, u := range []wecom.User{
 		{UserID: "hand1", Name: "甲", Mobile: "13800138002", Department: []int{1}},
@@ -317,4 +303,19 @@ func TestJournalShowFiltersAndCauses(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &shown); err != nil || len(shown.Calls) != countSample(t).departments {
 		t.Errorf("show --operation department_create: %v, %d calls, want %d", err, len(shown.Calls), countSample(t).departments)
 	}
+}
+
+// byHand is a WeCom client of the emulator a test config names, for the
+// edits an admin makes in WeCom by hand.
+func byHand(t *testing.T, configPath string) *wecom.Client {
+	t.Helper()
+	c, err := config.Load(configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := wecom.New(wecom.Config{BaseURL: c.WeCom.BaseURL, CorpID: c.WeCom.CorpID, Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
 }
