@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +27,15 @@ type memberChange struct {
 	Errmsg    string              `json:"errmsg,omitempty"`
 	SourceRef string              `json:"source_ref,omitempty"`
 	Fields    []fieldChange       `json:"fields,omitempty"`
+	// Rule and Message are set for a row of the member's that a run did
+	// not apply (operation "not_applied": rejected, held) or applied with
+	// a warning: the runs that left the member as WeCom had them.
+	Rule    string `json:"rule,omitempty"`
+	Message string `json:"message,omitempty"`
 }
+
+// notApplied is the operation of a history line that made no call.
+const notApplied = "not_applied"
 
 type fieldChange struct {
 	Field  string `json:"field"`
@@ -79,17 +88,45 @@ func (a *app) memberHistory(ctx context.Context, st journal.Store, userid string
 		}
 		out = append(out, ch)
 	}
+	rejects, err := st.MemberRejects(ctx, userid)
+	if err != nil {
+		return fatal(err)
+	}
+	for _, j := range rejects {
+		r, ok := runs[j.RunID]
+		if !ok {
+			if r, err = st.GetRun(ctx, j.RunID); err != nil {
+				return fatal(err)
+			}
+			runs[j.RunID] = r
+		}
+		out = append(out, memberChange{At: j.CreatedAt, RunID: j.RunID, Job: r.Job, CorpID: r.CorpID, Trigger: r.Trigger, By: r.OSUser,
+			Operation: notApplied, SourceRef: j.SourceRef, Rule: j.Rule, Message: j.Message})
+	}
+	// Calls and rows in the order they happened; within a run a row's
+	// finding comes before the calls, as the run journals it first.
+	slices.SortStableFunc(out, func(x, y memberChange) int {
+		if x.RunID != y.RunID {
+			return cmp.Compare(x.RunID, y.RunID)
+		}
+		return cmp.Compare(boolRank(x.Operation != notApplied), boolRank(y.Operation != notApplied))
+	})
 	if asJSON {
 		return writeJSON(a.stdout, out)
 	}
 	if len(out) == 0 {
-		fmt.Fprintf(a.stdout, "no call about %s in the journal\n", userid)
+		fmt.Fprintf(a.stdout, "nothing about %s in the journal\n", userid)
 		return nil
 	}
 	for _, ch := range out {
 		job := ch.Job
 		if len(byCorp) > 1 {
 			job += " of corp " + ch.CorpID
+		}
+		if ch.Operation == notApplied {
+			fmt.Fprintf(a.stdout, "%s  run %d (%s, %s)  row not applied or applied with a warning: %s: %s  %s\n", ch.At.Local().Format(time.DateTime), ch.RunID, job,
+				strings.TrimSpace(ch.Trigger+" "+ch.By), ch.Rule, ch.Message, ch.SourceRef)
+			continue
 		}
 		fmt.Fprintf(a.stdout, "%s  run %d (%s, %s)  %s  %s", ch.At.Local().Format(time.DateTime), ch.RunID, job,
 			strings.TrimSpace(ch.Trigger+" "+ch.By), ch.Operation, ch.Outcome)
@@ -105,4 +142,11 @@ func (a *app) memberHistory(ctx context.Context, st journal.Store, userid string
 		}
 	}
 	return nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

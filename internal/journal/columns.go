@@ -225,12 +225,16 @@ const (
 	// compare case-insensitively, as WeCom compares them.
 	sqlMemberCalls = sqlCallColumns + `WHERE api LIKE 'user/%' AND lower(target) = lower($1) ORDER BY id`
 
-	sqlInsertReject = `INSERT INTO rejects (run_id, source_ref, column_name, rule, message, created_at, request_token)
-	VALUES ($1, $2, $3, $4, $5, $6, $7)
+	sqlInsertReject = `INSERT INTO rejects (run_id, source_ref, column_name, rule, message, created_at, request_token, userid)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 	ON CONFLICT (request_token) DO NOTHING`
 
-	sqlListRejects = `SELECT run_id, source_ref, column_name, rule, message
-	FROM rejects WHERE run_id = $1 ORDER BY id`
+	sqlRejectColumns = `SELECT run_id, source_ref, column_name, rule, message, userid, created_at FROM rejects `
+
+	sqlListRejects = sqlRejectColumns + `WHERE run_id = $1 ORDER BY id`
+
+	// A member's rejected rows, warnings and holds across runs.
+	sqlMemberRejects = sqlRejectColumns + `WHERE userid <> '' AND lower(userid) = lower($1) ORDER BY id`
 
 	sqlPutDepartment = `INSERT INTO applied_departments
 	(corp_id, dept_key, wecom_id, parent_id, name, sort_order, run_id, updated_at)

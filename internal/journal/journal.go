@@ -114,6 +114,10 @@ type Reject struct {
 	Column    string
 	Rule      string
 	Message   string
+	// UserID is the member the row is about, "" when it could not be read.
+	UserID string
+	// CreatedAt is set by the journal.
+	CreatedAt time.Time
 }
 
 // Store is the journal. Implementations: Postgres (pgx) and the embedded
@@ -143,6 +147,9 @@ type Store interface {
 
 	AddReject(ctx context.Context, r Reject) error
 	ListRejects(ctx context.Context, runID int64) ([]Reject, error)
+	// MemberRejects lists the rejected rows, warnings and holds about one
+	// member (Reject.UserID, case-insensitively), across runs, oldest first.
+	MemberRejects(ctx context.Context, userid string) ([]Reject, error)
 
 	// LoadState reads a corp's applied state in one snapshot: its
 	// departments, the digest of each member's last-applied record and,

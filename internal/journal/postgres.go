@@ -442,7 +442,7 @@ func (p *Postgres) AddReject(ctx context.Context, r Reject) error {
 	token, at := rand.Text(), now()
 	err := p.syncWrite(ctx, p.retry.Writes, func(ctx context.Context, _ bool) error {
 		// A retry after a lost answer conflicts on the token and adds nothing.
-		_, err := p.pool.Exec(ctx, sqlInsertReject, r.RunID, r.SourceRef, r.Column, r.Rule, r.Message, at, token)
+		_, err := p.pool.Exec(ctx, sqlInsertReject, r.RunID, r.SourceRef, r.Column, r.Rule, r.Message, at, token, r.UserID)
 		return err
 	})
 	if err != nil {
@@ -452,19 +452,32 @@ func (p *Postgres) AddReject(ctx context.Context, r Reject) error {
 }
 
 func (p *Postgres) ListRejects(ctx context.Context, runID int64) ([]Reject, error) {
-	rows, err := p.pool.Query(ctx, sqlListRejects, runID)
-	if err != nil {
-		return nil, fmt.Errorf("journal: list rejects of run %d: %w", runID, err)
-	}
-	rejects, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Reject, error) {
-		var r Reject
-		err := row.Scan(&r.RunID, &r.SourceRef, &r.Column, &r.Rule, &r.Message)
-		return r, err
-	})
+	rejects, err := p.rejects(ctx, sqlListRejects, runID)
 	if err != nil {
 		return nil, fmt.Errorf("journal: list rejects of run %d: %w", runID, err)
 	}
 	return rejects, nil
+}
+
+func (p *Postgres) MemberRejects(ctx context.Context, userid string) ([]Reject, error) {
+	rejects, err := p.rejects(ctx, sqlMemberRejects, userid)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list rejects of member %s: %w", userid, err)
+	}
+	return rejects, nil
+}
+
+func (p *Postgres) rejects(ctx context.Context, query string, arg any) ([]Reject, error) {
+	rows, err := p.pool.Query(ctx, query, arg)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Reject, error) {
+		var r Reject
+		err := row.Scan(&r.RunID, &r.SourceRef, &r.Column, &r.Rule, &r.Message, &r.UserID, &r.CreatedAt)
+		r.CreatedAt = r.CreatedAt.UTC()
+		return r, err
+	})
 }
 
 func (p *Postgres) LoadState(ctx context.Context, corpID string, need func(plan.State) []string) (plan.State, error) {

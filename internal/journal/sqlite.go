@@ -499,7 +499,7 @@ func (s *SQLite) calls(ctx context.Context, query string, arg any) ([]Call, erro
 
 func (s *SQLite) AddReject(ctx context.Context, r Reject) error {
 	_, err := s.db.ExecContext(ctx, sqlInsertReject, r.RunID, r.SourceRef, r.Column, r.Rule, r.Message,
-		sqliteStamp(time.Time{}), rand.Text())
+		sqliteStamp(time.Time{}), rand.Text(), r.UserID)
 	if err != nil {
 		return fmt.Errorf("journal: add reject %s: %w", r.SourceRef, err)
 	}
@@ -507,15 +507,34 @@ func (s *SQLite) AddReject(ctx context.Context, r Reject) error {
 }
 
 func (s *SQLite) ListRejects(ctx context.Context, runID int64) ([]Reject, error) {
-	rejects, err := sqliteRows(ctx, s.db, func(row scanner) (Reject, error) {
-		var r Reject
-		err := row.Scan(&r.RunID, &r.SourceRef, &r.Column, &r.Rule, &r.Message)
-		return r, err
-	}, sqlListRejects, runID)
+	rejects, err := s.rejects(ctx, sqlListRejects, runID)
 	if err != nil {
 		return nil, fmt.Errorf("journal: list rejects of run %d: %w", runID, err)
 	}
 	return rejects, nil
+}
+
+func (s *SQLite) MemberRejects(ctx context.Context, userid string) ([]Reject, error) {
+	rejects, err := s.rejects(ctx, sqlMemberRejects, userid)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list rejects of member %s: %w", userid, err)
+	}
+	return rejects, nil
+}
+
+func (s *SQLite) rejects(ctx context.Context, query string, arg any) ([]Reject, error) {
+	return sqliteRows(ctx, s.db, func(row scanner) (Reject, error) {
+		var (
+			r       Reject
+			created string
+		)
+		if err := row.Scan(&r.RunID, &r.SourceRef, &r.Column, &r.Rule, &r.Message, &r.UserID, &created); err != nil {
+			return Reject{}, err
+		}
+		var err error
+		r.CreatedAt, err = parseSQLiteTime(created)
+		return r, err
+	}, query, arg)
 }
 
 func (s *SQLite) LoadState(ctx context.Context, corpID string, need func(plan.State) []string) (plan.State, error) {

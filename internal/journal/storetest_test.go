@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/member"
@@ -475,7 +476,7 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 		run := startRun(t, st, journal.Run{Job: "j", CorpID: "corp"})
 		other := startRun(t, st, journal.Run{Job: "j", CorpID: "corp"})
 		want := []journal.Reject{
-			{RunID: run, SourceRef: "hr.csv:7", Column: "mobile", Rule: "mobile_format", Message: "手机号格式不正确"},
+			{RunID: run, SourceRef: "hr.csv:7", Column: "mobile", Rule: "mobile_format", Message: "手机号格式不正确", UserID: "ZhangSan"},
 			{RunID: run, SourceRef: "hr.csv:9", Rule: "duplicate_userid", Message: "duplicate of hr.csv:3"},
 		}
 		for _, r := range want {
@@ -490,8 +491,24 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(want, got); diff != "" {
+		if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(journal.Reject{}, "CreatedAt")); diff != "" {
 			t.Errorf("ListRejects (-want +got):\n%s", diff)
+		}
+		for _, r := range got {
+			if time.Since(r.CreatedAt) > time.Hour || r.CreatedAt.Location() != time.UTC {
+				t.Errorf("reject %s created at %v, want about now, in UTC", r.SourceRef, r.CreatedAt)
+			}
+		}
+		// A member's rows across runs, by userid, case-insensitively.
+		if err := st.AddReject(ctx, journal.Reject{RunID: other, SourceRef: "hr.csv:7", Rule: "leader_kept", UserID: "zhangsan"}); err != nil {
+			t.Fatal(err)
+		}
+		mine, err := st.MemberRejects(ctx, "ZHANGSAN")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mine) != 2 || mine[0].RunID != run || mine[1].RunID != other || mine[1].Rule != "leader_kept" {
+			t.Errorf("MemberRejects = %+v, want the mobile_format row, then the leader_kept one", mine)
 		}
 		if got, _ := st.ListRejects(ctx, 4242); len(got) != 0 {
 			t.Errorf("ListRejects of a missing run = %v, want none", got)

@@ -255,7 +255,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 	// how many were left out.
 	findings := slices.Concat(dir.Rejects, dir.Warnings)
 	for i, re := range findings {
-		r := journal.Reject{RunID: rep.RunID, SourceRef: re.Ref, Column: re.Column, Rule: re.Rule, Message: re.Message}
+		r := journal.Reject{RunID: rep.RunID, SourceRef: re.Ref, Column: re.Column, Rule: re.Rule, Message: re.Message, UserID: re.UserID}
 		if i == MaxJournaledRejects {
 			r = journal.Reject{RunID: rep.RunID, SourceRef: re.Ref, Rule: RuleRejectsTruncated,
 				Message: fmt.Sprintf("%d more rejected rows and warnings from here on are not recorded one by one; fix the source and run again", len(findings)-i)}
@@ -317,7 +317,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 		for _, w := range pl.Warnings {
 			rep.Warnings = append(rep.Warnings, w)
 			log.Warn("row applied with a warning", "ref", w.Ref, "column", w.Column, "rule", w.Rule, "message", w.Message)
-			if err := p.Store.AddReject(ctx, journal.Reject{RunID: rep.RunID, SourceRef: w.Ref, Column: w.Column, Rule: w.Rule, Message: w.Message}); err != nil {
+			if err := p.Store.AddReject(ctx, journal.Reject{RunID: rep.RunID, SourceRef: w.Ref, Column: w.Column, Rule: w.Rule, Message: w.Message, UserID: w.UserID}); err != nil {
 				rep.Fatal = fmt.Errorf("record warning %s: %w", w.Ref, err)
 				return journal.RunFailed
 			}
@@ -328,7 +328,7 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 			if h.Message == "" {
 				continue
 			}
-			if err := p.Store.AddReject(ctx, journal.Reject{RunID: rep.RunID, SourceRef: h.Ref, Rule: h.Rule, Message: h.Message}); err != nil {
+			if err := p.Store.AddReject(ctx, journal.Reject{RunID: rep.RunID, SourceRef: h.Ref, Rule: h.Rule, Message: h.Message, UserID: h.UserID}); err != nil {
 				rep.Fatal = fmt.Errorf("record held member %s: %w", h.Ref, err)
 				return journal.RunFailed
 			}

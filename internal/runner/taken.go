@@ -68,7 +68,7 @@ func (t *takenValues) explain(ctx context.Context, store journal.Store, runID in
 			who = h + ", per the journal"
 		}
 		msg := fmt.Sprintf("%s %s: %s %q is held by %s (WeCom %d)", res.Op.Kind, res.Op.Target, f, v, who, wecom.CodeOf(res.Err))
-		if err := store.AddReject(ctx, journal.Reject{RunID: runID, SourceRef: res.Op.Ref, Column: f, Rule: plan.RuleValueTaken, Message: msg}); err != nil {
+		if err := store.AddReject(ctx, journal.Reject{RunID: runID, SourceRef: res.Op.Ref, Column: f, Rule: plan.RuleValueTaken, Message: msg, UserID: res.Op.Target}); err != nil {
 			return fmt.Errorf("record reject %s: %w", res.Op.Ref, err)
 		}
 	}
