@@ -157,6 +157,11 @@ func TestRunJSONAndExitCodes(t *testing.T) {
 	if n := e.sim.Stats()["user/create"]; n != 0 {
 		t.Fatalf("plan sent %d user/create calls", n)
 	}
+	// A plan before the first run does not create the journal: a mistyped
+	// journal.path must not leave an empty journal behind.
+	if _, err := os.Stat(filepath.Join(filepath.Dir(e.config), "hrfeed-journal.db")); err == nil || !strings.Contains(errOut, "does not exist yet") {
+		t.Errorf("plan before the first run: journal created (stat err %v), stderr:\n%s", err, errOut)
+	}
 
 	code, out, errOut = runCLI(t, "run", "--config", e.config, "--json")
 	s = parseSummary(t, out)
@@ -184,7 +189,7 @@ func TestRunJSONAndExitCodes(t *testing.T) {
 		t.Errorf("plan should show the field change before → after: exit %d\n%s", code, out)
 	}
 
-	code, out, _ = runCLI(t, "journal", "show", "2", "--config", e.config)
+	code, out, _ = runCLI(t, "journal", "show", "1", "--config", e.config)
 	if code != 0 || !strings.Contains(out, "user_create") || !strings.Contains(out, "E1010") {
 		t.Errorf("journal show: exit %d\n%s", code, out)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -80,14 +82,19 @@ func (a *app) runJob(ctx context.Context, f runFlags, resumedFrom int64) error {
 	if err != nil {
 		return err
 	}
+	if f.dryRun {
+		store, err := a.planJournal(ctx, c)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		return a.execute(ctx, c, job, store, clients, f, resumedFrom)
+	}
 	store, err := openConfigJournal(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if f.dryRun {
-		return a.execute(ctx, c, job, store, clients, f, resumedFrom)
-	}
 	return a.locked(ctx, job.Name, store, func(ctx context.Context, st journal.Store) error {
 		return a.execute(ctx, c, job, st, clients, f, resumedFrom)
 	})
@@ -199,4 +206,45 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 		return &exitError{code: code, err: err}
 	}
 	return nil
+}
+
+// planJournal is the journal a dry run reads. A plan must not create a
+// journal by accident (a mistyped journal.path would otherwise leave an
+// empty one that later runs trust), yet a plan before the first run is
+// what a newcomer does first: when the embedded journal does not exist
+// yet, the plan is made against an empty journal in a temporary file,
+// removed when the plan is done, and the report says so.
+func (a *app) planJournal(ctx context.Context, c *config.Config) (journal.Store, error) {
+	dsn, err := c.JournalDSN()
+	if err != nil {
+		return nil, fatal(err)
+	}
+	if journal.IsPostgresDSN(dsn) {
+		return openConfigJournal(ctx, c)
+	}
+	if _, err := os.Stat(dsn); !errors.Is(err, fs.ErrNotExist) {
+		return openConfigJournal(ctx, c)
+	}
+	dir, err := os.MkdirTemp("", "hrfeed-plan-")
+	if err != nil {
+		return nil, fatal(err)
+	}
+	st, err := openJournal(ctx, filepath.Join(dir, "empty-journal.db"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	fmt.Fprintf(a.stderr, "journal %s does not exist yet (the first run creates it): planned against an empty journal, as a first import\n", dsn)
+	return tempJournal{Store: st, dir: dir}, nil
+}
+
+// tempJournal is a journal that is removed once closed.
+type tempJournal struct {
+	journal.Store
+	dir string
+}
+
+func (t tempJournal) Close() error {
+	err := t.Store.Close()
+	return errors.Join(err, os.RemoveAll(t.dir))
 }
