@@ -75,7 +75,7 @@ func (a *app) journalExportCommand(f *journalFlags) *cobra.Command {
 				if err != nil {
 					return fatal(err)
 				}
-				fmt.Fprintf(a.stdout, "%d calls written\n", len(rows)-1)
+				fmt.Fprintf(a.stdout, "%d rows written\n", len(rows)-1)
 				return nil
 			})
 		},
@@ -227,6 +227,7 @@ func callChanges(c journal.Call, paths map[string]string) (name, depts string, c
 	return name, depts, changes
 }
 
+// deptList names r's departments by their paths, "" for no record.
 func deptList(r *member.Record, paths map[string]string) string {
 	if r == nil {
 		return ""

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -71,22 +70,15 @@ func writePlanXLSX(path string, h planHeader, rep *runner.Report) error {
 	}
 	w := sheetRows{sw: sw}
 	w.add(planChangesHeader)
-	paths := func(keys []string) string {
-		out := make([]string, len(keys))
-		for i, k := range keys {
-			out[i] = pathOf(rep.DeptPaths, k)
-		}
-		return strings.Join(out, "; ")
-	}
 	for _, op := range rep.Plan.Ops {
 		target, name, depts := op.Target, "", ""
 		switch {
 		case op.Dept != nil:
 			target = pathOf(rep.DeptPaths, op.Dept.Key)
 		case op.After != nil:
-			name, depts = op.After.Name, paths(op.After.DeptKeys)
+			name, depts = op.After.Name, deptList(op.After, rep.DeptPaths)
 		case op.Before != nil:
-			name, depts = op.Before.Name, paths(op.Before.DeptKeys)
+			name, depts = op.Before.Name, deptList(op.Before, rep.DeptPaths)
 		}
 		head := []string{fmt.Sprint(op.Seq), kindLabel(op.Kind), target, name, depts}
 		cs := op.Changes()
@@ -97,13 +89,7 @@ func writePlanXLSX(path string, h planHeader, rep *runner.Report) error {
 			before, after := c.Before, c.After
 			switch {
 			case c.Field == "department":
-				before, after = "", ""
-				if op.Before != nil {
-					before = paths(op.Before.DeptKeys)
-				}
-				if op.After != nil {
-					after = paths(op.After.DeptKeys)
-				}
+				before, after = deptList(op.Before, rep.DeptPaths), deptList(op.After, rep.DeptPaths)
 			case c.Field == "parent" && op.Dept != nil:
 				after = parentPath(rep.DeptPaths, op.Dept.ParentKey)
 				if c.Before != "" {

@@ -53,7 +53,7 @@ var placeholders = map[string]string{"userid": "工号", "name": "姓名", "mobi
 func Write(in Input) Result {
 	cols := recognise(in.Header)
 	res := Result{Mapped: map[string]string{}}
-	g := &guesser{in: in, res: &res}
+	g := &guesser{in: in, cols: cols, res: &res}
 
 	_, email := cols["email"]
 	var fields []string
@@ -167,8 +167,9 @@ func Write(in Input) Result {
 }
 
 type guesser struct {
-	in  Input
-	res *Result
+	in   Input
+	cols map[string]string // field -> the header column recognised for it
+	res  *Result
 }
 
 func (g *guesser) note(format string, args ...any) {
@@ -275,7 +276,7 @@ func (g *guesser) status(col string) string {
 // leader keeps the leader column when most of its values are userids of
 // the sample: a column of names would make every leader unknown.
 func (g *guesser) leader(col string) (string, bool) {
-	idCol, ok := recognise(g.in.Header)["userid"]
+	idCol, ok := g.cols["userid"]
 	vals := g.values(col)
 	if !ok || len(vals) == 0 {
 		return yamlString(col), true
