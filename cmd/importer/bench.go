@@ -18,9 +18,10 @@ func (a *app) benchCommand() *cobra.Command {
 		out   string
 		only  []string
 		sizes []int
+		first []int
 	)
 	cmd := &cobra.Command{
-		Use:   "bench [--quick] [--out FILE] [--only NAME,...] [--nightly-members N,...]",
+		Use:   "bench [--quick] [--out FILE] [--only NAME,...] [--nightly-members N,...] [--first-members N,...]",
 		Short: "Run the performance and fault scenarios against the emulator and print one results table",
 		Long: "Runs the importer for real against the in-process WeCom emulator and an embedded or private\n" +
 			"PostgreSQL journal, and prints one markdown table. Scenarios: " + strings.Join(bench.Scenarios, ", ") + ".\n" +
@@ -41,18 +42,24 @@ func (a *app) benchCommand() *cobra.Command {
 			if len(only) > 0 {
 				command += " --only " + strings.Join(only, ",")
 			}
-			if len(sizes) > 0 {
-				parts := make([]string, len(sizes))
-				for i, n := range sizes {
+			for _, f := range []struct {
+				flag  string
+				sizes []int
+			}{{"--nightly-members", sizes}, {"--first-members", first}} {
+				if len(f.sizes) == 0 {
+					continue
+				}
+				parts := make([]string, len(f.sizes))
+				for i, n := range f.sizes {
 					if n < 1 {
-						return &exitError{code: exitUsage, err: fmt.Errorf("--nightly-members: %d is not a directory size", n)}
+						return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d is not a directory size", f.flag, n)}
 					}
 					parts[i] = strconv.Itoa(n)
 				}
-				command += " --nightly-members " + strings.Join(parts, ",")
+				command += " " + f.flag + " " + strings.Join(parts, ",")
 			}
 			res, err := bench.Run(cmd.Context(), bench.Options{
-				Quick: quick, Only: only, NightlyMembers: sizes, Importer: exe, Command: command, Log: a.stderr,
+				Quick: quick, Only: only, NightlyMembers: sizes, FirstMembers: first, Importer: exe, Command: command, Log: a.stderr,
 			})
 			switch {
 			case errors.Is(err, bench.ErrUnknownScenario):
@@ -84,6 +91,7 @@ func (a *app) benchCommand() *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "also write the table to FILE")
 	cmd.Flags().StringSliceVar(&only, "only", nil, "run only these scenarios: "+strings.Join(bench.Scenarios, ","))
 	cmd.Flags().IntSliceVar(&sizes, "nightly-members", nil, "run the nightly scenario at each of these directory sizes (default: 100,000, or 2,000 with --quick)")
+	cmd.Flags().IntSliceVar(&first, "first-members", nil, "run the first-import-scale scenario at each of these feed sizes (default: 100,000, or 2,000 with --quick)")
 	cmd.AddCommand(a.benchReadSourceCommand())
 	return cmd
 }

@@ -78,7 +78,7 @@ func writePlanFile(path string, h planHeader, rep *runner.Report) error {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	if err := writeJSON(w, doc); err != nil {
+	if err := writeReportJSON(w, doc, rep, 2); err != nil {
 		f.Close()
 		return err
 	}

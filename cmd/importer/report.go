@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,8 +47,8 @@ type runSummary struct {
 	Warnings []rejectJSON `json:"warnings,omitempty"`
 	// Suspended says why no one was treated as absent in this run.
 	Suspended string `json:"suspended,omitempty"`
-	// Ops is the whole plan, on a dry run only.
-	Ops []opJSON `json:"ops,omitempty"`
+	// A dry run's summary ends with "ops", the whole plan, which
+	// writeReportJSON streams one operation at a time.
 }
 
 type opJSON struct {
@@ -114,12 +116,57 @@ func reportJSON(r *runner.Report) runSummary {
 		}
 		s.Suspended = r.Plan.Suspended
 	}
-	if r.Status == journal.RunDryRun && r.Plan != nil {
-		for _, op := range r.Plan.Ops {
-			s.Ops = append(s.Ops, opJSON{Seq: op.Seq, Phase: op.Phase, Kind: op.Kind, Target: op.Target, Ref: op.Ref, Changes: op.Changes()})
-		}
-	}
 	return s
+}
+
+// writeReportJSON writes v, a JSON object whose innermost last member at
+// depth (1: v is the summary, 2: the summary is v's last member) is r's
+// summary, and on a dry run adds the plan's operations to that summary as
+// "ops". The operations are encoded one at a time as they are written: a
+// first import's plan lists every member with each field it sets, and
+// holding all of it as one value would cost several times the plan.
+func writeReportJSON(w io.Writer, v any, r *runner.Report, depth int) error {
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, v); err != nil {
+		return err
+	}
+	if r.Status != journal.RunDryRun || r.Plan == nil || len(r.Plan.Ops) == 0 {
+		_, err := w.Write(buf.Bytes())
+		return err
+	}
+	// The objects' closing braces, innermost first, each on its own line.
+	var closing strings.Builder
+	for d := depth - 1; d >= 0; d-- {
+		closing.WriteString("\n" + strings.Repeat("  ", d) + "}")
+	}
+	closing.WriteString("\n")
+	head, ok := bytes.CutSuffix(buf.Bytes(), []byte(closing.String()))
+	if !ok {
+		return fmt.Errorf("report JSON does not end in %d closing braces", depth)
+	}
+	indent := strings.Repeat("  ", depth)
+	bw := bufio.NewWriter(w)
+	bw.Write(head)
+	bw.WriteString(",\n" + indent + `"ops": [`)
+	// The encoder ends each value with a newline; the separator written
+	// before the next one takes its place.
+	var one bytes.Buffer
+	enc := json.NewEncoder(&one)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent(indent+"  ", "  ")
+	for i, op := range r.Plan.Ops {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n" + indent + "  ")
+		one.Reset()
+		if err := enc.Encode(opJSON{Seq: op.Seq, Phase: op.Phase, Kind: op.Kind, Target: op.Target, Ref: op.Ref, Changes: op.Changes()}); err != nil {
+			return err
+		}
+		bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+	}
+	bw.WriteString("\n" + indent + "]" + closing.String())
+	return bw.Flush()
 }
 
 // writes counts the operations that were sent to WeCom.

@@ -173,7 +173,7 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 		}
 	}
 	if f.json {
-		if err := writeJSON(a.stdout, reportJSON(rep)); err != nil {
+		if err := writeReportJSON(a.stdout, reportJSON(rep), rep, 1); err != nil {
 			return fatal(err)
 		}
 	} else {

@@ -63,7 +63,7 @@ func applyDirectory(dir mapper.Directory) applied {
 	}
 	for _, m := range dir.Members {
 		r := m.Record()
-		a.State.Members[strings.ToLower(r.UserID)], a.State.Records[strings.ToLower(r.UserID)] = r.Digest(), r
+		a.State.Members[strings.ToLower(r.UserID)], a.State.Records[strings.ToLower(r.UserID)] = r.Digest(), *r
 		a.Live.Users[strings.ToLower(r.UserID)] = r.UserID
 	}
 	return a

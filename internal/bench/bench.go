@@ -20,6 +20,9 @@ type Sizes struct {
 	SourceRows int // rows of the 12-column source-read feed
 
 	FirstMembers, FirstDepartments int
+	// FirstScaleMembers is the first import measured in a process of its
+	// own, for its peak memory; 0 leaves it out.
+	FirstScaleMembers int
 
 	NightlyMembers      int
 	NightlyChangedEvery int           // 100 = 1% changed
@@ -53,7 +56,7 @@ type Sizes struct {
 // for more than a minute while the creates run beside it.
 func FullSizes() Sizes {
 	return Sizes{
-		SourceRows: 100000, FirstMembers: 10000, FirstDepartments: 300,
+		SourceRows: 100000, FirstMembers: 10000, FirstDepartments: 300, FirstScaleMembers: 100000,
 		NightlyMembers: 100000, NightlyChangedEvery: 100, SeedBudget: 45 * time.Second,
 		LimitPerMinute: 6000, LimitMembers: 8100, DefaultLimitMembers: 5000,
 		MixedMembers: 20000, MixedChanges: 6000,
@@ -65,7 +68,7 @@ func FullSizes() Sizes {
 // point, their times are not comparable with the full table.
 func QuickSizes() Sizes {
 	return Sizes{
-		SourceRows: 5000, FirstMembers: 500, FirstDepartments: 30,
+		SourceRows: 5000, FirstMembers: 500, FirstDepartments: 30, FirstScaleMembers: 2000,
 		NightlyMembers: 2000, NightlyChangedEvery: 100, SeedBudget: 3 * time.Second,
 		LimitPerMinute: 1200, LimitMembers: 150,
 		MixedMembers: 600, MixedChanges: 150,
@@ -77,7 +80,7 @@ func QuickSizes() Sizes {
 var ErrUnknownScenario = errors.New("unknown scenario")
 
 // Scenario names, as --only takes them, in the order they run.
-var Scenarios = []string{"source", "first-import", "nightly", "nightly-tags", "limit", "mixed", "seed-approach", "faults"}
+var Scenarios = []string{"source", "first-import", "first-import-scale", "nightly", "nightly-tags", "limit", "mixed", "seed-approach", "faults"}
 
 // Options configure a bench run.
 type Options struct {
@@ -89,6 +92,9 @@ type Options struct {
 	// NightlyMembers, when set, runs the nightly scenario once per size
 	// instead of at the mode's NightlyMembers.
 	NightlyMembers []int
+	// FirstMembers, when set, runs the first-import-scale scenario once
+	// per size instead of at the mode's FirstScaleMembers.
+	FirstMembers []int
 	// Importer is the importer binary the bench starts where it needs a
 	// process of its own: peak RSS and kill -9. It must have the hidden
 	// `bench read-source` subcommand.
@@ -136,7 +142,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 
 	start := time.Now()
 	steps := map[string]func(context.Context) error{
-		"source": b.sourceRead, "first-import": b.firstImport, "nightly": b.nightlyRun, "nightly-tags": b.nightlyTags,
+		"source": b.sourceRead, "first-import": b.firstImport, "first-import-scale": b.firstScale, "nightly": b.nightlyRun, "nightly-tags": b.nightlyTags,
 		"limit": b.atTheLimit, "mixed": b.mixedRun, "seed-approach": b.seedApproach, "faults": b.faults,
 	}
 	for _, name := range Scenarios {

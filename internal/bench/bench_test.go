@@ -62,7 +62,7 @@ func importerBinary(t *testing.T) string {
 func TestQuickModeChecks(t *testing.T) {
 	bin := importerBinary(t)
 	sizes := Sizes{
-		SourceRows: 300, FirstMembers: 120, FirstDepartments: 12,
+		SourceRows: 300, FirstMembers: 120, FirstDepartments: 12, FirstScaleMembers: 400,
 		NightlyMembers: 1000, NightlyChangedEvery: 100, SeedBudget: time.Second,
 		LimitPerMinute: 600, LimitMembers: 20,
 		MixedMembers: 300, MixedChanges: 60,
@@ -87,7 +87,7 @@ func TestQuickModeChecks(t *testing.T) {
 			t.Errorf("%s: %s (CI is set, so a missing PostgreSQL is a failure)", r.Scenario, r.Check)
 		}
 	}
-	for _, want := range []string{"source read", "first import (embedded journal)", "nightly", "nightly with tags", "at the limit",
+	for _, want := range []string{"source read", "first import (embedded journal)", "first import at scale", "nightly", "nightly with tags", "at the limit",
 		"mixed night", "versus the seed's approach", "fault campaign"} {
 		if !seen[want] {
 			t.Errorf("the table has no %q row", want)

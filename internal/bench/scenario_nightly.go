@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -32,15 +31,8 @@ func (b *bench) nightlyRun(ctx context.Context) error {
 	if len(sizes) == 0 {
 		sizes = []int{b.sizes.NightlyMembers}
 	}
-	base, err := b.runChild(ctx, childEnv(), "bench", "read-source", "--type", "none")
-	if err != nil {
+	if err := b.measureBaseline(ctx); err != nil {
 		return err
-	}
-	// The idle process exits within a sampling interval or two: its own
-	// figure is the one to trust.
-	var idle readResult
-	if base.Exit == 0 && json.Unmarshal(base.Stdout, &idle) == nil {
-		b.baseRSS = max(idle.PeakRSS, base.MaxRSS)
 	}
 	for _, n := range sizes {
 		if b.nightly != nil {

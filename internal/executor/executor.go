@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"encoding/json"
@@ -184,8 +185,13 @@ func (e *Executor) Execute(ctx context.Context, p *plan.Plan) (Summary, error) {
 	if e.adopt == nil {
 		e.adopt = plan.AllFields()
 	}
-	ops := slices.Clone(p.Ops)
-	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Seq < ops[j].Seq })
+	// plan.Build numbers its operations in order; a copy, which at a first
+	// import's size is tens of megabytes, only for a plan that is not.
+	ops := p.Ops
+	if !slices.IsSortedFunc(ops, func(a, b plan.Op) int { return cmp.Compare(a.Seq, b.Seq) }) {
+		ops = slices.Clone(p.Ops)
+		sort.SliceStable(ops, func(i, j int) bool { return ops[i].Seq < ops[j].Seq })
+	}
 	fatal := e.run(ctx, ops, dependencies(ops))
 	e.mu.Lock()
 	defer e.mu.Unlock()

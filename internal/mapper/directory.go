@@ -75,9 +75,11 @@ func (m Member) UserID() string { return m.userid }
 // journal keeps of what it pushed (member.Record.Digest).
 func (m Member) Digest() member.Digest { return sha256.Sum256(m.record) }
 
-// Record decodes the member's record.
-func (m Member) Record() member.Record {
-	r, _ := member.ParseRecord(m.record) // an encoding NewMember made decodes
+// Record decodes the member's record into a new one the caller may keep:
+// the plan keeps it as the call's record rather than copying it.
+func (m Member) Record() *member.Record {
+	r := new(member.Record)
+	_ = json.Unmarshal(m.record, r) // an encoding NewMember made decodes
 	r.ToInvite = m.toInvite
 	return r
 }
@@ -98,14 +100,14 @@ func (m Member) MarshalJSON() ([]byte, error) {
 		Ref        string
 		Tags       []string
 		LeaderKept bool
-	}{m.Record(), m.Leaver, m.Ref, m.Tags, m.LeaderKept})
+	}{*m.Record(), m.Leaver, m.Ref, m.Tags, m.LeaderKept})
 }
 
 // Edit changes the member's record.
 func (m *Member) Edit(change func(*member.Record)) {
 	r := m.Record()
-	change(&r)
-	p := pack(&r)
+	change(r)
+	p := pack(r)
 	m.userid, m.record, m.toInvite = p.userid, p.record, p.toInvite
 }
 

@@ -228,7 +228,7 @@ type shown struct {
 	Ref                string
 }
 
-var decoded = cmp.Transformer("Record", func(m Member) shown { return shown{m.Record(), m.Leaver, m.LeaderKept, m.Ref} })
+var decoded = cmp.Transformer("Record", func(m Member) shown { return shown{*m.Record(), m.Leaver, m.LeaderKept, m.Ref} })
 
 // desired is the Member holding r, as the mapper makes it.
 func desired(r member.Record, ref string) Member {

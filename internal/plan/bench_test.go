@@ -121,3 +121,17 @@ func BenchmarkPlanNightlyTags100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPlanFirstImport300k plans 300,000 members with a leader tree
+// into an empty corp: every member a create, each carrying its leader.
+func BenchmarkPlanFirstImport300k(b *testing.B) {
+	dir, _, _, _ := nightly(300000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := Build(dir, State{}, Live{}, Policy{})
+		if err != nil || len(p.Ops) != len(dir.Departments)+len(dir.Members) {
+			b.Fatalf("plan: %v, %d ops for %d departments and %d members", err, len(p.Ops), len(dir.Departments), len(dir.Members))
+		}
+	}
+}

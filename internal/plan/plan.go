@@ -338,6 +338,10 @@ type builder struct {
 	// vanished holds journal-known members WeCom no longer lists.
 	vanished map[string]bool
 	keys     map[int]string // WeCom id -> HR key, built on first use
+	// wishes are the direct_leader lists members still need once their
+	// own calls are sent; leaderWaves folds each into its member's call or
+	// makes it a call of its own.
+	wishes []leaderWish
 }
 
 func (b *builder) add(op Op) { b.p.Ops = append(b.p.Ops, op) }
@@ -415,52 +419,58 @@ func (b *builder) member(m *mapper.Member) {
 		_, ok := b.live.Users[key(l)]
 		return !ok || b.vanished[key(l)]
 	})
-	opsBefore := len(b.p.Ops)
-	afterMembers := want
+	// held is the direct_leader list the member's own call can carry now:
+	// want's when its leaders are ready, else what WeCom holds (none for a
+	// member WeCom does not have or the journal does not know, and none
+	// once WeCom dropped a vanished leader from the list).
+	held := want.DirectLeader
+	if !leadersReady {
+		switch {
+		case !alive, before == nil, ledByVanished(before.DirectLeader, b.vanished):
+			held = nil
+		default:
+			held = before.DirectLeader
+		}
+	}
+	// The member's call gets want itself as its record, leaders and all;
+	// leaderWaves gives it held instead when they cannot travel with it.
+	// One record per member: on a first import the plan holds all of them.
+	opsBefore, wishesBefore := len(b.p.Ops), len(b.wishes)
 	switch {
 	case !alive:
 		// Unknown to WeCom (new, or removed by hand): create it.
-		if !leadersReady {
-			afterMembers.DirectLeader = nil
-		}
-		a := afterMembers
-		b.add(Op{Phase: PhaseMembers, Kind: UserCreate, Target: want.UserID, Ref: m.Ref, After: &a})
+		b.add(Op{Phase: PhaseMembers, Kind: UserCreate, Target: want.UserID, Ref: m.Ref, After: want})
 	case before == nil:
 		// Exists in WeCom but not in the journal: adopt it by pushing the
 		// whole record (fields are unknown, so every field is sent).
 		fields := b.adopt
 		if leadersReady {
 			fields = append(slices.Clone(b.adopt), "direct_leader")
-		} else {
-			afterMembers.DirectLeader = nil
 		}
-		a := afterMembers
-		b.add(Op{Phase: PhaseMembers, Kind: UserUpdate, Target: want.UserID, Ref: m.Ref, After: &a, Fields: fields})
+		b.add(Op{Phase: PhaseMembers, Kind: UserUpdate, Target: want.UserID, Ref: m.Ref, After: want, Fields: fields})
 	default:
-		afterMembers.DirectLeader = before.DirectLeader
-		if ledByVanished(before.DirectLeader, b.vanished) {
-			afterMembers.DirectLeader = nil // WeCom dropped the vanished leader from the list
-		}
-		if leadersReady {
-			afterMembers.DirectLeader = want.DirectLeader
-		}
-		fields := changedFields(*before, afterMembers)
+		now := *want
+		now.DirectLeader = held
+		fields := changedFields(*before, now)
 		if !leadersReady {
-			// WeCom already holds what afterMembers says; the leaders pass sets the rest.
+			// WeCom already holds what held says; the leaders pass sets the rest.
 			fields = slices.DeleteFunc(fields, func(f string) bool { return f == "direct_leader" })
 		}
 		if len(fields) == 0 {
 			break
 		}
-		a := afterMembers
-		b.add(Op{Phase: PhaseMembers, Kind: UserUpdate, Target: want.UserID, Ref: m.Ref, Before: before, After: &a, Fields: fields})
+		b.add(Op{Phase: PhaseMembers, Kind: UserUpdate, Target: want.UserID, Ref: m.Ref, Before: before, After: want, Fields: fields})
 	}
-	if !slices.Equal(afterMembers.DirectLeader, want.DirectLeader) {
-		prev := afterMembers
-		w := want
-		b.add(Op{Phase: PhaseLeaders, Kind: UserLeaders, Target: want.UserID, Ref: m.Ref, Before: &prev, After: &w, Fields: []string{"direct_leader"}})
+	if !slices.Equal(held, want.DirectLeader) {
+		wish := leaderWish{key: k, op: -1, at: int32(len(b.p.Ops)), held: held}
+		if len(b.p.Ops) > opsBefore {
+			wish.op = int32(len(b.p.Ops) - 1)
+		} else {
+			wish.lone = &loneWish{ref: m.Ref, after: want}
+		}
+		b.wishes = append(b.wishes, wish)
 	}
-	if len(b.p.Ops) == opsBefore {
+	if len(b.p.Ops) == opsBefore && len(b.wishes) == wishesBefore {
 		b.p.UnchangedMembers++
 	}
 }

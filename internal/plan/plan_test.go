@@ -52,7 +52,7 @@ func applied(dir mapper.Directory) (State, Live) {
 	}
 	for _, m := range dir.Members {
 		r := m.Record()
-		st.Members[key(r.UserID)], st.Records[key(r.UserID)] = r.Digest(), r
+		st.Members[key(r.UserID)], st.Records[key(r.UserID)] = r.Digest(), *r
 		live.Users[key(r.UserID)] = r.UserID
 	}
 	return st, live
@@ -375,7 +375,7 @@ func TestRecordHashIsStable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(a, back); diff != "" {
+	if diff := cmp.Diff(*a, back); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }

@@ -311,6 +311,13 @@ func execute(ctx context.Context, p Params, rep *Report, log *slog.Logger) journ
 	readAdoptedTags(ctx, p.Client, dir, state, &live, p.Job.Policy, log)
 	pl, err := plan.Build(dir, state, live, p.Job.Policy)
 	rep.Plan = pl
+	// The plan holds what it sends; the mapped directory, the state's
+	// records and what Build used to decide are garbage now. Collected
+	// before the executor builds its graph, they do not set the heap's
+	// next target: on a first import, where the plan holds every member,
+	// they would otherwise let the peak reach twice the directory and the
+	// plan together.
+	runtime.GC()
 	if pl != nil {
 		// Tags the plan leaves alone are warnings of the run, journaled
 		// with the mapper's.
