@@ -57,6 +57,26 @@ func TestMappingGolden(t *testing.T) {
 			if err := enc.Encode(m.Directory()); err != nil {
 				t.Fatal(err)
 			}
+			// A run takes the directory, releasing the rows as it goes: the
+			// same directory.
+			var taken bytes.Buffer
+			enc = json.NewEncoder(&taken)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(m.TakeDirectory()); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got.String(), taken.String()); diff != "" {
+				t.Errorf("TakeDirectory differs from Directory (-Directory +TakeDirectory):\n%s", diff)
+			}
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Error("Add after TakeDirectory did not panic")
+					}
+				}()
+				m.Add(mapper.Row{Ref: "late"})
+			}()
 			golden := filepath.Join(dir, "directory.golden.json")
 			if *update {
 				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {

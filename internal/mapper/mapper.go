@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 // members and a few uniqueness indexes, so memory grows with the feed's
 // members, never with its raw rows.
 type Mapper struct {
+	spent  bool              // TakeDirectory has handed the rows over
 	fields map[string]*field // mapped member fields only
 	// text are the mapped fields of member.TextFields, in table order:
 	// an entry keeps their values, and only theirs.
@@ -105,7 +107,7 @@ type entry struct {
 	userid  string
 	leaver  bool
 	enabled bool
-	text    []string    // values of Mapper.text, in its order
+	text    string      // values of Mapper.text, in its order, packed by texts
 	places  []placement // the member's departments, shared with rows of the same cell
 	leaders []string    // direct_leader as written, resolved in Directory
 	tags    []string    // the WeCom tags the row gives the member, sorted
@@ -207,6 +209,9 @@ func (m *Mapper) AddDepartmentRow(row Row) error {
 // that need only earlier rows (duplicates) are applied here; the ones that
 // need the whole feed (unknown_leader) wait for Directory.
 func (m *Mapper) Add(row Row) {
+	if m.spent {
+		panic("mapper: Add after TakeDirectory")
+	}
 	if m.table != nil {
 		m.table.seal()
 	}
@@ -293,7 +298,7 @@ func (m *Mapper) mapRow(row Row) (*entry, *RowError) {
 		// A leaver only has to be found and switched off: holding the row
 		// to every field rule would let a stale phone number keep a
 		// departed employee's account alive.
-		e := &entry{ref: row.Ref, userid: vals[FieldUserID], leaver: true}
+		e := &entry{ref: row.Ref, userid: strings.Clone(vals[FieldUserID]), leaver: true}
 		if f := m.fields[FieldName]; f != nil {
 			if v, rerr := f.value(row); rerr == nil {
 				e.text = m.texts(map[string]string{FieldName: v})
@@ -338,7 +343,12 @@ func (m *Mapper) mapRow(row Row) (*entry, *RowError) {
 		return nil, &RowError{Ref: row.Ref, Rule: RuleMobileOrEmail,
 			Message: fmt.Sprintf("mobile (%s) and email (%s) are both empty; WeCom needs one (60129)", m.column(FieldMobile), m.column(FieldEmail))}
 	}
-	e := &entry{ref: row.Ref, userid: vals[FieldUserID], enabled: vals[FieldEnable] != "0", text: m.texts(vals), places: places, leaders: leaders, tags: tags}
+	// The entry's strings are copies: a value cut from the source's line
+	// would keep the whole line, unmapped columns and all, until the end.
+	for i, l := range leaders {
+		leaders[i] = strings.Clone(l)
+	}
+	e := &entry{ref: row.Ref, userid: strings.Clone(vals[FieldUserID]), enabled: vals[FieldEnable] != "0", text: m.texts(vals), places: places, leaders: leaders, tags: tags}
 	m.more(e, vals, lists, mainKey, attrs)
 	return e, nil
 }
@@ -470,20 +480,45 @@ func (m *Mapper) directLeaders(ref, userid, cell string) ([]string, *RowError) {
 	return out, nil
 }
 
-// texts are the values of the mapped text fields, in Mapper.text's order.
-func (m *Mapper) texts(vals map[string]string) []string {
-	out := make([]string, len(m.text))
-	for i, t := range m.text {
-		out[i] = vals[t.Name]
+// texts are the values of the mapped text fields, in Mapper.text's order,
+// packed into one string.
+func (m *Mapper) texts(vals map[string]string) string {
+	var b strings.Builder
+	for _, t := range m.text {
+		v := vals[t.Name]
+		b.Write(binary.AppendUvarint(nil, uint64(len(v))))
+		b.WriteString(v)
 	}
-	return out
+	return b.String()
+}
+
+// nextText splits the first value off what texts packed: each value
+// follows its length as a uvarint, so an entry's values cost one
+// allocation, where a slice of strings costs its own array and a header
+// per value. An empty or exhausted packing gives "".
+func nextText(packed string) (v, rest string) {
+	n, w := binary.Uvarint([]byte(packed[:min(len(packed), binary.MaxVarintLen64)]))
+	if w <= 0 || n > uint64(len(packed)-w) {
+		return "", ""
+	}
+	end := w + int(n)
+	return packed[w:end], packed[end:]
+}
+
+// textAt is the i-th value packed by texts.
+func textAt(packed string, i int) string {
+	v, rest := nextText(packed)
+	for ; i > 0; i-- {
+		v, rest = nextText(rest)
+	}
+	return v
 }
 
 // textOf is e's value of a text field, "" when the mapping has no such field.
 func (m *Mapper) textOf(e *entry, name string) string {
 	for i, t := range m.text {
-		if t.Name == name && i < len(e.text) {
-			return e.text[i]
+		if t.Name == name {
+			return textAt(e.text, i)
 		}
 	}
 	return ""
@@ -517,10 +552,10 @@ func (m *Mapper) more(e *entry, vals map[string]string, lists map[string][]strin
 // the keys resolve gives their path keys.
 func (m *Mapper) record(r *member.Record, e *entry, resolve func(string) string) {
 	*r = member.Record{UserID: e.userid, Enabled: e.enabled}
-	for i, t := range m.text {
-		if i < len(e.text) {
-			t.Set(r, e.text[i])
-		}
+	v, rest := "", e.text
+	for _, t := range m.text {
+		v, rest = nextText(rest)
+		t.Set(r, v)
 	}
 	if !e.leaver {
 		r.DeptKeys = make([]string, len(e.places))
@@ -645,7 +680,18 @@ func (m *Mapper) rejectRow(seq int, rerr *RowError, userid string) {
 // directory. It does not change the Mapper, except that it closes the
 // department table as Add does: calling it twice, or adding member rows
 // after it, is fine.
-func (m *Mapper) Directory() Directory {
+func (m *Mapper) Directory() Directory { return m.directory(false) }
+
+// TakeDirectory is Directory for the mapper's last call: it releases each
+// row as soon as its member is packed, so a large feed is not held twice,
+// as rows and as members, at the end of a read. The Mapper is spent: it
+// holds no rows afterwards and must not be used again.
+func (m *Mapper) TakeDirectory() Directory { return m.directory(true) }
+
+func (m *Mapper) directory(release bool) Directory {
+	if m.spent {
+		panic("mapper: Directory after TakeDirectory")
+	}
 	if m.table != nil {
 		m.table.seal()
 	}
@@ -736,36 +782,6 @@ func (m *Mapper) Directory() Directory {
 	if len(m.attrs) > 0 {
 		dir.Fields = append(dir.Fields, "extattr")
 	}
-	var active []*entry
-	var r member.Record // one for all: members keep only its encoding
-	for _, e := range live {
-		if dropped[e] {
-			continue
-		}
-		m.record(&r, e, resolve)
-		leaders := e.leaders
-		if ok, problem := kept[e]; problem {
-			leaders = ok
-		}
-		if len(leaders) > 0 {
-			// WeCom matches userids case-insensitively; send the leader's
-			// userid spelled as the feed spells it on the leader's own row.
-			r.DirectLeader = make([]string, len(leaders))
-			for i, l := range leaders {
-				le, _ := m.accepted(l)
-				r.DirectLeader[i] = le.userid
-			}
-		}
-		mem := pack(&r)
-		mem.Leaver, mem.Ref, mem.Tags = e.leaver, e.ref, e.tags
-		if _, problem := kept[e]; problem {
-			mem.LeaderKept = m.onUnknownLeader != LeaderDrop
-		}
-		dir.Members = append(dir.Members, mem)
-		if !e.leaver {
-			active = append(active, e)
-		}
-	}
 	if m.table != nil {
 		// Every accepted department of the table, members or not: the table
 		// is the org chart, and a department HR just opened is meant to be
@@ -774,7 +790,63 @@ func (m *Mapper) Directory() Directory {
 		dir.DepartmentRows = m.table.rows
 		dir.Rejects = slices.Clone(m.table.rejects)
 	} else {
+		var active []*entry
+		for _, e := range live {
+			if !dropped[e] && !e.leaver {
+				active = append(active, e)
+			}
+		}
 		dir.Departments = tree(active, resolve)
+	}
+	// WeCom matches userids case-insensitively; each member is sent with
+	// its leaders' userids spelled as the feed spells them on the leaders'
+	// own rows.
+	sent := func(e *entry) []string {
+		leaders := e.leaders
+		if ok, problem := kept[e]; problem {
+			leaders = ok
+		}
+		if len(leaders) == 0 {
+			return nil
+		}
+		spelled := make([]string, len(leaders))
+		for i, l := range leaders {
+			le, _ := m.accepted(l)
+			spelled[i] = le.userid
+		}
+		return spelled
+	}
+	if release {
+		// Every row's leaders are looked up before any row goes; then the
+		// indexes are done with, and live would keep every row.
+		for _, e := range live {
+			if !dropped[e] {
+				e.leaders = sent(e)
+			}
+		}
+		sent = func(e *entry) []string { return e.leaders }
+		m.byUserID, m.byMobile, m.byEmail, m.byBizMail, m.rejectedIDs = nil, nil, nil, nil, nil
+		live = nil
+	}
+	var r member.Record // one for all: members keep only its encoding
+	for i, e := range m.entries {
+		if e == nil || dropped[e] {
+			continue
+		}
+		m.record(&r, e, resolve)
+		r.DirectLeader = sent(e)
+		mem := pack(&r)
+		mem.Leaver, mem.Ref, mem.Tags = e.leaver, e.ref, e.tags
+		if _, problem := kept[e]; problem {
+			mem.LeaderKept = m.onUnknownLeader != LeaderDrop
+		}
+		dir.Members = append(dir.Members, mem)
+		if release {
+			m.entries[i] = nil
+		}
+	}
+	if release {
+		m.entries, m.spent = nil, true
 	}
 
 	slices.SortStableFunc(rejects, func(a, b reject) int { return cmp.Compare(a.seq, b.seq) })

@@ -528,7 +528,7 @@ func ReadDirectory(ctx context.Context, p Params) (mapper.Directory, error) {
 	if err := src.Err(); err != nil {
 		return mapper.Directory{}, err
 	}
-	return m.Directory(), nil
+	return m.TakeDirectory(), nil
 }
 
 // readDepartments feeds the department table to the mapper, which must
