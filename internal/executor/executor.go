@@ -102,10 +102,11 @@ type Config struct {
 	Client Client
 	Store  journal.Store
 	RunID  int64
-	// Concurrency caps the calls in flight, all APIs together; default
-	// 64, well below the concurrency at which WeCom answers 45033. Within
-	// it the executor keeps as many calls of each API in flight as
-	// PerMinute and that API's measured latency call for (see pace).
+	// Concurrency caps each API's calls in flight, as WeCom's 45033 limits
+	// each API on its own; default 64, well below the concurrency at which
+	// WeCom answers it. Within it the executor keeps as many calls of each
+	// API in flight as PerMinute and that API's measured latency call for
+	// (see pace), so APIs busy at once each reach their own limit.
 	Concurrency int
 	// PerMinute is the per-API rate the client keeps to (0: WeCom's
 	// 10,000; negative: no limit, so the cap applies).
@@ -213,7 +214,7 @@ type finished struct {
 
 // run starts every operation of ops once the graph says it is ready,
 // keeping each API's calls in flight to what its rate and latency call
-// for (see pace) and all of them within concurrency. After a fatal error
+// for (see pace), within concurrency. After a fatal error
 // or an interruption it starts nothing more, waits for what is in flight,
 // and records every operation it did not start as canceled.
 func (e *Executor) run(ctx context.Context, ops []plan.Op, g *graph) error {
@@ -242,7 +243,7 @@ func (e *Executor) run(ctx context.Context, ops []plan.Op, g *graph) error {
 	interrupted := ctx.Done()
 	var fatal error
 	for {
-		for !stopped && inFlight < e.concurrency {
+		for !stopped {
 			l := e.nextLane(order)
 			if l == nil {
 				break
@@ -278,9 +279,8 @@ func (e *Executor) run(ctx context.Context, ops []plan.Op, g *graph) error {
 
 // nextLane picks the API whose next operation starts now: of those with an
 // operation ready and room under their own share, the one with the fewest
-// calls in flight, so when concurrency binds every busy API keeps an equal
-// part of it; among equals, the one whose next operation comes first in
-// the plan.
+// calls in flight, so busy APIs start their calls in turn; among equals,
+// the one whose next operation comes first in the plan.
 func (e *Executor) nextLane(lanes []*lane) *lane {
 	var best *lane
 	for _, l := range lanes {

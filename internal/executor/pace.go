@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// DefaultConcurrency caps the calls in flight. WeCom answers 45033 only
-// well past it (a forum test saw it at 400 concurrent calls), and 64 in
-// flight carry WeCom's 10,000 calls a minute at up to about 380 ms a call.
+// DefaultConcurrency caps each API's calls in flight. WeCom answers 45033,
+// its per-API concurrency limit, only well past it (a forum test saw it at
+// 400 concurrent calls), and 64 in flight carry WeCom's 10,000 calls a
+// minute at up to about 380 ms a call.
 const DefaultConcurrency = 64
 
 // pace sizes each API's calls in flight from the rate limit and that API's

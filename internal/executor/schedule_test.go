@@ -417,10 +417,10 @@ func TestFailedDependenciesDecideWhatIsSent(t *testing.T) {
 	})
 }
 
-// Each API keeps its own calls in flight, and all of them together stay
-// within concurrency: with three APIs busy at once they share it, and
-// none ever goes past it.
-func TestAPIsShareConcurrency(t *testing.T) {
+// concurrency caps each API, as WeCom's 45033 does: with three APIs busy
+// at once, each keeps up to concurrency calls in flight, so together they
+// have more, and none goes past it.
+func TestConcurrencyCapsEachAPI(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, wecomsim.Options{Latency: 100 * time.Millisecond})
 		var mu sync.Mutex
@@ -471,8 +471,13 @@ func TestAPIsShareConcurrency(t *testing.T) {
 			t.Fatalf("summary %+v", sum)
 		}
 		t.Logf("most in flight: %d in all, per API %v, %d APIs at once", mostTotal, most, mostAPIs)
-		if mostTotal > concurrency {
-			t.Errorf("%d calls in flight, concurrency %d", mostTotal, concurrency)
+		for api, n := range most {
+			if n > concurrency {
+				t.Errorf("%s: %d calls in flight, concurrency %d", api, n, concurrency)
+			}
+		}
+		if mostTotal <= concurrency {
+			t.Errorf("at most %d calls in flight in all: the three APIs shared one cap of %d", mostTotal, concurrency)
 		}
 		if mostAPIs != 3 {
 			t.Errorf("at most %d APIs had calls in flight at once, want all 3", mostAPIs)

@@ -86,8 +86,10 @@ const (
 // net/http's default of 2 makes every caller beyond the second open and
 // close a connection per call: with 32 concurrent callers on loopback that
 // cut throughput from about 41,000 to 7,600 calls/s and left thousands of
-// sockets in TIME_WAIT (BenchmarkLoopback).
-const maxIdleConnsPerHost = 64
+// sockets in TIME_WAIT (BenchmarkLoopback). The executor keeps up to its
+// concurrency (64 by default) in flight per API, and a night busies three
+// or four APIs at once.
+const maxIdleConnsPerHost = 256
 
 // pooledTransport is http.DefaultTransport with a pool big enough for a
 // concurrent sync, shared by every Client so they share connections.
