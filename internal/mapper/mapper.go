@@ -81,7 +81,7 @@ func (p *pathShape) add(e *entry, col, sep string) {
 	if p.first == nil {
 		p.first = &RowError{Ref: e.ref, Column: col, Rule: RuleSeparatorInFewRows, UserID: e.userid,
 			Message: fmt.Sprintf("%q is split at %q into nested departments", nested, sep)}
-		p.firstSeq = e.seq
+		p.firstSeq = int(e.seq)
 	}
 }
 
@@ -102,16 +102,17 @@ func (p *pathShape) warning(sep string) (int, *RowError) {
 // feed's worth of them would otherwise be held twice while Directory
 // copies them out.
 type entry struct {
-	seq     int // 1-based position among the rows added, to order rejects
-	ref     string
-	userid  string
+	seq     int32 // 1-based position among the rows added, to order rejects
 	leaver  bool
 	enabled bool
-	text    string      // values of Mapper.text, in its order, packed by texts
-	places  []placement // the member's departments, shared with rows of the same cell
-	leaders []string    // direct_leader as written, resolved in Directory
-	tags    []string    // the WeCom tags the row gives the member, sorted
-	more    *entryMore  // nil unless the row sets one of its fields
+	ref     string
+	userid  string
+	// text packs (see texts) the values of Mapper.text, in its order, and
+	// after them direct_leader as written (leaders), resolved in Directory.
+	text   string
+	places []placement // the member's departments, shared with rows of the same cell
+	tags   []string    // the WeCom tags the row gives the member, sorted
+	more   *entryMore  // nil unless the row sets one of its fields
 }
 
 // entryMore are the member fields few rows set.
@@ -234,7 +235,7 @@ func (m *Mapper) Add(row Row) {
 		m.rejectRow(seq, rerr, userid)
 		return
 	}
-	e.seq = seq
+	e.seq = int32(seq)
 	if m.table == nil {
 		m.paths.add(e, m.deptColumn(), m.dept.Separator)
 	}
@@ -345,10 +346,7 @@ func (m *Mapper) mapRow(row Row) (*entry, *RowError) {
 	}
 	// The entry's strings are copies: a value cut from the source's line
 	// would keep the whole line, unmapped columns and all, until the end.
-	for i, l := range leaders {
-		leaders[i] = strings.Clone(l)
-	}
-	e := &entry{ref: row.Ref, userid: strings.Clone(vals[FieldUserID]), enabled: vals[FieldEnable] != "0", text: m.texts(vals), places: places, leaders: leaders, tags: tags}
+	e := &entry{ref: row.Ref, userid: strings.Clone(vals[FieldUserID]), enabled: vals[FieldEnable] != "0", text: m.texts(vals, leaders...), places: places, tags: tags}
 	m.more(e, vals, lists, mainKey, attrs)
 	return e, nil
 }
@@ -481,15 +479,47 @@ func (m *Mapper) directLeaders(ref, userid, cell string) ([]string, *RowError) {
 }
 
 // texts are the values of the mapped text fields, in Mapper.text's order,
-// packed into one string.
-func (m *Mapper) texts(vals map[string]string) string {
-	var b strings.Builder
-	for _, t := range m.text {
-		v := vals[t.Name]
-		b.Write(binary.AppendUvarint(nil, uint64(len(v))))
-		b.WriteString(v)
+// and then the leaders, packed into one string.
+func (m *Mapper) texts(vals map[string]string, leaders ...string) string {
+	// Sized exactly: grown by doubling, the packing would cost up to twice
+	// its length, for every row of the feed.
+	size := 0
+	each := func(f func(v string)) {
+		for _, t := range m.text {
+			f(vals[t.Name])
+		}
+		for _, l := range leaders {
+			f(l)
+		}
 	}
+	each(func(v string) {
+		size += len(v) + 1
+		for n := len(v); n >= 0x80; n >>= 7 {
+			size++ // the uvarint's further bytes
+		}
+	})
+	var b strings.Builder
+	b.Grow(size)
+	var n [binary.MaxVarintLen64]byte
+	each(func(v string) {
+		b.Write(n[:binary.PutUvarint(n[:], uint64(len(v)))])
+		b.WriteString(v)
+	})
 	return b.String()
+}
+
+// leaders is e's direct_leader as written.
+func (m *Mapper) leaders(e *entry) []string {
+	v, rest := "", e.text
+	for range m.text {
+		_, rest = nextText(rest)
+	}
+	var out []string
+	for rest != "" {
+		v, rest = nextText(rest)
+		out = append(out, v)
+	}
+	return out
 }
 
 // nextText splits the first value off what texts packed: each value
@@ -623,14 +653,14 @@ func (m *Mapper) accept(e *entry) {
 		}
 		if m.codes != nil {
 			if msg := m.codes.conflict(e.places); msg != "" {
-				m.rejectRow(e.seq, &RowError{Ref: e.ref, Column: m.dept.CodeColumn, Rule: RuleDepartmentCodeConflict, Message: msg}, e.userid)
+				m.rejectRow(int(e.seq), &RowError{Ref: e.ref, Column: m.dept.CodeColumn, Rule: RuleDepartmentCodeConflict, Message: msg}, e.userid)
 				return
 			}
 		}
 	}
 	if superseded >= 0 {
 		old := m.entries[superseded]
-		m.rejects = append(m.rejects, reject{old.seq, &RowError{
+		m.rejects = append(m.rejects, reject{int(old.seq), &RowError{
 			Ref: old.ref, Column: m.column(FieldUserID), Rule: RuleDuplicateUserid, UserID: old.userid,
 			Message: fmt.Sprintf("userid %q is also on row %s, which is active and wins over this leaver row", old.userid, e.ref),
 		}})
@@ -656,7 +686,7 @@ func (m *Mapper) accept(e *entry) {
 }
 
 func (m *Mapper) rejectDup(e *entry, rule, field, what, value string, first *entry) {
-	m.rejectRow(e.seq, &RowError{
+	m.rejectRow(int(e.seq), &RowError{
 		Ref: e.ref, Column: m.column(field), Rule: rule,
 		Message: fmt.Sprintf("%s %q is already used by row %s", what, value, first.ref),
 	}, e.userid)
@@ -717,7 +747,7 @@ func (m *Mapper) directory(release bool) Directory {
 	drop := func(e *entry, msg string) {
 		dropped[e] = true
 		queue = append(queue, e)
-		rejects = append(rejects, reject{e.seq, &RowError{
+		rejects = append(rejects, reject{int(e.seq), &RowError{
 			Ref: e.ref, Column: m.column(FieldDirectLeader), Rule: RuleUnknownLeader, Message: msg,
 			UserID: e.userid,
 		}})
@@ -737,15 +767,15 @@ func (m *Mapper) directory(release bool) Directory {
 		case LeaderReject:
 			drop(e, msg)
 		case LeaderDrop:
-			kept[e] = slices.DeleteFunc(slices.Clone(e.leaders), func(l string) bool {
+			kept[e] = slices.DeleteFunc(m.leaders(e), func(l string) bool {
 				le, ok := m.accepted(l)
 				return !ok || le.leaver
 			})
-			warnings = append(warnings, reject{e.seq, &RowError{Ref: e.ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderDropped,
+			warnings = append(warnings, reject{int(e.seq), &RowError{Ref: e.ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderDropped,
 				Message: msg + "; the member is applied without that leader (on_unknown_leader: drop)", UserID: e.userid}})
 		default:
 			kept[e] = nil
-			warnings = append(warnings, reject{e.seq, &RowError{Ref: e.ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderKept,
+			warnings = append(warnings, reject{int(e.seq), &RowError{Ref: e.ref, Column: m.column(FieldDirectLeader), Rule: RuleLeaderKept,
 				Message: msg + "; the rest of the row is applied and direct_leader stays as WeCom has it (on_unknown_leader: keep)", UserID: e.userid}})
 		}
 	}
@@ -755,7 +785,7 @@ func (m *Mapper) directory(release bool) Directory {
 	if len(queue) > 0 {
 		for _, e := range live {
 			if !e.leaver {
-				for _, l := range e.leaders {
+				for _, l := range m.leaders(e) {
 					reports[useridKey(l)] = append(reports[useridKey(l)], e)
 				}
 			}
@@ -802,29 +832,36 @@ func (m *Mapper) directory(release bool) Directory {
 	// its leaders' userids spelled as the feed spells them on the leaders'
 	// own rows.
 	sent := func(e *entry) []string {
-		leaders := e.leaders
-		if ok, problem := kept[e]; problem {
-			leaders = ok
+		leaders, ok := kept[e]
+		if !ok {
+			leaders = m.leaders(e)
 		}
-		if len(leaders) == 0 {
-			return nil
-		}
-		spelled := make([]string, len(leaders))
 		for i, l := range leaders {
 			le, _ := m.accepted(l)
-			spelled[i] = le.userid
+			leaders[i] = le.userid
 		}
-		return spelled
+		return leaders
 	}
 	if release {
-		// Every row's leaders are looked up before any row goes; then the
+		// Every row's leaders are looked up before any row goes, and kept
+		// aside where they differ from what the row says (a leader's row
+		// spells the userid another way, or a leader is left out); then the
 		// indexes are done with, and live would keep every row.
+		spelled := map[*entry][]string{}
 		for _, e := range live {
-			if !dropped[e] {
-				e.leaders = sent(e)
+			if dropped[e] {
+				continue
+			}
+			if s := sent(e); !slices.Equal(s, m.leaders(e)) {
+				spelled[e] = s
 			}
 		}
-		sent = func(e *entry) []string { return e.leaders }
+		sent = func(e *entry) []string {
+			if s, ok := spelled[e]; ok {
+				return s
+			}
+			return m.leaders(e)
+		}
 		m.byUserID, m.byMobile, m.byEmail, m.byBizMail, m.rejectedIDs = nil, nil, nil, nil, nil
 		live = nil
 	}
@@ -874,7 +911,7 @@ func (m *Mapper) accepted(userid string) (*entry, bool) {
 
 // leaderProblem says why one of e's direct leaders cannot be set, or "".
 func (m *Mapper) leaderProblem(e *entry, dropped map[*entry]bool) string {
-	for _, l := range e.leaders {
+	for _, l := range m.leaders(e) {
 		le, ok := m.accepted(l)
 		switch {
 		case !ok:

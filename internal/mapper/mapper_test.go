@@ -1,6 +1,7 @@
 package mapper
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -732,5 +733,41 @@ func TestSeparatorInFewRows(t *testing.T) {
 		if d := feed(depts...); len(d.Warnings) != 0 {
 			t.Errorf("%v: warnings %+v, want none", depts, d.Warnings)
 		}
+	}
+}
+
+// TestTextsRoundTrip: an entry's packed values come back as they went in,
+// empty ones and ones long enough for a multi-byte length included, and
+// the leaders after them, in one allocation of the bytes they need.
+func TestTextsRoundTrip(t *testing.T) {
+	m := &Mapper{text: member.TextFields[:4]}
+	vals := map[string]string{}
+	lengths := []int{0, 127, 128, 20000}
+	for i, f := range m.text {
+		vals[f.Name] = strings.Repeat("值", lengths[i]/3) + strings.Repeat("x", lengths[i]%3)
+	}
+	leaders := []string{"boss", strings.Repeat("L", 200)}
+	e := &entry{text: m.texts(vals, leaders...)}
+	want := 0
+	for i, f := range m.text {
+		if got := m.textOf(e, f.Name); got != vals[f.Name] {
+			t.Errorf("%s: %d bytes back, want %d", f.Name, len(got), lengths[i])
+		}
+		want += len(vals[f.Name]) + len(binary.AppendUvarint(nil, uint64(len(vals[f.Name]))))
+	}
+	if got := m.leaders(e); !slices.Equal(got, leaders) {
+		t.Errorf("leaders %q, want %q", got, leaders)
+	}
+	for _, l := range leaders {
+		want += len(l) + len(binary.AppendUvarint(nil, uint64(len(l))))
+	}
+	if len(e.text) != want {
+		t.Errorf("packed %d bytes, want %d", len(e.text), want)
+	}
+	if n := testing.AllocsPerRun(10, func() { m.texts(vals, leaders...) }); n != 1 {
+		t.Errorf("texts made %v allocations, want 1", n)
+	}
+	if got := m.leaders(&entry{text: m.texts(vals)}); got != nil {
+		t.Errorf("no leaders packed, got %q", got)
 	}
 }
