@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/hrfeed/importer/internal/journal"
 )
 
 // Environment variables the bench sets for the importer processes it
@@ -97,4 +99,41 @@ func firstLine(b []byte) string {
 		s = s[:300] + "…"
 	}
 	return s
+}
+
+// dryRun runs `importer plan --json` on the config at cfgPath and sums the
+// writes its summary plans; problems say why that summary cannot be read
+// as a plan.
+func (b *bench) dryRun(ctx context.Context, env []string, cfgPath string) (c child, planned int, problems []string, err error) {
+	c, err = b.runChild(ctx, env, "plan", "--config", cfgPath, "--json")
+	if err != nil {
+		return c, 0, nil, err
+	}
+	sum, perr := parseSummary(c)
+	for _, v := range sum.Planned {
+		planned += v
+	}
+	switch {
+	case perr != nil:
+		problems = append(problems, perr.Error())
+	case c.Exit != 0:
+		problems = append(problems, fmt.Sprintf("plan exited %d: %s", c.Exit, sum.Error))
+	}
+	return c, planned, problems, nil
+}
+
+// runToEnd runs `importer run --json` on the config at cfgPath; problems
+// say why it did not end done.
+func (b *bench) runToEnd(ctx context.Context, env []string, cfgPath string) (c child, problems []string, err error) {
+	c, err = b.runChild(ctx, env, "run", "--config", cfgPath, "--json")
+	if err != nil {
+		return c, nil, err
+	}
+	switch sum, perr := parseSummary(c); {
+	case perr != nil:
+		problems = append(problems, perr.Error())
+	case sum.Status != string(journal.RunDone):
+		problems = append(problems, fmt.Sprintf("run ended %s (exit %d): %s", sum.Status, c.Exit, sum.Error))
+	}
+	return c, problems, nil
 }

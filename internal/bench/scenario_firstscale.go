@@ -77,48 +77,29 @@ func (b *bench) firstScaleAt(ctx context.Context, n int) error {
 	env := childEnv(secretEnv + "=" + em.secret)
 
 	b.logf("first import at scale: importer plan --json (dry run) in a child process")
-	dry, err := b.runChild(ctx, env, "plan", "--config", cfgPath, "--json")
+	dry, planned, problems, err := b.dryRun(ctx, env, cfgPath)
 	if err != nil {
 		return err
-	}
-	drySum, dryErr := parseSummary(dry)
-	planned := 0
-	for _, v := range drySum.Planned {
-		planned += v
 	}
 	records := feed.Departments + n
 	row := Row{Scenario: "first import at scale: plan", Setup: setup}
 	row.Result = fmt.Sprintf("dry run listing every operation (%s of JSON) %s, peak RSS %s; %s writes planned",
 		mb(int64(len(dry.Stdout))), secs(dry.Wall), b.rssPer(dry.MaxRSS, n), num(planned))
-	var problems []string
-	switch {
-	case dryErr != nil:
-		problems = append(problems, dryErr.Error())
-	case dry.Exit != 0:
-		problems = append(problems, fmt.Sprintf("plan exited %d: %s", dry.Exit, drySum.Error))
-	case planned != records:
+	if len(problems) == 0 && planned != records {
 		problems = append(problems, fmt.Sprintf("planned %s writes for %s records (departments + members)", num(planned), num(records)))
 	}
 	row.Check, row.Failed = verdict(fmt.Sprintf("planned writes = %s departments + members", num(records)), problems)
 	b.add(row)
 
 	b.logf("first import at scale: importer run in a child process")
-	run, err := b.runChild(ctx, env, "run", "--config", cfgPath, "--json")
+	run, problems, err := b.runToEnd(ctx, env, cfgPath)
 	if err != nil {
 		return err
 	}
 	_, writes := em.calls()
-	sum, sumErr := parseSummary(run)
 	row = Row{Scenario: "first import at scale: run", Setup: setup}
 	row.Result = fmt.Sprintf("wall %s (process) = %s writes/s, peak RSS %s; %s write calls",
 		secs(run.Wall), num(int(float64(writes)/run.Wall.Seconds())), b.rssPer(run.MaxRSS, n), num(writes))
-	problems = nil
-	switch {
-	case sumErr != nil:
-		problems = append(problems, sumErr.Error())
-	case sum.Status != string(journal.RunDone):
-		problems = append(problems, fmt.Sprintf("run ended %s (exit %d): %s", sum.Status, run.Exit, sum.Error))
-	}
 	if writes != records {
 		problems = append(problems, fmt.Sprintf("%s write calls for %s records (departments + members)", num(writes), num(records)))
 	}

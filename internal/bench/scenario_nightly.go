@@ -144,25 +144,14 @@ func (b *bench) nightlyAt(ctx context.Context, n int, named bool) error {
 
 	env := childEnv(secretEnv + "=" + em.secret)
 	b.logf("nightly: importer plan (dry run) in a child process")
-	dry, err := b.runChild(ctx, env, "plan", "--config", cfgPath, "--json")
+	dry, planned, problems, err := b.dryRun(ctx, env, cfgPath)
 	if err != nil {
 		return err
-	}
-	drySum, dryErr := parseSummary(dry)
-	planned := 0
-	for _, v := range drySum.Planned {
-		planned += v
 	}
 	row := Row{Scenario: "nightly: plan", Setup: setup}
 	row.Result = fmt.Sprintf("dry run (read, journal state, live listing, plan) %s, peak RSS %s; plan.Needs + plan.Build alone %s (%s per member); %s writes planned",
 		secs(dry.Wall), b.rssPer(dry.MaxRSS, n), secs(build), perMember(build, n), num(planned))
-	var problems []string
-	switch {
-	case dryErr != nil:
-		problems = append(problems, dryErr.Error())
-	case dry.Exit != 0:
-		problems = append(problems, fmt.Sprintf("plan exited %d: %s", dry.Exit, drySum.Error))
-	case planned != changed:
+	if len(problems) == 0 && planned != changed {
 		problems = append(problems, fmt.Sprintf("planned %s writes for %s changed records", num(planned), num(changed)))
 	}
 	if len(pl.Ops) != changed {
@@ -173,24 +162,16 @@ func (b *bench) nightlyAt(ctx context.Context, n int, named bool) error {
 
 	b.logf("nightly: importer run in a child process")
 	callsBefore, writesBefore := em.calls()
-	run, err := b.runChild(ctx, env, "run", "--config", cfgPath, "--json")
+	run, problems, err := b.runToEnd(ctx, env, cfgPath)
 	if err != nil {
 		return err
 	}
 	callsAfter, writesAfter := em.calls()
 	writes := writesAfter - writesBefore
 	b.nightly.calls, b.nightly.wall, b.nightly.ran = callsAfter-callsBefore, run.Wall, true
-	sum, sumErr := parseSummary(run)
 	row = Row{Scenario: "nightly: run", Setup: setup}
 	row.Result = fmt.Sprintf("wall %s (process), peak RSS %s; %s write calls, %s HTTP calls in all (token, listings)",
 		secs(run.Wall), b.rssPer(run.MaxRSS, n), num(writes), num(callsAfter-callsBefore))
-	problems = nil
-	switch {
-	case sumErr != nil:
-		problems = append(problems, sumErr.Error())
-	case sum.Status != string(journal.RunDone):
-		problems = append(problems, fmt.Sprintf("run ended %s (exit %d): %s", sum.Status, run.Exit, sum.Error))
-	}
 	if writes != changed {
 		problems = append(problems, fmt.Sprintf("%s write calls for %s changed records", num(writes), num(changed)))
 	}
