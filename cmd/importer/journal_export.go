@@ -63,19 +63,29 @@ func (a *app) journalExportCommand(f *journalFlags) *cobra.Command {
 				return &exitError{code: exitUsage, err: errors.New("give --run N or --since DATE, and --csv FILE or --xlsx FILE")}
 			}
 			return a.withJournal(cmd.Context(), *f, func(st journal.Store) error {
-				rows, err := exportRows(cmd.Context(), st, x)
+				runs, err := exportRuns(cmd.Context(), st, x)
 				if err != nil {
+					return err
+				}
+				// The rows go to the file as they are made: one run of a
+				// first import is a row per field of every member.
+				n := 0
+				rows := func(emit func([]string) error) error {
+					if err := emit(exportHeader); err != nil {
+						return err
+					}
+					n, err = exportRows(cmd.Context(), st, runs, emit)
 					return err
 				}
 				if x.csv != "" {
 					err = writeExportCSV(x.csv, rows)
-				} else {
-					err = writeExportXLSX(x.xlsx, rows)
+				} else if err = writeExportXLSX(x.xlsx, rows); errors.Is(err, errSheetFull) {
+					err = fmt.Errorf("%w; export to --csv instead, or fewer runs", err)
 				}
 				if err != nil {
 					return fatal(err)
 				}
-				fmt.Fprintf(a.stdout, "%d rows written\n", len(rows)-1)
+				fmt.Fprintf(a.stdout, "%d rows written\n", n)
 				return nil
 			})
 		},
@@ -89,8 +99,8 @@ func (a *app) journalExportCommand(f *journalFlags) *cobra.Command {
 	return cmd
 }
 
-// exportRows is the header and one row per call of the runs asked for.
-func exportRows(ctx context.Context, st journal.Store, x exportFlags) ([][]string, error) {
+// exportRuns are the runs asked for, oldest first.
+func exportRuns(ctx context.Context, st journal.Store, x exportFlags) ([]journal.Run, error) {
 	var runs []journal.Run
 	if x.run != 0 {
 		r, err := st.GetRun(ctx, x.run)
@@ -124,24 +134,29 @@ func exportRows(ctx context.Context, st journal.Store, x exportFlags) ([][]strin
 			}
 		}
 	}
-	rows := [][]string{exportHeader}
+	var kept []journal.Run
+	for _, r := range runs {
+		if x.job == "" || r.Job == x.job {
+			kept = append(kept, r)
+		}
+	}
+	return kept, nil
+}
+
+// exportRows emits one row per field each call of runs changed, and one
+// per rejected row, and returns how many it emitted.
+func exportRows(ctx context.Context, st journal.Store, runs []journal.Run, emit func([]string) error) (int, error) {
+	n := 0
 	paths := map[string]map[string]string{} // corp -> department key -> path
 	for _, r := range runs {
-		if x.job != "" && r.Job != x.job {
-			continue
-		}
 		if _, ok := paths[r.CorpID]; !ok {
 			st, err := st.LoadState(ctx, r.CorpID, nil)
 			if err != nil {
-				return nil, fatal(err)
+				return n, err
 			}
 			paths[r.CorpID] = journalDeptPaths(st.Departments)
 		}
-		calls, err := st.ListCalls(ctx, r.ID)
-		if err != nil {
-			return nil, fatal(err)
-		}
-		for _, c := range calls {
+		err := st.EachCall(ctx, r.ID, func(c journal.Call) error {
 			meaning := ""
 			if m, ok := wecom.Describe(c.Errcode); ok && c.Errcode != 0 {
 				meaning = m.ZH + " / " + m.EN
@@ -151,22 +166,32 @@ func exportRows(ctx context.Context, st journal.Store, x exportFlags) ([][]strin
 				changes = []plan.FieldChange{{}}
 			}
 			for _, ch := range changes {
-				rows = append(rows, []string{strconv.FormatInt(r.ID, 10), c.StartedAt.Local().Format(time.DateTime), r.Job, r.Trigger,
+				n++
+				if err := emit([]string{strconv.FormatInt(r.ID, 10), c.StartedAt.Local().Format(time.DateTime), r.Job, r.Trigger,
 					r.OSUser, c.Operation, reasonLabel(c.Reason), c.Target, name, depts, ch.Field, ch.Before, ch.After,
-					string(c.Outcome), strconv.Itoa(c.Errcode), meaning, c.Errmsg, c.SourceRef, string(c.Payload)})
+					string(c.Outcome), strconv.Itoa(c.Errcode), meaning, c.Errmsg, c.SourceRef, string(c.Payload)}); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return n, err
 		}
 		rejects, err := st.ListRejects(ctx, r.ID)
 		if err != nil {
-			return nil, fatal(err)
+			return n, err
 		}
 		for _, j := range rejects {
-			rows = append(rows, []string{strconv.FormatInt(r.ID, 10), r.StartedAt.Local().Format(time.DateTime), r.Job, r.Trigger,
+			n++
+			if err := emit([]string{strconv.FormatInt(r.ID, 10), r.StartedAt.Local().Format(time.DateTime), r.Job, r.Trigger,
 				r.OSUser, "", reasonLabel(reasonRejected) + ": " + j.Rule, "", "", "", j.Column, "", "",
-				"", "", j.Message, "", j.SourceRef, ""})
+				"", "", j.Message, "", j.SourceRef, ""}); err != nil {
+				return n, err
+			}
 		}
 	}
-	return rows, nil
+	return n, nil
 }
 
 // callChanges reads the records a call stored: the member's name and
@@ -258,15 +283,25 @@ func journalDeptPaths(depts map[string]plan.AppliedDepartment) map[string]string
 	return out
 }
 
-func writeExportCSV(path string, rows [][]string) error {
-	f, err := os.Create(path)
+// writeExportCSV writes the rows to a file beside path and renames it only
+// once the last row is written, so a read that fails half way leaves no
+// export that looks whole.
+func writeExportCSV(path string, rows func(emit func([]string) error) error) error {
+	part := path + ".part"
+	f, err := os.Create(part)
 	if err != nil {
 		return err
 	}
+	defer os.Remove(part) // gone by then when the rename succeeded
 	bw := bufio.NewWriter(f)
 	bw.WriteString("\ufeff") // Excel on Chinese Windows reads a file without it as GBK
 	w := csv.NewWriter(bw)
-	if err := w.WriteAll(rows); err != nil {
+	if err := rows(w.Write); err != nil {
+		f.Close()
+		return err
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
 		f.Close()
 		return err
 	}
@@ -274,10 +309,13 @@ func writeExportCSV(path string, rows [][]string) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(part, path)
 }
 
-func writeExportXLSX(path string, rows [][]string) error {
+func writeExportXLSX(path string, rows func(emit func([]string) error) error) error {
 	x := excelize.NewFile()
 	defer x.Close()
 	const sheet = "调用 calls"
@@ -289,8 +327,8 @@ func writeExportXLSX(path string, rows [][]string) error {
 		return err
 	}
 	w := sheetRows{sw: sw}
-	for _, r := range rows {
-		w.add(r)
+	if err := rows(w.emit); err != nil {
+		return err
 	}
 	if err := w.done(); err != nil {
 		return err

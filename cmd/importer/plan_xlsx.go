@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -176,6 +178,10 @@ func (s *sheetRows) add(cells []string) {
 	if s.err != nil {
 		return
 	}
+	if s.n == excelize.TotalRows {
+		s.err = fmt.Errorf("%w (%s rows)", errSheetFull, strconv.Itoa(excelize.TotalRows))
+		return
+	}
 	s.n++
 	row := make([]any, len(cells))
 	for i, c := range cells {
@@ -184,6 +190,15 @@ func (s *sheetRows) add(cells []string) {
 	cell, _ := excelize.CoordinatesToCellName(1, s.n)
 	s.err = s.sw.SetRow(cell, row)
 }
+
+// emit is add for a writer that stops at the first error.
+func (s *sheetRows) emit(cells []string) error {
+	s.add(cells)
+	return s.err
+}
+
+// errSheetFull is a workbook asked for more rows than a worksheet holds.
+var errSheetFull = errors.New("more rows than an Excel worksheet holds")
 
 func (s *sheetRows) done() error {
 	if s.err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -318,4 +319,26 @@ func byHand(t *testing.T, configPath string) *wecom.Client {
 		t.Fatal(err)
 	}
 	return cl
+}
+
+// TestSheetRowsStopAtExcelLimit: a workbook asked for more rows than a
+// worksheet holds stops with errSheetFull instead of excelize's own error
+// half way through a sheet.
+func TestSheetRowsStopAtExcelLimit(t *testing.T) {
+	x := excelize.NewFile()
+	defer x.Close()
+	sw, err := x.NewStreamWriter("Sheet1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := sheetRows{sw: sw, n: excelize.TotalRows - 1}
+	if err := w.emit([]string{"the last row a sheet holds"}); err != nil {
+		t.Fatalf("row %d: %v", excelize.TotalRows, err)
+	}
+	if err := w.emit([]string{"one too many"}); !errors.Is(err, errSheetFull) {
+		t.Fatalf("row %d: %v, want errSheetFull", excelize.TotalRows+1, err)
+	}
+	if err := w.done(); !errors.Is(err, errSheetFull) {
+		t.Errorf("done after the limit: %v, want errSheetFull", err)
+	}
 }

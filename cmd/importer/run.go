@@ -167,6 +167,9 @@ func (a *app) execute(ctx context.Context, c *config.Config, job *config.Job, st
 		}
 		if f.xlsx != "" {
 			if err := writePlanXLSX(f.xlsx, h, rep); err != nil {
+				if errors.Is(err, errSheetFull) {
+					err = fmt.Errorf("plan workbook %s: %w; the plan lists every change in --out PLAN.json and --json", f.xlsx, err)
+				}
 				return fatal(err)
 			}
 			fmt.Fprintf(a.stderr, "plan workbook written to %s\n", f.xlsx)

@@ -141,6 +141,12 @@ type Store interface {
 	// CompleteCall records the answer and applies change (may be nil) in one transaction.
 	CompleteCall(ctx context.Context, id int64, outcome CallOutcome, errcode int, errmsg string, change *plan.StateChange) error
 	ListCalls(ctx context.Context, runID int64) ([]Call, error)
+	// EachCall calls fn with each call of a run, in ListCalls' order,
+	// without holding them all (a first import's run has one per member),
+	// and stops at fn's first error, which it returns. fn must not use the
+	// Store: the embedded journal has one connection, and the read holds it
+	// until it ends.
+	EachCall(ctx context.Context, runID int64, fn func(Call) error) error
 	// MemberCalls lists every call about one member, across runs, oldest
 	// first; the userid matches case-insensitively.
 	MemberCalls(ctx context.Context, userid string) ([]Call, error)

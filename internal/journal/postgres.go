@@ -416,26 +416,49 @@ func (p *Postgres) MemberCalls(ctx context.Context, userid string) ([]Call, erro
 	return calls, nil
 }
 
+func (p *Postgres) EachCall(ctx context.Context, runID int64, fn func(Call) error) error {
+	rows, err := p.pool.Query(ctx, sqlListCalls, runID)
+	if err != nil {
+		return fmt.Errorf("journal: list calls of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanPGCall(rows)
+		if err != nil {
+			return fmt.Errorf("journal: list calls of run %d: %w", runID, err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("journal: list calls of run %d: %w", runID, err)
+	}
+	return nil
+}
+
 func (p *Postgres) calls(ctx context.Context, query string, arg any) ([]Call, error) {
 	rows, err := p.pool.Query(ctx, query, arg)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Call, error) {
-		var (
-			c                      Call
-			payload, before, after []byte
-			finished               *time.Time
-		)
-		err := row.Scan(&c.ID, &c.RunID, &c.Seq, &c.Phase, &c.Operation, &c.API, &c.Target, &c.SourceRef,
-			&payload, &c.Attempt, &c.Outcome, &c.Errcode, &c.Errmsg, &c.StartedAt, &finished, &before, &after, &c.Reason)
-		c.Payload, c.Before, c.After = payload, before, after
-		c.StartedAt = c.StartedAt.UTC()
-		if finished != nil {
-			c.FinishedAt = finished.UTC()
-		}
-		return c, err
-	})
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Call, error) { return scanPGCall(row) })
+}
+
+func scanPGCall(row pgx.Row) (Call, error) {
+	var (
+		c                      Call
+		payload, before, after []byte
+		finished               *time.Time
+	)
+	err := row.Scan(&c.ID, &c.RunID, &c.Seq, &c.Phase, &c.Operation, &c.API, &c.Target, &c.SourceRef,
+		&payload, &c.Attempt, &c.Outcome, &c.Errcode, &c.Errmsg, &c.StartedAt, &finished, &before, &after, &c.Reason)
+	c.Payload, c.Before, c.After = payload, before, after
+	c.StartedAt = c.StartedAt.UTC()
+	if finished != nil {
+		c.FinishedAt = finished.UTC()
+	}
+	return c, err
 }
 
 func (p *Postgres) AddReject(ctx context.Context, r Reject) error {

@@ -286,20 +286,32 @@ func (s *SQLite) ListRuns(ctx context.Context, limit int) ([]Run, error) {
 // sqliteRows runs a query and scans every row with scan, closing the rows
 // before returning so the single connection is free again.
 func sqliteRows[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	var out []T
+	err := sqliteEach(ctx, db, scan, func(v T) error {
+		out = append(out, v)
+		return nil
+	}, query, args...)
+	return out, err
+}
+
+// sqliteEach calls fn with each row of the query as scan reads it, and
+// stops at the first error.
+func sqliteEach[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), fn func(T) error, query string, args ...any) error {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, v)
+		if err := fn(v); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 func (s *SQLite) BeginCall(ctx context.Context, c Call) (int64, error) {
@@ -468,33 +480,50 @@ func (s *SQLite) MemberCalls(ctx context.Context, userid string) ([]Call, error)
 	return calls, nil
 }
 
+func (s *SQLite) EachCall(ctx context.Context, runID int64, fn func(Call) error) error {
+	var fnErr error
+	err := sqliteEach(ctx, s.db, scanSQLiteCall, func(c Call) error {
+		fnErr = fn(c)
+		return fnErr
+	}, sqlListCalls, runID)
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
+		return fmt.Errorf("journal: list calls of run %d: %w", runID, err)
+	}
+	return nil
+}
+
 func (s *SQLite) calls(ctx context.Context, query string, arg any) ([]Call, error) {
-	return sqliteRows(ctx, s.db, func(row scanner) (Call, error) {
-		var (
-			c                      Call
-			payload, before, after sql.NullString
-			started                string
-			finished               sql.NullString
-		)
-		err := row.Scan(&c.ID, &c.RunID, &c.Seq, &c.Phase, &c.Operation, &c.API, &c.Target, &c.SourceRef,
-			&payload, &c.Attempt, &c.Outcome, &c.Errcode, &c.Errmsg, &started, &finished, &before, &after, &c.Reason)
-		if err != nil {
-			return Call{}, err
+	return sqliteRows(ctx, s.db, scanSQLiteCall, query, arg)
+}
+
+func scanSQLiteCall(row scanner) (Call, error) {
+	var (
+		c                      Call
+		payload, before, after sql.NullString
+		started                string
+		finished               sql.NullString
+	)
+	err := row.Scan(&c.ID, &c.RunID, &c.Seq, &c.Phase, &c.Operation, &c.API, &c.Target, &c.SourceRef,
+		&payload, &c.Attempt, &c.Outcome, &c.Errcode, &c.Errmsg, &started, &finished, &before, &after, &c.Reason)
+	if err != nil {
+		return Call{}, err
+	}
+	for _, v := range []struct {
+		col *sql.NullString
+		to  *json.RawMessage
+	}{{&payload, &c.Payload}, {&before, &c.Before}, {&after, &c.After}} {
+		if v.col.Valid {
+			*v.to = []byte(v.col.String)
 		}
-		for _, v := range []struct {
-			col *sql.NullString
-			to  *json.RawMessage
-		}{{&payload, &c.Payload}, {&before, &c.Before}, {&after, &c.After}} {
-			if v.col.Valid {
-				*v.to = []byte(v.col.String)
-			}
-		}
-		if c.StartedAt, err = parseSQLiteTime(started); err != nil {
-			return Call{}, err
-		}
-		c.FinishedAt, err = parseNullSQLiteTime(finished)
-		return c, err
-	}, query, arg)
+	}
+	if c.StartedAt, err = parseSQLiteTime(started); err != nil {
+		return Call{}, err
+	}
+	c.FinishedAt, err = parseNullSQLiteTime(finished)
+	return c, err
 }
 
 func (s *SQLite) AddReject(ctx context.Context, r Reject) error {

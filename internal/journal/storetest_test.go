@@ -235,6 +235,25 @@ func testStore(t *testing.T, newDSN func(t *testing.T) string, migrationList fun
 		if got := count(t, st, `SELECT count(*) FROM call_failures WHERE run_id = $1`, run); got != 3 {
 			t.Errorf("call_failures lists %d calls of the run, want 3 (1 failed, 2 pending)", got)
 		}
+
+		// EachCall streams what ListCalls lists, in its order, and stops
+		// at the callback's first error.
+		var each []journal.Call
+		if err := st.EachCall(ctx, run, func(c journal.Call) error { each = append(each, c); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(calls, each, jsonEqual); diff != "" {
+			t.Errorf("EachCall (-ListCalls +EachCall):\n%s", diff)
+		}
+		stop := errors.New("enough")
+		seen := 0
+		if err := st.EachCall(ctx, run, func(journal.Call) error { seen++; return stop }); !errors.Is(err, stop) || seen != 1 {
+			t.Errorf("EachCall after the callback's error: %v, %d calls seen; want %v after 1", err, seen, stop)
+		}
+		// The store is usable again once the read ended.
+		if _, err := st.ListCalls(ctx, run); err != nil {
+			t.Errorf("ListCalls after an EachCall that stopped: %v", err)
+		}
 	})
 
 	t.Run("CompletedCallIsNotRewritten", func(t *testing.T) {

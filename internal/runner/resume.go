@@ -39,7 +39,7 @@ func reconcile(ctx context.Context, p Params, runID int64, live plan.Live) (map[
 		if !resumed && !abandoned {
 			continue
 		}
-		calls, err := p.Store.ListCalls(ctx, r.ID)
+		calls, failedRows, err := unsettled(ctx, p.Store, r.ID, resumed && !p.Reload)
 		if err != nil {
 			return nil, fmt.Errorf("run %d: %w", r.ID, err)
 		}
@@ -48,7 +48,7 @@ func reconcile(ctx context.Context, p Params, runID int64, live plan.Live) (map[
 			return nil, fmt.Errorf("run %d: %w", r.ID, err)
 		}
 		if resumed {
-			skip = rowErrors(calls, p.Reload)
+			skip = failedRows
 		}
 		if r.Status == journal.RunRunning {
 			err := p.Store.FinishRun(ctx, r.ID, journal.RunInterrupted, map[string]int{"interrupted_calls": pending})
@@ -132,24 +132,34 @@ func tagCreated(c journal.Call, live plan.Live) *plan.StateChange {
 	return nil
 }
 
-// rowErrors are the targets whose calls failed with a row error and never
-// succeeded afterwards (e.g. 60102 → adopt); with reload, none.
-func rowErrors(calls []journal.Call, reload bool) map[string]bool {
-	skip := map[string]bool{}
-	if reload {
-		return skip
-	}
-	for _, c := range calls {
-		if c.Outcome == journal.CallFailed && wecom.ClassifyCode(c.API, c.Errcode) == wecom.ClassRow {
-			skip[strings.ToLower(c.Target)] = true
+// unsettled reads a run's calls as they stream from the journal and keeps
+// only the calls left pending and, with rows, the targets whose calls
+// failed with a row error and never succeeded in that run: the rows a
+// resume leaves for HR to fix unless --reload. A first import's run has a
+// call per member, too many to hold beside the plan. The second read,
+// only when some row error was found, finds the targets that also
+// succeeded, before any pending call is settled.
+func unsettled(ctx context.Context, store journal.Store, runID int64, rows bool) (pending []journal.Call, failedRows map[string]bool, err error) {
+	failedRows = map[string]bool{}
+	err = store.EachCall(ctx, runID, func(c journal.Call) error {
+		switch {
+		case c.Outcome == journal.CallPending:
+			pending = append(pending, c)
+		case rows && c.Outcome == journal.CallFailed && wecom.ClassifyCode(c.API, c.Errcode) == wecom.ClassRow:
+			failedRows[strings.ToLower(c.Target)] = true
 		}
+		return nil
+	})
+	if err != nil || len(failedRows) == 0 {
+		return pending, failedRows, err
 	}
-	for _, c := range calls {
+	err = store.EachCall(ctx, runID, func(c journal.Call) error {
 		if c.Outcome == journal.CallOK {
-			delete(skip, strings.ToLower(c.Target))
+			delete(failedRows, strings.ToLower(c.Target))
 		}
-	}
-	return skip
+		return nil
+	})
+	return pending, failedRows, err
 }
 
 // CorpChangedError refuses to resume a run of another corp than the one
