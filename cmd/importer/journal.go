@@ -238,20 +238,14 @@ func (a *app) showRun(ctx context.Context, f journalFlags, arg string, failuresO
 		if err != nil {
 			return fatal(err)
 		}
-		calls, err := st.ListCalls(ctx, id)
-		if err != nil {
-			return fatal(err)
-		}
-		rejects, err := st.ListRejects(ctx, id)
-		if err != nil {
-			return fatal(err)
-		}
 		out := showJSON{Run: toRunJSON(run), Calls: []callJSON{}, Rejects: []rejectJSON{}}
-		for _, c := range calls {
+		// Only the calls asked for are kept: a first import's run has one
+		// per member, and --failures or --target usually wants a few.
+		err = st.EachCall(ctx, id, func(c journal.Call) error {
 			if failuresOnly && c.Outcome == journal.CallOK ||
 				f.operation != "" && c.Operation != f.operation ||
 				f.target != "" && !strings.EqualFold(c.Target, f.target) {
-				continue
+				return nil
 			}
 			cj := callJSON{Seq: c.Seq, Phase: c.Phase, Operation: c.Operation, API: c.API, Target: c.Target,
 				SourceRef: c.SourceRef, Attempt: c.Attempt, Outcome: c.Outcome, Errcode: c.Errcode, Errmsg: c.Errmsg,
@@ -261,6 +255,14 @@ func (a *app) showRun(ctx context.Context, f journalFlags, arg string, failuresO
 				cj.Finished = &t
 			}
 			out.Calls = append(out.Calls, cj)
+			return nil
+		})
+		if err != nil {
+			return fatal(err)
+		}
+		rejects, err := st.ListRejects(ctx, id)
+		if err != nil {
+			return fatal(err)
 		}
 		for _, r := range rejects {
 			out.Rejects = append(out.Rejects, rejectJSON{Ref: r.SourceRef, Column: r.Column, Rule: r.Rule, Message: r.Message})

@@ -219,8 +219,15 @@ func notifyFinished(c *config.Config, store journal.Store, n *notify.Notifier, h
 			log = log.With("run_id", f.Report.RunID)
 			var calls []journal.Call
 			if f.Report.Summary.Failed > 0 {
-				var err error
-				if calls, err = store.ListCalls(ctx, f.Report.RunID); err != nil {
+				// The failed calls only: a first import's run has a call per
+				// member, and serve keeps running after it.
+				err := store.EachCall(ctx, f.Report.RunID, func(c journal.Call) error {
+					if c.Outcome == journal.CallFailed {
+						calls = append(calls, c)
+					}
+					return nil
+				})
+				if err != nil {
 					log.Warn("notify: could not list the run's calls", "err", err)
 				}
 			}
