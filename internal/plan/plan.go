@@ -211,21 +211,30 @@ type LiveDept struct{ ID, ParentID int }
 // it changes and no others.
 func Needs(dir mapper.Directory, state State, live Live) []string {
 	vanished := vanishedMembers(state, live)
-	accepted := make(map[string]bool, len(dir.Members))
 	var need []string
+	inFeed := 0 // journal members the feed lists; its userids are unique
 	for i := range dir.Members {
 		m := &dir.Members[i]
 		k := key(m.UserID())
-		accepted[k] = true
 		// A kept leader needs no exception: the mapper leaves its
 		// DirectLeader empty, so an equal digest says the record has
 		// none either, which is what Build would ask for.
 		if d, known := state.Members[k]; known {
+			inFeed++
 			_, alive := live.Users[k]
 			if !settled(m.Digest(), m.Leaver, alive, d, func() []string { return m.Record().DirectLeader }, vanished) {
 				need = append(need, k)
 			}
 		}
+	}
+	if inFeed == len(state.Members) {
+		// Nobody the journal knows is absent: no set of the feed's
+		// userids, which at a large corp's size is most of what this costs.
+		return need
+	}
+	accepted := make(map[string]bool, len(dir.Members))
+	for i := range dir.Members {
+		accepted[key(dir.Members[i].UserID())] = true
 	}
 	for k := range state.Members {
 		if !accepted[k] {
