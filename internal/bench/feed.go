@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hrfeed/importer/internal/executor"
+	"github.com/hrfeed/importer/internal/wecom/wecomsim"
 )
 
 // staffFeed describes a generated import feed in the layout of
@@ -181,6 +182,23 @@ func setRetryFor(path, d string) error {
 }
 
 // writeJobConfig writes dir/importer.yaml and returns its path.
+// emulatorJob is a scenario's work directory, an emulator started with
+// sim, and the job config there pointing at it with the client's per-API
+// limits (as writeJobConfig), leavers disabled. The caller closes em.
+func (b *bench) emulatorJob(work string, sim wecomsim.Options, perMinute, perHour int) (dir string, em *emulator, cfgPath string, err error) {
+	if dir, err = b.workDir(work); err != nil {
+		return "", nil, "", err
+	}
+	if em, err = startEmulator(sim); err != nil {
+		return "", nil, "", err
+	}
+	if cfgPath, err = writeJobConfig(dir, em.url, perMinute, perHour, "disable"); err != nil {
+		em.close()
+		return "", nil, "", err
+	}
+	return dir, em, cfgPath, nil
+}
+
 func writeJobConfig(dir, url string, perMinute, perHour int, leavers string) (string, error) {
 	path := filepath.Join(dir, "importer.yaml")
 	return path, os.WriteFile(path, []byte(jobConfig(url, perMinute, perHour, leavers)), 0o644)

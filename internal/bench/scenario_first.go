@@ -40,19 +40,11 @@ func (b *bench) firstImportOn(ctx context.Context, kind string, feed staffFeed, 
 	if kind == "postgres" {
 		name = "first import (PostgreSQL journal)"
 	}
-	dir, err := b.workDir("first-" + kind)
-	if err != nil {
-		return err
-	}
-	em, err := startEmulator(unlimitedSim())
+	dir, em, cfgPath, err := b.emulatorJob("first-"+kind, unlimitedSim(), -1, -1)
 	if err != nil {
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, -1, -1, "disable")
-	if err != nil {
-		return err
-	}
 	want, err := feed.write(filepath.Join(dir, "staff.csv"))
 	if err != nil {
 		return err

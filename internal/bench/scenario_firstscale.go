@@ -53,19 +53,11 @@ func (b *bench) measureBaseline(ctx context.Context) error {
 }
 
 func (b *bench) firstScaleAt(ctx context.Context, n int) error {
-	dir, err := b.workDir(fmt.Sprintf("first-scale-%d", n))
-	if err != nil {
-		return err
-	}
-	em, err := startEmulator(unlimitedSim())
+	dir, em, cfgPath, err := b.emulatorJob(fmt.Sprintf("first-scale-%d", n), unlimitedSim(), -1, -1)
 	if err != nil {
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, -1, -1, "disable")
-	if err != nil {
-		return err
-	}
 	feed := staffFeed{Members: n, Departments: 300, Leaders: true, Position: "工程师"}
 	b.logf("first import at scale: writing a %s-member feed", num(n))
 	want, err := feed.write(filepath.Join(dir, "staff.csv"))

@@ -51,19 +51,11 @@ func (b *bench) atTheLimit(ctx context.Context) error {
 }
 
 func (b *bench) limitRun(ctx context.Context, c limitCase) error {
-	dir, err := b.workDir(c.name)
-	if err != nil {
-		return err
-	}
-	em, err := startEmulator(wecomsim.Options{Latency: c.latency, CorpPerMinute: c.perMinute, CorpPerHour: c.perHour})
+	dir, em, cfgPath, err := b.emulatorJob(c.name, wecomsim.Options{Latency: c.latency, CorpPerMinute: c.perMinute, CorpPerHour: c.perHour}, c.perMinute, c.perHour)
 	if err != nil {
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, c.perMinute, c.perHour, "disable")
-	if err != nil {
-		return err
-	}
 	// No leaders: their second pass would be a second user/update stream
 	// under its own budget and double the time without telling more.
 	feed := staffFeed{Members: c.members, Departments: 10, Position: "工程师"}

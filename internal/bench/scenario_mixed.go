@@ -134,19 +134,11 @@ func (b *bench) mixedRun(ctx context.Context) error {
 		return nil
 	}
 	night := mixedNight{old: staffFeed{Members: members, Departments: max(30, members/200), Leaders: true, Position: "工程师"}, changes: changes}
-	dir, err := b.workDir("mixed")
-	if err != nil {
-		return err
-	}
-	em, err := startEmulator(wecomsim.Options{Latency: mixedLatency, CorpPerMinute: r, CorpPerHour: -1})
+	dir, em, cfgPath, err := b.emulatorJob("mixed", wecomsim.Options{Latency: mixedLatency, CorpPerMinute: r, CorpPerHour: -1}, r, -1)
 	if err != nil {
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, r, -1, "disable")
-	if err != nil {
-		return err
-	}
 	appliedPath := filepath.Join(dir, "staff-applied.csv")
 	if _, err := night.old.write(appliedPath); err != nil {
 		return err

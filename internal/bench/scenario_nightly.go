@@ -60,22 +60,14 @@ func (b *bench) nightlyAt(ctx context.Context, n int, named bool) error {
 	if named {
 		work = fmt.Sprintf("nightly-%d", n)
 	}
-	dir, err := b.workDir(work)
-	if err != nil {
-		return err
-	}
-	em, err := startEmulator(unlimitedSim())
-	if err != nil {
-		return err
-	}
-	b.nightly = &nightlyResult{em: em, members: n}
-	// Run closes the emulator: the seed-approach scenario reuses it.
 	// per_minute 0: the client keeps WeCom's documented 10,000/min per API,
 	// as a production config does.
-	cfgPath, err := writeJobConfig(dir, em.url, 0, 0, "disable")
+	dir, em, cfgPath, err := b.emulatorJob(work, unlimitedSim(), 0, 0)
 	if err != nil {
 		return err
 	}
+	// Run closes the emulator: the seed-approach scenario reuses it.
+	b.nightly = &nightlyResult{em: em, members: n}
 	old := staffFeed{Members: n, Departments: 300, Leaders: true, Position: "工程师"}
 	now := old
 	now.ChangedEvery, now.Changed = every, "高级工程师"
@@ -129,17 +121,9 @@ func (b *bench) nightlyAt(ctx context.Context, n int, named bool) error {
 	if err != nil {
 		return err
 	}
-	// As a run plans: the journal hands over the records Needs names.
-	buildStart := time.Now()
-	lean := a.State
-	lean.Records = map[string]member.Record{}
-	for _, k := range plan.Needs(nowDir, a.State, a.Live) {
-		lean.Records[k] = a.State.Records[k]
-	}
-	pl, err := plan.Build(nowDir, lean, a.Live, job.Policy)
-	build := time.Since(buildStart)
+	pl, build, err := planAsRun(nowDir, a.State, a.Live, job.Policy)
 	if err != nil {
-		return fmt.Errorf("plan.Build: %w", err)
+		return err
 	}
 
 	env := childEnv(secretEnv + "=" + em.secret)
@@ -190,4 +174,20 @@ func (b *bench) rssPer(peak int64, members int) string {
 	}
 	return fmt.Sprintf("%s (%.2f MB per 1,000 members above the %s baseline)",
 		rss(peak), float64(peak-b.baseRSS)/(1<<20)/float64(members)*1000, rss(b.baseRSS))
+}
+
+// planAsRun plans the way a run does: the journal hands plan.Build only the
+// records plan.Needs names. It returns the plan and the time both took.
+func planAsRun(dir mapper.Directory, state plan.State, live plan.Live, pol plan.Policy) (*plan.Plan, time.Duration, error) {
+	start := time.Now()
+	lean := state
+	lean.Records = map[string]member.Record{}
+	for _, k := range plan.Needs(dir, state, live) {
+		lean.Records[k] = state.Records[k]
+	}
+	pl, err := plan.Build(dir, lean, live, pol)
+	if err != nil {
+		return pl, 0, fmt.Errorf("plan.Build: %w", err)
+	}
+	return pl, time.Since(start), nil
 }

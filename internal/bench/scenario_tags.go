@@ -13,7 +13,6 @@ import (
 
 	"github.com/hrfeed/importer/internal/journal"
 	"github.com/hrfeed/importer/internal/mapper"
-	"github.com/hrfeed/importer/internal/member"
 	"github.com/hrfeed/importer/internal/plan"
 	"github.com/hrfeed/importer/internal/wecom"
 	"github.com/hrfeed/importer/internal/wecom/wecomsim"
@@ -35,19 +34,11 @@ const tagMapping = "      tags: [{column: 工作地点, prefix: \"" + locationTa
 // nothing else.
 func (b *bench) nightlyTags(ctx context.Context) error {
 	n, every := b.sizes.NightlyMembers, b.sizes.NightlyChangedEvery
-	dir, err := b.workDir("nightly-tags")
-	if err != nil {
-		return err
-	}
-	em, err := startEmulator(unlimitedSim())
+	dir, em, cfgPath, err := b.emulatorJob("nightly-tags", unlimitedSim(), 0, 0)
 	if err != nil {
 		return err
 	}
 	defer em.close()
-	cfgPath, err := writeJobConfig(dir, em.url, 0, 0, "disable")
-	if err != nil {
-		return err
-	}
 	if err := addToMapping(cfgPath, tagMapping); err != nil {
 		return err
 	}
@@ -107,17 +98,9 @@ func (b *bench) nightlyTags(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// As a run plans: the journal hands over the records Needs names.
-	buildStart := time.Now()
-	lean := a.State
-	lean.Records = map[string]member.Record{}
-	for _, k := range plan.Needs(nowDir, a.State, a.Live) {
-		lean.Records[k] = a.State.Records[k]
-	}
-	pl, err := plan.Build(nowDir, lean, a.Live, job.Policy)
-	build := time.Since(buildStart)
+	pl, build, err := planAsRun(nowDir, a.State, a.Live, job.Policy)
 	if err != nil {
-		return fmt.Errorf("plan.Build: %w", err)
+		return err
 	}
 	moved, want := tagCalls(oldDir, nowDir)
 	setup := fmt.Sprintf("%s members in %d location tags, all applied; %s (1%%) moved to another location; embedded journal; client at WeCom's default 10,000/min per API",

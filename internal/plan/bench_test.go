@@ -77,15 +77,10 @@ func BenchmarkPlanNightlyScale(b *testing.B) {
 
 func planNightly(b *testing.B, n int) {
 	_, changed, st, live := nightly(n)
-	records := st.Records
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		st.Records = map[string]member.Record{}
-		for _, k := range Needs(changed, st, live) {
-			st.Records[k] = records[k]
-		}
-		p, err := Build(changed, st, live, Policy{})
+		p, err := Build(changed, needed(changed, st, live), live, Policy{})
 		if err != nil || len(p.Ops) != n/100 {
 			b.Fatalf("plan: %v, %d ops", err, len(p.Ops))
 		}
@@ -107,15 +102,10 @@ func BenchmarkPlanNightlyTags100k(b *testing.B) {
 		}
 	}
 	st, live = appliedTagsTo(dir, st, live)
-	records := st.Records
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		st.Records = map[string]member.Record{}
-		for _, k := range Needs(changed, st, live) {
-			st.Records[k] = records[k]
-		}
-		p, err := Build(changed, st, live, Policy{})
+		p, err := Build(changed, needed(changed, st, live), live, Policy{})
 		if err != nil || len(p.Ops) != 46 {
 			b.Fatalf("plan: %v, %d ops", err, len(p.Ops))
 		}

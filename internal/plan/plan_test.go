@@ -79,6 +79,17 @@ func lines(p *Plan) []opLine {
 // from one built with every record: Needs must name all Build reads.
 func planned(t *testing.T, dir mapper.Directory, st State, live Live, pol Policy) (*Plan, error) {
 	t.Helper()
+	p, err := Build(dir, needed(dir, st, live), live, pol)
+	full, fullErr := Build(dir, st, live, pol)
+	if diff := cmp.Diff(full, p); diff != "" || fmt.Sprint(err) != fmt.Sprint(fullErr) {
+		t.Errorf("with only the records Needs names the plan differs (-every record +only those):\n%s\nerrors %v, %v", diff, fullErr, err)
+	}
+	return p, err
+}
+
+// needed is st holding only the records Needs names, as the journal
+// loads it for a run.
+func needed(dir mapper.Directory, st State, live Live) State {
 	lean := st
 	lean.Records = map[string]member.Record{}
 	for _, k := range Needs(dir, st, live) {
@@ -86,12 +97,7 @@ func planned(t *testing.T, dir mapper.Directory, st State, live Live, pol Policy
 			lean.Records[k] = r
 		}
 	}
-	p, err := Build(dir, lean, live, pol)
-	full, fullErr := Build(dir, st, live, pol)
-	if diff := cmp.Diff(full, p); diff != "" || fmt.Sprint(err) != fmt.Sprint(fullErr) {
-		t.Errorf("with only the records Needs names the plan differs (-every record +only those):\n%s\nerrors %v, %v", diff, fullErr, err)
-	}
-	return p, err
+	return lean
 }
 
 func emptyState() State {
