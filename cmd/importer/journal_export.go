@@ -70,8 +70,8 @@ func (a *app) journalExportCommand(f *journalFlags) *cobra.Command {
 				// The rows go to the file as they are made: one run of a
 				// first import is a row per field of every member.
 				n := 0
-				rows := func(emit func([]string) error) error {
-					if err := emit(exportHeader); err != nil {
+				rows := func(emit func([]string) error) (err error) {
+					if err = emit(exportHeader); err != nil {
 						return err
 					}
 					n, err = exportRows(cmd.Context(), st, runs, emit)

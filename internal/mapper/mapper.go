@@ -829,35 +829,41 @@ func (m *Mapper) directory(release bool) Directory {
 		dir.Departments = tree(active, resolve)
 	}
 	// WeCom matches userids case-insensitively; each member is sent with
-	// its leaders' userids spelled as the feed spells them on the leaders'
-	// own rows.
-	sent := func(e *entry) []string {
-		leaders, ok := kept[e]
-		if !ok {
-			leaders = m.leaders(e)
+	// its leaders (those kept, under a leader problem) spelled as the feed
+	// spells them on the leaders' own rows.
+	spell := func(e *entry, written []string) []string {
+		leaders := written
+		if ok, problem := kept[e]; problem {
+			leaders = ok
 		}
+		if len(leaders) == 0 {
+			return nil
+		}
+		spelled := make([]string, len(leaders))
 		for i, l := range leaders {
 			le, _ := m.accepted(l)
-			leaders[i] = le.userid
+			spelled[i] = le.userid
 		}
-		return leaders
+		return spelled
 	}
+	sent := func(e *entry) []string { return spell(e, m.leaders(e)) }
 	if release {
 		// Every row's leaders are looked up before any row goes, and kept
 		// aside where they differ from what the row says (a leader's row
 		// spells the userid another way, or a leader is left out); then the
 		// indexes are done with, and live would keep every row.
-		spelled := map[*entry][]string{}
+		respelled := map[*entry][]string{}
 		for _, e := range live {
 			if dropped[e] {
 				continue
 			}
-			if s := sent(e); !slices.Equal(s, m.leaders(e)) {
-				spelled[e] = s
+			written := m.leaders(e)
+			if s := spell(e, written); !slices.Equal(s, written) {
+				respelled[e] = s
 			}
 		}
 		sent = func(e *entry) []string {
-			if s, ok := spelled[e]; ok {
+			if s, ok := respelled[e]; ok {
 				return s
 			}
 			return m.leaders(e)
